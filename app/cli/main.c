@@ -1,0 +1,38 @@
+/* tessera-cli entry point: dispatch to one command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tessera-cli <command> [options]   (tessera-cli <command> --help)\n\n"
+               "Tessera %s — the SeedVR2 video VAE, fast and offline.\n\ncommands:\n",
+            TSR_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("tessera-cli %s\n", TSR_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tessera-cli: unknown command '%s' (see 'tessera-cli --help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,137 @@
+/* backend.h — the one op table every compute backend implements (ggml_backend_i is the model).
+ *
+ * The VAE graph (engine/vae) is written once against this table. The CPU backend is the fp32 reference;
+ * the CUDA backend implements the same ops in bf16/fp8 and is checked against the CPU op by op.
+ *
+ * Activations are logical [C][T][H][W] tensors (batch 1). Their memory layout is the backend's business
+ * (CUDA: channels-last NDHWC bf16); they cross the table only through act_upload / act_download, which
+ * take host fp32 in [C][T][H][W] order.
+ *
+ * Fusion is expressed in the op arguments, not in extra ops: conv3d takes an optional GroupNorm(+SiLU)
+ * applied to its input and an optional residual added to its output. A backend may run them fused (CUDA)
+ * or one after another (CPU); the result must be the same function.
+ *
+ * Causal temporal convolutions carry an explicit state object (the last kt - st frames of the conv's
+ * *input after the optional norm*, as the reference keeps it). A fresh or reset state means "first chunk":
+ * the conv then extends its input by replicating frame 0 (2 copies for kt = 3), exactly as spec §3.1.
+ * The state's memory layout is private to the backend (CUDA may keep raw input + per-frame norm affine).
+ *
+ * Threading: one thread per backend instance. Errors never abort: every op returns a status.
+ */
+#ifndef TSR_BACKEND_H
+#define TSR_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tessera.h"
+
+#define TSR_BACKEND_ABI_VERSION 1
+
+typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is `const tsr_backend_ops *ops` */
+typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
+typedef struct tsr_wt tsr_wt;             /* backend-private uploaded parameters of one layer */
+typedef struct tsr_state tsr_state;       /* backend-private causal state of one temporal conv */
+
+typedef struct tsr_act {
+    tsr_buf *buf;
+    int c, t, h, w;
+} tsr_act;
+
+/* Per-layer numeric precision (a backend may support only some; CPU computes everything in fp32). */
+typedef enum tsr_layer_precision {
+    TSR_LP_DEFAULT = 0,  /* the backend's default (CPU fp32, CUDA bf16) */
+    TSR_LP_FP32,
+    TSR_LP_BF16,
+    TSR_LP_FP16,
+    TSR_LP_FP8           /* e4m3 weights per output channel, activations per tensor */
+} tsr_layer_precision;
+
+typedef struct tsr_conv_desc {
+    int cin, cout;
+    int kt, kh, kw;
+    int st, sh, sw;                 /* strides */
+    int pad_top, pad_bottom;        /* zero padding rows (3x3: 1,1; encoder downsampler: 0,1) */
+    int pad_left, pad_right;        /* zero padding cols (3x3: 1,1; encoder downsampler: 0,1) */
+    int causal;                     /* kt > 1: causal temporal extension/state of kt - st frames */
+    tsr_layer_precision precision;
+    const char *name;               /* layer name for errors and profiles, e.g. "decoder.conv_in" */
+} tsr_conv_desc;
+
+/* Output size of a conv along one axis (same formula for every axis; time uses the causal extension). */
+static inline int tsr_conv_out_len(int in, int k, int s, int pad0, int pad1)
+{
+    int n = in + pad0 + pad1 - k;
+    return n < 0 ? 0 : n / s + 1;
+}
+
+typedef struct tsr_backend_ops {
+    int abi_version;                /* TSR_BACKEND_ABI_VERSION */
+    const char *name;               /* "cpu", "cuda" */
+
+    void (*destroy)(tsr_backend *be);
+
+    /* --- activations --- */
+    tsr_status (*act_alloc)(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err);
+    void (*act_free)(tsr_backend *be, tsr_act *a);          /* NULL-safe; sets a->buf = NULL */
+    tsr_status (*act_upload)(tsr_backend *be, tsr_act *dst, const float *host_cthw, tsr_error *err);
+    tsr_status (*act_download)(tsr_backend *be, const tsr_act *src, float *host_cthw, tsr_error *err);
+
+    /* --- parameters (host fp32 in PyTorch layout) --- */
+    tsr_status (*conv_upload)(tsr_backend *be, const tsr_conv_desc *d, const float *weight /* [cout][cin][kt][kh][kw] */,
+                              const float *bias /* [cout] or NULL */, tsr_wt **out, tsr_error *err);
+    tsr_status (*norm_upload)(tsr_backend *be, int channels, int groups, float eps, const float *gamma,
+                              const float *beta, tsr_wt **out, tsr_error *err);
+    /* Mid-block attention: GroupNorm, q/k/v/out linears [c][c] (+bias [c]); one head, head_dim = c. */
+    tsr_status (*attn_upload)(tsr_backend *be, int channels, const tsr_wt *norm, const float *const wq[2],
+                              const float *const wk[2], const float *const wv[2], const float *const wo[2],
+                              tsr_wt **out, tsr_error *err);
+    void (*wt_free)(tsr_backend *be, tsr_wt *w);
+
+    /* --- causal state of a temporal conv for frames of size h x w --- */
+    tsr_status (*state_create)(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out, tsr_error *err);
+    void (*state_reset)(tsr_backend *be, tsr_state *s);      /* back to "first chunk" */
+    void (*state_free)(tsr_backend *be, tsr_state *s);
+
+    /* --- ops --- */
+    /* out = conv(silu?(norm?(in))) + bias (+ residual). `state` is required iff d->causal && kt > 1.
+     * Output T: first chunk tsr_conv_out_len(T, kt, st, kt-1, 0); later chunks (state full)
+     * tsr_conv_out_len(T + kt - st, kt, st, 0, 0). */
+    tsr_status (*conv3d)(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                         const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                         tsr_error *err);
+    /* Per-frame GroupNorm (statistics over (C/groups) x H x W per frame and group, fp32) with optional SiLU. */
+    tsr_status (*group_norm)(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
+                             tsr_error *err);
+    /* out = in + to_out(softmax(q k^T / sqrt(c)) v) per frame, q/k/v from GroupNorm(in). */
+    tsr_status (*attention)(tsr_backend *be, const tsr_wt *attn, const tsr_act *in, tsr_act *out, tsr_error *err);
+    /* Depth-to-space (spec §3.5 channel order ch = ((i*rs + j)*rt + k)*C + c); drop_first drops output
+     * frame 1 (the second time phase of input frame 0) when rt == 2. out: C/(rs*rs*rt) channels. */
+    tsr_status (*depth_to_space)(tsr_backend *be, const tsr_act *in, int rt, int rs, int drop_first, tsr_act *out,
+                                 tsr_error *err);
+    tsr_status (*add)(tsr_backend *be, const tsr_act *a, const tsr_act *b, tsr_act *out, tsr_error *err);
+
+    /* Wait for queued work; report asynchronous errors. */
+    tsr_status (*sync)(tsr_backend *be, tsr_error *err);
+
+    /* Optional (may be NULL): bytes of device memory in use / high-water mark, profile labels. */
+    void (*memory)(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64_t *total);
+    void (*profile_mark)(tsr_backend *be, const char *label);
+} tsr_backend_ops;
+
+struct tsr_backend {
+    const tsr_backend_ops *ops;
+};
+
+typedef struct tsr_backend_params {
+    int threads;                    /* CPU: worker threads (0 = all cores) */
+    int device;                     /* CUDA: device ordinal */
+    tsr_layer_precision precision;  /* default precision for layers that do not say */
+    uint64_t memory_budget;         /* bytes, 0 = backend decides */
+} tsr_backend_params;
+
+tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);
+/* Returns TSR_ERR_NO_DEVICE / TSR_ERR_UNSUPPORTED with a reason when CUDA cannot be used. */
+tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);
+
+#endif

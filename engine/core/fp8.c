@@ -1,0 +1,40 @@
+#include "core/fp8.h"
+
+#include <math.h>
+
+#include "core/half.h"
+
+float tsr_e4m3_to_f32(uint8_t v)
+{
+    int sign = v >> 7, exp = (v >> 3) & 15, man = v & 7;
+    float r;
+    if (exp == 15 && man == 7) return NAN;
+    if (exp == 0) r = ldexpf((float)man, -9);           /* subnormal: man/8 * 2^-6 */
+    else r = ldexpf((float)(8 + man), exp - 10);         /* (1 + man/8) * 2^(exp-7) */
+    return sign ? -r : r;
+}
+
+uint8_t tsr_f32_to_e4m3(float f)
+{
+    if (isnan(f)) return 0x7f;
+    uint8_t sign = signbit(f) ? 0x80 : 0;
+    float a = fabsf(f);
+    if (a >= 448.0f) return sign | 0x7e;                 /* saturate */
+    /* e4m3 quantum for a: 2^(e-3) for normal exponent e >= -6, else 2^-9 (subnormal). */
+    int e;
+    frexpf(a, &e);                                       /* a = m * 2^e, m in [0.5, 1) */
+    int unbiased = e - 1;
+    if (unbiased < -6) unbiased = -6;
+    float q = ldexpf(1.0f, unbiased - 3);
+    float n = nearbyintf(a / q);                         /* exact division by a power of two; RNE */
+    float r = n * q;
+    if (r >= 448.0f) return sign | 0x7e;
+    /* encode r */
+    if (r == 0.0f) return sign;
+    int re;
+    frexpf(r, &re);
+    int ub = re - 1;
+    if (ub < -6) return sign | (uint8_t)(int)ldexpf(r, 9);                   /* subnormal */
+    int man = (int)ldexpf(r, -ub + 3) - 8;
+    return sign | (uint8_t)(((ub + 7) << 3) | man);
+}

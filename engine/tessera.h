@@ -1,0 +1,211 @@
+/* tessera.h — the one public header of libtessera, the SeedVR2 video-VAE engine.
+ *
+ * Conventions
+ *  - Opaque handles; `tsr_X_create(params, &out, err)` / `tsr_X_destroy(&p)` (sets *p = NULL).
+ *  - Every fallible call returns a tsr_status and, when `err` is non-NULL, fills it with a one-line,
+ *    human-readable message that names the file / tensor / argument at fault.
+ *  - Thread safety is stated per function. "Any thread" = may be called concurrently on different handles;
+ *    "one thread per handle" = the caller serialises calls on the same handle.
+ *  - Images and videos cross this API as fp32 RGB in [-1, 1]; latents as fp32, decoder-input scale
+ *    (the 0.9152 scaling factor is applied at the file boundary, see tsr_latent_*).
+ *  - The engine never calls a UI toolkit and never touches the network.
+ */
+#ifndef TESSERA_H
+#define TESSERA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TSR_VERSION_MAJOR 0
+#define TSR_VERSION_MINOR 1
+#define TSR_VERSION_PATCH 0
+#define TSR_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- status and errors */
+
+typedef enum tsr_status {
+    TSR_OK = 0,
+    TSR_ERR_INVALID_ARG,   /* a caller passed something impossible */
+    TSR_ERR_IO,            /* open/read/write/rename failed */
+    TSR_ERR_FORMAT,        /* a file is malformed (header, offsets, dtypes, shapes) */
+    TSR_ERR_MODEL,         /* a well-formed file that is not (or not enough of) a SeedVR2 VAE */
+    TSR_ERR_INPUT,         /* input data unusable: wrong shape, NaN/Inf, too few frames */
+    TSR_ERR_UNSUPPORTED,   /* valid but not implemented / not available in this build */
+    TSR_ERR_NOMEM,         /* host allocation failed */
+    TSR_ERR_DEVICE_OOM,    /* device allocation failed: callers re-plan smaller */
+    TSR_ERR_BACKEND,       /* driver / cuDNN / kernel failure */
+    TSR_ERR_NO_DEVICE,     /* no usable GPU or driver */
+    TSR_ERR_CANCELLED,     /* a progress callback asked to stop */
+    TSR_ERR_STORE,         /* the SQLite store failed */
+    TSR_ERR_INTERNAL
+} tsr_status;
+
+#define TSR_ERROR_MESSAGE_MAX 512
+typedef struct tsr_error {
+    tsr_status status;
+    char message[TSR_ERROR_MESSAGE_MAX];
+} tsr_error;
+
+/* Short stable name of a status ("ok", "format", ...). Any thread. */
+const char *tsr_status_name(tsr_status s);
+
+/* ---------------------------------------------------------------- logging */
+
+typedef enum tsr_log_level { TSR_LOG_ERROR, TSR_LOG_WARN, TSR_LOG_INFO, TSR_LOG_DEBUG } tsr_log_level;
+typedef void (*tsr_log_fn)(void *user, tsr_log_level level, const char *message);
+/* Process-wide log sink (default: none). Set it before creating engines. Not thread safe. */
+void tsr_set_log_callback(tsr_log_fn fn, void *user, tsr_log_level max_level);
+
+/* ---------------------------------------------------------------- models */
+
+/* The VAE configuration, derived from tensor names and shapes (never hard-coded). */
+#define TSR_MAX_BLOCKS 8
+typedef struct tsr_vae_config {
+    int in_channels;           /* 3 (RGB) */
+    int out_channels;          /* 3 */
+    int latent_channels;       /* 16 (encoder emits 2x: mean || logvar) */
+    int num_blocks;            /* 4 */
+    int block_out[TSR_MAX_BLOCKS];      /* 128, 256, 512, 512 */
+    int enc_layers_per_block;  /* 2 */
+    int dec_layers_per_block;  /* 3 (resnets per decoder up block) */
+    int enc_temporal_down[TSR_MAX_BLOCKS]; /* 1 where encoder down block i halves time (blocks 1, 2) */
+    int dec_temporal_up[TSR_MAX_BLOCKS];   /* 1 where decoder up block i doubles time (blocks 0, 1) */
+    int norm_groups;           /* 32 */
+    float norm_eps;            /* 1e-6 */
+    float scaling_factor;      /* 0.9152: stored latent = mean * scaling_factor */
+    int has_encoder;
+    int has_decoder;
+} tsr_vae_config;
+
+/* The SeedVR2 configuration (ema_vae_fp16.safetensors). Any thread. */
+void tsr_vae_config_seedvr2(tsr_vae_config *cfg);
+
+typedef struct tsr_model tsr_model;
+
+typedef enum tsr_model_format {
+    TSR_FORMAT_SAFETENSORS = 1,
+    TSR_FORMAT_GGUF = 2,
+    TSR_FORMAT_BUILTIN = 3     /* deterministic filler, no file */
+} tsr_model_format;
+
+/* Open a model file (safetensors or GGUF, by content). The file is validated completely before any
+ * tensor is used; a file that is not a SeedVR2 VAE fails with TSR_ERR_MODEL and an explanation.
+ * Any thread. */
+tsr_status tsr_model_open(const char *path, tsr_model **out, tsr_error *err);
+
+/* A model built in memory by the deterministic weight filler (../shared/fixtures/README.md).
+ * cfg = NULL gives the full SeedVR2 configuration. Any thread. */
+tsr_status tsr_model_builtin(const tsr_vae_config *cfg, tsr_model **out, tsr_error *err);
+
+void tsr_model_destroy(tsr_model **model);
+const tsr_vae_config *tsr_model_config(const tsr_model *model);
+
+
+/* ---------------------------------------------------------------- engines (a backend + device) */
+
+typedef enum tsr_backend_kind { TSR_BACKEND_AUTO = 0, TSR_BACKEND_CPU, TSR_BACKEND_CUDA } tsr_backend_kind;
+
+typedef enum tsr_precision {
+    TSR_PRECISION_AUTO = 0,     /* CPU: fp32; CUDA: bf16 */
+    TSR_PRECISION_FP32,
+    TSR_PRECISION_BF16,
+    TSR_PRECISION_FP16,
+    TSR_PRECISION_FP8_FAST,     /* e4m3 everywhere the sensitivity scan allows the "fast" policy */
+    TSR_PRECISION_FP8_QUALITY   /* e4m3 only in the least sensitive layers */
+} tsr_precision;
+
+typedef struct tsr_engine_params {
+    tsr_backend_kind backend;   /* AUTO: CUDA when a driver and GPU are usable, else CPU (reason kept) */
+    int device;                 /* CUDA device ordinal */
+    int threads;                /* CPU worker threads, 0 = all cores */
+    tsr_precision precision;
+    uint64_t memory_budget;     /* bytes of device memory the planner may use; 0 = free memory - margin */
+} tsr_engine_params;
+
+typedef struct tsr_engine tsr_engine;
+
+void tsr_engine_params_default(tsr_engine_params *p);
+/* Any thread. A CUDA request that cannot be met fails; AUTO falls back to the CPU and records why. */
+tsr_status tsr_engine_create(const tsr_engine_params *p, tsr_engine **out, tsr_error *err);
+void tsr_engine_destroy(tsr_engine **engine);
+/* "cpu (2 threads)" / "cuda: NVIDIA H100 80GB HBM3 (sm_90, driver 580.159)". */
+const char *tsr_engine_description(const tsr_engine *e);
+/* Why AUTO did not pick CUDA (empty when it did or was not asked). */
+const char *tsr_engine_fallback_reason(const tsr_engine *e);
+
+/* ---------------------------------------------------------------- running the VAE */
+
+typedef struct tsr_vae tsr_vae;   /* a model's weights bound to an engine; one thread per handle */
+
+tsr_status tsr_vae_create(tsr_engine *engine, const tsr_model *model, tsr_vae **out, tsr_error *err);
+void tsr_vae_destroy(tsr_vae **vae);
+
+typedef struct tsr_progress {
+    const char *stage;          /* "decode", "encode", ... */
+    int chunks_done, chunks_total;
+    int frames_done, frames_total;
+    int tile, tiles;            /* tile being processed in the current chunk (0 of 1 when untiled) */
+    uint64_t mem_in_use, mem_peak, mem_budget;
+    double elapsed_s;
+} tsr_progress;
+
+/* Return non-zero to cancel (the call then fails with TSR_ERR_CANCELLED). Called on the working thread. */
+typedef int (*tsr_progress_fn)(void *user, const tsr_progress *p);
+
+/* Receives `n` decoded frames, each [3][height][width] fp32 RGB in [-1, 1], frame-major; `first` is
+ * the index of the first frame. Return TSR_OK to continue. */
+typedef tsr_status (*tsr_frame_sink)(void *user, const float *frames, int n, int first, int height, int width,
+                                     tsr_error *err);
+
+typedef struct tsr_decode_params {
+    int chunk;                  /* latent frames per chunk, 0 = automatic (the planner) */
+    int crop_height, crop_width;/* crop output to this size (after padding on encode); 0 = no crop */
+    int max_frames;             /* trim output to this many frames; 0 = all 4T-3 */
+    tsr_progress_fn progress;
+    void *progress_user;
+} tsr_decode_params;
+
+void tsr_decode_params_default(tsr_decode_params *p);
+
+/* Decode a latent [c][t][h][w] (fp32, decoder input scale: already divided by the scaling factor) to
+ * 4t-3 frames of 8h x 8w, streamed to `sink` chunk by chunk. */
+tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
+                          const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
+
+/* Supplies up to `max` frames, each [3][height][width] in [-1, 1]; returns the count written (0 = end of
+ * clip, < 0 = error with err filled). */
+typedef int (*tsr_frame_source)(void *user, float *frames, int max, tsr_error *err);
+
+typedef struct tsr_encode_params {
+    int chunk;                  /* video frames per chunk after the first (multiple of 4), 0 = automatic */
+    int sample;                 /* 0: posterior mean (the ComfyUI node); 1: mean + exp(logvar/2) * N(0,1) */
+    uint64_t seed;              /* for sample = 1 */
+    int posterior;              /* 1: return the raw 2*latent-channel mean||logvar instead of the latent */
+    tsr_progress_fn progress;
+    void *progress_user;
+} tsr_encode_params;
+
+void tsr_encode_params_default(tsr_encode_params *p);
+
+typedef struct tsr_latent {
+    float *data;                /* [c][t][h][w], malloc'd; free with tsr_latent_free */
+    int c, t, h, w;
+    int frames;                 /* source frames before padding to 4k+1 */
+    int height, width;          /* source size before padding to a multiple of 16 */
+} tsr_latent;
+
+/* Encode frames of `height` x `width` (any size: padded to a multiple of 16, and any count: padded to
+ * 4k+1 by mirroring as the reference does). The result is at decoder-input scale (not multiplied by the
+ * scaling factor; see tsr_latent_to_file_scale). */
+tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source src, void *src_user,
+                          const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
+void tsr_latent_free(tsr_latent *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TESSERA_H */

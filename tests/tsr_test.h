@@ -1,0 +1,58 @@
+/* Minimal test harness: CHECK keeps going, REQUIRE stops the test; the program's exit status is the verdict
+ * (0 pass, 1 fail, 77 skip — meson's conventions). */
+#ifndef TSR_TEST_H
+#define TSR_TEST_H
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tsr_test_failures;
+static int tsr_test_checks;
+
+#define CHECK(cond)                                                                                  \
+    do {                                                                                             \
+        tsr_test_checks++;                                                                           \
+        if (!(cond)) {                                                                               \
+            tsr_test_failures++;                                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                 \
+        }                                                                                            \
+    } while (0)
+#define CHECKF(cond, ...)                                                                            \
+    do {                                                                                             \
+        tsr_test_checks++;                                                                           \
+        if (!(cond)) {                                                                               \
+            tsr_test_failures++;                                                                     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);                  \
+            fprintf(stderr, __VA_ARGS__);                                                            \
+            fputc('\n', stderr);                                                                     \
+        }                                                                                            \
+    } while (0)
+#define REQUIRE(cond)                                                                                \
+    do {                                                                                             \
+        tsr_test_checks++;                                                                           \
+        if (!(cond)) {                                                                               \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);               \
+            exit(1);                                                                                 \
+        }                                                                                            \
+    } while (0)
+#define SKIP(...)                                                                                    \
+    do {                                                                                             \
+        fprintf(stderr, "skipped: ");                                                                \
+        fprintf(stderr, __VA_ARGS__);                                                                \
+        fputc('\n', stderr);                                                                         \
+        exit(77);                                                                                    \
+    } while (0)
+
+static inline int tsr_test_done(void)
+{
+    fprintf(stderr, "%d checks, %d failed\n", tsr_test_checks, tsr_test_failures);
+    return tsr_test_failures ? 1 : 0;
+}
+
+static inline const char *tsr_test_env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+#endif

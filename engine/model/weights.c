@@ -51,6 +51,12 @@ void tsr_weights_free(tsr_weights *w)
     for (int i = 0; i < w->owned_count; i++) free(w->owned[i]);
     free(w->owned);
     free(w->source_path);
+    for (int i = 0; i < w->meta_count; i++) {
+        free(w->meta_keys[i]);
+        free(w->meta_values[i]);
+    }
+    free(w->meta_keys);
+    free(w->meta_values);
     if (w->mapping) tsr_unmap_file(w->mapping, w->mapping_size);
     memset(w, 0, sizeof *w);
 }
@@ -100,6 +106,32 @@ tsr_status tsr_weights_add(tsr_weights *w, const char *name, tsr_dtype dt, int n
     }
     w->count++;
     return TSR_OK;
+}
+
+tsr_status tsr_weights_add_meta(tsr_weights *w, const char *key, const char *value, tsr_error *err)
+{
+    char **k = realloc(w->meta_keys, (size_t)(w->meta_count + 1) * sizeof *k);
+    if (!k) return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+    w->meta_keys = k;
+    char **v = realloc(w->meta_values, (size_t)(w->meta_count + 1) * sizeof *v);
+    if (!v) return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+    w->meta_values = v;
+    k[w->meta_count] = tsr_strdup(key);
+    v[w->meta_count] = tsr_strdup(value);
+    if (!k[w->meta_count] || !v[w->meta_count]) {
+        free(k[w->meta_count]);
+        free(v[w->meta_count]);
+        return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+    }
+    w->meta_count++;
+    return TSR_OK;
+}
+
+const char *tsr_weights_meta(const tsr_weights *w, const char *key)
+{
+    for (int i = 0; i < w->meta_count; i++)
+        if (strcmp(w->meta_keys[i], key) == 0) return w->meta_values[i];
+    return NULL;
 }
 
 const tsr_tensor_info *tsr_weights_find(const tsr_weights *w, const char *name)

@@ -42,6 +42,9 @@ typedef struct tsr_weights {
     int capacity;
     tsr_model_format format;
     char *source_path;             /* NULL for builtin */
+    /* file metadata (safetensors __metadata__, GGUF KV pairs rendered as text) */
+    char **meta_keys, **meta_values;
+    int meta_count;
     /* ownership */
     void *mapping;                 /* memory-mapped file, released by tsr_weights_free */
     size_t mapping_size;
@@ -55,6 +58,10 @@ void tsr_weights_free(tsr_weights *w);
 /* Add a tensor; the name is copied; `data` is borrowed unless `take` is true (then freed with w). */
 tsr_status tsr_weights_add(tsr_weights *w, const char *name, tsr_dtype dt, int ndim, const int64_t *shape,
                            const void *data, size_t nbytes, bool take, tsr_error *err);
+
+/* Add a metadata key/value pair (both copied). */
+tsr_status tsr_weights_add_meta(tsr_weights *w, const char *key, const char *value, tsr_error *err);
+const char *tsr_weights_meta(const tsr_weights *w, const char *key);
 
 const tsr_tensor_info *tsr_weights_find(const tsr_weights *w, const char *name);
 

@@ -27,4 +27,8 @@ bool cli_is_help(const char *a);
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
 int cmd_demo(int argc, char **argv);
+/* feat/loaders */
+int cmd_info(int argc, char **argv);
+int cmd_make_model(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 #endif

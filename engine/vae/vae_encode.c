@@ -229,3 +229,13 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
     free(r.post);
     return st;
 }
+
+void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor)
+{
+    for (size_t i = 0; i < n; i++) data[i] *= scaling_factor;
+}
+
+void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor)
+{
+    for (size_t i = 0; i < n; i++) data[i] /= scaling_factor;
+}

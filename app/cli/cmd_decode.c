@@ -84,17 +84,17 @@ static int latent_dims(const tsr_tensor_info *t, int channels, int d[4])
     return 0;
 }
 
-static int run(const dec_opts *o, tsr_model *m, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
     tsr_weights w;
     const tsr_tensor_info *t = NULL;
     float *lat = NULL;
     int d[4], rc = cli_read_tensor(o->latent, "latent", &w, &t, &lat, err);
-    if (rc == 0) rc = latent_dims(t, tsr_model_config(m)->latent_channels, d);
+    if (rc == 0) rc = latent_dims(t, cfg->latent_channels, d);
     const char *scale = rc == 0 ? tsr_weights_meta(&w, "tessera.latent_scale") : NULL;
     int raw = o->raw || (scale && strcmp(scale, "unscaled") == 0);
     size_t n = rc == 0 ? (size_t)d[0] * d[1] * d[2] * d[3] : 0;
-    if (rc == 0 && !raw) tsr_latent_from_file_scale(lat, n, tsr_model_config(m)->scaling_factor);
+    if (rc == 0 && !raw) tsr_latent_from_file_scale(lat, n, cfg->scaling_factor);
     video_buf v = {NULL, 4 * (rc == 0 ? d[1] : 1) - 3, 8 * (rc == 0 ? d[2] : 0), 8 * (rc == 0 ? d[3] : 0)};
     if (rc == 0 && !(v.data = malloc((size_t)3 * v.frames * v.h * v.w * sizeof(float) + 1)))
         rc = cli_fail("out of memory for the output video");
@@ -131,7 +131,9 @@ int cmd_decode(int argc, char **argv)
     rc = cli_open_model(o.model, &m, &err);
     if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
     if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
-    if (rc == 0) rc = run(&o, m, vae, eng, &err);
+    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
+    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
+    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
     tsr_vae_destroy(&vae);
     tsr_engine_destroy(&eng);
     tsr_model_destroy(&m);

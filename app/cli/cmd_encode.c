@@ -82,7 +82,7 @@ static int video_dims(const tsr_tensor_info *t, int d[4])
     return 0;
 }
 
-static int run(const enc_opts *o, tsr_model *m, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
     tsr_weights w;
     const tsr_tensor_info *t = NULL;
@@ -101,7 +101,7 @@ static int run(const enc_opts *o, tsr_model *m, tsr_vae *vae, tsr_engine *eng, t
         rc = (fputc(o->quiet ? 0 : '\n', stderr), cli_fail_err(err));
     double dt = tsr_now() - t0;
     int scaled = rc == 0 && !o->posterior && !o->raw;
-    if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, tsr_model_config(m)->scaling_factor);
+    if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, cfg->scaling_factor);
     int64_t shape[5] = {1, l.c, l.t, l.h, l.w};
     const char *meta[4] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
                            scaled ? "scaled" : "unscaled"};
@@ -127,7 +127,9 @@ int cmd_encode(int argc, char **argv)
     rc = cli_open_model(o.model, &m, &err);
     if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
     if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
-    if (rc == 0) rc = run(&o, m, vae, eng, &err);
+    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
+    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
+    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
     tsr_vae_destroy(&vae);
     tsr_engine_destroy(&eng);
     tsr_model_destroy(&m);

@@ -368,6 +368,10 @@ int tsr_runner_poll(tsr_runner *r, tsr_event *ev);
  * needed (0 when none). Any thread. */
 size_t tsr_runner_preview(tsr_runner *r, uint64_t id, uint8_t *rgb, size_t cap, int *width, int *height);
 const char *tsr_event_type_name(tsr_event_type t);
+/* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
+ * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
+void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);
+void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
 
 #ifdef __cplusplus
 }

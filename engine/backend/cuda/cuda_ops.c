@@ -20,7 +20,8 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "group norm of %d channels on a %d-channel input",
                         norm ? norm->channels : 0, in->c);
     int cp = in->buf->cp, hw = in->h * in->w, groups = norm->groups, c = in->c, t = in->t;
-    int vecs = cp / 8;
+    int vecs = cp / 8, cg = c / groups;
+    if (cg % 8 && cg != 4) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm with %d channels per group", cg);
     if (vecs > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d channels", c);
     int pix_per_iter = 256 / vecs;
     int splits = (hw + pix_per_iter * 32 - 1) / (pix_per_iter * 32);

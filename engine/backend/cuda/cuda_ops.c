@@ -46,13 +46,18 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
     return st;
 }
 
+static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, int hw, int cp, int t, int silu,
+                               CUdeviceptr out, tsr_error *err)
+{
+    long long nvec = (long long)t * hw * cp / 8;
+    void *a[] = {&x, &affine, &hw, &cp, &t, &silu, &out};
+    return tsr_cuda_launch(cu, K_GN_APPLY, grid_for(nvec, 256, 65535), 1, 1, 256, a, err);
+}
+
 static tsr_status gn_apply(tsr_cuda *cu, const tsr_act *in, CUdeviceptr affine, int silu, CUdeviceptr out,
                            tsr_error *err)
 {
-    int hw = in->h * in->w, cp = in->buf->cp, t = in->t;
-    long long nvec = (long long)t * hw * cp / 8;
-    void *a[] = {&in->buf->p, &affine, &hw, &cp, &t, &silu, &out};
-    return tsr_cuda_launch(cu, K_GN_APPLY, grid_for(nvec, 256, 65535), 1, 1, 256, a, err);
+    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, out, err);
 }
 
 tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
@@ -139,18 +144,30 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     if (residual && (residual->c != d->cout || residual->t != t_out || residual->h != h_out || residual->w != w_out))
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: residual shape differs from the output", d->name);
 
-    CUdeviceptr aff = 0;
+    /* GroupNorm(+SiLU) is applied in one pass before the conv (measured: applying it inside the conv's
+     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine. */
+    CUdeviceptr aff = 0, xn = 0, pn = 0;
     if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
+    if (pre_norm) {
+        st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
+        if (!st) st = gn_apply(cu, in, aff, pre_silu, xn, err);
+        if (!st && filled) {
+            st = tsr_cuda_arena_alloc(cu, (uint64_t)state->keep * in->h * in->w * state->cp * 2, &pn, err);
+            if (!st) st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, pn, err);
+        }
+    }
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
-        .in = in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w, .in_affine = aff, .silu = pre_norm ? pre_silu : 0,
-        .prefix = prefix, .prefix_ptr = filled ? state->frames : 0, .prefix_affine = filled && aff ? state->aff : 0,
+        .in = xn ? xn : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w, .in_affine = 0, .silu = 0,
+        .prefix = prefix, .prefix_ptr = filled ? (pn ? pn : state->frames) : 0, .prefix_affine = 0,
         .weight = conv->w, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
     };
-    st = run_conv(cu, &p, err);
+    if (!st) st = run_conv(cu, &p, err);
     if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, err);
+    tsr_cuda_arena_free(cu, pn);
+    tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
     if (st) tsr_error_prefix(err, "%s", d->name);
     return st;

@@ -15,6 +15,10 @@ typedef struct tsr_cuda_fatbin {
 extern const tsr_cuda_fatbin tsr_cuda_fatbins[];
 extern const int tsr_cuda_fatbin_count;
 
+/* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
+static const char *const kernel_modules[K_COUNT] = {
+    "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
+};
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
@@ -453,7 +457,9 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
     }
     for (int k = 0; k < K_COUNT; k++) {
         for (int i = 0; i < cu->module_count && !cu->fn[k]; i++)
-            if (cu->api.cuModuleGetFunction(&cu->fn[k], cu->modules[i], kernel_names[k])) cu->fn[k] = NULL;
+            if (!strcmp(tsr_cuda_fatbins[i].name, kernel_modules[k]) &&
+                cu->api.cuModuleGetFunction(&cu->fn[k], cu->modules[i], kernel_names[k]))
+                cu->fn[k] = NULL;
         if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
     return TSR_OK;

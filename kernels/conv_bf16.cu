@@ -174,6 +174,143 @@ __device__ __forceinline__ void conv_body(const ConvArgs &a)
     }
 }
 
+
+// Pipelined variant: cp.async (zero-fill for padding and tails), STAGES deep, dynamic shared memory.
+// No prologue affine (the backend applies GroupNorm+SiLU in a separate pass).
+#define STAGES 4
+template <int BN, bool F32OUT>
+__device__ __forceinline__ void conv_async_body(const ConvArgs &a)
+{
+    constexpr int WN = BN / 4;
+    constexpr int NT = WN / 8;
+    constexpr int BROWS = BN / 64;
+    constexpr int A_ST = BM * LDS, B_ST = BN * LDS;
+    extern __shared__ __align__(16) tsr_bf16 smem[];
+    tsr_bf16 *sA = smem, *sB = smem + STAGES * A_ST;
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp & 1, wn = warp >> 1;
+    const long long m0 = (long long)blockIdx.x * BM;
+    const int n0 = blockIdx.y * BN;
+    const tsr_bf16 *in = a.in + a.sz_in * blockIdx.z;
+    const tsr_bf16 *wt = a.w + a.sz_w * blockIdx.z;
+
+    const int v = tid & 3;
+    int ro[2], rh[2], rw[2];
+    bool rv[2];
+    for (int i = 0; i < 2; i++) {
+        long long m = m0 + (tid >> 2) + i * 64;
+        rv[i] = m < a.M;
+        long long mm = rv[i] ? m : 0;
+        rw[i] = (int)(mm % a.w_out);
+        long long q = mm / a.w_out;
+        rh[i] = (int)(q % a.h_out);
+        ro[i] = (int)(q / a.h_out);
+    }
+    const int taps = a.kt * a.kh * a.kw;
+    const int csteps = (a.cin_p + BK - 1) / BK;
+    const int nk = taps * csteps;
+    const long long plane = (long long)a.h_in * a.w_in * a.cin_p;
+
+    float acc[4][NT][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) acc[i][j][k] = 0.f;
+
+    auto issue = [&](int kk, int stage) {
+        int tap = kk / csteps, c = (kk - tap * csteps) * BK + v * 8;
+        int dw = tap % a.kw, dh = (tap / a.kw) % a.kh, dt = tap / (a.kw * a.kh);
+        bool cv = c < a.cin_p;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            int e = ro[i] * a.st + dt;
+            int hi = rh[i] * a.sh - a.pt + dh, wi = rw[i] * a.sw - a.pl + dw;
+            bool ok = rv[i] && cv && hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in;
+            const tsr_bf16 *src = in;
+            if (ok) {
+                const tsr_bf16 *fr = e >= a.prefix ? in + (long long)(e - a.prefix) * plane
+                                     : a.pre   ? a.pre + (long long)e * plane
+                                               : in;
+                src = fr + ((long long)hi * a.w_in + wi) * a.cin_p + c;
+            }
+            cp_async16(&sA[stage * A_ST + ((tid >> 2) + i * 64) * LDS + v * 8], src, ok ? 16 : 0);
+        }
+#pragma unroll
+        for (int i = 0; i < BROWS; i++) {
+            int n = n0 + (tid >> 2) + i * 64;
+            bool ok = n < a.cout_p && cv;
+            const tsr_bf16 *src = ok ? wt + ((long long)n * taps + tap) * a.cin_p + c : wt;
+            cp_async16(&sB[stage * B_ST + ((tid >> 2) + i * 64) * LDS + v * 8], src, ok ? 16 : 0);
+        }
+    };
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < nk) issue(s, s);
+        cp_async_commit();
+    }
+    for (int kk = 0; kk < nk; kk++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        int nx = kk + STAGES - 1;
+        if (nx < nk) issue(nx, nx % STAGES);
+        cp_async_commit();
+        const tsr_bf16 *cA = sA + (kk % STAGES) * A_ST, *cB = sB + (kk % STAGES) * B_ST;
+#pragma unroll
+        for (int ks = 0; ks < BK; ks += 16) {
+            uint32_t af[4][4], bfr[NT][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+                ldsm_x4(af[mt], &cA[(wm * 64 + mt * 16 + (lane & 15)) * LDS + ks + (lane >> 4) * 8]);
+#pragma unroll
+            for (int nt = 0; nt < NT; nt += 2) {
+                uint32_t r[4];
+                ldsm_x4(r, &cB[(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + ks + ((lane >> 3) & 1) * 8]);
+                bfr[nt][0] = r[0]; bfr[nt][1] = r[1];
+                bfr[nt + 1][0] = r[2]; bfr[nt + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
+        }
+    }
+    cp_async_wait<0>();
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            long long m = m0 + wm * 64 + mt * 16 + (lane >> 2) + half * 8;
+            if (m >= a.M) continue;
+            float brow = (a.bias && a.bias_row) ? a.bias[m] : 0.f;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                int n = n0 + wn * WN + nt * 8 + (lane & 3) * 2;
+                if (n >= a.cout_p) continue;
+                float y0 = acc[mt][nt][half * 2] * a.alpha, y1 = acc[mt][nt][half * 2 + 1] * a.alpha;
+                if (a.bias) {
+                    if (a.bias_row) { y0 += brow; y1 += brow; }
+                    else { y0 += a.bias[n]; y1 += a.bias[n + 1]; }
+                }
+                long long o = a.sz_out * blockIdx.z + m * a.ldc + n;
+                if (a.res) {
+                    uint32_t r = *(const uint32_t *)(a.res + o);
+                    y0 += lo_f(r); y1 += hi_f(r);
+                }
+                if (F32OUT) *(float2 *)((float *)a.out + o) = make_float2(y0, y1);
+                else *(uint32_t *)((tsr_bf16 *)a.out + o) = pack2(y0, y1);
+            }
+        }
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_bn128(ConvArgs a) { conv_body<128, false>(a); }
 extern "C" __global__ void __launch_bounds__(256) tsr_conv_bn64(ConvArgs a) { conv_body<64, false>(a); }
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_f32_bn128(ConvArgs a) { conv_body<128, true>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn128(ConvArgs a) { conv_async_body<128, false>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn64(ConvArgs a) { conv_async_body<64, false>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_async_f32_bn128(ConvArgs a) { conv_async_body<128, true>(a); }

@@ -19,6 +19,15 @@ static float *rnd(size_t n, float scale)
     for (size_t i = 0; i < n; i++) v[i] = frand() * scale;
     return v;
 }
+static void set_env(const char *k, const char *v)
+{
+#ifdef _WIN32
+    _putenv_s(k, v ? v : "");
+#else
+    if (v) setenv(k, v, 1);
+    else unsetenv(k);
+#endif
+}
 static float silu(float x) { return x / (1.f + expf(-x)); }
 
 static tsr_backend *be;
@@ -337,20 +346,32 @@ int main(void)
     if (st == TSR_ERR_NO_DEVICE || st == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
     OK(st);
     static const int chunks[] = {2, 1, 2, 0};
-    conv_case("causal 3x3x3 16->64", 16, 64, 3, 3, 1, 1, 1, 1, 5, 8, 12, 0, 0, chunks);
-    conv_case("causal 3x3x3 128->128 gn", 128, 128, 3, 3, 1, 1, 1, 1, 5, 6, 10, 1, 0, chunks);
-    conv_case("causal 3x3x3 256->128 gn+res", 256, 128, 3, 3, 1, 1, 1, 1, 3, 5, 7, 1, 1, NULL);
-    conv_case("1x1x1 256->512 res", 256, 512, 1, 1, 1, 1, 0, 0, 2, 6, 9, 0, 1, NULL);
-    conv_case("conv_out 128->3 gn", 128, 3, 3, 3, 1, 1, 1, 1, 3, 8, 8, 1, 0, chunks);
-    conv_case("enc conv_in 3->128", 3, 128, 3, 3, 1, 1, 1, 1, 5, 8, 8, 0, 0, chunks);
-    conv_case("enc down 1x3x3 s2", 128, 128, 3, 1, 1, 2, 0, 1, 3, 8, 10, 0, 0, NULL);
     static const int chunks2[] = {1, 2, 2, 0};
-    conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
+    for (int variant = 0; variant < 2; variant++) {
+        if (variant) { /* the simple register-staged conv kernel too */
+            be->ops->destroy(be);
+            set_env("TSR_CUDA_CONV", "sync");
+            OK(tsr_cuda_backend_create(&p, &be, &err));
+        }
+        fprintf(stderr, "-- conv kernel: %s\n", variant ? "sync" : "async");
+        conv_case("causal 3x3x3 16->64", 16, 64, 3, 3, 1, 1, 1, 1, 5, 8, 12, 0, 0, chunks);
+        conv_case("causal 3x3x3 128->128 gn", 128, 128, 3, 3, 1, 1, 1, 1, 5, 6, 10, 1, 0, chunks);
+        conv_case("causal 3x3x3 256->128 gn+res", 256, 128, 3, 3, 1, 1, 1, 1, 3, 5, 7, 1, 1, NULL);
+        conv_case("1x1x1 256->512 res", 256, 512, 1, 1, 1, 1, 0, 0, 2, 6, 9, 0, 1, NULL);
+        conv_case("conv_out 128->3 gn", 128, 3, 3, 3, 1, 1, 1, 1, 3, 8, 8, 1, 0, chunks);
+        conv_case("enc conv_in 3->128", 3, 128, 3, 3, 1, 1, 1, 1, 5, 8, 8, 0, 0, chunks);
+        conv_case("enc down 1x3x3 s2", 128, 128, 3, 1, 1, 2, 0, 1, 3, 8, 10, 0, 0, NULL);
+        conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
+        attn_case(128, 1, 16, 16);
+        if (getenv("TSR_BENCH") && *getenv("TSR_BENCH") == '1') bench_conv(512, 5, 90, 160, 5);
+    }
+    set_env("TSR_CUDA_CONV", NULL);
+    be->ops->destroy(be);
+    OK(tsr_cuda_backend_create(&p, &be, &err));
     gn_case(512, 3, 9, 13, 1);
     gn_case(128, 2, 16, 24, 0);
     gn_case(256, 2, 7, 5, 1);
     attn_case(512, 2, 8, 12);
-    attn_case(128, 1, 16, 16);
     d2s_add_case();
     uint64_t in_use = 0, peak = 0, total = 0;
     be->ops->memory(be, &in_use, &peak, &total);

@@ -48,6 +48,7 @@ tsr_status tsr_cu_load(tsr_cu_api *api, tsr_error *err)
     SYM(cuModuleLoadData, "cuModuleLoadData");
     SYM(cuModuleUnload, "cuModuleUnload");
     SYM(cuModuleGetFunction, "cuModuleGetFunction");
+    SYM(cuFuncSetAttribute, "cuFuncSetAttribute");
     SYM(cuLaunchKernel, "cuLaunchKernel");
     SYM(cuMemAlloc, "cuMemAlloc_v2");
     SYM(cuMemFree, "cuMemFree_v2");

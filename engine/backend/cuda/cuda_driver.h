@@ -27,6 +27,7 @@ typedef struct CUevent_st *CUevent;
 #define TSR_CU_ERROR_OUT_OF_MEMORY 2
 #define TSR_CU_ERROR_NO_DEVICE 100
 #define TSR_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT 16
+#define TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES 8
 #define TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75
 #define TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
 
@@ -48,6 +49,7 @@ typedef struct tsr_cu_api {
     CUresult(TSR_CUAPI *cuModuleLoadData)(CUmodule *, const void *);
     CUresult(TSR_CUAPI *cuModuleUnload)(CUmodule);
     CUresult(TSR_CUAPI *cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult(TSR_CUAPI *cuFuncSetAttribute)(CUfunction, int, int);
     CUresult(TSR_CUAPI *cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                                         unsigned, CUstream, void **, void **);
     CUresult(TSR_CUAPI *cuMemAlloc)(CUdeviceptr *, size_t);

@@ -9,7 +9,7 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_COUNT
 };
 
 typedef struct tsr_arena_block {
@@ -37,6 +37,7 @@ struct tsr_cuda {
     CUfunction fn[K_COUNT];
     int sm_count, cc_major, cc_minor, driver_version;
     char name[128];
+    int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
@@ -76,6 +77,10 @@ tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, 
 void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p);
 tsr_status tsr_cuda_launch(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block, void **args,
                            tsr_error *err);
+tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block,
+                                unsigned smem, void **args, tsr_error *err);
+/* dynamic shared memory of the pipelined conv kernels (kernels/conv_bf16.cu: STAGES x (BM + BN) x 40 x 2 bytes) */
+#define TSR_CONV_ASYNC_SMEM(bn) (4u * (128u + (unsigned)(bn)) * 40u * 2u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 
 /* GroupNorm statistics of `in` -> per-(frame, channel) affine float2 [t][cp] (allocated from the arena). */

@@ -119,6 +119,56 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
     return tsr_cuda_check(cu, r, err, kernel_names[k]);
 }
 
+/* ------------------------------------------------------------------ profile */
+
+static void prof_flush(tsr_cuda *cu)
+{
+    if (!cu->prof_n) return;
+    cu->api.cuEventSynchronize(cu->prof[cu->prof_n - 1].b);
+    for (int i = 0; i < cu->prof_n; i++) {
+        float ms = 0;
+        if (!cu->api.cuEventElapsedTime(&ms, cu->prof[i].a, cu->prof[i].b)) cu->prof_ms[cu->prof[i].kind] += ms;
+        cu->prof_flop[cu->prof[i].kind] += cu->prof[i].flop;
+        cu->prof_calls[cu->prof[i].kind]++;
+    }
+    cu->prof_n = 0;
+}
+
+int tsr_cuda_prof_begin(tsr_cuda *cu)
+{
+    if (!cu->profile) return -1;
+    if (cu->prof_n == TSR_PROF_CAP) prof_flush(cu);
+    int i = cu->prof_n++;
+    cu->api.cuEventRecord(cu->prof[i].a, cu->stream);
+    return i;
+}
+
+void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop)
+{
+    if (rec < 0) return;
+    cu->api.cuEventRecord(cu->prof[rec].b, cu->stream);
+    cu->prof[rec].kind = kind;
+    cu->prof[rec].flop = flop;
+}
+
+static void prof_print(tsr_cuda *cu)
+{
+    static const char *const names[P_KINDS] = {"conv 3x3x3 / 1x3x3 (mma)", "conv 1x1x1 + linears (mma)",
+                                               "groupnorm stats+apply", "causal state copies", "attention (excl. linears)",
+                                               "depth-to-space", "add", "host<->device copies"};
+    prof_flush(cu);
+    double total = 0;
+    for (int k = 0; k < P_KINDS; k++) total += cu->prof_ms[k];
+    fprintf(stderr, "cuda profile (device events, %s)\n| part | calls | ms | share | TFLOP | TFLOP/s |\n|---|---|---|---|---|---|\n",
+            cu->name);
+    for (int k = 0; k < P_KINDS; k++)
+        if (cu->prof_calls[k])
+            fprintf(stderr, "| %s | %ld | %.1f | %.1f %% | %.1f | %.0f |\n", names[k], cu->prof_calls[k], cu->prof_ms[k],
+                    total > 0 ? 100 * cu->prof_ms[k] / total : 0, cu->prof_flop[k] / 1e12,
+                    cu->prof_ms[k] > 0 ? cu->prof_flop[k] / 1e9 / cu->prof_ms[k] : 0);
+    fprintf(stderr, "| total | | %.1f | | | |\n", total);
+}
+
 /* ------------------------------------------------------------------ activations */
 
 tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
@@ -165,8 +215,10 @@ static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, t
     if (!tmp) return TSR_ERR_NOMEM;
     for (int c = 0; c < dst->c; c++)
         for (size_t i = 0; i < plane; i++) tmp[i * cp + c] = tsr_f32_to_bf16(host[(size_t)c * plane + i]);
+    int pr = tsr_cuda_prof_begin(cu);
     tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(dst->buf->p, tmp, plane * cp * 2, cu->stream), err,
                                    "act_upload");
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_upload");
     free(tmp);
     return st;
@@ -179,8 +231,10 @@ static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host,
     size_t plane = (size_t)src->t * src->h * src->w;
     uint16_t *tmp = tsr_malloc(plane * cp * 2, err);
     if (!tmp) return TSR_ERR_NOMEM;
+    int pr = tsr_cuda_prof_begin(cu);
     tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, src->buf->p, plane * cp * 2, cu->stream), err,
                                    "act_download");
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
     if (!st)
         for (int c = 0; c < src->c; c++)
@@ -385,6 +439,12 @@ static void be_destroy(tsr_backend *be)
     if (!cu) return;
     if (cu->api.lib) {
         if (cu->stream) cu->api.cuStreamSynchronize(cu->stream);
+        if (cu->profile) prof_print(cu);
+        if (cu->prof)
+            for (int i = 0; i < TSR_PROF_CAP; i++) {
+                if (cu->prof[i].a) cu->api.cuEventDestroy(cu->prof[i].a);
+                if (cu->prof[i].b) cu->api.cuEventDestroy(cu->prof[i].b);
+            }
         for (int i = 0; i < cu->impl_count; i++)
             if (cu->impls[i].destroy) cu->impls[i].destroy(cu->impls[i].user);
         if (cu->arena.base) cu->api.cuMemFree(cu->arena.base);
@@ -394,6 +454,7 @@ static void be_destroy(tsr_backend *be)
         tsr_cu_unload(&cu->api);
     }
     free(cu->arena.blocks);
+    free(cu->prof);
     free(cu);
 }
 
@@ -480,6 +541,17 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
     }
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
+    const char *prof = getenv("TSR_CUDA_PROFILE");
+    if (prof && *prof == '1') {
+        cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);
+        if (!cu->prof) return TSR_ERR_NOMEM;
+        for (int i = 0; i < TSR_PROF_CAP; i++) {
+            tsr_status st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].a, 0), err, "event");
+            if (!st) st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].b, 0), err, "event");
+            if (st) return st;
+        }
+        cu->profile = 1;
+    }
     return TSR_OK;
 }
 

@@ -26,6 +26,15 @@ typedef struct tsr_arena {
 
 #define TSR_CUDA_MAX_IMPLS 4
 
+/* Optional per-op profile (TSR_CUDA_PROFILE=1): device events around each op part, printed at destroy. */
+enum { P_CONV3, P_CONV_OTHER, P_NORM, P_STATE, P_ATTN, P_D2S, P_ADD, P_COPY, P_KINDS };
+#define TSR_PROF_CAP 512
+typedef struct tsr_prof_rec {
+    CUevent a, b;
+    int kind;
+    double flop;
+} tsr_prof_rec;
+
 struct tsr_cuda {
     tsr_backend be;                 /* first member: ops table */
     tsr_cu_api api;
@@ -43,6 +52,11 @@ struct tsr_cuda {
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
+    int profile;
+    tsr_prof_rec *prof;
+    int prof_n;
+    double prof_ms[P_KINDS], prof_flop[P_KINDS];
+    long prof_calls[P_KINDS];
 };
 
 struct tsr_buf {
@@ -71,6 +85,10 @@ struct tsr_state {
     CUdeviceptr frames;             /* bf16 [keep][h][w][cp] raw conv input */
     CUdeviceptr aff;                /* float2 [keep][cp] prologue affine of those frames */
 };
+
+/* profile: begin returns a record index (or -1 when off); end records the stop event */
+int tsr_cuda_prof_begin(tsr_cuda *cu);
+void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
 
 /* memory */
 tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err);

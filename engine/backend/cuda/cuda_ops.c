@@ -147,6 +147,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     /* GroupNorm(+SiLU) is applied in one pass before the conv (measured: applying it inside the conv's
      * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine. */
     CUdeviceptr aff = 0, xn = 0, pn = 0;
+    int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
     if (pre_norm) {
         st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
@@ -164,8 +165,14 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
     };
+    tsr_cuda_prof_end(cu, pr, P_NORM, 0);
+    pr = tsr_cuda_prof_begin(cu);
     if (!st) st = run_conv(cu, &p, err);
+    tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
+                      2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
+    pr = tsr_cuda_prof_begin(cu);
     if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, err);
+    tsr_cuda_prof_end(cu, pr, P_STATE, 0);
     tsr_cuda_arena_free(cu, pn);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
@@ -191,6 +198,7 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
     qc = qc < 128 ? 128 : qc / 128 * 128;
     if (qc > (uint64_t)n) qc = (uint64_t)n;
     CUdeviceptr aff = 0, u = 0, q = 0, k = 0, vt = 0, o = 0, s = 0, pr = 0;
+    int prof = tsr_cuda_prof_begin(cu);
     st = tsr_cuda_gn_affine(cu, attn, in, &aff, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &u, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &q, err);
@@ -235,6 +243,7 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
             st = tsr_cuda_gemm_run(cu, &g, err);
         }
     }
+    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
     if (!st) { /* out = o Wo^T + bo + in */
         g = (tsr_cuda_gemm){.a = o, .b = attn->wo, .c = out->buf->p, .bias = attn->bo, .res = in->buf->p,
                             .m = (long long)tok, .n = c, .k = c, .ldc = c, .batch = 1, .alpha = 1.f};
@@ -262,7 +271,10 @@ tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, i
     int t_in = in->t, h = in->h, w = in->w;
     long long n = (long long)t_out * h * rs * w * rs * (c / 8);
     void *a[] = {&in->buf->p, &t_in, &h, &w, &c, &rt, &rs, &drop, &t_out, &out->buf->p};
-    return tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, 65535), 1, 1, 256, a, err);
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, 65535), 1, 1, 256, a, err);
+    tsr_cuda_prof_end(cu, pr, P_D2S, 0);
+    return st;
 }
 
 tsr_status tsr_cuda_op_add(tsr_backend *be, const tsr_act *a, const tsr_act *b, tsr_act *out, tsr_error *err)
@@ -274,5 +286,8 @@ tsr_status tsr_cuda_op_add(tsr_backend *be, const tsr_act *a, const tsr_act *b, 
     if (st) return st;
     long long nvec = (long long)a->t * a->h * a->w * a->buf->cp / 8;
     void *args[] = {&a->buf->p, &b->buf->p, &nvec, &out->buf->p};
-    return tsr_cuda_launch(cu, K_ADD, grid_for(nvec, 256, 65535), 1, 1, 256, args, err);
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_launch(cu, K_ADD, grid_for(nvec, 256, 65535), 1, 1, 256, args, err);
+    tsr_cuda_prof_end(cu, pr, P_ADD, 0);
+    return st;
 }

@@ -220,43 +220,58 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
 #pragma unroll
             for (int k = 0; k < 4; k++) acc[i][j][k] = 0.f;
 
-    auto issue = [&](int kk, int stage) {
-        int tap = kk / csteps, c = (kk - tap * csteps) * BK + v * 8;
+    // Issue cursor: the row source pointers change only when the tap changes (every csteps k-tiles).
+    int c_tap = -1, c_cs = 0;
+    const tsr_bf16 *c_a[2];
+    bool c_ok[2];
+    const tsr_bf16 *c_b[BROWS];
+    bool c_bok[BROWS];
+    auto set_tap = [&](int tap) {
         int dw = tap % a.kw, dh = (tap / a.kw) % a.kh, dt = tap / (a.kw * a.kh);
-        bool cv = c < a.cin_p;
 #pragma unroll
         for (int i = 0; i < 2; i++) {
             int e = ro[i] * a.st + dt;
             int hi = rh[i] * a.sh - a.pt + dh, wi = rw[i] * a.sw - a.pl + dw;
-            bool ok = rv[i] && cv && hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in;
-            const tsr_bf16 *src = in;
-            if (ok) {
-                const tsr_bf16 *fr = e >= a.prefix ? in + (long long)(e - a.prefix) * plane
-                                     : a.pre   ? a.pre + (long long)e * plane
-                                               : in;
-                src = fr + ((long long)hi * a.w_in + wi) * a.cin_p + c;
-            }
-            cp_async16(&sA[stage * A_ST + ((tid >> 2) + i * 64) * LDS + v * 8], src, ok ? 16 : 0);
+            c_ok[i] = rv[i] && hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in;
+            const tsr_bf16 *fr = e >= a.prefix ? in + (long long)(e - a.prefix) * plane
+                                 : a.pre   ? a.pre + (long long)e * plane
+                                           : in;
+            c_a[i] = c_ok[i] ? fr + ((long long)hi * a.w_in + wi) * a.cin_p + v * 8 : in;
         }
 #pragma unroll
         for (int i = 0; i < BROWS; i++) {
             int n = n0 + (tid >> 2) + i * 64;
-            bool ok = n < a.cout_p && cv;
-            const tsr_bf16 *src = ok ? wt + ((long long)n * taps + tap) * a.cin_p + c : wt;
-            cp_async16(&sB[stage * B_ST + ((tid >> 2) + i * 64) * LDS + v * 8], src, ok ? 16 : 0);
+            c_bok[i] = n < a.cout_p;
+            c_b[i] = c_bok[i] ? wt + ((long long)n * taps + tap) * a.cin_p + v * 8 : wt;
         }
+    };
+    auto issue = [&](int stage) {   // issues the k-tile at the cursor, then advances it
+        if (c_cs == 0) set_tap(++c_tap);
+        int c = c_cs * BK;
+        bool cv = c + v * 8 < a.cin_p;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            bool ok = c_ok[i] && cv;
+            cp_async16(&sA[stage * A_ST + ((tid >> 2) + i * 64) * LDS + v * 8], ok ? c_a[i] + c : in, ok ? 16 : 0);
+        }
+#pragma unroll
+        for (int i = 0; i < BROWS; i++) {
+            bool ok = c_bok[i] && cv;
+            cp_async16(&sB[stage * B_ST + ((tid >> 2) + i * 64) * LDS + v * 8], ok ? c_b[i] + c : wt, ok ? 16 : 0);
+        }
+        if (++c_cs == csteps) c_cs = 0;
     };
 
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
-        if (s < nk) issue(s, s);
+        if (s < nk) issue(s);
         cp_async_commit();
     }
     for (int kk = 0; kk < nk; kk++) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         int nx = kk + STAGES - 1;
-        if (nx < nk) issue(nx, nx % STAGES);
+        if (nx < nk) issue(nx % STAGES);
         cp_async_commit();
         const tsr_bf16 *cA = sA + (kk % STAGES) * A_ST, *cB = sB + (kk % STAGES) * B_ST;
 #pragma unroll
@@ -314,3 +329,4 @@ extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_f32_bn128(ConvArgs
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn128(ConvArgs a) { conv_async_body<128, false>(a); }
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn64(ConvArgs a) { conv_async_body<64, false>(a); }
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_async_f32_bn128(ConvArgs a) { conv_async_body<128, true>(a); }
+extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_async_bn256(ConvArgs a) { conv_async_body<256, false>(a); }

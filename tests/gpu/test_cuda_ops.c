@@ -347,13 +347,14 @@ int main(void)
     OK(st);
     static const int chunks[] = {2, 1, 2, 0};
     static const int chunks2[] = {1, 2, 2, 0};
-    for (int variant = 0; variant < 2; variant++) {
-        if (variant) { /* the simple register-staged conv kernel too */
+    static const char *const variants[] = {"async", "wide", "sync"};   /* every conv kernel the backend has */
+    for (int variant = 0; variant < 3; variant++) {
+        if (variant) {
             be->ops->destroy(be);
-            set_env("TSR_CUDA_CONV", "sync");
+            set_env("TSR_CUDA_CONV", variants[variant]);
             OK(tsr_cuda_backend_create(&p, &be, &err));
         }
-        fprintf(stderr, "-- conv kernel: %s\n", variant ? "sync" : "async");
+        fprintf(stderr, "-- conv kernel: %s\n", variants[variant]);
         conv_case("causal 3x3x3 16->64", 16, 64, 3, 3, 1, 1, 1, 1, 5, 8, 12, 0, 0, chunks);
         conv_case("causal 3x3x3 128->128 gn", 128, 128, 3, 3, 1, 1, 1, 1, 5, 6, 10, 1, 0, chunks);
         conv_case("causal 3x3x3 256->128 gn+res", 256, 128, 3, 3, 1, 1, 1, 1, 3, 5, 7, 1, 1, NULL);
@@ -362,8 +363,13 @@ int main(void)
         conv_case("enc conv_in 3->128", 3, 128, 3, 3, 1, 1, 1, 1, 5, 8, 8, 0, 0, chunks);
         conv_case("enc down 1x3x3 s2", 128, 128, 3, 1, 1, 2, 0, 1, 3, 8, 10, 0, 0, NULL);
         conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
+        conv_case("causal 3x3x3 64->512 wide", 64, 512, 3, 3, 1, 1, 1, 1, 3, 9, 11, 0, 1, NULL);
         attn_case(128, 1, 16, 16);
-        if (getenv("TSR_BENCH") && *getenv("TSR_BENCH") == '1') bench_conv(512, 5, 90, 160, 5);
+        if (getenv("TSR_BENCH") && *getenv("TSR_BENCH") == '1') {
+            printf("-- %s\n", variants[variant]);
+            bench_conv(512, 5, 90, 160, 5);
+            bench_conv(256, 17, 180, 320, 2);
+        }
     }
     set_env("TSR_CUDA_CONV", NULL);
     be->ops->destroy(be);
@@ -380,8 +386,6 @@ int main(void)
     CHECK(in_use == 0);
     const char *bench = getenv("TSR_BENCH");
     if (bench && *bench == '1') {
-        bench_conv(512, 5, 90, 160, 5);
-        bench_conv(256, 17, 180, 320, 2);
         bench_conv(128, 17, 360, 640, 2);
     }
     be->ops->destroy(be);

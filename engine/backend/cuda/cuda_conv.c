@@ -25,6 +25,12 @@ static tsr_status launch_conv(tsr_cuda *cu, conv_args *a, int n_total, int batch
     if (a->m > (long long)0x7fffffff * 128) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "conv too large");
     void *args[] = {a};
     if (cu->conv_async && !a->in_aff) {
+        if (cu->conv_wide && !f32_out && n_total >= 256) {
+            bn = 256;
+            gy = (unsigned)((n_total + bn - 1) / bn);
+            return tsr_cuda_launch_smem(cu, K_CONV_ASYNC_BN256, gx, gy, (unsigned)batch, 256, TSR_CONV_ASYNC_SMEM(bn),
+                                        args, err);
+        }
         k = f32_out ? K_GEMM_ASYNC_F32 : bn == 128 ? K_CONV_ASYNC_BN128 : K_CONV_ASYNC_BN64;
         return tsr_cuda_launch_smem(cu, k, gx, gy, (unsigned)batch, 256, TSR_CONV_ASYNC_SMEM(bn), args, err);
     }

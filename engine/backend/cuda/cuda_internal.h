@@ -9,7 +9,7 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_COUNT
 };
 
 typedef struct tsr_arena_block {
@@ -47,6 +47,7 @@ struct tsr_cuda {
     int sm_count, cc_major, cc_minor, driver_version;
     char name[128];
     int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
+    int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];

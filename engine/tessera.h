@@ -205,6 +205,62 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+/* ---------------------------------------------------------------- latent files and jobs (media) */
+
+/* Latent files. Layouts: .safetensors and ComfyUI .latent hold one fp32/fp16/bf16 tensor, [1,16,T,H,W]
+ * (5-D, written) or [T,16,H,W] (4-D, read); .safetensors key "latent" (also read: "latent_tensor",
+ * "samples", or a file's only tensor); .latent key "latent_tensor" plus the empty marker
+ * "latent_format_version_0" that ComfyUI's SaveLatent writes; .npy is [1,16,T,H,W] or [T,16,H,W], '<f4' or '<f2'.
+ * Scale: stored latents are mean * 0.9152 (what the SeedVR2 ComfyUI node hands between nodes) unless the
+ * safetensors metadata says "tessera.latent_scale": "raw". Reading divides by the factor (decoder-input
+ * scale, as tsr_latent holds); writing multiplies. Safetensors metadata also keeps "tessera.frames",
+ * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back. */
+typedef enum tsr_latent_file_format {
+    TSR_LATENT_FILE_AUTO = 0,  /* by extension: .safetensors, .latent, .npy */
+    TSR_LATENT_FILE_SAFETENSORS,
+    TSR_LATENT_FILE_COMFY,
+    TSR_LATENT_FILE_NPY
+} tsr_latent_file_format;
+
+/* Any thread. */
+tsr_status tsr_latent_read(const char *path, tsr_latent *out, tsr_error *err);
+/* Atomic. f16 = 1 stores fp16 (else fp32); raw = 1 stores the unscaled mean (safetensors only). Any thread. */
+tsr_status tsr_latent_write(const char *path, const tsr_latent *l, int f16, int raw, tsr_error *err);
+
+typedef enum tsr_job_kind {
+    TSR_JOB_DECODE = 1,        /* latent file -> video file or image-sequence directory */
+    TSR_JOB_ENCODE,            /* clip / image / sequence -> latent file */
+    TSR_JOB_ROUNDTRIP,         /* clip -> encode -> decode -> video */
+    TSR_JOB_TRANSCODE          /* clip -> video without the VAE (pipeline and memory tests) */
+} tsr_job_kind;
+
+typedef struct tsr_job_spec {
+    tsr_job_kind kind;
+    const char *input;         /* latent file (decode) or clip (encode, roundtrip, transcode) */
+    const char *output;        /* .mp4/.mov/.mkv, a directory (PNG/TIFF sequence), or a latent file */
+    const tsr_model *model;    /* not needed for TSR_JOB_TRANSCODE */
+    const char *codec;         /* NULL = by extension; see engine/media/media.h */
+    int crf;                   /* -1 = codec default */
+    int64_t bitrate;           /* > 0: ABR in bits/s */
+    int ten_bit;
+    const char *audio_from;    /* clip whose audio is muxed; NULL: the input clip's own (roundtrip/transcode) */
+    int no_audio;
+    int fps_num, fps_den;      /* output rate for decode (0 = from latent metadata, else 25) */
+    int chunk;                 /* passed to tsr_decode_params / tsr_encode_params */
+    int latent_f16, latent_raw;/* encode output options */
+    int queue_frames;          /* writer queue depth in frames, 0 = 8 */
+} tsr_job_spec;
+
+void tsr_job_spec_default(tsr_job_spec *s);
+
+/* Run one file -> file job synchronously on the calling thread (FFmpeg encoding runs on a helper thread
+ * with a bounded frame queue). Host memory is bounded whatever the clip length. Progress is reported
+ * through `progress` (stage "read", "encode", "decode", "write"); a non-zero return cancels: the job then
+ * fails with TSR_ERR_CANCELLED and leaves neither output nor temporary file. Reentrant: any thread, any
+ * number of concurrent jobs on different engines. */
+tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
+                       tsr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,4 +27,9 @@ bool cli_is_help(const char *a);
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
 int cmd_demo(int argc, char **argv);
+/* media (cmd_media.c) */
+int cli_media_decode(int argc, char **argv);
+int cli_media_encode(int argc, char **argv);
+int cmd_roundtrip(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 #endif

@@ -3,9 +3,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+#if TSR_HAVE_MEDIA
+    {"decode", "decode a latent file to video or frames", cli_media_decode},
+    {"encode", "encode a clip, still or image sequence to a latent file", cli_media_encode},
+    {"roundtrip", "encode and decode a clip (VAE round trip) to video", cmd_roundtrip},
+    {"transcode", "read and write a clip through the job pipeline, no VAE", cmd_transcode},
+#endif
 };
 
 static void usage(FILE *f)

@@ -15,3 +15,8 @@ tsr_status tsr_safetensors_write(const char *path, const tsr_st_tensor *tensors,
 {
     return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: safetensors writing is not in this build yet (feat/loaders)", path);
 }
+tsr_status tsr_model_open(const char *path, tsr_model **out, tsr_error *err)
+{
+    *out = NULL;
+    return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: model files are not readable in this build yet (feat/loaders)", path);
+}

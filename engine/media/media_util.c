@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,14 @@ tsr_status tsr_av_fail(tsr_error *err, int averr, tsr_status status, const char 
     av_strerror(averr, av, sizeof av);
     return tsr_fail(err, status, "%s: %s", msg, av);
 }
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+static void quiet(void)
+{
+    const char *v = getenv("TESSERA_FFMPEG_LOG");
+    if (!v || !*v || strcmp(v, "0") == 0) av_log_set_level(AV_LOG_ERROR);
+}
+void tsr_media_quiet_logs(void) { pthread_once(&quiet_once, quiet); }
 
 int tsr_media_default_colorspace(int tagged, int height)
 {
@@ -71,10 +80,10 @@ static int probe_encoder(const char *name)
     ctx->time_base = (AVRational){1, 25};
     ctx->framerate = (AVRational){25, 1};
     ctx->pix_fmt = c->pix_fmts ? c->pix_fmts[0] : AV_PIX_FMT_YUV420P;
-    int av_log_was = av_log_get_level();
-    av_log_set_level(AV_LOG_QUIET);
-    int ok = avcodec_open2(ctx, c, NULL) >= 0;
-    av_log_set_level(av_log_was);
+    AVDictionary *opt = NULL;
+    if (strcmp(name, "libx265") == 0) av_dict_set(&opt, "x265-params", "log-level=error", 0);
+    int ok = avcodec_open2(ctx, c, &opt) >= 0; /* logs only at error level (tsr_media_quiet_logs) */
+    av_dict_free(&opt);
     avcodec_free_context(&ctx);
     return ok;
 }

@@ -136,6 +136,7 @@ tsr_status tsr_media_reader_open(const char *path, tsr_media_reader **out, tsr_e
 {
     *out = NULL;
     if (!path || !*path) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no input path");
+    tsr_media_quiet_logs();
     tsr_media_reader *r = tsr_calloc(1, sizeof *r, err);
     if (!r) return TSR_ERR_NOMEM;
     r->label = tsr_strdup(path);

@@ -168,6 +168,7 @@ static tsr_status make_temp(tsr_media_writer *w, tsr_error *err)
     }
     int fd = mkstemp(w->temp_path);
     if (fd < 0) return tsr_fail(err, TSR_ERR_IO, "%s: cannot create a file beside it", w->final_path);
+    fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
     close(fd);
     w->temp_made = 1;
     return TSR_OK;
@@ -194,7 +195,11 @@ static tsr_status write_header(tsr_media_writer *w, tsr_error *err)
     int rc = 0;
     if (!(w->oc->oformat->flags & AVFMT_NOFILE) && (rc = avio_open(&w->oc->pb, w->temp_path, AVIO_FLAG_WRITE)) < 0)
         return tsr_av_fail(err, rc, TSR_ERR_IO, "%s: cannot open for writing", w->temp_path);
-    if ((rc = avformat_write_header(w->oc, NULL)) < 0)
+    AVDictionary *opt = NULL;
+    if (w->is_dir) av_dict_set(&opt, "start_number", "0", 0);
+    rc = avformat_write_header(w->oc, &opt);
+    av_dict_free(&opt);
+    if (rc < 0)
         return tsr_av_fail(err, rc, TSR_ERR_IO, "%s: cannot write the header", w->final_path);
     w->header_written = 1;
     return TSR_OK;
@@ -206,6 +211,7 @@ tsr_status tsr_media_writer_open(const char *path, const tsr_media_writer_params
     *out = NULL;
     if (!path || !*path || !p || p->width <= 0 || p->height <= 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "writer: bad path or frame size");
+    tsr_media_quiet_logs();
     tsr_media_writer *w = tsr_calloc(1, sizeof *w, err);
     if (!w) return TSR_ERR_NOMEM;
     w->final_path = tsr_strdup(path);

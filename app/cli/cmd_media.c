@@ -1,0 +1,176 @@
+/* The media path of the CLI: decode (latent file -> video/frames), encode (clip -> latent file), roundtrip
+ * and transcode, all through tsr_job_run. cmd_decode.c / cmd_encode.c (feat/cpu) may call
+ * cli_media_decode / cli_media_encode for outputs and inputs that are not plain safetensors tensors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_media.h"
+
+void cli_media_opts_init(cli_media_opts *o, tsr_job_kind kind)
+{
+    memset(o, 0, sizeof *o);
+    tsr_job_spec_default(&o->spec);
+    o->spec.kind = kind;
+    o->model = "builtin";
+    o->backend = "auto";
+    o->progress = isatty(2);
+}
+
+/* One option of the shared set; returns true when argv[*i] was one (bad set on a malformed value). */
+bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool *bad)
+{
+    tsr_job_spec *s = &o->spec;
+    const char *v = NULL;
+    if (cli_opt_str(argc, argv, i, "-o", &s->output, bad) || cli_opt_str(argc, argv, i, "--output", &s->output, bad) ||
+        cli_opt_str(argc, argv, i, "--codec", &s->codec, bad) || cli_opt_int(argc, argv, i, "--crf", &s->crf, bad) ||
+        cli_opt_str(argc, argv, i, "--audio-from", &s->audio_from, bad) ||
+        cli_opt_str(argc, argv, i, "--model", &o->model, bad) || cli_opt_str(argc, argv, i, "--backend", &o->backend, bad) ||
+        cli_opt_int(argc, argv, i, "--threads", &o->threads, bad) || cli_opt_int(argc, argv, i, "--chunk", &s->chunk, bad) ||
+        cli_opt_int(argc, argv, i, "--queue", &s->queue_frames, bad) ||
+        cli_opt_int(argc, argv, i, "--cancel-after", &o->cancel_after, bad))
+        return true;
+    if (cli_opt_str(argc, argv, i, "--bitrate", &v, bad)) {
+        uint64_t b = 0;
+        if (!*bad && !cli_parse_bytes(v, &b)) *bad = true, fprintf(stderr, "tessera-cli: bad --bitrate '%s'\n", v);
+        s->bitrate = (int64_t)b;
+        return true;
+    }
+    if (cli_opt_str(argc, argv, i, "--fps", &v, bad)) {
+        if (!*bad && sscanf(v, "%d/%d", &s->fps_num, &s->fps_den) < 1) *bad = true;
+        if (s->fps_den <= 0) s->fps_den = 1;
+        return true;
+    }
+    if (cli_flag(argv, *i, "--10bit")) return s->ten_bit = 1, true;
+    if (cli_flag(argv, *i, "--no-audio")) return s->no_audio = 1, true;
+    if (cli_flag(argv, *i, "--f16")) return s->latent_f16 = 1, true;
+    if (cli_flag(argv, *i, "--raw")) return s->latent_raw = 1, true;
+    if (cli_flag(argv, *i, "--quiet") || cli_flag(argv, *i, "-q")) return o->progress = 0, true;
+    return false;
+}
+
+/* builtin = the SeedVR2 configuration; builtin:small = channels 32/32/64/64 so CPU runs take seconds. */
+static tsr_status load_model(const char *spec, tsr_model **m, tsr_error *err)
+{
+    if (strcmp(spec, "builtin") == 0) return tsr_model_builtin(NULL, m, err);
+    if (strcmp(spec, "builtin:small") == 0) {
+        tsr_vae_config cfg;
+        tsr_vae_config_seedvr2(&cfg);
+        int small[4] = {32, 32, 64, 64};
+        memcpy(cfg.block_out, small, sizeof small);
+        return tsr_model_builtin(&cfg, m, err);
+    }
+    return tsr_model_open(spec, m, err);
+}
+
+static int print_progress(void *user, const tsr_progress *p)
+{
+    cli_media_opts *o = user;
+    if (o->cancel_after > 0 && p->frames_done >= o->cancel_after) return 1;
+    if (o->progress)
+        fprintf(stderr, "\r%-8s frames %d/%d  %.1f s   ", p->stage ? p->stage : "", p->frames_done,
+                p->frames_total > 0 ? p->frames_total : 0, p->elapsed_s);
+    return 0;
+}
+
+int cli_media_run(cli_media_opts *o, const char *cmd)
+{
+    tsr_job_spec *s = &o->spec;
+    if (!s->input) return cli_usage_error(cmd, "no input given");
+    if (!s->output) return cli_usage_error(cmd, "no output given (-o)");
+    tsr_error err = {0};
+    tsr_model *model = NULL;
+    tsr_engine *engine = NULL;
+    if (s->kind != TSR_JOB_TRANSCODE) {
+        tsr_engine_params ep;
+        tsr_engine_params_default(&ep);
+        ep.backend = strcmp(o->backend, "cpu") == 0 ? TSR_BACKEND_CPU
+                     : strcmp(o->backend, "cuda") == 0 ? TSR_BACKEND_CUDA : TSR_BACKEND_AUTO;
+        ep.threads = o->threads;
+        if (load_model(o->model, &model, &err) != TSR_OK || tsr_engine_create(&ep, &engine, &err) != TSR_OK) {
+            tsr_model_destroy(&model);
+            return cli_fail_err(&err);
+        }
+        s->model = model;
+    }
+    tsr_status st = tsr_job_run(engine, s, print_progress, o, &err);
+    if (o->progress) fputc('\n', stderr);
+    tsr_engine_destroy(&engine);
+    tsr_model_destroy(&model);
+    if (st != TSR_OK) return cli_fail_err(&err);
+    printf("wrote %s\n", s->output);
+    return 0;
+}
+
+static const char media_opts_help[] =
+    "  -o, --output PATH    .mp4 .mov .mkv, a directory (PNG/TIFF frames) or a latent file\n"
+    "  --codec NAME         h264 hevc h264_nvenc hevc_nvenc prores prores4444 ffv1 png tiff\n"
+    "                       (default: mp4/mkv h264, mov prores, directory png)\n"
+    "  --crf N | --bitrate B   quality (x264 18, x265 20 by default) or bits per second (e.g. 8M)\n"
+    "  --10bit              10-bit video (16-bit PNG) where the codec allows\n"
+    "  --audio-from CLIP    mux CLIP's audio (stream copy); --no-audio drops the source's audio\n"
+    "  --fps N[/D]          output frame rate (decode: default 25)\n"
+    "  --model M            model file, builtin or builtin:small (default builtin)\n"
+    "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
+    "  -q, --quiet          no progress line\n";
+
+/* Shared argument loop: positional arguments become the input. */
+static int parse_all(int argc, char **argv, cli_media_opts *o, const char *in_opt, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        bool bad = false;
+        if (cli_is_help(argv[i])) {
+            printf("%s\noptions:\n%s", usage, media_opts_help);
+            return 0;
+        }
+        if ((in_opt && cli_opt_str(argc, argv, &i, in_opt, &o->spec.input, &bad)) ||
+            cli_media_parse_opt(argc, argv, &i, o, &bad)) {
+            if (bad) return cli_usage_error(argv[0], "bad value for %s", argv[i]);
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(argv[0], "unknown option '%s'", argv[i]);
+        if (o->spec.input) return cli_usage_error(argv[0], "more than one input ('%s')", argv[i]);
+        o->spec.input = argv[i];
+    }
+    return -1;
+}
+
+int cli_media_decode(int argc, char **argv)
+{
+    cli_media_opts o;
+    cli_media_opts_init(&o, TSR_JOB_DECODE);
+    int rc = parse_all(argc, argv, &o, "--latent", "usage: tessera-cli decode --latent X.safetensors|.latent|.npy "
+                       "-o out.mp4|.mov|.mkv|dir/ [options]\n\nDecodes a latent file to video or frames.");
+    return rc >= 0 ? rc : cli_media_run(&o, "decode");
+}
+
+int cli_media_encode(int argc, char **argv)
+{
+    cli_media_opts o;
+    cli_media_opts_init(&o, TSR_JOB_ENCODE);
+    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli encode --video CLIP -o X.safetensors|.latent|.npy "
+                       "[--f16] [--raw]\n\nEncodes a clip, still or image sequence to a latent file (stored as "
+                       "mean * 0.9152 unless --raw).");
+    return rc >= 0 ? rc : cli_media_run(&o, "encode");
+}
+
+int cmd_roundtrip(int argc, char **argv)
+{
+    cli_media_opts o;
+    cli_media_opts_init(&o, TSR_JOB_ROUNDTRIP);
+    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli roundtrip CLIP -o out.mp4|.mov|.mkv|dir/ "
+                       "[options]\n\nEncodes and decodes a clip (padding to 16 px and 4k+1 frames, cropped and "
+                       "trimmed back); keeps the clip's audio.");
+    return rc >= 0 ? rc : cli_media_run(&o, "roundtrip");
+}
+
+int cmd_transcode(int argc, char **argv)
+{
+    cli_media_opts o;
+    cli_media_opts_init(&o, TSR_JOB_TRANSCODE);
+    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli transcode CLIP -o OUT [options]\n\nReads and "
+                       "writes a clip through the job pipeline without the VAE (tests, format conversion).");
+    return rc >= 0 ? rc : cli_media_run(&o, "transcode");
+}

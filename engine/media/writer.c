@@ -147,6 +147,10 @@ static tsr_status open_convert(tsr_media_writer *w, const tsr_media_writer_param
     w->rgb->width = p->width;
     w->rgb->height = p->height;
     w->frame->format = w->pix_fmt;
+    w->frame->colorspace = w->enc->colorspace;
+    w->frame->color_range = w->enc->color_range;
+    w->frame->color_primaries = w->enc->color_primaries;
+    w->frame->color_trc = w->enc->color_trc;
     w->frame->width = p->width;
     w->frame->height = p->height;
     if (av_frame_get_buffer(w->rgb, 0) < 0 || av_frame_get_buffer(w->frame, 0) < 0)
@@ -197,6 +201,8 @@ static tsr_status write_header(tsr_media_writer *w, tsr_error *err)
         return tsr_av_fail(err, rc, TSR_ERR_IO, "%s: cannot open for writing", w->temp_path);
     AVDictionary *opt = NULL;
     if (w->is_dir) av_dict_set(&opt, "start_number", "0", 0);
+    if (strstr(w->oc->oformat->name, "mov") || strstr(w->oc->oformat->name, "mp4"))
+        av_dict_set(&opt, "movflags", "+write_colr", 0); /* colour tags in the container, for players */
     rc = avformat_write_header(w->oc, &opt);
     av_dict_free(&opt);
     if (rc < 0)

@@ -28,7 +28,7 @@ static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 static void quiet(void)
 {
     const char *v = getenv("TESSERA_FFMPEG_LOG");
-    if (!v || !*v || strcmp(v, "0") == 0) av_log_set_level(AV_LOG_ERROR);
+    if (!v || !*v || strcmp(v, "0") == 0) av_log_set_level(AV_LOG_FATAL); /* our own errors say what failed */
 }
 void tsr_media_quiet_logs(void) { pthread_once(&quiet_once, quiet); }
 

@@ -12,6 +12,6 @@ int tsr_media_default_colorspace(int tagged, int height);
 int tsr_media_default_range(int tagged, int pix_fmt);
 /* Remove a directory and the plain files in it (image-sequence temp directories). */
 void tsr_media_remove_tree(const char *dir);
-/* FFmpeg's own log: errors only (TESSERA_FFMPEG_LOG=1 keeps its default verbosity). Once per process. */
+/* FFmpeg's own log: fatal only (TESSERA_FFMPEG_LOG=1 keeps its default verbosity). Once per process. */
 void tsr_media_quiet_logs(void);
 #endif

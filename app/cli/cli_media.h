@@ -6,6 +6,7 @@
 
 typedef struct cli_media_opts {
     tsr_job_spec spec;
+    const char *input, *output, *codec, *audio_from;
     const char *model;         /* path, "builtin" or "builtin:small" */
     const char *backend;
     int threads;

@@ -24,9 +24,9 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
 {
     tsr_job_spec *s = &o->spec;
     const char *v = NULL;
-    if (cli_opt_str(argc, argv, i, "-o", &s->output, bad) || cli_opt_str(argc, argv, i, "--output", &s->output, bad) ||
-        cli_opt_str(argc, argv, i, "--codec", &s->codec, bad) || cli_opt_int(argc, argv, i, "--crf", &s->crf, bad) ||
-        cli_opt_str(argc, argv, i, "--audio-from", &s->audio_from, bad) ||
+    if (cli_opt_str(argc, argv, i, "-o", &o->output, bad) || cli_opt_str(argc, argv, i, "--output", &o->output, bad) ||
+        cli_opt_str(argc, argv, i, "--codec", &o->codec, bad) || cli_opt_int(argc, argv, i, "--crf", &s->crf, bad) ||
+        cli_opt_str(argc, argv, i, "--audio-from", &o->audio_from, bad) ||
         cli_opt_str(argc, argv, i, "--model", &o->model, bad) || cli_opt_str(argc, argv, i, "--backend", &o->backend, bad) ||
         cli_opt_int(argc, argv, i, "--threads", &o->threads, bad) || cli_opt_int(argc, argv, i, "--chunk", &s->chunk, bad) ||
         cli_opt_int(argc, argv, i, "--queue", &s->queue_frames, bad) ||
@@ -51,20 +51,6 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
     return false;
 }
 
-/* builtin = the SeedVR2 configuration; builtin:small = channels 32/32/64/64 so CPU runs take seconds. */
-static tsr_status load_model(const char *spec, tsr_model **m, tsr_error *err)
-{
-    if (strcmp(spec, "builtin") == 0) return tsr_model_builtin(NULL, m, err);
-    if (strcmp(spec, "builtin:small") == 0) {
-        tsr_vae_config cfg;
-        tsr_vae_config_seedvr2(&cfg);
-        int small[4] = {32, 32, 64, 64};
-        memcpy(cfg.block_out, small, sizeof small);
-        return tsr_model_builtin(&cfg, m, err);
-    }
-    return tsr_model_open(spec, m, err);
-}
-
 static int print_progress(void *user, const tsr_progress *p)
 {
     cli_media_opts *o = user;
@@ -75,13 +61,26 @@ static int print_progress(void *user, const tsr_progress *p)
     return 0;
 }
 
+/* Copy a string option into a fixed spec field; false when it does not fit. */
+static bool put(char *dst, size_t cap, const char *v)
+{
+    if (!v) return true;
+    if (strlen(v) >= cap) return false;
+    memcpy(dst, v, strlen(v) + 1);
+    return true;
+}
+
 int cli_media_run(cli_media_opts *o, const char *cmd)
 {
     tsr_job_spec *s = &o->spec;
-    if (!s->input) return cli_usage_error(cmd, "no input given");
-    if (!s->output) return cli_usage_error(cmd, "no output given (-o)");
+    if (!o->input) return cli_usage_error(cmd, "no input given");
+    if (!o->output) return cli_usage_error(cmd, "no output given (-o)");
+    if (!put(s->input, sizeof s->input, o->input) || !put(s->output, sizeof s->output, o->output) ||
+        !put(s->model, sizeof s->model, o->model) || !put(s->codec, sizeof s->codec, o->codec) ||
+        !put(s->audio_from, sizeof s->audio_from, o->audio_from))
+        return cli_usage_error(cmd, "a path or name is too long");
+    s->format[0] = 0; /* codec and container come from --codec and the output's extension */
     tsr_error err = {0};
-    tsr_model *model = NULL;
     tsr_engine *engine = NULL;
     if (s->kind != TSR_JOB_TRANSCODE) {
         tsr_engine_params ep;
@@ -89,18 +88,13 @@ int cli_media_run(cli_media_opts *o, const char *cmd)
         ep.backend = strcmp(o->backend, "cpu") == 0 ? TSR_BACKEND_CPU
                      : strcmp(o->backend, "cuda") == 0 ? TSR_BACKEND_CUDA : TSR_BACKEND_AUTO;
         ep.threads = o->threads;
-        if (load_model(o->model, &model, &err) != TSR_OK || tsr_engine_create(&ep, &engine, &err) != TSR_OK) {
-            tsr_model_destroy(&model);
-            return cli_fail_err(&err);
-        }
-        s->model = model;
+        if (tsr_engine_create(&ep, &engine, &err) != TSR_OK) return cli_fail_err(&err);
     }
     tsr_status st = tsr_job_run(engine, s, print_progress, o, &err);
     if (o->progress) fputc('\n', stderr);
     tsr_engine_destroy(&engine);
-    tsr_model_destroy(&model);
     if (st != TSR_OK) return cli_fail_err(&err);
-    printf("wrote %s\n", s->output);
+    printf("wrote %s\n", o->output);
     return 0;
 }
 
@@ -125,14 +119,14 @@ static int parse_all(int argc, char **argv, cli_media_opts *o, const char *in_op
             printf("%s\noptions:\n%s", usage, media_opts_help);
             return 0;
         }
-        if ((in_opt && cli_opt_str(argc, argv, &i, in_opt, &o->spec.input, &bad)) ||
+        if ((in_opt && cli_opt_str(argc, argv, &i, in_opt, &o->input, &bad)) ||
             cli_media_parse_opt(argc, argv, &i, o, &bad)) {
             if (bad) return cli_usage_error(argv[0], "bad value for %s", argv[i]);
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(argv[0], "unknown option '%s'", argv[i]);
-        if (o->spec.input) return cli_usage_error(argv[0], "more than one input ('%s')", argv[i]);
-        o->spec.input = argv[i];
+        if (o->input) return cli_usage_error(argv[0], "more than one input ('%s')", argv[i]);
+        o->input = argv[i];
     }
     return -1;
 }

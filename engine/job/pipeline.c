@@ -3,17 +3,11 @@
  * FFmpeg work overlaps compute and host memory stays at queue-depth frames whatever the clip length. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/common.h"
 #include "job/frame_queue.h"
 #include "tsr_config.h"
-
-void tsr_job_spec_default(tsr_job_spec *s)
-{
-    memset(s, 0, sizeof *s);
-    s->kind = TSR_JOB_ROUNDTRIP;
-    s->crf = -1;
-}
 
 #if !TSR_HAVE_MEDIA
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
@@ -26,6 +20,10 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
 
 typedef struct job {
     const tsr_job_spec *spec;
+    const char *codec, *audio_from;
+    tsr_job_kind kind;
+    tsr_model *model;
+    tsr_engine *own_engine;
     tsr_engine *engine;
     tsr_progress_fn progress;
     void *user;
@@ -93,11 +91,11 @@ static tsr_status start_writer(job *j, int w, int h, const tsr_media_info *src, 
         wp.color_space = src->color_space, wp.color_primaries = src->color_primaries;
         wp.color_trc = src->color_trc;
     }
-    wp.codec = s->codec;
+    wp.codec = j->codec;
     wp.crf = s->crf;
     wp.bitrate = s->bitrate;
     wp.ten_bit = s->ten_bit;
-    wp.audio_from = s->no_audio ? NULL : s->audio_from ? s->audio_from : (src && src->has_audio) ? s->input : NULL;
+    wp.audio_from = s->no_audio ? NULL : j->audio_from ? j->audio_from : (src && src->has_audio) ? s->input : NULL;
     tsr_status st = tsr_media_writer_open(s->output, &wp, &j->writer, err);
     if (st != TSR_OK) return st;
     j->out_w = w;
@@ -235,16 +233,15 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_
 static tsr_status run_vae_job(job *j, tsr_error *err)
 {
     const tsr_job_spec *s = j->spec;
-    if (!s->model || !j->engine) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job needs an engine and a model");
     tsr_vae *vae = NULL;
     tsr_latent lat = {0};
-    tsr_status st = tsr_vae_create(j->engine, s->model, &vae, err);
-    if (st == TSR_OK && s->kind == TSR_JOB_DECODE) {
+    tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
+    if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
         st = tsr_latent_read(s->input, &lat, err);
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
     } else if (st == TSR_OK) {
         st = encode_from_reader(j, vae, &lat, err);
-        if (st == TSR_OK && s->kind == TSR_JOB_ENCODE) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
+        if (st == TSR_OK && j->kind == TSR_JOB_ENCODE) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
         else if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, tsr_media_reader_info(j->reader), err);
     }
     tsr_latent_free(&lat);
@@ -252,12 +249,61 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     return st;
 }
 
+static int is_latent_path(const char *p)
+{
+    const char *dot = strrchr(p, '.');
+    return dot && (strcasecmp(dot, ".safetensors") == 0 || strcasecmp(dot, ".latent") == 0 ||
+                   strcasecmp(dot, ".npy") == 0);
+}
+
+/* The spec's strings and defaults resolved into the job. */
+static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
+{
+    if (!s->input[0] || !s->output[0]) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: input and output are required");
+    j->kind = s->kind;
+    if (j->kind == TSR_JOB_AUTO)
+        j->kind = is_latent_path(s->input) ? TSR_JOB_DECODE
+                  : is_latent_path(s->output) || strcmp(s->format, "latent") == 0 ? TSR_JOB_ENCODE : TSR_JOB_ROUNDTRIP;
+    if (j->kind < TSR_JOB_DECODE || j->kind > TSR_JOB_TRANSCODE)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: unknown kind %d", (int)s->kind);
+    const char *dash = strchr(s->format, '-');
+    j->codec = s->codec[0] ? s->codec : dash ? dash + 1 : NULL; /* "mp4-h264" -> h264 */
+    j->audio_from = s->audio_from[0] ? s->audio_from : NULL;
+    return TSR_OK;
+}
+
+/* Model from spec->model and, when the caller gave none, an engine from the spec. */
+static tsr_status open_compute(job *j, const tsr_job_spec *s, tsr_error *err)
+{
+    const char *m = s->model[0] ? s->model : "builtin:small";
+    tsr_status st;
+    if (strcmp(m, "builtin") == 0 || strcmp(m, "builtin:full") == 0) {
+        st = tsr_model_builtin(NULL, &j->model, err);
+    } else if (strcmp(m, "builtin:small") == 0) { /* scaled-down SeedVR2 (32/32/64/64), as the CLI's */
+        tsr_vae_config c;
+        tsr_vae_config_seedvr2(&c);
+        static const int ch[4] = {32, 32, 64, 64};
+        memcpy(c.block_out, ch, sizeof ch);
+        st = tsr_model_builtin(&c, &j->model, err);
+    } else {
+        st = tsr_model_open(m, &j->model, err);
+    }
+    if (st != TSR_OK || j->engine) return st;
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = s->backend;
+    ep.device = s->device;
+    ep.precision = s->precision;
+    ep.memory_budget = s->memory_budget;
+    st = tsr_engine_create(&ep, &j->own_engine, err);
+    j->engine = j->own_engine;
+    return st;
+}
+
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err)
 {
-    if (!spec || !spec->input || !spec->output) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: input and output are required");
-    if (spec->kind < TSR_JOB_DECODE || spec->kind > TSR_JOB_TRANSCODE)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: unknown kind %d", (int)spec->kind);
+    if (!spec) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: no spec");
     job j;
     memset(&j, 0, sizeof j);
     j.spec = spec;
@@ -265,15 +311,18 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
     j.progress = progress;
     j.user = user;
     j.t0 = tsr_now();
-    tsr_status st = TSR_OK;
-    if (spec->kind != TSR_JOB_DECODE) st = tsr_media_reader_open(spec->input, &j.reader, err);
-    if (st == TSR_OK) st = spec->kind == TSR_JOB_TRANSCODE ? run_transcode(&j, err) : run_vae_job(&j, err);
+    tsr_status st = resolve(&j, spec, err);
+    if (st == TSR_OK && j.kind != TSR_JOB_TRANSCODE) st = open_compute(&j, spec, err);
+    if (st == TSR_OK && j.kind != TSR_JOB_DECODE) st = tsr_media_reader_open(spec->input, &j.reader, err);
+    if (st == TSR_OK) st = j.kind == TSR_JOB_TRANSCODE ? run_transcode(&j, err) : run_vae_job(&j, err);
     if (st == TSR_OK) {
         j.p.frames_done = j.p.frames_total > 0 ? j.p.frames_total : j.p.frames_done;
         report(&j, "done");
         j.cancelled = 0;
     }
     tsr_media_reader_close(&j.reader);
+    tsr_engine_destroy(&j.own_engine);
+    tsr_model_destroy(&j.model);
     free(j.crop);
     return st;
 }

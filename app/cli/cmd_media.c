@@ -19,6 +19,26 @@ void cli_media_opts_init(cli_media_opts *o, tsr_job_kind kind)
     o->progress = isatty(2);
 }
 
+static bool is_safetensors(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    return n >= 12 && strcmp(p + n - 12, ".safetensors") == 0;
+}
+
+bool cli_media_handles(int argc, char **argv, int encode)
+{
+    const char *out = NULL, *in = NULL;
+    for (int i = 1; i < argc; i++) {
+        bool bad = false;
+        if (cli_is_help(argv[i])) return false;
+        if (cli_opt_str(argc, argv, &i, "-o", &out, &bad) || cli_opt_str(argc, argv, &i, "--output", &out, &bad) ||
+            cli_opt_str(argc, argv, &i, encode ? "--video" : "--latent", &in, &bad))
+            continue;
+    }
+    if (encode) return (in && !is_safetensors(in)) || (out && !is_safetensors(out));
+    return (out && !is_safetensors(out)) || (in && !is_safetensors(in));
+}
+
 /* One option of the shared set; returns true when argv[*i] was one (bad set on a malformed value). */
 bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool *bad)
 {

@@ -7,12 +7,15 @@
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"decode", "decode a latent (.safetensors/.latent/.npy) to video, frames or a video tensor", cmd_decode},
+    {"encode", "encode a clip, image, sequence or video tensor to a latent file", cmd_encode},
 #if TSR_HAVE_MEDIA
-    {"decode", "decode a latent file to video or frames", cli_media_decode},
-    {"encode", "encode a clip, still or image sequence to a latent file", cli_media_encode},
     {"roundtrip", "encode and decode a clip (VAE round trip) to video", cmd_roundtrip},
     {"transcode", "read and write a clip through the job pipeline, no VAE", cmd_transcode},
 #endif
+    {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
+    {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
+    {"models", "list the model files in the models folders with their kind", cmd_models},
 };
 
 static void usage(FILE *f)

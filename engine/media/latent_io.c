@@ -74,7 +74,7 @@ static tsr_status read_safetensors(const char *path, tsr_latent *l, tsr_error *e
     else if (!(tmp = tsr_malloc((size_t)(t->numel ? t->numel : 1) * sizeof(float), err))) st = TSR_ERR_NOMEM;
     else st = tsr_tensor_read_f32(t, tmp, err);
     const char *sc = tsr_weights_meta(&wt, "tessera.latent_scale");
-    float scale = sc && strcmp(sc, "raw") == 0 ? 1.0f : 1.0f / TSR_LATENT_SCALE;
+    float scale = sc && (strcmp(sc, "unscaled") == 0 || strcmp(sc, "raw") == 0) ? 1.0f : 1.0f / TSR_LATENT_SCALE;
     if (st == TSR_OK) st = import_layout(path, t->ndim, t->shape, tmp, scale, l, err);
     if (st == TSR_OK) {
         l->frames = meta_int(&wt, "tessera.frames", l->frames, l->frames);
@@ -136,7 +136,7 @@ static tsr_status write_safetensors(const char *path, const tsr_latent *l, int f
     snprintf(fr, sizeof fr, "%d", l->frames > 0 ? l->frames : 4 * l->t - 3);
     snprintf(hh, sizeof hh, "%d", l->height > 0 ? l->height : 8 * l->h);
     snprintf(ww, sizeof ww, "%d", l->width > 0 ? l->width : 8 * l->w);
-    const char *meta[] = {"tessera.latent_scale", raw ? "raw" : "0.9152", "tessera.layout", "1,C,T,H,W",
+    const char *meta[] = {"tessera.latent_scale", raw ? "unscaled" : "scaled", "tessera.layout", "1,C,T,H,W",
                           "tessera.frames", fr, "tessera.height", hh, "tessera.width", ww};
     tsr_st_tensor t[2] = {{0}};
     t[0].name = comfy ? "latent_tensor" : "latent";

@@ -57,6 +57,7 @@ void tsr_job_spec_default(tsr_job_spec *spec)
     spec->precision = TSR_PRECISION_AUTO;
     snprintf(spec->model, sizeof spec->model, "%s", "builtin:small");
     snprintf(spec->format, sizeof spec->format, "%s", "mp4-h264");
+    spec->crf = -1;
 }
 
 /* Caller holds the lock; returns 1 when the queue was empty (the caller then wakes the listener). */

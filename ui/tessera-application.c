@@ -10,6 +10,7 @@ struct _TesseraApplication {
     TesseraJobQueue *queue;
     tsr_job_fn job_fn;
     gpointer job_user;
+    gboolean start_batch;
 };
 
 G_DEFINE_FINAL_TYPE(TesseraApplication, tessera_application, ADW_TYPE_APPLICATION)
@@ -25,6 +26,27 @@ static void activate(GApplication *app)
     GtkWindow *win = gtk_application_get_active_window(GTK_APPLICATION(app));
     if (!win && self->queue) win = GTK_WINDOW(tessera_window_new(GTK_APPLICATION(app), self->queue));
     if (win) gtk_window_present(win);
+}
+
+/* Files on the command line (or from the desktop) become jobs with the current preset. */
+static void open_files(GApplication *app, GFile **files, int n, const char *hint)
+{
+    activate(app);
+    GtkWindow *win = gtk_application_get_active_window(GTK_APPLICATION(app));
+    if (TESSERA_IS_WINDOW(win)) tessera_window_add_files(TESSERA_WINDOW(win), files, (guint)n);
+    TesseraApplication *self = TESSERA_APPLICATION(app);
+    if (self->start_batch && win) gtk_widget_activate_action(GTK_WIDGET(win), "win.start", NULL);
+}
+
+static int handle_local_options(GApplication *app, GVariantDict *options)
+{
+    TesseraApplication *self = TESSERA_APPLICATION(app);
+    if (g_variant_dict_contains(options, "version")) {
+        g_print("tessera %s\n", TSR_VERSION_STRING);
+        return 0;
+    }
+    self->start_batch = g_variant_dict_contains(options, "start");
+    return -1;
 }
 
 static void startup(GApplication *app)
@@ -98,15 +120,23 @@ static void tessera_application_class_init(TesseraApplicationClass *klass)
     ac->activate = activate;
     ac->startup = startup;
     ac->shutdown = shutdown_app;
+    ac->open = open_files;
+    ac->handle_local_options = handle_local_options;
 }
 
 static void tessera_application_init(TesseraApplication *self)
 {
+    const GOptionEntry entries[] = {
+        {"start", 's', 0, G_OPTION_ARG_NONE, NULL, "Start the batch at once", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    g_application_add_main_option_entries(G_APPLICATION(self), entries);
     g_action_map_add_action_entries(G_ACTION_MAP(self), app_actions, G_N_ELEMENTS(app_actions), self);
 }
 
 TesseraApplication *tessera_application_new(void)
 {
     return g_object_new(TESSERA_TYPE_APPLICATION, "application-id", "org.tessera.Tessera", "flags",
-                        G_APPLICATION_NON_UNIQUE, "resource-base-path", "/org/tessera/Tessera", NULL);
+                        G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN, "resource-base-path", "/org/tessera/Tessera", NULL);
 }

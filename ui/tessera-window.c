@@ -1,6 +1,7 @@
 /* The main window: template, queue columns, options row, live panel hookup. */
 #include "tessera-window-private.h"
 
+#include "tessera-resources.h"
 #include "tessera-settings.h"
 
 G_DEFINE_FINAL_TYPE(TesseraWindow, tessera_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -24,7 +25,8 @@ static void tessera_window_class_init(TesseraWindowClass *klass)
 {
     GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
     G_OBJECT_CLASS(klass)->dispose = tessera_window_dispose;
-    g_type_ensure(TESSERA_TYPE_LIVE_PANEL);
+    /* referencing the resource links its object file in, whose constructor registers it */
+    g_assert(tessera_get_resource() != NULL);
     gtk_widget_class_set_template_from_resource(wc, "/org/tessera/Tessera/tessera-window.ui");
     gtk_widget_class_bind_template_child(wc, TesseraWindow, toast_overlay);
     gtk_widget_class_bind_template_child(wc, TesseraWindow, stack);
@@ -158,10 +160,13 @@ static GtkWidget *labelled(GtkWidget *w, const char *name)
     return w;
 }
 
+/* The expression's string is owned by the caller: return a copy. */
+static char *dup_preset_name(TesseraPreset *preset) { return g_strdup(tessera_preset_get_name(preset)); }
+
 static void build_options(TesseraWindow *self)
 {
     GtkExpression *expr = gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL,
-                                                      G_CALLBACK(tessera_preset_get_name), NULL, NULL);
+                                                      G_CALLBACK(dup_preset_name), NULL, NULL);
     self->preset_dropdown = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(g_object_ref(self->presets)), expr));
     gtk_box_append(self->options_box, labelled(GTK_WIDGET(self->preset_dropdown), "Preset for new jobs"));
     GtkWidget *edit = gtk_menu_button_new();

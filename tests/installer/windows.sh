@@ -31,13 +31,19 @@ if [ -d "$build" ]; then meson setup --reconfigure "$build" "${opts[@]}" >/dev/n
 else meson setup "$build" "${opts[@]}" >/dev/null; fi || { bad "cross-setup"; finish; }
 if meson compile -C "$build" >"$build/compile.log" 2>&1; then ok "cross-build"
 else tail -n 30 "$build/compile.log"; bad "cross-build"; finish; fi
+build=$(cd "$build" && pwd)
 cli=$build/app/cli/tessera-cli.exe
 imports=$(x86_64-w64-mingw32-objdump -p "$cli" | awk '/DLL Name:/ {print tolower($3)}' | sort | tr '\n' ' ')
 echo "  tessera-cli.exe imports: $imports"
 check "cli-needs-system-dlls-only" bash -c "! grep -qE 'libgcc|libwinpthread|libstdc' <<<'$imports'"
 
 # ---------------------------------------------------------------- wine prefix, once
-export WINEPREFIX=$root/$build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+# winemenubuilder disabled: it would mirror the Start menu and desktop shortcuts into $HOME (.desktop files,
+# icons); wine also links the profile's folders to $HOME's. So HOME is a folder of the build as well.
+mkdir -p "$build/wine-home"
+export HOME=$build/wine-home
+unset XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME
+export WINEPREFIX=$build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d" WINEARCH=win64
 rm -rf "$WINEPREFIX"
 t0=$(date +%s)
 wine wineboot -i >/dev/null 2>&1; wineserver -w
@@ -86,6 +92,11 @@ snapshot() { # the file tree of C: (wine's temp folders aside) and every registr
   grep -il 'tessera' "$WINEPREFIX"/*.reg >"$1.reg" || true
 }
 
+# `wine reg` prints in the OEM code page (437) when piped; the registry itself holds UTF-16.
+regq() { wine reg query "$1" 2>/dev/null | iconv -f CP437 -t UTF-8; }
+has_key() { wine reg query "$1" >/dev/null 2>&1; }
+no_key() { ! has_key "$1"; }
+
 # The keys the installer writes (tessera.nsi), under HKCU or HKLM by install mode.
 reg_keys=('Software\Microsoft\Windows\CurrentVersion\Uninstall\Tessera' 'Software\Tessera'
           'Software\Classes\Tessera.Latent' 'Software\Classes\.latent')
@@ -104,9 +115,9 @@ install_cycle() { # mode (CurrentUser|AllUsers), Windows install folder, hive, e
   local v; v=$(wine "$dir\\bin\\tessera-cli.exe" --version 2>&1 | tr -d '\r')
   check "$mode: installed --version" test "$v" = "tessera-cli $version"
   for k in "${reg_keys[@]}"; do
-    check "$mode: key $hive\\$k" wine reg query "$hive\\$k" >/dev/null 2>&1
+    check "$mode: key $hive\\$k" has_key "$hive\\$k"
   done
-  local vals; vals=$(wine reg query "$hive\\${reg_keys[0]}" 2>/dev/null | tr -d '\r')
+  local vals; vals=$(regq "$hive\\${reg_keys[0]}" | tr -d '\r')
   for name in DisplayName DisplayVersion Publisher EstimatedSize UninstallString QuietUninstallString; do
     check "$mode: uninstall value $name" grep -q "^ *$name " <<<"$vals"
   done
@@ -140,7 +151,7 @@ install_cycle() { # mode (CurrentUser|AllUsers), Windows install folder, hive, e
   if [ -z "$extra" ]; then ok "$mode: uninstall leaves no file"
   else echo "$extra" | sed 's/^/    left: /'; bad "$mode: uninstall leaves no file"; fi
   for k in "${reg_keys[@]}"; do
-    check "$mode: key $hive\\$k removed" bash -c "! wine reg query '$hive\\$k' >/dev/null 2>&1"
+    check "$mode: key $hive\\$k removed" no_key "$hive\\$k"
   done
   check "$mode: registry has no 'tessera' left" test ! -s "$tag.after.reg"
 }

@@ -33,4 +33,8 @@ void cli_free_argv(char **argv);
 #endif
 
 int cmd_demo(int argc, char **argv);
+/* feat/loaders */
+int cmd_info(int argc, char **argv);
+int cmd_make_model(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 #endif

@@ -273,6 +273,10 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+/* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
+ * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
+void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);
+void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
 
 /* ---------------------------------------------------------------- job runner (engine <-> UI events)
  *

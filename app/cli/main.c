@@ -6,6 +6,8 @@
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"decode", "decode a latent (.safetensors) to a video tensor", cmd_decode},
+    {"encode", "encode a video tensor (.safetensors) to a latent", cmd_encode},
     {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
     {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
     {"models", "list the model files in the models folders with their kind", cmd_models},

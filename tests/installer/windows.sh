@@ -69,9 +69,12 @@ elif [ ! -f "$golden" ]; then
 else
   out=$build/golden-decode.safetensors
   rm -f "$out"
-  if wine "$cli" decode --model builtin --output "$(winepath -w "$out")" "$(winepath -w "$golden")" \
+  t0=$(date +%s)
+  # The golden's latent is the decoder input (unscaled): --raw.
+  if wine "$cli" decode --model builtin --latent "$(winepath -w "$golden")" -o "$(winepath -w "$out")" --raw --quiet \
       >"$build/golden-decode.log" 2>&1 &&
-     python3 tests/installer/st_compare.py "$out" video "$golden" video 1e-4 >>"$build/golden-decode.log"; then
+     python3 tests/installer/st_compare.py "$out" video "$golden" video 5e-5 >>"$build/golden-decode.log"; then
+    sed 's/^/    /' "$build/golden-decode.log"; echo "    golden decode: $(( $(date +%s) - t0 )) s"
     ok "golden-decode"
   else cat "$build/golden-decode.log"; bad "golden-decode"; fi
 fi
@@ -127,13 +130,15 @@ install_cycle() { # mode (CurrentUser|AllUsers), Windows install folder, hive, e
   check "$mode: Start menu shortcut" grep -q 'Start Menu/Programs/Tessera/' <<<"$lnk"
   if [ "$mode" = AllUsers ]; then check "$mode: desktop shortcut" grep -q 'Desktop/Tessera' <<<"$lnk"; fi
 
-  # A file in a folder with spaces and non-ASCII characters, processed by the installed CLI.
+  # A file in a folder with spaces and non-ASCII characters, written and read by the installed CLI.
   local media="C:\\users\\$win_user\\Vidéos 2026" file
   file="$media\\été.safetensors"
-  mkdir -p "$(winepath -u "$media")" && cp "$golden" "$(winepath -u "$file")"
+  mkdir -p "$(winepath -u "$media")"
   if wine "$dir\\bin\\tessera-cli.exe" --help 2>/dev/null | grep -qE '^ +info '; then
-    if wine "$dir\\bin\\tessera-cli.exe" info "$file" >"$tag.info.log" 2>&1 && grep -q 'latent' "$tag.info.log"
-    then ok "$mode: info \"$file\""; else cat "$tag.info.log"; bad "$mode: info \"$file\""; fi
+    if wine "$dir\\bin\\tessera-cli.exe" make-model --config small -o "$file" >"$tag.info.log" 2>&1 &&
+       wine "$dir\\bin\\tessera-cli.exe" info "$file" >>"$tag.info.log" 2>&1 &&
+       grep -q '^problems: *none' "$tag.info.log" && grep -qF 'été.safetensors' "$tag.info.log"
+    then ok "$mode: make-model + info on \"$file\""; else cat "$tag.info.log"; bad "$mode: make-model + info on \"$file\""; fi
   else
     skipped "$mode: info on a non-ASCII path" "tessera-cli has no info command yet (feat/loaders)"
   fi
@@ -156,7 +161,6 @@ install_cycle() { # mode (CurrentUser|AllUsers), Windows install folder, hive, e
   check "$mode: registry has no 'tessera' left" test ! -s "$tag.after.reg"
 }
 
-if [ ! -f "$golden" ]; then golden=$root/README.md; fi
 # Per-user into a chosen non-ASCII folder (/D=); all users into the default, Program Files, with a desktop shortcut.
 install_cycle CurrentUser "C:\\Tessera-Tést" HKCU
 install_cycle AllUsers "C:\\Program Files\\Tessera" HKLM /DesktopShortcut

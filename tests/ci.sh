@@ -36,6 +36,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
   meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite gpu --no-suite golden | tee /tmp/tessera-asan.log || status=1
 count /tmp/tessera-asan.log
 
+echo "== windows (MinGW-w64 cross build, unit tests + golden decode under wine, NSIS install/uninstall)"
+if command -v x86_64-w64-mingw32-gcc-posix >/dev/null && command -v wine >/dev/null && command -v makensis >/dev/null; then
+  bash tests/installer/windows.sh build-win | tee /tmp/tessera-windows.log || status=1
+  count /tmp/tessera-windows.log
+else
+  echo "windows step skipped: mingw-w64, wine or nsis missing"; skip=$((skip + 1))
+fi
+
 [ $fail -gt 0 ] && status=1
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
 exit $status

@@ -37,6 +37,20 @@ imports=$(x86_64-w64-mingw32-objdump -p "$cli" | awk '/DLL Name:/ {print tolower
 echo "  tessera-cli.exe imports: $imports"
 check "cli-needs-system-dlls-only" bash -c "! grep -qE 'libgcc|libwinpthread|libstdc' <<<'$imports'"
 
+# The CUDA host code (driver API through LoadLibrary("nvcuda.dll")) must build with MinGW too. Without a
+# Linux nvcc here the cross build has no fatbin to embed (-Dcuda=disabled), so compile the host sources on
+# their own, with the project's warnings as errors.
+cuda_host=()
+for f in engine/backend/cuda/cuda_*.c; do [ -f "$f" ] && [ "$(basename "$f")" != cuda_stub.c ] && cuda_host+=("$f"); done
+if [ ${#cuda_host[@]} -eq 0 ]; then
+  skipped "cuda-host-code-mingw" "no CUDA host sources in this tree"
+elif x86_64-w64-mingw32-gcc-posix -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+    -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wvla -D_GNU_SOURCE \
+    -D__USE_MINGW_ANSI_STDIO=1 -DWIN32_LEAN_AND_MEAN -DUNICODE -D_UNICODE -Iengine -I"$build" \
+    -fsyntax-only "${cuda_host[@]}" 2>"$build/cuda-host.log"; then
+  ok "cuda-host-code-mingw (${#cuda_host[@]} files)"
+else cat "$build/cuda-host.log"; bad "cuda-host-code-mingw"; fi
+
 # ---------------------------------------------------------------- wine prefix, once
 # winemenubuilder disabled: it would mirror the Start menu and desktop shortcuts into $HOME (.desktop files,
 # icons); wine also links the profile's folders to $HOME's. So HOME is a folder of the build as well.

@@ -58,6 +58,14 @@ else
   echo "clang not found: fuzzing skipped"; skip=$((skip + 2))
 fi
 
+echo "== windows (MinGW-w64 cross build, unit tests + golden decode under wine, NSIS install/uninstall)"
+if command -v x86_64-w64-mingw32-gcc-posix >/dev/null && command -v wine >/dev/null && command -v makensis >/dev/null; then
+  bash tests/installer/windows.sh build-win | tee /tmp/tessera-windows.log || status=1
+  count /tmp/tessera-windows.log
+else
+  echo "windows step skipped: mingw-w64, wine or nsis missing"; skip=$((skip + 1))
+fi
+
 [ $fail -gt 0 ] && status=1
 echo "${pass} passed, ${fail} failed, ${skip} skipped"
 exit $status

@@ -273,6 +273,102 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+
+/* ---------------------------------------------------------------- job runner (engine <-> UI events)
+ *
+ * A runner owns one worker thread that runs submitted jobs one after another. Progress goes back as events
+ * pushed into a queue; whenever the queue becomes non-empty the runner calls the ONE wakeup callback (from
+ * any thread, possibly the worker). The callback must not call into the runner: it only schedules a drain
+ * (e.g. g_idle_add) on the UI thread, which then calls tsr_runner_poll until it returns 0 (the contract of
+ * mpv_set_wakeup_callback). The runner never calls a UI toolkit. */
+
+typedef struct tsr_runner tsr_runner;
+
+#define TSR_PATH_MAX 4096
+#define TSR_NAME_MAX 128
+
+/* What one job does. Strings are copied at submit. */
+typedef struct tsr_job_spec {
+    char input[TSR_PATH_MAX];   /* a clip or an image (encode) or a latent file (decode) */
+    char output[TSR_PATH_MAX];  /* the final file; jobs write beside it and rename on success */
+    char model[TSR_PATH_MAX];   /* a model file or "builtin:small" / "builtin:full" */
+    char format[TSR_NAME_MAX];  /* output container/codec: "mp4-h264", "mkv-ffv1", "mov-prores", "latent" */
+    tsr_backend_kind backend;
+    int device;
+    tsr_precision precision;
+    uint64_t memory_budget;     /* bytes, 0 = automatic */
+    int tile;                   /* tile edge in output pixels, 0 = planner decides */
+    int chunk;                  /* frames per temporal chunk, 0 = planner decides */
+} tsr_job_spec;
+
+void tsr_job_spec_default(tsr_job_spec *spec);
+
+typedef enum tsr_event_type {
+    TSR_EVENT_NONE = 0,
+    TSR_EVENT_QUEUED,
+    TSR_EVENT_STARTED,
+    TSR_EVENT_PLAN,             /* tiles_x * tiles_y tiles per frame, chunks_total chunks */
+    TSR_EVENT_PROGRESS,
+    TSR_EVENT_PREVIEW,          /* a new preview frame: fetch it with tsr_runner_preview */
+    TSR_EVENT_FINISHED,         /* message = the output path */
+    TSR_EVENT_FAILED,           /* message = why */
+    TSR_EVENT_CANCELLED
+} tsr_event_type;
+
+typedef struct tsr_event {
+    tsr_event_type type;
+    uint64_t job;
+    int chunks_done, chunks_total;
+    int frames_done, frames_total;
+    int tile, tiles;            /* tile being processed in the current chunk */
+    int tiles_x, tiles_y;       /* PLAN only */
+    uint64_t mem_in_use, mem_budget;
+    double fps, eta_s, elapsed_s;  /* eta_s < 0: unknown */
+    int preview_width, preview_height;
+    tsr_status status;          /* FAILED */
+    char message[TSR_ERROR_MESSAGE_MAX];
+} tsr_event;
+
+/* The report side, given to the job function. */
+typedef struct tsr_job_ctx tsr_job_ctx;
+/* Report progress. Blocks while the runner is paused; returns non-zero when the job is cancelled (the job
+ * should then stop and return TSR_ERR_CANCELLED). Signature-compatible with tsr_progress_fn. Worker thread. */
+int tsr_job_ctx_progress(void *ctx, const tsr_progress *p);
+void tsr_job_ctx_plan(tsr_job_ctx *ctx, int tiles_x, int tiles_y, int chunks_total);
+/* Offer a preview frame (RGB8, any size; the runner keeps a copy downscaled to at most 256 px wide). */
+void tsr_job_ctx_preview(tsr_job_ctx *ctx, const uint8_t *rgb, int width, int height, int stride);
+int tsr_job_ctx_cancelled(const tsr_job_ctx *ctx);
+
+/* Runs one job on the worker thread. The default (NULL) is the engine's file->file job (tsr_job_run) when
+ * this build has it, else fails with TSR_ERR_UNSUPPORTED. */
+typedef tsr_status (*tsr_job_fn)(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err);
+typedef void (*tsr_wakeup_fn)(void *user);
+
+typedef struct tsr_runner_params {
+    tsr_job_fn job;
+    void *job_user;
+    tsr_wakeup_fn wakeup;
+    void *wakeup_user;
+} tsr_runner_params;
+
+/* Any thread. */
+tsr_status tsr_runner_create(const tsr_runner_params *p, tsr_runner **out, tsr_error *err);
+/* Cancels the running job, drops queued ones, joins the worker. No wakeup after it returns. */
+void tsr_runner_destroy(tsr_runner **runner);
+/* Queue a job (the spec is copied); *id receives its id (> 0). Any thread. */
+tsr_status tsr_runner_submit(tsr_runner *r, const tsr_job_spec *spec, uint64_t *id, tsr_error *err);
+/* Cancel a queued or running job; returns 0 when the id is unknown or already over. Any thread. */
+int tsr_runner_cancel(tsr_runner *r, uint64_t id);
+/* Pause/resume: the running job blocks at its next progress report; queued jobs wait. Any thread. */
+void tsr_runner_set_paused(tsr_runner *r, int paused);
+int tsr_runner_paused(const tsr_runner *r);
+/* Pop the oldest event into *ev; returns 1, or 0 when the queue is empty. Any thread. */
+int tsr_runner_poll(tsr_runner *r, tsr_event *ev);
+/* Copy the latest preview of job `id` (RGB8, tightly packed) into rgb (cap bytes); returns the bytes
+ * needed (0 when none). Any thread. */
+size_t tsr_runner_preview(tsr_runner *r, uint64_t id, uint8_t *rgb, size_t cap, int *width, int *height);
+const char *tsr_event_type_name(tsr_event_type t);
+
 #ifdef __cplusplus
 }
 #endif

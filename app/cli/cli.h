@@ -26,6 +26,12 @@ bool cli_is_help(const char *a);
 /* "12G", "800M", "1073741824" -> bytes; false on garbage. */
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
+#ifdef _WIN32
+/* argv as UTF-8, rebuilt from the UTF-16 command line (cli_win.c); NULL on failure. */
+char **cli_utf8_argv(int *argc);
+void cli_free_argv(char **argv);
+#endif
+
 int cmd_demo(int argc, char **argv);
 /* feat/loaders */
 int cmd_info(int argc, char **argv);

@@ -20,7 +20,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -38,4 +38,17 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "tessera-cli: unknown command '%s' (see 'tessera-cli --help')\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    char **utf8 = cli_utf8_argv(&argc);
+    if (utf8) argv = utf8;
+    int rc = run(argc, argv);
+    cli_free_argv(utf8);
+    return rc;
+#else
+    return run(argc, argv);
+#endif
 }

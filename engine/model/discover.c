@@ -163,7 +163,7 @@ tsr_status tsr_models_scan(int include_default, const char *const *dirs, int ndi
         return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
     }
     for (int i = 0; i < l.n; i++) {
-        if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0) { /* the same folder given twice */
+        if (ml->count > 0 && strcmp(l.v[i], ml->items[ml->count - 1].path) == 0) { /* a folder given twice */
             free(l.v[i]);
             continue;
         }

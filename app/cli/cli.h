@@ -26,6 +26,19 @@ bool cli_is_help(const char *a);
 /* "12G", "800M", "1073741824" -> bytes; false on garbage. */
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
+#ifdef _WIN32
+/* argv as UTF-8, rebuilt from the UTF-16 command line (cli_win.c); NULL on failure. */
+char **cli_utf8_argv(int *argc);
+void cli_free_argv(char **argv);
+#endif
+
+/* media (cmd_media.c): cmd_decode / cmd_encode hand non-safetensors files to cli_media_decode / _encode;
+ * cli_media_handles says whether they should. */
+bool cli_media_handles(int argc, char **argv, int encode);
+int cli_media_decode(int argc, char **argv);
+int cli_media_encode(int argc, char **argv);
+int cmd_roundtrip(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 /* feat/cpu */
 int cmd_decode(int argc, char **argv);
@@ -46,4 +59,6 @@ int cli_progress(void *user, const tsr_progress *p);
 int cmd_info(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+/* feat/cuda */
+int cmd_bench(int argc, char **argv);
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
@@ -121,6 +122,9 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
 
 int cmd_decode(int argc, char **argv)
 {
+#if TSR_HAVE_MEDIA
+    if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv); /* videos, frames, .latent, .npy */
+#endif
     dec_opts o = {.backend = "auto"};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
@@ -117,6 +118,9 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
 
 int cmd_encode(int argc, char **argv)
 {
+#if TSR_HAVE_MEDIA
+    if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv); /* videos, frames, .latent, .npy */
+#endif
     enc_opts o = {.backend = "auto"};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;

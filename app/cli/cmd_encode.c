@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "tsr_config.h"
+#include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
@@ -118,6 +119,10 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
 
 int cmd_encode(int argc, char **argv)
 {
+#if TSR_HAVE_MEDIA
+    /* clips, frames, .latent/.npy files go through the job pipeline (cmd_media.c) */
+    if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv);
+#endif
 #if TSR_HAVE_MEDIA
     if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv); /* videos, frames, .latent, .npy */
 #endif

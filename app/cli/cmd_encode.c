@@ -105,9 +105,12 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     int scaled = rc == 0 && !o->posterior && !o->raw;
     if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, cfg->scaling_factor);
     int64_t shape[5] = {1, l.c, l.t, l.h, l.w};
-    const char *meta[4] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
-                           scaled ? "scaled" : "unscaled"};
-    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 2, err);
+    char fr[16], hh[16], ww[16]; /* the source size, so decode can crop the padding away */
+    snprintf(fr, sizeof fr, "%d", l.frames), snprintf(hh, sizeof hh, "%d", l.height), snprintf(ww, sizeof ww, "%d", l.width);
+    const char *meta[12] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
+                            scaled ? "scaled" : "unscaled", "tessera.layout", "1,C,T,H,W", "tessera.frames", fr,
+                            "tessera.height", hh, "tessera.width", ww};
+    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 6, err);
     if (rc == 0)
         printf("%sencoded video 3x%dx%dx%d -> %s %dx%dx%dx%d in %.2f s on %s -> %s\n", o->quiet ? "" : "\n", d[1], d[2],
                d[3], o->posterior ? "posterior" : "latent", l.c, l.t, l.h, l.w, dt, tsr_engine_description(eng), o->output);

@@ -37,7 +37,7 @@ static tsr_status collect(void *user, const float *fr, int n, int first, int h, 
 static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
-           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [--quiet]\n\n"
+           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
            "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
            "--unscaled/--raw is given or its metadata says tessera.latent_scale=unscaled (decoder input, as\n"
@@ -59,7 +59,7 @@ static int parse(int argc, char **argv, dec_opts *o)
             cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad))
             continue;
         if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
-        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
         else return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;

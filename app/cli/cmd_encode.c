@@ -37,7 +37,7 @@ static int usage(void)
 {
     printf("usage: tessera-cli encode --model MODEL|builtin|builtin:small --video VIDEO.safetensors -o OUT.safetensors\n"
            "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--backend cpu|cuda|auto]\n"
-           "          [--threads N] [--quiet]\n\n"
+           "          [--threads N] [-q|--quiet]\n\n"
            "Encodes the tensor `video` (or the file's only tensor), [1,3,F,H,W] or [3,F,H,W] in [-1,1]. Any size:\n"
            "H and W are padded to a multiple of 16 (black), F to 4k+1 by mirrored frames. Writes `latent`\n"
            "[1,16,T,H/8,W/8] times 0.9152 (--unscaled: without), or with --posterior the raw mean||logvar.\n"
@@ -62,7 +62,7 @@ static int parse(int argc, char **argv, enc_opts *o)
         if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
         else if (cli_flag(argv, i, "--posterior")) o->posterior = 1;
         else if (cli_flag(argv, i, "--sample")) o->sample = 1;
-        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
         else return cli_usage_error("encode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;

@@ -18,12 +18,13 @@ extern const int tsr_cuda_fatbin_count;
 /* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
-    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16",
+    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
+    "tsr_conv_async_k64_bn128",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -531,17 +532,20 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
                 cu->fn[k] = NULL;
         if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
-    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256};
-    static const int async_bn[] = {128, 64, 128, 256};
-    for (int i = 0; i < 4; i++) {
+    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
+                                  K_CONV_ASYNC_K64};
+    static const unsigned async_smem[] = {TSR_CONV_ASYNC_SMEM(128), TSR_CONV_ASYNC_SMEM(64), TSR_CONV_ASYNC_SMEM(128),
+                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM};
+    for (int i = 0; i < 5; i++) {
         tsr_status st = tsr_cuda_check(cu, cu->api.cuFuncSetAttribute(cu->fn[async_k[i]],
                                            TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                           (int)TSR_CONV_ASYNC_SMEM(async_bn[i])), err, "conv shared memory");
+                                           (int)async_smem[i]), err, "conv shared memory");
         if (st) return st;
     }
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;
+    cu->conv_k64 = mode && strcmp(mode, "k64") == 0;
     const char *prof = getenv("TSR_CUDA_PROFILE");
     if (prof && *prof == '1') {
         cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);

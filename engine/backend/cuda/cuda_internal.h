@@ -9,7 +9,7 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR, K_COUNT
 };
 
 typedef struct tsr_arena_block {
@@ -54,6 +54,8 @@ struct tsr_cuda {
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
+    void *stage;                    /* pinned host staging buffer for transfers */
+    size_t stage_bytes;
     int profile;
     tsr_prof_rec *prof;
     int prof_n;

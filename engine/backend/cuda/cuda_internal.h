@@ -48,7 +48,7 @@ struct tsr_cuda {
     char name[128];
     int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
     int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
-    int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (TSR_CUDA_CONV=k64) */
+    int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];

@@ -18,12 +18,13 @@ extern const int tsr_cuda_fatbin_count;
 /* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
-    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16",
+    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
+    "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -206,40 +207,63 @@ static void act_free(tsr_backend *be, tsr_act *a)
     a->buf = NULL;
 }
 
+/* Pinned staging of at least `bytes` (grown on demand); NULL on failure with err set. */
+static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
+{
+    if (cu->stage_bytes >= bytes) return cu->stage;
+    if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+    cu->stage = NULL;
+    cu->stage_bytes = 0;
+    if (tsr_cuda_check(cu, cu->api.cuMemAllocHost(&cu->stage, bytes), err, "pinned staging buffer")) return NULL;
+    cu->stage_bytes = bytes;
+    return cu->stage;
+}
+
+/* Transfers go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. */
 static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    int cp = dst->buf->cp;
-    size_t plane = (size_t)dst->t * dst->h * dst->w;
-    uint16_t *tmp = tsr_calloc(plane * cp, 2, err);
-    if (!tmp) return TSR_ERR_NOMEM;
-    for (int c = 0; c < dst->c; c++)
-        for (size_t i = 0; i < plane; i++) tmp[i * cp + c] = tsr_f32_to_bf16(host[(size_t)c * plane + i]);
+    int cp = dst->buf->cp, c = dst->c;
+    long long pix = (long long)dst->t * dst->h * dst->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    for (size_t i = 0; i < n; i++) tmp[i] = tsr_f32_to_bf16(host[i]);
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
     int pr = tsr_cuda_prof_begin(cu);
-    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(dst->buf->p, tmp, plane * cp * 2, cu->stream), err,
-                                   "act_upload");
+    st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(planar, tmp, n * 2, cu->stream), err, "act_upload");
+    if (!st) {
+        void *a[] = {&planar, &c, &cp, &pix, &dst->buf->p};
+        st = tsr_cuda_launch(cu, K_FROM_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    }
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_upload");
-    free(tmp);
+    tsr_cuda_arena_free(cu, planar);
     return st;
 }
 
 static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    int cp = src->buf->cp;
-    size_t plane = (size_t)src->t * src->h * src->w;
-    uint16_t *tmp = tsr_malloc(plane * cp * 2, err);
-    if (!tmp) return TSR_ERR_NOMEM;
+    int cp = src->buf->cp, c = src->c;
+    long long pix = (long long)src->t * src->h * src->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
     int pr = tsr_cuda_prof_begin(cu);
-    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, src->buf->p, plane * cp * 2, cu->stream), err,
-                                   "act_download");
+    void *a[] = {&src->buf->p, &cp, &c, &pix, &planar};
+    st = tsr_cuda_launch(cu, K_TO_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, planar, n * 2, cu->stream), err, "act_download");
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
+    tsr_cuda_arena_free(cu, planar);
     if (!st)
-        for (int c = 0; c < src->c; c++)
-            for (size_t i = 0; i < plane; i++) host[(size_t)c * plane + i] = tsr_bf16_to_f32(tmp[i * cp + c]);
-    free(tmp);
+        for (size_t i = 0; i < n; i++) host[i] = tsr_bf16_to_f32(tmp[i]);
     return st;
 }
 
@@ -448,6 +472,7 @@ static void be_destroy(tsr_backend *be)
         for (int i = 0; i < cu->impl_count; i++)
             if (cu->impls[i].destroy) cu->impls[i].destroy(cu->impls[i].user);
         if (cu->arena.base) cu->api.cuMemFree(cu->arena.base);
+        if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
         for (int i = 0; i < cu->module_count; i++) cu->api.cuModuleUnload(cu->modules[i]);
         if (cu->stream) cu->api.cuStreamDestroy(cu->stream);
         if (cu->ctx) cu->api.cuDevicePrimaryCtxRelease(cu->dev);
@@ -531,17 +556,20 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
                 cu->fn[k] = NULL;
         if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
-    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256};
-    static const int async_bn[] = {128, 64, 128, 256};
-    for (int i = 0; i < 4; i++) {
+    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
+                                  K_CONV_ASYNC_K64};
+    static const unsigned async_smem[] = {TSR_CONV_ASYNC_SMEM(128), TSR_CONV_ASYNC_SMEM(64), TSR_CONV_ASYNC_SMEM(128),
+                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM};
+    for (int i = 0; i < 5; i++) {
         tsr_status st = tsr_cuda_check(cu, cu->api.cuFuncSetAttribute(cu->fn[async_k[i]],
                                            TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                           (int)TSR_CONV_ASYNC_SMEM(async_bn[i])), err, "conv shared memory");
+                                           (int)async_smem[i]), err, "conv shared memory");
         if (st) return st;
     }
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;
+    cu->conv_k64 = !(mode && strcmp(mode, "k32") == 0); /* BK = 64 measured ~8 % faster (notes/cuda.md) */
     const char *prof = getenv("TSR_CUDA_PROFILE");
     if (prof && *prof == '1') {
         cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);

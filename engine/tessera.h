@@ -216,7 +216,8 @@ typedef struct tsr_progress {
     const char *stage;          /* "decode", "encode", ... */
     int chunks_done, chunks_total;
     int frames_done, frames_total;
-    int tile, tiles;            /* tile being processed in the current chunk (0 of 1 when untiled) */
+    int tile, tiles;            /* tile being processed in the current chunk (0 of 1 when untiled); tiled
+                                 * decode: tile steps (layers x tiles) done of all in this chunk */
     uint64_t mem_in_use, mem_peak, mem_budget;
     double elapsed_s;
 } tsr_progress;
@@ -233,6 +234,11 @@ typedef struct tsr_decode_params {
     int chunk;                  /* latent frames per chunk, 0 = automatic (the planner) */
     int crop_height, crop_width;/* crop output to this size (after padding on encode); 0 = no crop */
     int max_frames;             /* trim output to this many frames; 0 = all 4T-3 */
+    int tile;                   /* spatial tile edge in output pixels, 0 = untiled. Exact (halos + whole-frame
+                                 * GroupNorm statistics): the result equals the untiled decode */
+    int tile_from;              /* first decoder up block that runs tiled (0 .. num_blocks; num_blocks = only
+                                 * conv_norm_out/conv_out); the blocks before it and the mid block run whole.
+                                 * Default 1 (tsr_decode_params_default) */
     tsr_progress_fn progress;
     void *progress_user;
 } tsr_decode_params;

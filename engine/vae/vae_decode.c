@@ -7,7 +7,11 @@
 #include "core/common.h"
 #include "vae/vae_internal.h"
 
-void tsr_decode_params_default(tsr_decode_params *p) { memset(p, 0, sizeof *p); }
+void tsr_decode_params_default(tsr_decode_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->tile_from = 1; /* up_blocks.0 is at latent resolution: cheap to run whole */
+}
 
 static tsr_status check_latent(const tsr_vae *v, const float *latent, int c, int t, int h, int w, tsr_error *err)
 {
@@ -33,25 +37,29 @@ typedef struct dec_run {
     float *frames;             /* frame-major output of one chunk */
     size_t frames_cap;
     int emitted, total;        /* frames given to the sink / frames the clip will have */
+    int chunk_i, chunks;       /* for the tiled decode's progress */
+    double t_start;
 } dec_run;
 
-/* Download a [3][n][H][W] chunk, crop it, and hand frame-major frames to the sink. */
-static tsr_status emit_chunk(dec_run *r, const tsr_act *y, tsr_error *err)
+/* Crop a host [ch][n][H][W] chunk (`raw`, or the device activation `y` downloaded first) and hand
+ * frame-major frames to the sink. */
+static tsr_status emit_chunk(dec_run *r, const tsr_act *y, const float *raw_host, int ch, int n, int H, int W,
+                             tsr_error *err)
 {
-    int ch = y->c, n = y->t, H = y->h, W = y->w;
     int oh = r->p->crop_height > 0 ? TSR_MIN(r->p->crop_height, H) : H;
     int ow = r->p->crop_width > 0 ? TSR_MIN(r->p->crop_width, W) : W;
     int keep = TSR_MIN(n, r->total - r->emitted);
     if (keep <= 0) return TSR_OK;
-    size_t all = (size_t)ch * n * H * W, need = (size_t)keep * ch * oh * ow;
+    size_t all = raw_host ? 0 : (size_t)ch * n * H * W, need = (size_t)keep * ch * oh * ow;
     if (r->frames_cap < all + need) {
         free(r->frames);
         r->frames = tsr_malloc((all + need) * sizeof(float), err);
         r->frames_cap = r->frames ? all + need : 0;
         if (!r->frames) return TSR_ERR_NOMEM;
     }
-    float *raw = r->frames, *out = r->frames + all;
-    tsr_status st = r->v->be->ops->act_download(r->v->be, y, raw, err);
+    const float *raw = raw_host ? raw_host : r->frames;
+    float *out = r->frames + all;
+    tsr_status st = raw_host ? TSR_OK : r->v->be->ops->act_download(r->v->be, y, r->frames, err);
     if (st != TSR_OK) return st;
     for (int f = 0; f < keep; f++)
         for (int c = 0; c < ch; c++)
@@ -60,6 +68,34 @@ static tsr_status emit_chunk(dec_run *r, const tsr_act *y, tsr_error *err)
                        (size_t)ow * sizeof(float));
     st = r->sink(r->sink_user, out, keep, r->emitted, oh, ow, err);
     r->emitted += keep;
+    return st;
+}
+
+static int report(dec_run *r, int done, int chunks, int tile, int tiles);
+
+static int tile_tick(void *user, int step, int steps)
+{
+    dec_run *r = user;
+    return report(r, r->chunk_i, r->chunks, step, steps);
+}
+
+/* Tiled: the untiled head on the device, then the rest tile by tile over host frames (vae_tiled.c). */
+static tsr_status decode_chunk_tiled(dec_run *r, tsr_act *x, int first, int h, tsr_error *err)
+{
+    tsr_vae *v = r->v;
+    int from = TSR_MIN(r->p->tile_from, v->cfg.num_blocks);
+    tsr_status st = tsr_vae_decoder_head(v, x, first, from, err);
+    tsr_tiled_out hx = {0}, y = {0};
+    if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
+    if (st == TSR_OK) {
+        hx = (tsr_tiled_out){tsr_malloc((size_t)x->c * x->t * x->h * x->w * sizeof(float), err), x->c, x->t, x->h, x->w};
+        st = hx.d ? v->be->ops->act_download(v->be, x, hx.d, err) : TSR_ERR_NOMEM;
+    }
+    v->be->ops->act_free(v->be, x);
+    if (st == TSR_OK) st = tsr_vae_decode_tiled(v, &hx, first, from, r->p->tile, 8 * h, tile_tick, r, &y, err);
+    else free(hx.d);
+    if (st == TSR_OK) st = emit_chunk(r, NULL, y.d, y.c, y.t, y.h, y.w, err);
+    free(y.d);
     return st;
 }
 
@@ -76,15 +112,16 @@ static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, in
     tsr_status st = v->be->ops->act_alloc(v->be, c, n, h, w, &x, err);
     if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, host, err);
     free(host);
+    if (st == TSR_OK && r->p->tile > 0) return decode_chunk_tiled(r, &x, t0 == 0, h, err);
     if (st == TSR_OK) st = tsr_vae_decoder_forward(v, &x, t0 == 0, &y, err);
     else v->be->ops->act_free(v->be, &x);
     if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
-    if (st == TSR_OK) st = emit_chunk(r, &y, err);
+    if (st == TSR_OK) st = emit_chunk(r, &y, NULL, y.c, y.t, y.h, y.w, err);
     v->be->ops->act_free(v->be, &y);
     return st;
 }
 
-static int report(dec_run *r, int done, int chunks, double t_start)
+static int report(dec_run *r, int done, int chunks, int tile, int tiles)
 {
     if (!r->p->progress) return 0;
     tsr_progress pr = {0};
@@ -93,9 +130,10 @@ static int report(dec_run *r, int done, int chunks, double t_start)
     pr.chunks_total = chunks;
     pr.frames_done = r->emitted;
     pr.frames_total = r->total;
-    pr.tiles = 1;
+    pr.tile = tile;
+    pr.tiles = tiles;
     if (r->v->be->ops->memory) r->v->be->ops->memory(r->v->be, &pr.mem_in_use, &pr.mem_peak, &pr.mem_budget);
-    pr.elapsed_s = tsr_now() - t_start;
+    pr.elapsed_s = tsr_now() - r->t_start;
     return r->p->progress(r->p->progress_user, &pr);
 }
 
@@ -105,7 +143,8 @@ tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h
     tsr_decode_params defaults;
     if (!p) tsr_decode_params_default(&defaults), p = &defaults;
     if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
-    if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0)
+    if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
+        p->tile_from < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
     tsr_status st = check_latent(vae, latent, c, t, h, w, err);
     if (st != TSR_OK) return st;
@@ -114,15 +153,17 @@ tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h
     int up = 1; /* temporal factor: 4 for SeedVR2, so 4t-3 frames (spec §4) */
     for (int i = 0; i < vae->cfg.num_blocks - 1; i++) up *= vae->cfg.dec_temporal_up[i] ? 2 : 1;
     int out_frames = up * (t - 1) + 1;
-    dec_run r = {vae, p, sink, sink_user, NULL, 0, 0, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames};
-    int chunks = (t + chunk - 1) / chunk;
-    double t_start = tsr_now();
+    dec_run r = {vae, p, sink, sink_user, NULL, 0, 0, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
+                 0, (t + chunk - 1) / chunk, tsr_now()};
+    int chunks = r.chunks;
     tsr_vae_reset_states(vae, &vae->dec);
+    vae->tile_state_bytes = 0;
     for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
-        if (report(&r, i, chunks, t_start)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+        r.chunk_i = i;
+        if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
         if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
     }
-    if (st == TSR_OK && report(&r, chunks, chunks, t_start)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+    if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
     free(r.frames);
     return st;

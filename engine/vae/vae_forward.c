@@ -78,16 +78,23 @@ static tsr_status upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first
     return st;
 }
 
-tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err)
+tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err)
 {
     vae_half *h = &v->dec;
     int nb = v->cfg.num_blocks;
     tsr_status st = step_conv(v, &h->conv_in, x, NULL, 0, err);
     if (st == TSR_OK) st = mid_block(v, h, x, err);
-    for (int i = 0; i < nb && st == TSR_OK; i++) {
+    for (int i = 0; i < TSR_MIN(blocks, nb) && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = resnet(v, &h->resnets[i * h->layers + j], x, err);
         if (st == TSR_OK && i < nb - 1) st = upsample(v, h, i, x, first_chunk, err);
     }
+    return st;
+}
+
+tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err)
+{
+    vae_half *h = &v->dec;
+    tsr_status st = tsr_vae_decoder_head(v, x, first_chunk, v->cfg.num_blocks, err);
     if (st == TSR_OK) st = step_conv(v, &h->conv_out, x, h->norm_out, 1, err);
     if (st != TSR_OK) {
         act_drop(v, x);

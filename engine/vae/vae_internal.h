@@ -16,10 +16,20 @@ typedef struct vae_conv {
     tsr_conv_desc d;
     tsr_wt *w;
     tsr_state *state;          /* created lazily at the first chunk (its frame size is known then) */
+    tsr_state **tile_states;   /* tiled decode: one state per tile (its region incl. halo), lazily */
+    int tile_count;
 } vae_conv;
+
+/* Host copy of a decoder GroupNorm's affine parameters: the tiled decode normalises on the host with
+ * whole-frame statistics (vae_tiled.c). */
+typedef struct vae_hnorm {
+    float *gamma, *beta;
+    int c;
+} vae_hnorm;
 
 typedef struct vae_resnet {
     tsr_wt *norm1, *norm2;
+    vae_hnorm h1, h2;          /* decoder only */
     vae_conv conv1, conv2, shortcut; /* shortcut.w == NULL when cin == cout */
 } vae_resnet;
 
@@ -33,6 +43,7 @@ typedef struct vae_half {
     vae_resnet mid[2];
     tsr_wt *attn_norm, *attn;
     tsr_wt *norm_out;
+    vae_hnorm hnorm_out;       /* decoder only */
 } vae_half;
 
 struct tsr_vae {
@@ -40,6 +51,8 @@ struct tsr_vae {
     tsr_backend *be;
     tsr_vae_config cfg;
     vae_half enc, dec;
+    int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
+    uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */
 };
 
 /* vae_load.c */
@@ -51,5 +64,19 @@ void tsr_vae_reset_states(tsr_vae *v, vae_half *h);
 tsr_status tsr_vae_conv(tsr_vae *v, vae_conv *c, tsr_act *x, const tsr_wt *pre_norm, int pre_silu,
                         const tsr_act *residual, tsr_act *out, tsr_error *err);
 tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err);
+/* conv_in, the mid block and up blocks [0, blocks) with their upsamplers; *x is replaced in place. */
+tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err);
+
+/* vae_tiled.c: the decoder from up block `from` on, over a host [C][T][H][W] activation, in spatial tiles of
+ * `tile` output pixels (exact: halos + whole-frame GroupNorm statistics). `x` is consumed; the result is
+ * a host [3][T'][H'][W'] array in *out (free()). `tick` is called once per tile step (non-zero: cancel). */
+typedef struct tsr_tiled_out {
+    float *d;
+    int c, t, h, w;
+} tsr_tiled_out;
+typedef int (*tsr_tile_tick)(void *user, int step, int steps);
+tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int from, int tile, int out_h,
+                                tsr_tile_tick tick, void *tick_user, tsr_tiled_out *out, tsr_error *err);
+
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 #endif

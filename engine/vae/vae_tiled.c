@@ -1,0 +1,335 @@
+/* Exact spatially tiled decode, layer by layer (engine/README.md, "Tiled decode").
+ *
+ * From up block `from` on, every activation of the chunk lives on the host as a whole frame ([C][T][H][W]
+ * fp32). Each layer (a conv with its GroupNorm+SiLU prologue, or an upsampler's 1x1 conv + depth-to-space)
+ * runs over the frame in tiles: the tile's core plus the conv's halo (1 px for 3x3, clipped at the frame)
+ * is normalised on the host with the statistics of the WHOLE frame, uploaded, convolved by the backend,
+ * downloaded, and only the core is kept. The conv's zero padding is then right at the frame border and
+ * never used inside, so every kept pixel equals the untiled result. Each tile owns a causal state over its
+ * region incl. halo (vae_conv.tile_states), so temporal streaming stays exact. Device memory is bounded by
+ * one tile of one layer (plus the per-tile states). Only backend.h ops are used. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "vae/vae_internal.h"
+
+typedef tsr_tiled_out htens;
+
+typedef struct trect {
+    int y0, x0, y1, x1;
+} trect;
+
+typedef struct trun {
+    tsr_vae *v;
+    int tile, out_h;           /* tile edge in output pixels; a layer of height h uses tile*h/out_h */
+    int first_chunk;
+    float *in, *out;           /* staging of one tile's input / output */
+    size_t in_cap, out_cap;
+    double *ms;                /* [t][groups][2]: mean, 1/sqrt(var+eps) */
+    size_t ms_cap;
+    tsr_tile_tick tick;
+    void *tick_user;
+    int step, steps;
+} trun;
+
+static tsr_status htens_alloc(htens *a, int c, int t, int h, int w, tsr_error *err)
+{
+    *a = (htens){tsr_malloc((size_t)c * t * h * w * sizeof(float), err), c, t, h, w};
+    return a->d ? TSR_OK : TSR_ERR_NOMEM;
+}
+
+static void htens_free(htens *a)
+{
+    free(a->d);
+    memset(a, 0, sizeof *a);
+}
+
+/* ------------------------------------------------------------------ geometry */
+
+/* Tiles of a layer of h x w: edge e (the output tile scaled to this layer), nx tiles per row. */
+static int grid(const trun *r, int h, int w, int *e, int *nx)
+{
+    int64_t s = (int64_t)r->tile * h / r->out_h;
+    *e = s < 1 ? 1 : (int)TSR_MIN(s, (int64_t)TSR_MAX(h, w));
+    *nx = (w + *e - 1) / *e;
+    return ((h + *e - 1) / *e) * *nx;
+}
+
+static void tile_at(int k, int e, int nx, int h, int w, int halo, trect *core, trect *reg)
+{
+    core->y0 = (k / nx) * e, core->x0 = (k % nx) * e;
+    core->y1 = TSR_MIN(h, core->y0 + e), core->x1 = TSR_MIN(w, core->x0 + e);
+    reg->y0 = TSR_MAX(0, core->y0 - halo), reg->x0 = TSR_MAX(0, core->x0 - halo);
+    reg->y1 = TSR_MIN(h, core->y1 + halo), reg->x1 = TSR_MIN(w, core->x1 + halo);
+}
+
+/* ------------------------------------------------------------------ host GroupNorm */
+
+/* Per (frame, group) mean and 1/sqrt(var+eps) over region g of a [c][t][h][w] array: two passes in double,
+ * the CPU backend's formula, so the whole-frame statistics equal the untiled layer's. */
+static void stats(const float *d, int c, int t, int h, int w, trect g, int groups, double eps, double *ms)
+{
+    int cpg = c / groups;
+    double cnt = (double)cpg * (g.y1 - g.y0) * (g.x1 - g.x0);
+    for (int f = 0; f < t; f++)
+        for (int gr = 0; gr < groups; gr++) {
+            double sum = 0, sq = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                double mean = sum / cnt;
+                for (int ch = gr * cpg; ch < (gr + 1) * cpg; ch++)
+                    for (int y = g.y0; y < g.y1; y++) {
+                        const float *row = d + (((size_t)ch * t + f) * h + y) * w;
+                        for (int x = g.x0; x < g.x1; x++) {
+                            double dv = row[x] - mean;
+                            if (pass == 0) sum += row[x];
+                            else sq += dv * dv;
+                        }
+                    }
+            }
+            ms[((size_t)f * groups + gr) * 2] = sum / cnt;
+            ms[((size_t)f * groups + gr) * 2 + 1] = 1.0 / sqrt(sq / cnt + eps);
+        }
+}
+
+/* y = x*a + b per channel and frame (a = gamma*rstd, b = beta - mean*a, as the backend), then SiLU. */
+static void normalise(float *d, int c, int t, size_t hw, const vae_hnorm *n, int groups, const double *ms, int silu)
+{
+    int cpg = c / groups;
+    for (int ch = 0; ch < c; ch++)
+        for (int f = 0; f < t; f++) {
+            const double *s = ms + ((size_t)f * groups + ch / cpg) * 2;
+            float a = (float)(s[1] * n->gamma[ch]), b = (float)(n->beta[ch] - s[0] * s[1] * n->gamma[ch]);
+            float *x = d + ((size_t)ch * t + f) * hw;
+            for (size_t p = 0; p < hw; p++) {
+                float y = x[p] * a + b;
+                x[p] = silu ? y / (1.0f + expf(-y)) : y;
+            }
+        }
+}
+
+static int ms_reserve(trun *r, int t, tsr_error *err)
+{
+    size_t need = (size_t)t * r->v->cfg.norm_groups * 2;
+    if (need <= r->ms_cap) return 1;
+    free(r->ms);
+    r->ms = tsr_malloc(need * sizeof(double), err);
+    r->ms_cap = r->ms ? need : 0;
+    return r->ms != NULL;
+}
+
+/* ------------------------------------------------------------------ tile transfer */
+
+static int staging(trun *r, size_t n_in, size_t n_out, tsr_error *err)
+{
+    if (n_in > r->in_cap) {
+        free(r->in);
+        r->in = tsr_malloc(n_in * sizeof(float), err);
+        r->in_cap = r->in ? n_in : 0;
+    }
+    if (r->in && n_out > r->out_cap) {
+        free(r->out);
+        r->out = tsr_malloc(n_out * sizeof(float), err);
+        r->out_cap = r->out ? n_out : 0;
+    }
+    return r->in && r->out;
+}
+
+/* Region g of src into dst ([c][t][gh][gw]). */
+static void extract(const htens *src, trect g, float *dst)
+{
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0;
+    for (int c = 0; c < src->c; c++)
+        for (int f = 0; f < src->t; f++)
+            for (int y = 0; y < gh; y++)
+                memcpy(dst + (((size_t)c * src->t + f) * gh + y) * gw,
+                       src->d + (((size_t)c * src->t + f) * src->h + g.y0 + y) * src->w + g.x0, (size_t)gw * sizeof(float));
+}
+
+/* The core of a tile result (src: [c][t] over region g, scaled by `s`) into dst, plus res at the same place. */
+static void place(htens *dst, const float *src, trect g, trect core, int s, const htens *res)
+{
+    int gh = (g.y1 - g.y0) * s, gw = (g.x1 - g.x0) * s, cw = (core.x1 - core.x0) * s;
+    for (int c = 0; c < dst->c; c++)
+        for (int f = 0; f < dst->t; f++)
+            for (int y = core.y0 * s; y < core.y1 * s; y++) {
+                size_t o = (((size_t)c * dst->t + f) * dst->h + y) * dst->w + (size_t)core.x0 * s;
+                const float *in = src + (((size_t)c * dst->t + f) * gh + y - g.y0 * s) * gw + (core.x0 - g.x0) * s;
+                if (!res) memcpy(dst->d + o, in, (size_t)cw * sizeof(float));
+                else for (int x = 0; x < cw; x++) dst->d[o + x] = in[x] + res->d[o + x];
+            }
+}
+
+static tsr_status tick(trun *r, tsr_error *err)
+{
+    r->step++;
+    if (r->tick && r->tick(r->tick_user, r->step, r->steps)) return tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+    return TSR_OK;
+}
+
+/* ------------------------------------------------------------------ tiled layers */
+
+static tsr_status ensure_states(trun *r, vae_conv *c, int n, tsr_error *err)
+{
+    if (c->d.kt <= 1 || c->tile_states) {
+        if (c->tile_states && c->tile_count != n)
+            return tsr_fail(err, TSR_ERR_INTERNAL, "%s: tile count changed within a clip", c->name);
+        return TSR_OK;
+    }
+    c->tile_states = tsr_calloc((size_t)n, sizeof *c->tile_states, err);
+    c->tile_count = c->tile_states ? n : 0;
+    return c->tile_states ? TSR_OK : TSR_ERR_NOMEM;
+}
+
+/* One tile of a conv: stage its region (normalised), run the backend conv with the tile's state, keep
+ * the core. */
+static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const vae_hnorm *norm, int silu,
+                            const htens *res, htens *out, trect core, trect g, int k, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, groups = r->v->cfg.norm_groups;
+    if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)out->c * out->t * gh * gw, err)) return TSR_ERR_NOMEM;
+    extract(in, g, r->in);
+    if (norm && r->v->tile_local_norm) /* the reference's approximation: statistics of the tile alone */
+        stats(r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw}, groups, r->v->cfg.norm_eps, r->ms);
+    if (norm) normalise(r->in, in->c, in->t, (size_t)gh * gw, norm, groups, r->ms, silu);
+    tsr_act x = {0}, y = {0};
+    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, &x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, &x, r->in, err);
+    if (st == TSR_OK && c->d.kt > 1 && !c->tile_states[k]) {
+        st = be->ops->state_create(be, &c->d, gh, gw, &c->tile_states[k], err);
+        r->v->tile_state_bytes += (uint64_t)c->d.cin * (c->d.kt - c->d.st) * gh * gw * sizeof(float);
+    }
+    if (st == TSR_OK)
+        st = be->ops->conv3d(be, c->w, &x, c->d.kt > 1 ? c->tile_states[k] : NULL, NULL, 0, NULL, &y, err);
+    be->ops->act_free(be, &x);
+    if (st == TSR_OK && (y.c != out->c || y.t != out->t || y.h != gh || y.w != gw))
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y.c, y.t, y.h, y.w);
+    if (st == TSR_OK) st = be->ops->act_download(be, &y, r->out, err);
+    be->ops->act_free(be, &y);
+    if (st == TSR_OK) place(out, r->out, g, core, 1, res);
+    if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
+    return st == TSR_OK ? tick(r, err) : st;
+}
+
+/* out = conv(silu?(norm?(in))) (+ res) over the whole frame, tile by tile. Stride-1 'same' convs only
+ * (every decoder conv): output frame size and frame count equal the input's. */
+static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const vae_hnorm *norm, int silu,
+                             const htens *res, htens *out, tsr_error *err)
+{
+    int e, nx, n = grid(r, in->h, in->w, &e, &nx), halo = c->d.kh / 2;
+    tsr_status st = ensure_states(r, c, n, err);
+    if (st == TSR_OK && !ms_reserve(r, in->t, err)) st = TSR_ERR_NOMEM;
+    if (st == TSR_OK && norm && !r->v->tile_local_norm) /* pass 1: statistics of the whole frame */
+        stats(in->d, in->c, in->t, in->h, in->w, (trect){0, 0, in->h, in->w}, r->v->cfg.norm_groups,
+              r->v->cfg.norm_eps, r->ms);
+    if (st == TSR_OK) st = htens_alloc(out, c->d.cout, in->t, in->h, in->w, err);
+    for (int k = 0; k < n && st == TSR_OK; k++) { /* pass 2: normalise and convolve tile by tile */
+        trect core, g;
+        tile_at(k, e, nx, in->h, in->w, halo, &core, &g);
+        st = conv_tile(r, c, in, norm, silu, res, out, core, g, k, err);
+    }
+    if (st != TSR_OK) htens_free(out);
+    return st;
+}
+
+/* One tile of an upsampler's 1x1 upscale conv + depth-to-space: no halo, output at twice the coordinates. */
+static tsr_status upscale_tile(trun *r, int i, const htens *in, htens *out, trect core, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    vae_conv *u = &r->v->dec.upscale[i];
+    int gh = core.y1 - core.y0, gw = core.x1 - core.x0;
+    if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)out->c * out->t * 4 * gh * gw, err)) return TSR_ERR_NOMEM;
+    extract(in, core, r->in);
+    tsr_act x = {0}, y = {0}, z = {0};
+    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, &x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, &x, r->in, err);
+    if (st == TSR_OK) st = be->ops->conv3d(be, u->w, &x, NULL, NULL, 0, NULL, &y, err);
+    be->ops->act_free(be, &x);
+    if (st == TSR_OK) st = be->ops->depth_to_space(be, &y, r->v->dec.rt[i], 2, r->first_chunk, &z, err);
+    be->ops->act_free(be, &y);
+    if (st == TSR_OK && (z.c != out->c || z.t != out->t || z.h != 2 * gh || z.w != 2 * gw))
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "upsampled tile %dx%dx%dx%d is unexpected", z.c, z.t, z.h, z.w);
+    if (st == TSR_OK) st = be->ops->act_download(be, &z, r->out, err);
+    be->ops->act_free(be, &z);
+    if (st == TSR_OK) place(out, r->out, core, core, 2, NULL);
+    if (st != TSR_OK) tsr_error_prefix(err, "%s: ", u->name);
+    return st == TSR_OK ? tick(r, err) : st;
+}
+
+/* Upsample3D (spec §3.5) over the frame: tiled upscale + depth-to-space, then the tiled causal conv. */
+static tsr_status tiled_upsample(trun *r, int i, htens *x, tsr_error *err)
+{
+    vae_half *h = &r->v->dec;
+    int rt = h->rt[i], drop = r->first_chunk && rt == 2 && x->t > 0;
+    int e, nx, n = grid(r, x->h, x->w, &e, &nx);
+    htens u = {0}, y = {0};
+    tsr_status st = htens_alloc(&u, h->upscale[i].d.cout / (4 * rt), x->t * rt - drop, 2 * x->h, 2 * x->w, err);
+    for (int k = 0; k < n && st == TSR_OK; k++) {
+        trect core, g;
+        tile_at(k, e, nx, x->h, x->w, 0, &core, &g);
+        st = upscale_tile(r, i, x, &u, core, err);
+    }
+    htens_free(x);
+    if (st == TSR_OK) st = tiled_conv(r, &h->resample[i], &u, NULL, 0, NULL, &y, err);
+    htens_free(&u);
+    *x = y;
+    return st;
+}
+
+/* y = conv2(silu(norm2(conv1(silu(norm1(x)))))) + shortcut(x), every conv tiled (spec §3.3). */
+static tsr_status tiled_resnet(trun *r, vae_resnet *rn, htens *x, tsr_error *err)
+{
+    htens h = {0}, s = {0}, y = {0};
+    tsr_status st = tiled_conv(r, &rn->conv1, x, &rn->h1, 1, NULL, &h, err);
+    const htens *res = x;
+    if (st == TSR_OK && rn->shortcut.w) {
+        st = tiled_conv(r, &rn->shortcut, x, NULL, 0, NULL, &s, err);
+        htens_free(x); /* the shortcut replaces it as the residual */
+        res = &s;
+    }
+    if (st == TSR_OK) st = tiled_conv(r, &rn->conv2, &h, &rn->h2, 1, res, &y, err);
+    htens_free(&h);
+    htens_free(&s);
+    htens_free(x);
+    *x = y;
+    return st;
+}
+
+/* Tile steps the rest of the decoder takes from a frame of h x w at up block `from` (for progress). */
+static int count_steps(const trun *r, int from, int h, int w)
+{
+    const tsr_vae *v = r->v;
+    int nb = v->cfg.num_blocks, e, nx, steps = 0;
+    for (int i = from; i < nb; i++) {
+        for (int j = 0; j < v->dec.layers; j++)
+            steps += grid(r, h, w, &e, &nx) * (2 + (v->dec.resnets[i * v->dec.layers + j].shortcut.w != NULL));
+        if (i == nb - 1) break;
+        steps += grid(r, h, w, &e, &nx);
+        h *= 2, w *= 2;
+        steps += grid(r, h, w, &e, &nx);
+    }
+    return steps + grid(r, h, w, &e, &nx);
+}
+
+tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int from, int tile, int out_h,
+                                tsr_tile_tick tick_fn, void *tick_user, tsr_tiled_out *out, tsr_error *err)
+{
+    vae_half *h = &v->dec;
+    int nb = v->cfg.num_blocks;
+    trun r = {.v = v, .tile = tile, .out_h = out_h, .first_chunk = first_chunk, .tick = tick_fn, .tick_user = tick_user};
+    r.steps = count_steps(&r, from, x->h, x->w);
+    memset(out, 0, sizeof *out);
+    tsr_status st = TSR_OK;
+    for (int i = from; i < nb && st == TSR_OK; i++) {
+        for (int j = 0; j < h->layers && st == TSR_OK; j++) st = tiled_resnet(&r, &h->resnets[i * h->layers + j], x, err);
+        if (st == TSR_OK && i < nb - 1) st = tiled_upsample(&r, i, x, err);
+    }
+    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_out, x, &h->hnorm_out, 1, NULL, out, err);
+    htens_free(x);
+    free(r.in);
+    free(r.out);
+    free(r.ms);
+    return st;
+}

@@ -16,7 +16,7 @@
 
 typedef struct dec_opts {
     const char *model, *latent, *output, *backend;
-    int chunk, threads, raw, quiet;
+    int chunk, threads, raw, quiet, tile, tile_from;
 } dec_opts;
 
 typedef struct video_buf {
@@ -37,11 +37,14 @@ static tsr_status collect(void *user, const float *fr, int n, int first, int h, 
 static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
-           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [-q|--quiet]\n\n"
+           "          [--chunk N] [--tile N [--tile-from B]] [--backend cpu|cuda|auto] [--threads N]\n"
+           "          [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
            "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
            "--unscaled/--raw is given or its metadata says tessera.latent_scale=unscaled (decoder input, as\n"
-           "in the golden fixtures). --chunk: latent frames per chunk (default 1; the result is the same).\n");
+           "in the golden fixtures). --chunk: latent frames per chunk (default 1; the result is the same).\n"
+           "--tile N: decode up blocks B.. (--tile-from, default 1) in spatial tiles of N output pixels: exact\n"
+           "(same result), device memory bounded by the tile; whole-frame activations stay in host memory.\n");
     return 0;
 }
 
@@ -56,6 +59,8 @@ static int parse(int argc, char **argv, dec_opts *o)
             cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
             cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
             cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
+            cli_opt_int(argc, argv, &i, "--tile", &o->tile, &bad) ||
+            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad) ||
             cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad))
             continue;
         if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
@@ -66,6 +71,7 @@ static int parse(int argc, char **argv, dec_opts *o)
     if (!o->model || !o->latent || !o->output)
         return cli_usage_error("decode", "--model, --latent and -o are required");
     if (o->chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
+    if (o->tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
     return 0;
 }
 
@@ -113,6 +119,8 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = o->chunk;
+    p.tile = o->tile;
+    if (o->tile_from >= 0) p.tile_from = o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;
@@ -141,7 +149,7 @@ int cmd_decode(int argc, char **argv)
 #if TSR_HAVE_MEDIA
     if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv); /* videos, frames, .latent, .npy */
 #endif
-    dec_opts o = {.backend = "auto"};
+    dec_opts o = {.backend = "auto", .tile_from = -1};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     tsr_error err = {0};

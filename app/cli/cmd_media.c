@@ -49,7 +49,7 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
         cli_opt_str(argc, argv, i, "--audio-from", &o->audio_from, bad) ||
         cli_opt_str(argc, argv, i, "--model", &o->model, bad) || cli_opt_str(argc, argv, i, "--backend", &o->backend, bad) ||
         cli_opt_int(argc, argv, i, "--threads", &o->threads, bad) || cli_opt_int(argc, argv, i, "--chunk", &s->chunk, bad) ||
-        cli_opt_int(argc, argv, i, "--queue", &s->queue_frames, bad) ||
+        cli_opt_int(argc, argv, i, "--tile", &s->tile, bad) || cli_opt_int(argc, argv, i, "--queue", &s->queue_frames, bad) ||
         cli_opt_int(argc, argv, i, "--cancel-after", &o->cancel_after, bad))
         return true;
     if (cli_opt_str(argc, argv, i, "--bitrate", &v, bad)) {
@@ -128,6 +128,7 @@ static const char media_opts_help[] =
     "  --fps N[/D]          output frame rate (decode: default 25)\n"
     "  --model M            model file, builtin or builtin:small (default builtin)\n"
     "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
+    "  --tile N             decode in exact spatial tiles of N output pixels (less memory; 0 = untiled)\n"
     "  -q, --quiet          no progress line\n";
 
 /* Shared argument loop: positional arguments become the input. */

@@ -200,6 +200,7 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
         tsr_decode_params dp;
         tsr_decode_params_default(&dp);
         dp.chunk = j->spec->chunk;
+        dp.tile = j->spec->tile > 0 ? j->spec->tile : 0;
         dp.crop_height = oh;
         dp.crop_width = ow;
         dp.max_frames = j->max_frames;

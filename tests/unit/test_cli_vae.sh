@@ -17,6 +17,11 @@ grep -q "posterior 32x2x8x12" "$dir/post.txt" || fail "posterior shape"
 "$cli" decode --model builtin:small --latent "$dir/lat.safetensors" -o "$dir/video.safetensors" --quiet --chunk 2 \
   >"$dir/dec.txt" || fail "decode"
 grep -q "video 3x5x64x96" "$dir/dec.txt" || fail "decode shape"
+"$cli" decode --model builtin:small --latent "$dir/lat.safetensors" -o "$dir/tiled.safetensors" --quiet --tile 24 \
+  --tile-from 2 >"$dir/tiled.txt" || fail "decode --tile"
+grep -q "video 3x5x64x96" "$dir/tiled.txt" || fail "tiled decode shape"
+"$cli" decode --model builtin:small --latent "$dir/lat.safetensors" -o "$dir/x.safetensors" --tile -3 2>/dev/null
+[ $? -eq 2 ] || fail "negative --tile should be a usage error"
 
 # a video is not a latent: clear error, exit 1
 "$cli" decode --model builtin:small --latent "$dir/tessera-demo.safetensors" -o "$dir/x.safetensors" 2>"$dir/err.txt"

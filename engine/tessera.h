@@ -239,6 +239,10 @@ typedef struct tsr_decode_params {
     int tile_from;              /* first decoder up block that runs tiled (0 .. num_blocks; num_blocks = only
                                  * conv_norm_out/conv_out); the blocks before it and the mid block run whole.
                                  * Default 1 (tsr_decode_params_default) */
+    int tile_host_state;        /* tiled only: keep each tile's causal state (2 frames per temporal conv) in
+                                 * host memory and re-run those 2 frames every later chunk: device memory
+                                 * then is bounded by the tile alone, at 2 extra frames of conv work per
+                                 * temporal conv and chunk (use larger chunks). Exact either way */
     tsr_progress_fn progress;
     void *progress_user;
 } tsr_decode_params;

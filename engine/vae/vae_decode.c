@@ -92,7 +92,8 @@ static tsr_status decode_chunk_tiled(dec_run *r, tsr_act *x, int first, int h, t
         st = hx.d ? v->be->ops->act_download(v->be, x, hx.d, err) : TSR_ERR_NOMEM;
     }
     v->be->ops->act_free(v->be, x);
-    if (st == TSR_OK) st = tsr_vae_decode_tiled(v, &hx, first, from, r->p->tile, 8 * h, tile_tick, r, &y, err);
+    tsr_tiling tl = {from, r->p->tile, 8 * h, r->p->tile_host_state, tile_tick, r};
+    if (st == TSR_OK) st = tsr_vae_decode_tiled(v, &hx, first, &tl, &y, err);
     else free(hx.d);
     if (st == TSR_OK) st = emit_chunk(r, NULL, y.d, y.c, y.t, y.h, y.w, err);
     free(y.d);
@@ -157,7 +158,7 @@ tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h
                  0, (t + chunk - 1) / chunk, tsr_now()};
     int chunks = r.chunks;
     tsr_vae_reset_states(vae, &vae->dec);
-    vae->tile_state_bytes = 0;
+    vae->tile_state_bytes = vae->tile_hist_bytes = 0;
     for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
         r.chunk_i = i;
         if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");

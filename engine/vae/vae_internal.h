@@ -17,6 +17,7 @@ typedef struct vae_conv {
     tsr_wt *w;
     tsr_state *state;          /* created lazily at the first chunk (its frame size is known then) */
     tsr_state **tile_states;   /* tiled decode: one state per tile (its region incl. halo), lazily */
+    float **tile_hist;         /* tiled decode, states on the host: last 2 input frames per tile */
     int tile_count;
 } vae_conv;
 
@@ -53,6 +54,7 @@ struct tsr_vae {
     vae_half enc, dec;
     int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
     uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */
+    uint64_t tile_hist_bytes;  /* fp32 bytes of host-side state history (host_state mode) */
 };
 
 /* vae_load.c */
@@ -75,8 +77,14 @@ typedef struct tsr_tiled_out {
     int c, t, h, w;
 } tsr_tiled_out;
 typedef int (*tsr_tile_tick)(void *user, int step, int steps);
-tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int from, int tile, int out_h,
-                                tsr_tile_tick tick, void *tick_user, tsr_tiled_out *out, tsr_error *err);
+typedef struct tsr_tiling {
+    int from, tile, out_h;     /* first tiled up block, tile edge and frame height in output pixels */
+    int host_state;            /* causal states on the host, history frames re-run (vae_tiled.c) */
+    tsr_tile_tick tick;
+    void *tick_user;
+} tsr_tiling;
+tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, const tsr_tiling *t,
+                                tsr_tiled_out *out, tsr_error *err);
 
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 #endif

@@ -176,9 +176,14 @@ tsr_status tsr_vae_load_half(tsr_vae *v, const tsr_weights *w, int encoder, tsr_
 
 static void drop_tile_states(tsr_backend *be, vae_conv *c)
 {
-    for (int i = 0; i < c->tile_count; i++) be->ops->state_free(be, c->tile_states[i]);
+    for (int i = 0; i < c->tile_count; i++) {
+        if (c->tile_states) be->ops->state_free(be, c->tile_states[i]);
+        if (c->tile_hist) free(c->tile_hist[i]);
+    }
     free(c->tile_states);
+    free(c->tile_hist);
     c->tile_states = NULL;
+    c->tile_hist = NULL;
     c->tile_count = 0;
 }
 

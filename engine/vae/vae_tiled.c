@@ -24,9 +24,9 @@ typedef struct trect {
 typedef struct trun {
     tsr_vae *v;
     int tile, out_h;           /* tile edge in output pixels; a layer of height h uses tile*h/out_h */
-    int first_chunk;
-    float *in, *out;           /* staging of one tile's input / output */
-    size_t in_cap, out_cap;
+    int first_chunk, host_state;
+    float *in, *out, *ext;     /* staging of one tile's input / output / history ++ input */
+    size_t in_cap, out_cap, ext_cap;
     double *ms;                /* [t][groups][2]: mean, 1/sqrt(var+eps) */
     size_t ms_cap;
     tsr_tile_tick tick;
@@ -147,15 +147,16 @@ static void extract(const htens *src, trect g, float *dst)
                        src->d + (((size_t)c * src->t + f) * src->h + g.y0 + y) * src->w + g.x0, (size_t)gw * sizeof(float));
 }
 
-/* The core of a tile result (src: [c][t] over region g, scaled by `s`) into dst, plus res at the same place. */
-static void place(htens *dst, const float *src, trect g, trect core, int s, const htens *res)
+/* The core of a tile result (src: [c][skip + t] over region g, scaled by `s`; its first `skip` frames are
+ * history re-runs and dropped) into dst, plus res at the same place. */
+static void place(htens *dst, const float *src, trect g, trect core, int s, const htens *res, int skip)
 {
-    int gh = (g.y1 - g.y0) * s, gw = (g.x1 - g.x0) * s, cw = (core.x1 - core.x0) * s;
+    int gh = (g.y1 - g.y0) * s, gw = (g.x1 - g.x0) * s, cw = (core.x1 - core.x0) * s, st = dst->t + skip;
     for (int c = 0; c < dst->c; c++)
         for (int f = 0; f < dst->t; f++)
             for (int y = core.y0 * s; y < core.y1 * s; y++) {
                 size_t o = (((size_t)c * dst->t + f) * dst->h + y) * dst->w + (size_t)core.x0 * s;
-                const float *in = src + (((size_t)c * dst->t + f) * gh + y - g.y0 * s) * gw + (core.x0 - g.x0) * s;
+                const float *in = src + (((size_t)c * st + f + skip) * gh + y - g.y0 * s) * gw + (core.x0 - g.x0) * s;
                 if (!res) memcpy(dst->d + o, in, (size_t)cw * sizeof(float));
                 else for (int x = 0; x < cw; x++) dst->d[o + x] = in[x] + res->d[o + x];
             }
@@ -178,8 +179,89 @@ static tsr_status ensure_states(trun *r, vae_conv *c, int n, tsr_error *err)
         return TSR_OK;
     }
     c->tile_states = tsr_calloc((size_t)n, sizeof *c->tile_states, err);
-    c->tile_count = c->tile_states ? n : 0;
-    return c->tile_states ? TSR_OK : TSR_ERR_NOMEM;
+    c->tile_hist = c->tile_states ? tsr_calloc((size_t)n, sizeof *c->tile_hist, err) : NULL;
+    c->tile_count = c->tile_hist ? n : 0;
+    return c->tile_hist ? TSR_OK : TSR_ERR_NOMEM;
+}
+
+/* Host-state mode: the conv input of a later chunk is [2 history frames] ++ chunk (a fresh backend state
+ * replicates history frame 0; the 2 outputs that depend on it are dropped). Returns the frames to feed. */
+static const float *with_history(trun *r, const vae_conv *c, int k, int t, size_t plane, int *tin, tsr_error *err)
+{
+    const float *h = c->tile_hist[k];
+    *tin = t;
+    if (!h) return r->in;
+    int n = c->d.kt - c->d.st;
+    size_t need = (size_t)c->d.cin * (n + t) * plane;
+    if (need > r->ext_cap) {
+        free(r->ext);
+        r->ext = tsr_malloc(need * sizeof(float), err);
+        r->ext_cap = r->ext ? need : 0;
+        if (!r->ext) return NULL;
+    }
+    for (int ch = 0; ch < c->d.cin; ch++) {
+        memcpy(r->ext + (size_t)ch * (n + t) * plane, h + (size_t)ch * n * plane, n * plane * sizeof(float));
+        memcpy(r->ext + ((size_t)ch * (n + t) + n) * plane, r->in + (size_t)ch * t * plane, t * plane * sizeof(float));
+    }
+    *tin = n + t;
+    return r->ext;
+}
+
+/* Keep the last kt-st frames of (history, or frame 0 replicated as the backend does) ++ chunk. */
+static tsr_status update_history(trun *r, vae_conv *c, int k, int t, size_t plane, tsr_error *err)
+{
+    int n = c->d.kt - c->d.st;
+    float *h = c->tile_hist[k];
+    if (!h) {
+        h = c->tile_hist[k] = tsr_malloc((size_t)c->d.cin * n * plane * sizeof(float), err);
+        if (!h) return TSR_ERR_NOMEM;
+        r->v->tile_hist_bytes += (uint64_t)c->d.cin * n * plane * sizeof(float);
+        for (int ch = 0; ch < c->d.cin; ch++)
+            for (int i = 0; i < n; i++) memcpy(h + ((size_t)ch * n + i) * plane, r->in + (size_t)ch * t * plane, plane * sizeof(float));
+    }
+    for (int ch = 0; ch < c->d.cin; ch++)
+        for (int i = 0; i < n; i++) { /* sequence index n + t - n + i = t + i over (h[0..n) ++ chunk) */
+            int f = t + i;
+            const float *src = f < n ? h + ((size_t)ch * n + f) * plane : r->in + ((size_t)ch * t + f - n) * plane;
+            memmove(h + ((size_t)ch * n + i) * plane, src, plane * sizeof(float)); /* src index >= i: safe */
+        }
+    return TSR_OK;
+}
+
+/* Stage a tile's region of `in`, normalised (+SiLU) when the conv has a norm prologue. */
+static tsr_status stage_tile(trun *r, const htens *in, const vae_hnorm *norm, int silu, trect g, size_t n_out,
+                             tsr_error *err)
+{
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, groups = r->v->cfg.norm_groups;
+    if (!staging(r, (size_t)in->c * in->t * gh * gw, n_out, err)) return TSR_ERR_NOMEM;
+    extract(in, g, r->in);
+    if (norm && r->v->tile_local_norm) /* the reference's approximation: statistics of the tile alone */
+        stats(r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw}, groups, r->v->cfg.norm_eps, r->ms);
+    if (norm) normalise(r->in, in->c, in->t, (size_t)gh * gw, norm, groups, r->ms, silu);
+    return TSR_OK;
+}
+
+/* The backend conv over `tin` staged frames of gh x gw with the tile's state (a device state per tile, or
+ * a fresh one in host-state mode); the result goes to r->out. */
+static tsr_status run_conv(trun *r, vae_conv *c, int k, const float *src, int tin, int gh, int gw, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    tsr_act x = {0}, y = {0};
+    tsr_state *fresh = NULL, **sp = c->d.kt > 1 ? (r->host_state ? &fresh : &c->tile_states[k]) : NULL;
+    tsr_status st = be->ops->act_alloc(be, c->d.cin, tin, gh, gw, &x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, &x, src, err);
+    if (st == TSR_OK && sp && !*sp) {
+        st = be->ops->state_create(be, &c->d, gh, gw, sp, err);
+        if (!r->host_state) r->v->tile_state_bytes += (uint64_t)c->d.cin * (c->d.kt - c->d.st) * gh * gw * sizeof(float);
+    }
+    if (st == TSR_OK) st = be->ops->conv3d(be, c->w, &x, sp ? *sp : NULL, NULL, 0, NULL, &y, err);
+    be->ops->act_free(be, &x);
+    be->ops->state_free(be, fresh);
+    if (st == TSR_OK && (y.c != c->d.cout || y.t != tin || y.h != gh || y.w != gw))
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y.c, y.t, y.h, y.w);
+    if (st == TSR_OK) st = be->ops->act_download(be, &y, r->out, err);
+    be->ops->act_free(be, &y);
+    return st;
 }
 
 /* One tile of a conv: stage its region (normalised), run the backend conv with the tile's state, keep
@@ -187,28 +269,14 @@ static tsr_status ensure_states(trun *r, vae_conv *c, int n, tsr_error *err)
 static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const vae_hnorm *norm, int silu,
                             const htens *res, htens *out, trect core, trect g, int k, tsr_error *err)
 {
-    tsr_backend *be = r->v->be;
-    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, groups = r->v->cfg.norm_groups;
-    if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)out->c * out->t * gh * gw, err)) return TSR_ERR_NOMEM;
-    extract(in, g, r->in);
-    if (norm && r->v->tile_local_norm) /* the reference's approximation: statistics of the tile alone */
-        stats(r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw}, groups, r->v->cfg.norm_eps, r->ms);
-    if (norm) normalise(r->in, in->c, in->t, (size_t)gh * gw, norm, groups, r->ms, silu);
-    tsr_act x = {0}, y = {0};
-    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, &x, err);
-    if (st == TSR_OK) st = be->ops->act_upload(be, &x, r->in, err);
-    if (st == TSR_OK && c->d.kt > 1 && !c->tile_states[k]) {
-        st = be->ops->state_create(be, &c->d, gh, gw, &c->tile_states[k], err);
-        r->v->tile_state_bytes += (uint64_t)c->d.cin * (c->d.kt - c->d.st) * gh * gw * sizeof(float);
-    }
-    if (st == TSR_OK)
-        st = be->ops->conv3d(be, c->w, &x, c->d.kt > 1 ? c->tile_states[k] : NULL, NULL, 0, NULL, &y, err);
-    be->ops->act_free(be, &x);
-    if (st == TSR_OK && (y.c != out->c || y.t != out->t || y.h != gh || y.w != gw))
-        st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y.c, y.t, y.h, y.w);
-    if (st == TSR_OK) st = be->ops->act_download(be, &y, r->out, err);
-    be->ops->act_free(be, &y);
-    if (st == TSR_OK) place(out, r->out, g, core, 1, res);
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, hist = r->host_state && c->d.kt > 1, tin = in->t;
+    size_t plane = (size_t)gh * gw, n_out = (size_t)out->c * (out->t + (hist ? c->d.kt - c->d.st : 0)) * plane;
+    tsr_status st = stage_tile(r, in, norm, silu, g, n_out, err);
+    const float *src = r->in;
+    if (st == TSR_OK && hist && !(src = with_history(r, c, k, in->t, plane, &tin, err))) st = TSR_ERR_NOMEM;
+    if (st == TSR_OK) st = run_conv(r, c, k, src, tin, gh, gw, err);
+    if (st == TSR_OK && hist) st = update_history(r, c, k, in->t, plane, err);
+    if (st == TSR_OK) place(out, r->out, g, core, 1, res, tin - in->t);
     if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     return st == TSR_OK ? tick(r, err) : st;
 }
@@ -253,7 +321,7 @@ static tsr_status upscale_tile(trun *r, int i, const htens *in, htens *out, trec
         st = tsr_fail(err, TSR_ERR_INTERNAL, "upsampled tile %dx%dx%dx%d is unexpected", z.c, z.t, z.h, z.w);
     if (st == TSR_OK) st = be->ops->act_download(be, &z, r->out, err);
     be->ops->act_free(be, &z);
-    if (st == TSR_OK) place(out, r->out, core, core, 2, NULL);
+    if (st == TSR_OK) place(out, r->out, core, core, 2, NULL, 0);
     if (st != TSR_OK) tsr_error_prefix(err, "%s: ", u->name);
     return st == TSR_OK ? tick(r, err) : st;
 }
@@ -313,12 +381,13 @@ static int count_steps(const trun *r, int from, int h, int w)
     return steps + grid(r, h, w, &e, &nx);
 }
 
-tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int from, int tile, int out_h,
-                                tsr_tile_tick tick_fn, void *tick_user, tsr_tiled_out *out, tsr_error *err)
+tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, const tsr_tiling *t,
+                                tsr_tiled_out *out, tsr_error *err)
 {
     vae_half *h = &v->dec;
-    int nb = v->cfg.num_blocks;
-    trun r = {.v = v, .tile = tile, .out_h = out_h, .first_chunk = first_chunk, .tick = tick_fn, .tick_user = tick_user};
+    int nb = v->cfg.num_blocks, from = t->from;
+    trun r = {.v = v, .tile = t->tile, .out_h = t->out_h, .first_chunk = first_chunk, .host_state = t->host_state,
+              .tick = t->tick, .tick_user = t->tick_user};
     r.steps = count_steps(&r, from, x->h, x->w);
     memset(out, 0, sizeof *out);
     tsr_status st = TSR_OK;
@@ -330,6 +399,7 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     htens_free(x);
     free(r.in);
     free(r.out);
+    free(r.ext);
     free(r.ms);
     return st;
 }

@@ -34,12 +34,14 @@ static int on_progress(void *user, const tsr_progress *p)
     return 0;
 }
 
+static int host_state; /* tsr_decode_params.tile_host_state for the next decodes */
+
 static float *decode(tsr_vae *vae, const float *lat, int chunk, int tile, int from, prog *g)
 {
     float *out = calloc(ON, sizeof(float));
     tsr_decode_params p;
     tsr_decode_params_default(&p);
-    p.chunk = chunk, p.tile = tile, p.tile_from = from;
+    p.chunk = chunk, p.tile = tile, p.tile_from = from, p.tile_host_state = host_state;
     if (g) p.progress = on_progress, p.progress_user = g;
     tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, out, &err);
     CHECKF(st == TSR_OK, "decode tile %d chunk %d from %d: %s", tile, chunk, from, err.message);
@@ -104,6 +106,23 @@ static void test_exact(tsr_vae *vae, const float *lat, const float *ref)
     }
 }
 
+/* Causal states on the host (history frames re-run each later chunk): same result, no device state. */
+static void test_host_state(tsr_vae *vae, const float *lat, const float *ref)
+{
+    host_state = 1;
+    for (int chunk = 1; chunk <= 2; chunk++) {
+        int tile = chunk == 1 ? 16 : 11;
+        float *o = decode(vae, lat, chunk, tile, chunk - 1, NULL);
+        double d = max_abs(o, ref, ON);
+        printf("host states: tile %d chunk %d from %d: max abs %.3g, device state bytes %llu, host %llu\n", tile, chunk,
+               chunk - 1, d, (unsigned long long)vae->tile_state_bytes, (unsigned long long)vae->tile_hist_bytes);
+        CHECKF(d <= 1e-4, "host states, tile %d chunk %d: %g", tile, chunk, d);
+        CHECK(vae->tile_state_bytes == 0 && vae->tile_hist_bytes > 0);
+        free(o);
+    }
+    host_state = 0;
+}
+
 /* The reference's approximation (GroupNorm statistics of the tile alone) against ours, same tiles. */
 static void test_drift(tsr_vae *vae, const float *lat, const float *ref)
 {
@@ -145,6 +164,7 @@ int main(void)
     tsr_filler_latent(lat, n);
     float *ref = decode(vae, lat, LT, 0, 1, NULL);
     test_exact(vae, lat, ref);
+    test_host_state(vae, lat, ref);
     test_drift(vae, lat, ref);
     tsr_decode_params p;
     tsr_decode_params_default(&p);

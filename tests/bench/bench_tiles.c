@@ -1,6 +1,8 @@
-/* Peak backend activation memory of the decode, untiled vs tiled (CPU backend, small configuration
- * 32/32/64/64 unless --full). Usage: bench_tiles LH LW LT CHUNK TILE [TILE...]   (TILE 0 = untiled)
- * Each run uses a fresh engine so the backend's high-water mark starts at zero. */
+/* Peak backend activation memory of the decode, untiled vs tiled (CPU backend and small configuration
+ * 32/32/64/64 unless TSR_BACKEND=cuda / TSR_FULL=1). Usage: bench_tiles LH LW LT CHUNK TILE [TILE...]
+ * (TILE 0 = untiled). Each run uses a fresh engine so the backend's high-water mark starts at zero; the
+ * first run's output is the reference the others are compared with (max abs, PSNR with [-1,1] -> [0,1]). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,33 @@ typedef struct peak {
     uint64_t mem_peak;
 } peak;
 
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e) { return TSR_OK; }
+typedef struct vid {
+    float *d; /* frame-major */
+    size_t n;
+} vid;
+
+static vid ref, cur;
+
+static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
+{
+    vid *v = user;
+    size_t fs = (size_t)3 * h * w;
+    if ((size_t)(first + n) * fs > v->n) return TSR_OK;
+    memcpy(v->d + (size_t)first * fs, fr, (size_t)n * fs * sizeof(float));
+    return TSR_OK;
+}
+
+static void compare(double *mx, double *psnr)
+{
+    double se = 0;
+    *mx = 0;
+    for (size_t i = 0; i < cur.n; i++) {
+        double d = (double)cur.d[i] - ref.d[i];
+        *mx = d < 0 ? (-d > *mx ? -d : *mx) : (d > *mx ? d : *mx);
+        se += 0.25 * d * d;
+    }
+    *psnr = se > 0 ? 10.0 * log10((double)cur.n / se) : INFINITY;
+}
 
 static int on_progress(void *user, const tsr_progress *p)
 {
@@ -23,18 +51,19 @@ static int on_progress(void *user, const tsr_progress *p)
     return 0;
 }
 
-static int run(int lh, int lw, int lt, int chunk, int tile, int from)
+static int run(int lh, int lw, int lt, int chunk, int tile, int from, int host)
 {
     tsr_error err = {0};
     tsr_engine_params ep;
     tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
+    const char *b = getenv("TSR_BACKEND"), *full = getenv("TSR_FULL");
+    ep.backend = b && strcmp(b, "cuda") == 0 ? TSR_BACKEND_CUDA : TSR_BACKEND_CPU;
     ep.threads = 2;
     tsr_engine *eng = NULL;
     tsr_vae_config c;
     tsr_vae_config_seedvr2(&c);
     int ch[4] = {32, 32, 64, 64};
-    memcpy(c.block_out, ch, sizeof ch);
+    if (!full || atoi(full) == 0) memcpy(c.block_out, ch, sizeof ch);
     c.has_encoder = 0;
     tsr_model *m = NULL;
     tsr_vae *vae = NULL;
@@ -49,14 +78,20 @@ static int run(int lh, int lw, int lt, int chunk, int tile, int from)
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     peak k = {0};
-    p.chunk = chunk, p.tile = tile, p.tile_from = from, p.progress = on_progress, p.progress_user = &k;
+    p.chunk = chunk, p.tile = tile, p.tile_from = from, p.tile_host_state = host, p.progress = on_progress, p.progress_user = &k;
     double t0 = tsr_now();
-    tsr_status st = tsr_vae_decode(vae, lat, 16, lt, lh, lw, &p, sink, NULL, &err);
-    double dt = tsr_now() - t0;
+    vid *v = ref.d ? &cur : &ref;
+    v->n = (size_t)3 * (4 * lt - 3) * 64 * lh * lw;
+    if (!v->d) v->d = calloc(v->n, sizeof(float));
+    tsr_status st = tsr_vae_decode(vae, lat, 16, lt, lh, lw, &p, sink, v, &err);
+    double dt = tsr_now() - t0, mx = 0, ps = INFINITY;
+    if (v == &cur) compare(&mx, &ps);
     if (st != TSR_OK) fprintf(stderr, "decode: %s\n", err.message);
     else
-        printf("| %dx%d | %d | %s%d | %d | %.2f | %.2f | %.1f |\n", 8 * lh, 8 * lw, chunk, tile ? "" : "untiled ", tile,
-               from, k.mem_peak / 1048576.0, vae->tile_state_bytes / 1048576.0, dt);
+        printf("| %s | %dx%dx%d | %d | %s%d | %d | %s | %.2f | %.2f | %.2f | %.1f | %.3g | %.1f |\n", tsr_engine_description(eng),
+               4 * lt - 3, 8 * lh, 8 * lw, chunk, tile ? "" : "untiled ", tile, from, host ? "host" : "device",
+               k.mem_peak / 1048576.0, vae->tile_state_bytes / 1048576.0, vae->tile_hist_bytes / 1048576.0, dt, mx, ps);
+    fflush(stdout);
     free(lat);
     tsr_vae_destroy(&vae);
     tsr_model_destroy(&m);
@@ -67,13 +102,16 @@ static int run(int lh, int lw, int lt, int chunk, int tile, int from)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_tiles LH LW LT CHUNK TILE [TILE...]  (env TSR_TILE_FROM, default 1)\n");
+        fprintf(stderr, "usage: bench_tiles LH LW LT CHUNK TILE [TILE...]  (env TSR_TILE_FROM, default 1; TSR_TILE_HOST=1)\n");
         return 2;
     }
     int lh = atoi(argv[1]), lw = atoi(argv[2]), lt = atoi(argv[3]), chunk = atoi(argv[4]);
-    const char *f = getenv("TSR_TILE_FROM");
-    int from = f ? atoi(f) : 1, bad = 0;
-    printf("| output | chunk | tile | from | peak activations MiB | per-tile states MiB | s |\n|---|---|---|---|---|---|---|\n");
-    for (int i = 5; i < argc; i++) bad |= run(lh, lw, lt, chunk, atoi(argv[i]), from);
+    const char *f = getenv("TSR_TILE_FROM"), *hs = getenv("TSR_TILE_HOST");
+    int from = f ? atoi(f) : 1, host = hs ? atoi(hs) : 0, bad = 0;
+    printf("| backend | output FxHxW | chunk | tile | from | states | peak backend activations MiB | device tile states MiB | "
+           "host state history MiB | s | max abs vs first | PSNR dB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 5; i < argc; i++) bad |= run(lh, lw, lt, chunk, atoi(argv[i]), from, host);
+    free(ref.d);
+    free(cur.d);
     return bad;
 }

@@ -263,6 +263,8 @@ typedef struct tsr_encode_params {
     int sample;                 /* 0: posterior mean (the ComfyUI node); 1: mean + exp(logvar/2) * N(0,1) */
     uint64_t seed;              /* for sample = 1 */
     int posterior;              /* 1: return the raw 2*latent-channel mean||logvar instead of the latent */
+    int tile;                   /* spatial tile edge in input pixels for conv_in and the down blocks (the mid
+                                 * block runs whole), 0 = untiled. Exact, like tsr_decode_params.tile */
     tsr_progress_fn progress;
     void *progress_user;
 } tsr_encode_params;

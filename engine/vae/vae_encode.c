@@ -97,10 +97,17 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
                 memcpy(host + ((size_t)c * n + f) * plane + (size_t)y * r->wp,
                        r->buf + (size_t)f * r->fsz + ((size_t)c * r->height + y) * r->width, (size_t)r->width * sizeof(float));
     tsr_act x = {0}, y = {0};
-    tsr_status st = v->be->ops->act_alloc(v->be, r->ch, n, r->hp, r->wp, &x, err);
-    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, host, err);
-    free(host);
-    if (st == TSR_OK) st = tsr_vae_encoder_forward(v, &x, &y, err);
+    tsr_tiled_out hx = {host, r->ch, n, r->hp, r->wp}, mid = {0};
+    tsr_status st = TSR_OK;
+    if (r->p->tile > 0) { /* conv_in and the down blocks in tiles over host frames (vae_tiled.c) */
+        st = tsr_vae_encode_tiled(v, &hx, r->post_t == 0, r->p->tile, &mid, err);
+        hx = mid;
+    }
+    if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, hx.c, hx.t, hx.h, hx.w, &x, err);
+    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, hx.d, err);
+    free(hx.d);
+    if (st == TSR_OK && r->p->tile > 0) st = tsr_vae_encoder_tail(v, &x, &y, err);
+    else if (st == TSR_OK) st = tsr_vae_encoder_forward(v, &x, &y, err);
     else v->be->ops->act_free(v->be, &x);
     size_t lplane = (size_t)y.h * y.w, fr = (size_t)y.c * lplane;
     float *grown = st == TSR_OK ? realloc(r->post, (r->post_t + y.t) * fr * sizeof(float) + 1) : NULL;
@@ -168,6 +175,7 @@ static tsr_status encode_check(const tsr_vae *v, int height, int width, tsr_fram
         return tsr_fail(err, TSR_ERR_MODEL, "the encoder expects %d input channels, frames are RGB", v->cfg.in_channels);
     if (height < 1 || width < 1 || height > 65536 || width > 65536)
         return tsr_fail(err, TSR_ERR_INPUT, "frame size %dx%d is invalid", width, height);
+    if (p->tile < 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tile %d is negative", p->tile);
     if (p->chunk < 0 || p->chunk % tf != 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "encode chunk %d must be a positive multiple of %d frames", p->chunk, tf);
     return TSR_OK;

@@ -105,6 +105,20 @@ tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_
     return TSR_OK;
 }
 
+tsr_status tsr_vae_encoder_tail(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err)
+{
+    vae_half *h = &v->enc;
+    tsr_status st = mid_block(v, h, x, err);
+    if (st == TSR_OK) st = step_conv(v, &h->conv_out, x, h->norm_out, 1, err);
+    if (st != TSR_OK) {
+        act_drop(v, x);
+        return st;
+    }
+    *out = *x;
+    memset(x, 0, sizeof *x);
+    return TSR_OK;
+}
+
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err)
 {
     vae_half *h = &v->enc;
@@ -114,13 +128,7 @@ tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_err
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = resnet(v, &h->resnets[i * h->layers + j], x, err);
         if (st == TSR_OK && i < nb - 1) st = step_conv(v, &h->resample[i], x, NULL, 0, err);
     }
-    if (st == TSR_OK) st = mid_block(v, h, x, err);
-    if (st == TSR_OK) st = step_conv(v, &h->conv_out, x, h->norm_out, 1, err);
-    if (st != TSR_OK) {
-        act_drop(v, x);
-        return st;
-    }
-    *out = *x;
-    memset(x, 0, sizeof *x);
-    return TSR_OK;
+    if (st == TSR_OK) return tsr_vae_encoder_tail(v, x, out, err);
+    act_drop(v, x);
+    return st;
 }

@@ -85,6 +85,12 @@ typedef struct tsr_tiling {
 } tsr_tiling;
 tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, const tsr_tiling *t,
                                 tsr_tiled_out *out, tsr_error *err);
+/* Encoder conv_in and down blocks over a host [3][T][H][W] chunk in tiles of `tile` input pixels; the
+ * result (input of the mid block) lands in *out. `x` is consumed. */
+tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int tile, tsr_tiled_out *out,
+                                tsr_error *err);
 
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
+/* The encoder's mid block, conv_norm_out and conv_out (what follows the tiled part). */
+tsr_status tsr_vae_encoder_tail(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 #endif

@@ -59,7 +59,7 @@ static tsr_status load_resnet(tsr_vae *v, const tsr_weights *w, const char *p, i
 {
     char n[128];
     memset(r, 0, sizeof *r);
-    int keep = strncmp(p, "decoder", 7) == 0;
+    int keep = 1; /* host copies for the tiled paths (a few KiB per norm) */
     snprintf(n, sizeof n, "%s.norm1", p);
     tsr_status st = load_norm(v, w, n, cin, &r->norm1, keep ? &r->h1 : NULL, err);
     snprintf(n, sizeof n, "%s.conv1", p);

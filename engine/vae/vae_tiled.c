@@ -243,7 +243,8 @@ static tsr_status stage_tile(trun *r, const htens *in, const vae_hnorm *norm, in
 
 /* The backend conv over `tin` staged frames of gh x gw with the tile's state (a device state per tile, or
  * a fresh one in host-state mode); the result goes to r->out. */
-static tsr_status run_conv(trun *r, vae_conv *c, int k, const float *src, int tin, int gh, int gw, tsr_error *err)
+static tsr_status run_conv(trun *r, vae_conv *c, int k, const float *src, int tin, int gh, int gw, const int o[3],
+                           tsr_error *err)
 {
     tsr_backend *be = r->v->be;
     tsr_act x = {0}, y = {0};
@@ -257,7 +258,7 @@ static tsr_status run_conv(trun *r, vae_conv *c, int k, const float *src, int ti
     if (st == TSR_OK) st = be->ops->conv3d(be, c->w, &x, sp ? *sp : NULL, NULL, 0, NULL, &y, err);
     be->ops->act_free(be, &x);
     be->ops->state_free(be, fresh);
-    if (st == TSR_OK && (y.c != c->d.cout || y.t != tin || y.h != gh || y.w != gw))
+    if (st == TSR_OK && (y.c != c->d.cout || y.t != o[0] || y.h != o[1] || y.w != o[2]))
         st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y.c, y.t, y.h, y.w);
     if (st == TSR_OK) st = be->ops->act_download(be, &y, r->out, err);
     be->ops->act_free(be, &y);
@@ -274,7 +275,8 @@ static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const vae_hno
     tsr_status st = stage_tile(r, in, norm, silu, g, n_out, err);
     const float *src = r->in;
     if (st == TSR_OK && hist && !(src = with_history(r, c, k, in->t, plane, &tin, err))) st = TSR_ERR_NOMEM;
-    if (st == TSR_OK) st = run_conv(r, c, k, src, tin, gh, gw, err);
+    int o[3] = {tin, gh, gw};
+    if (st == TSR_OK) st = run_conv(r, c, k, src, tin, gh, gw, o, err);
     if (st == TSR_OK && hist) st = update_history(r, c, k, in->t, plane, err);
     if (st == TSR_OK) place(out, r->out, g, core, 1, res, tin - in->t);
     if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
@@ -297,6 +299,34 @@ static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const vae_hn
         trect core, g;
         tile_at(k, e, nx, in->h, in->w, halo, &core, &g);
         st = conv_tile(r, c, in, norm, silu, res, out, core, g, k, err);
+    }
+    if (st != TSR_OK) htens_free(out);
+    return st;
+}
+
+/* Encoder downsampler (spec §3.6: pad right/bottom by one, 3x3 stride 2) over the frame. Tiles cover the
+ * output; a tile reads input rows/cols [2*y0, 2*y1 + 1) clipped, so the conv's bottom/right zero padding
+ * is used only at the frame edge and each tile's result is exactly its core. */
+static tsr_status tiled_down(trun *r, vae_conv *c, const htens *in, htens *out, tsr_error *err)
+{
+    const tsr_conv_desc *d = &c->d;
+    int ho = tsr_conv_out_len(in->h, d->kh, d->sh, d->pad_top, d->pad_bottom);
+    int wo = tsr_conv_out_len(in->w, d->kw, d->sw, d->pad_left, d->pad_right);
+    int to = r->first_chunk ? tsr_conv_out_len(in->t, d->kt, d->st, d->kt - 1, 0)
+                            : tsr_conv_out_len(in->t + d->kt - d->st, d->kt, d->st, 0, 0);
+    int e, nx, n = grid(r, ho, wo, &e, &nx);
+    tsr_status st = ensure_states(r, c, n, err);
+    if (st == TSR_OK) st = htens_alloc(out, d->cout, to, ho, wo, err);
+    for (int k = 0; k < n && st == TSR_OK; k++) {
+        trect core, g;
+        tile_at(k, e, nx, ho, wo, 0, &core, &g);
+        g = (trect){2 * core.y0, 2 * core.x0, TSR_MIN(in->h, 2 * core.y1 + 1), TSR_MIN(in->w, 2 * core.x1 + 1)};
+        int gh = g.y1 - g.y0, gw = g.x1 - g.x0, o[3] = {to, core.y1 - core.y0, core.x1 - core.x0};
+        if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)d->cout * to * o[1] * o[2], err)) st = TSR_ERR_NOMEM;
+        if (st == TSR_OK) extract(in, g, r->in);
+        if (st == TSR_OK) st = run_conv(r, c, k, r->in, in->t, gh, gw, o, err);
+        if (st == TSR_OK) place(out, r->out, core, core, 1, NULL, 0);
+        if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     }
     if (st != TSR_OK) htens_free(out);
     return st;
@@ -400,6 +430,32 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, c
     free(r.in);
     free(r.out);
     free(r.ext);
+    free(r.ms);
+    return st;
+}
+
+tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int tile, tsr_tiled_out *out,
+                                tsr_error *err)
+{
+    vae_half *h = &v->enc;
+    int nb = v->cfg.num_blocks;
+    trun r = {.v = v, .tile = tile, .out_h = x->h, .first_chunk = first_chunk};
+    htens y = {0};
+    tsr_status st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, &y, err);
+    htens_free(x);
+    *x = y;
+    for (int i = 0; i < nb && st == TSR_OK; i++) {
+        for (int j = 0; j < h->layers && st == TSR_OK; j++) st = tiled_resnet(&r, &h->resnets[i * h->layers + j], x, err);
+        if (st != TSR_OK || i == nb - 1) continue;
+        st = tiled_down(&r, &h->resample[i], x, &y, err);
+        htens_free(x);
+        *x = y;
+    }
+    *out = *x;
+    memset(x, 0, sizeof *x);
+    if (st != TSR_OK) htens_free(out);
+    free(r.in);
+    free(r.out);
     free(r.ms);
     return st;
 }

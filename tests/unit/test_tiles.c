@@ -142,6 +142,55 @@ static void test_drift(tsr_vae *vae, const float *lat, const float *ref)
     }
 }
 
+typedef struct vsrc {
+    const float *d; /* [3][F][H][W] */
+    int f, h, w, next;
+} vsrc;
+
+static int source(void *user, float *frames, int max, tsr_error *e)
+{
+    vsrc *v = user;
+    int n = max < v->f - v->next ? max : v->f - v->next;
+    for (int i = 0; i < n; i++, v->next++)
+        for (int c = 0; c < 3; c++)
+            memcpy(frames + ((size_t)i * 3 + c) * v->h * v->w, v->d + ((size_t)c * v->f + v->next) * v->h * v->w,
+                   sizeof(float) * v->h * v->w);
+    return n;
+}
+
+static tsr_latent encode(tsr_vae *vae, vsrc *v, int chunk, int tile)
+{
+    tsr_encode_params p;
+    tsr_encode_params_default(&p);
+    p.chunk = chunk, p.tile = tile, p.posterior = 1;
+    tsr_latent l = {0};
+    v->next = 0;
+    tsr_status st = tsr_vae_encode(vae, v->h, v->w, source, v, &p, &l, &err);
+    CHECKF(st == TSR_OK, "encode tile %d chunk %d: %s", tile, chunk, err.message);
+    return l;
+}
+
+/* Encoder tiling: conv_in and the down blocks (stride-2 downsamplers included) tiled, exact. */
+static void test_encode(tsr_vae *vae, int h, int w, const int *tiles, int nt)
+{
+    size_t n = (size_t)3 * 9 * h * w;
+    float *d = malloc(n * sizeof(float));
+    tsr_filler_video(d, n);
+    vsrc v = {d, 9, h, w, 0};
+    tsr_latent ref = encode(vae, &v, 8, 0);
+    for (int i = 0; i < nt; i++)
+        for (int chunk = 4; chunk <= 8; chunk += 4) {
+            tsr_latent l = encode(vae, &v, chunk, tiles[i]);
+            size_t ln = (size_t)ref.c * ref.t * ref.h * ref.w;
+            double m = l.c == ref.c && l.t == ref.t && l.h == ref.h && l.w == ref.w ? max_abs(l.data, ref.data, ln) : 1e9;
+            printf("encode %dx%d tile %d chunk %d: max abs %.3g\n", h, w, tiles[i], chunk, m);
+            CHECKF(m <= 1e-4, "encode %dx%d tile %d chunk %d: %g", h, w, tiles[i], chunk, m);
+            tsr_latent_free(&l);
+        }
+    tsr_latent_free(&ref);
+    free(d);
+}
+
 int main(void)
 {
     tsr_engine_params ep;
@@ -154,7 +203,6 @@ int main(void)
     tsr_vae_config_seedvr2(&c);
     int ch[4] = {32, 32, 64, 64};
     memcpy(c.block_out, ch, sizeof ch);
-    c.has_encoder = 0;
     tsr_model *m = NULL;
     REQUIRE(tsr_model_builtin(&c, &m, &err) == TSR_OK);
     tsr_vae *vae;
@@ -166,6 +214,9 @@ int main(void)
     test_exact(vae, lat, ref);
     test_host_state(vae, lat, ref);
     test_drift(vae, lat, ref);
+    static const int et[3] = {48, 16, 20}, pt[1] = {12};
+    test_encode(vae, 32, 48, et, 3);
+    test_encode(vae, 20, 28, pt, 1); /* padded to 32x32 with -1 before tiling */
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     CHECK(p.tile == 0 && p.tile_from == 1);

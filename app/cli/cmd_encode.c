@@ -14,7 +14,7 @@
 
 typedef struct enc_opts {
     const char *model, *video, *output, *backend;
-    int chunk, threads, raw, posterior, sample, seed, quiet;
+    int chunk, threads, raw, posterior, sample, seed, quiet, tile;
 } enc_opts;
 
 typedef struct video_src {
@@ -36,12 +36,13 @@ static int source(void *user, float *frames, int max, tsr_error *err)
 static int usage(void)
 {
     printf("usage: tessera-cli encode --model MODEL|builtin|builtin:small --video VIDEO.safetensors -o OUT.safetensors\n"
-           "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--backend cpu|cuda|auto]\n"
+           "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--tile N] [--backend cpu|cuda|auto]\n"
            "          [--threads N] [-q|--quiet]\n\n"
            "Encodes the tensor `video` (or the file's only tensor), [1,3,F,H,W] or [3,F,H,W] in [-1,1]. Any size:\n"
            "H and W are padded to a multiple of 16 (black), F to 4k+1 by mirrored frames. Writes `latent`\n"
            "[1,16,T,H/8,W/8] times 0.9152 (--unscaled: without), or with --posterior the raw mean||logvar.\n"
-           "--chunk: frames per chunk after the first, a multiple of 4 (default 4; the result is the same).\n");
+           "--chunk: frames per chunk after the first, a multiple of 4 (default 4; the result is the same).\n"
+           "--tile N: run conv_in and the down blocks in exact spatial tiles of N input pixels (less memory).\n");
     return 0;
 }
 
@@ -56,6 +57,7 @@ static int parse(int argc, char **argv, enc_opts *o)
             cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
             cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
             cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
+            cli_opt_int(argc, argv, &i, "--tile", &o->tile, &bad) ||
             cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad) ||
             cli_opt_int(argc, argv, &i, "--seed", &o->seed, &bad))
             continue;
@@ -68,6 +70,7 @@ static int parse(int argc, char **argv, enc_opts *o)
     if (bad) return 2;
     if (!o->model || !o->video || !o->output) return cli_usage_error("encode", "--model, --video and -o are required");
     if (o->chunk < 0 || o->chunk % 4) return cli_usage_error("encode", "--chunk must be a multiple of 4");
+    if (o->tile < 0) return cli_usage_error("encode", "--tile must not be negative");
     return 0;
 }
 
@@ -93,6 +96,7 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     if (rc == 0) rc = video_dims(t, d);
     tsr_encode_params p;
     tsr_encode_params_default(&p);
+    p.tile = o->tile;
     p.chunk = o->chunk, p.posterior = o->posterior, p.sample = o->sample, p.seed = (uint64_t)o->seed;
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;

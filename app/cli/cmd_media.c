@@ -128,7 +128,7 @@ static const char media_opts_help[] =
     "  --fps N[/D]          output frame rate (decode: default 25)\n"
     "  --model M            model file, builtin or builtin:small (default builtin)\n"
     "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
-    "  --tile N             decode in exact spatial tiles of N output pixels (less memory; 0 = untiled)\n"
+    "  --tile N             exact spatial tiles of N pixels (decode: output, encode: input; 0 = untiled)\n"
     "  -q, --quiet          no progress line\n";
 
 /* Shared argument loop: positional arguments become the input. */

@@ -219,6 +219,7 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_
     tsr_encode_params ep;
     tsr_encode_params_default(&ep);
     ep.chunk = j->spec->chunk;
+    ep.tile = j->spec->tile > 0 ? j->spec->tile : 0;
     ep.progress = forward_progress;
     ep.progress_user = j;
     tsr_status st = tsr_vae_encode(vae, in->height, in->width, source, j, &ep, out, err);

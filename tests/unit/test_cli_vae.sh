@@ -11,6 +11,9 @@ grep -q "decoded latent 16x2x8x12 -> video 3x5x64x96" "$dir/demo.txt" || fail "d
 "$cli" encode --model builtin:small --video "$dir/tessera-demo.safetensors" -o "$dir/lat.safetensors" --quiet \
   --backend cpu >"$dir/enc.txt" || fail "encode"
 grep -q "latent 16x2x8x12" "$dir/enc.txt" || fail "encode shape: $(cat "$dir/enc.txt")"
+"$cli" encode --model builtin:small --video "$dir/tessera-demo.safetensors" -o "$dir/lat_t.safetensors" --quiet \
+  --backend cpu --tile 40 >"$dir/enc_t.txt" || fail "encode --tile"
+grep -q "latent 16x2x8x12" "$dir/enc_t.txt" || fail "tiled encode shape: $(cat "$dir/enc_t.txt")"
 "$cli" encode --model builtin:small --video "$dir/tessera-demo.safetensors" -o "$dir/post.safetensors" --quiet \
   --posterior --chunk 8 >"$dir/post.txt" || fail "encode --posterior"
 grep -q "posterior 32x2x8x12" "$dir/post.txt" || fail "posterior shape"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/threadpool.h"
 #include "tsr_config.h"
 #include "vae/vae_internal.h"
 
@@ -128,6 +129,7 @@ void tsr_vae_destroy(tsr_vae **vae)
     tsr_vae *v = *vae;
     tsr_vae_free_half(v, &v->dec);
     tsr_vae_free_half(v, &v->enc);
+    tsr_threadpool_destroy(&v->host_pool);
     free(v);
     *vae = NULL;
 }

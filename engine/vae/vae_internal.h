@@ -55,6 +55,7 @@ struct tsr_vae {
     int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
     uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */
     uint64_t tile_hist_bytes;  /* fp32 bytes of host-side state history (host_state mode) */
+    struct tsr_threadpool *host_pool; /* tiled paths: host GroupNorm threads (created lazily) */
 };
 
 /* vae_load.c */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/threadpool.h"
 #include "vae/vae_internal.h"
 
 typedef tsr_tiled_out htens;
@@ -67,46 +68,79 @@ static void tile_at(int k, int e, int nx, int h, int w, int halo, trect *core, t
 
 /* ------------------------------------------------------------------ host GroupNorm */
 
-/* Per (frame, group) mean and 1/sqrt(var+eps) over region g of a [c][t][h][w] array: two passes in double,
- * the CPU backend's formula, so the whole-frame statistics equal the untiled layer's. */
-static void stats(const float *d, int c, int t, int h, int w, trect g, int groups, double eps, double *ms)
+/* Host GroupNorm work, split over (frame, group) items for the statistics and channels for the
+ * normalisation on the VAE's host thread pool (the norm is memory-bound host work between device convs). */
+typedef struct gn_job {
+    float *d;
+    int c, t, h, w, groups, silu;
+    trect g;
+    double eps;
+    double *ms;                /* [t][groups][2] */
+    const vae_hnorm *n;
+} gn_job;
+
+/* Mean and 1/sqrt(var+eps) of one (frame, group) over region g: two passes in double, the CPU backend's
+ * formula, so whole-frame statistics equal the untiled layer's. */
+static void stats_item(const gn_job *j, int f, int gr)
 {
-    int cpg = c / groups;
-    double cnt = (double)cpg * (g.y1 - g.y0) * (g.x1 - g.x0);
-    for (int f = 0; f < t; f++)
-        for (int gr = 0; gr < groups; gr++) {
-            double sum = 0, sq = 0;
-            for (int pass = 0; pass < 2; pass++) {
-                double mean = sum / cnt;
-                for (int ch = gr * cpg; ch < (gr + 1) * cpg; ch++)
-                    for (int y = g.y0; y < g.y1; y++) {
-                        const float *row = d + (((size_t)ch * t + f) * h + y) * w;
-                        for (int x = g.x0; x < g.x1; x++) {
-                            double dv = row[x] - mean;
-                            if (pass == 0) sum += row[x];
-                            else sq += dv * dv;
-                        }
-                    }
+    int cpg = j->c / j->groups;
+    double cnt = (double)cpg * (j->g.y1 - j->g.y0) * (j->g.x1 - j->g.x0), sum = 0, sq = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        double mean = sum / cnt;
+        for (int ch = gr * cpg; ch < (gr + 1) * cpg; ch++)
+            for (int y = j->g.y0; y < j->g.y1; y++) {
+                const float *row = j->d + (((size_t)ch * j->t + f) * j->h + y) * j->w;
+                for (int x = j->g.x0; x < j->g.x1; x++) {
+                    double dv = row[x] - mean;
+                    if (pass == 0) sum += row[x];
+                    else sq += dv * dv;
+                }
             }
-            ms[((size_t)f * groups + gr) * 2] = sum / cnt;
-            ms[((size_t)f * groups + gr) * 2 + 1] = 1.0 / sqrt(sq / cnt + eps);
-        }
+    }
+    j->ms[((size_t)f * j->groups + gr) * 2] = sum / cnt;
+    j->ms[((size_t)f * j->groups + gr) * 2 + 1] = 1.0 / sqrt(sq / cnt + j->eps);
+}
+
+static void stats_range(void *user, long b, long e, int worker)
+{
+    const gn_job *j = user;
+    for (long i = b; i < e; i++) stats_item(j, (int)(i / j->groups), (int)(i % j->groups));
+}
+
+static void stats(trun *r, const float *d, int c, int t, int h, int w, trect g)
+{
+    gn_job j = {(float *)d, c, t, h, w, r->v->cfg.norm_groups, 0, g, r->v->cfg.norm_eps, r->ms, NULL};
+    tsr_parallel_for(r->v->host_pool, (long)t * j.groups, 1, stats_range, &j);
 }
 
 /* y = x*a + b per channel and frame (a = gamma*rstd, b = beta - mean*a, as the backend), then SiLU. */
-static void normalise(float *d, int c, int t, size_t hw, const vae_hnorm *n, int groups, const double *ms, int silu)
+static void norm_range(void *user, long b, long e, int worker)
 {
-    int cpg = c / groups;
-    for (int ch = 0; ch < c; ch++)
-        for (int f = 0; f < t; f++) {
-            const double *s = ms + ((size_t)f * groups + ch / cpg) * 2;
-            float a = (float)(s[1] * n->gamma[ch]), b = (float)(n->beta[ch] - s[0] * s[1] * n->gamma[ch]);
-            float *x = d + ((size_t)ch * t + f) * hw;
+    const gn_job *j = user;
+    size_t hw = (size_t)j->h * j->w;
+    int cpg = j->c / j->groups;
+    for (long ch = b; ch < e; ch++)
+        for (int f = 0; f < j->t; f++) {
+            const double *s = j->ms + ((size_t)f * j->groups + ch / cpg) * 2;
+            float a = (float)(s[1] * j->n->gamma[ch]), bb = (float)(j->n->beta[ch] - s[0] * s[1] * j->n->gamma[ch]);
+            float *x = j->d + ((size_t)ch * j->t + f) * hw;
             for (size_t p = 0; p < hw; p++) {
-                float y = x[p] * a + b;
-                x[p] = silu ? y / (1.0f + expf(-y)) : y;
+                float y = x[p] * a + bb;
+                x[p] = j->silu ? y / (1.0f + expf(-y)) : y;
             }
         }
+}
+
+static void normalise(trun *r, float *d, int c, int t, int h, int w, const vae_hnorm *n, int silu)
+{
+    gn_job j = {d, c, t, h, w, r->v->cfg.norm_groups, silu, {0, 0, h, w}, 0, r->ms, n};
+    tsr_parallel_for(r->v->host_pool, c, 1, norm_range, &j);
+}
+
+/* The host thread pool for the GroupNorm work: the engine's thread count, created at the first use. */
+static tsr_status host_pool(tsr_vae *v, tsr_error *err)
+{
+    return v->host_pool ? TSR_OK : tsr_threadpool_create(v->engine->params.threads, &v->host_pool, err);
 }
 
 static int ms_reserve(trun *r, int t, tsr_error *err)
@@ -232,12 +266,12 @@ static tsr_status update_history(trun *r, vae_conv *c, int k, int t, size_t plan
 static tsr_status stage_tile(trun *r, const htens *in, const vae_hnorm *norm, int silu, trect g, size_t n_out,
                              tsr_error *err)
 {
-    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, groups = r->v->cfg.norm_groups;
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0;
     if (!staging(r, (size_t)in->c * in->t * gh * gw, n_out, err)) return TSR_ERR_NOMEM;
     extract(in, g, r->in);
     if (norm && r->v->tile_local_norm) /* the reference's approximation: statistics of the tile alone */
-        stats(r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw}, groups, r->v->cfg.norm_eps, r->ms);
-    if (norm) normalise(r->in, in->c, in->t, (size_t)gh * gw, norm, groups, r->ms, silu);
+        stats(r, r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw});
+    if (norm) normalise(r, r->in, in->c, in->t, gh, gw, norm, silu);
     return TSR_OK;
 }
 
@@ -292,8 +326,7 @@ static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const vae_hn
     tsr_status st = ensure_states(r, c, n, err);
     if (st == TSR_OK && !ms_reserve(r, in->t, err)) st = TSR_ERR_NOMEM;
     if (st == TSR_OK && norm && !r->v->tile_local_norm) /* pass 1: statistics of the whole frame */
-        stats(in->d, in->c, in->t, in->h, in->w, (trect){0, 0, in->h, in->w}, r->v->cfg.norm_groups,
-              r->v->cfg.norm_eps, r->ms);
+        stats(r, in->d, in->c, in->t, in->h, in->w, (trect){0, 0, in->h, in->w});
     if (st == TSR_OK) st = htens_alloc(out, c->d.cout, in->t, in->h, in->w, err);
     for (int k = 0; k < n && st == TSR_OK; k++) { /* pass 2: normalise and convolve tile by tile */
         trect core, g;
@@ -420,7 +453,7 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, c
               .tick = t->tick, .tick_user = t->tick_user};
     r.steps = count_steps(&r, from, x->h, x->w);
     memset(out, 0, sizeof *out);
-    tsr_status st = TSR_OK;
+    tsr_status st = host_pool(v, err);
     for (int i = from; i < nb && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = tiled_resnet(&r, &h->resnets[i * h->layers + j], x, err);
         if (st == TSR_OK && i < nb - 1) st = tiled_upsample(&r, i, x, err);
@@ -441,7 +474,8 @@ tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     int nb = v->cfg.num_blocks;
     trun r = {.v = v, .tile = tile, .out_h = x->h, .first_chunk = first_chunk};
     htens y = {0};
-    tsr_status st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, &y, err);
+    tsr_status st = host_pool(v, err);
+    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, &y, err);
     htens_free(x);
     *x = y;
     for (int i = 0; i < nb && st == TSR_OK; i++) {

@@ -1,0 +1,35 @@
+/* Preview frames: small RGB8 copies of the latest decoded frame for a UI. */
+#include "job/runner.h"
+
+#include "core/common.h"
+
+void tsr_preview_size(int w, int h, int max_w, int *ow, int *oh)
+{
+    if (w <= max_w) {
+        *ow = w, *oh = h;
+        return;
+    }
+    *ow = max_w;
+    *oh = (int)((int64_t)h * max_w / w);
+    if (*oh < 1) *oh = 1;
+}
+
+void tsr_preview_downscale(const uint8_t *src, int w, int h, int stride, int max_w, uint8_t *dst, int *ow, int *oh)
+{
+    tsr_preview_size(w, h, max_w, ow, oh);
+    for (int y = 0; y < *oh; y++) {
+        const uint8_t *row = src + (size_t)((int64_t)y * h / *oh) * stride;
+        for (int x = 0; x < *ow; x++) {
+            const uint8_t *px = row + (size_t)((int64_t)x * w / *ow) * 3;
+            uint8_t *d = dst + ((size_t)y * *ow + x) * 3;
+            d[0] = px[0], d[1] = px[1], d[2] = px[2];
+        }
+    }
+}
+
+/* The file->file job of engine/job/pipeline.c (fails with TSR_ERR_UNSUPPORTED in builds without FFmpeg). */
+tsr_status tsr_runner_default_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err)
+{
+    (void)user;
+    return tsr_job_run(NULL, spec, tsr_job_ctx_progress, ctx, err);
+}

@@ -91,6 +91,11 @@ struct tsr_state {
 int tsr_cuda_prof_begin(tsr_cuda *cu);
 void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
 
+/* A kernel of kernels/<module>.cu by name, or NULL. */
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name);
+/* Register the FP8 conv (cuda_conv_fp8.c) when the GPU has FP8 tensor cores and a policy asks for it. */
+tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err);
+
 /* memory */
 tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err);
 void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p);

@@ -574,6 +574,7 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     tsr_status st = tsr_cu_load(&cu->api, err);
     if (!st) st = open_device(cu, p ? p->device : 0, err);
     if (!st) st = load_kernels(cu, err);
+    if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
     if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
     if (!st) {
         size_t free_b = 0, total_b = 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda_internal.h"
+#include "backend/cuda/cudnn.h"
 #include "../../../kernels/conv_fp8.h" /* the kernel parameter block */
 #include "core/common.h"
 
@@ -37,6 +38,7 @@ typedef struct fp8_impl {
     CUfunction conv, amax, quant, quant_rows;
     fp8_wq w[WCACHE];
     int nw;
+    struct tsr_cudnn *dnn;           /* TSR_CUDNN=1: FP8 convs through cuDNN where it supports them */
 } fp8_impl;
 
 static int ends_with(const char *s, const char *suffix)
@@ -120,22 +122,35 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
     tsr_status st = quantise_weights(f, p, &w, err);
     if (st) return st == TSR_ERR_UNSUPPORTED ? TSR_ERR_UNSUPPORTED : st;
 
+    /* buffer: 256 B scratch (amax bits, scale), then e4m3 [prefix frames | input frames] */
     size_t frame = (size_t)p->h_in * p->w_in * p->cin_p, n_in = frame * p->t_in;
-    size_t n_pre = p->prefix_ptr ? frame * p->prefix : 0;
+    size_t n_pre = frame * p->prefix;
     CUdeviceptr buf = 0;
-    if ((st = tsr_cuda_arena_alloc(cu, n_in + n_pre + 256, &buf, err))) return st;
-    CUdeviceptr scratch = buf, q_in = buf + 256, q_pre = q_in + n_in; /* scratch: amax bits, scale */
+    if ((st = tsr_cuda_arena_alloc(cu, n_pre + n_in + 256, &buf, err))) return st;
+    CUdeviceptr scratch = buf, q_pre = buf + 256, q_in = q_pre + n_pre;
     st = tsr_cuda_check(cu, cu->api.cuMemsetD8Async(scratch, 0, 8, cu->stream), err, "fp8 scratch");
     if (!st) st = amax(f, p->in, n_in, scratch, err);
-    if (!st && n_pre) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
+    if (!st && p->prefix_ptr) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
     if (!st) st = quant(f, p->in, n_in, scratch, q_in, scratch + 4, err);
-    if (!st && n_pre) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
+    if (!st && p->prefix_ptr) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
+    if (!st && f->dnn) { /* cuDNN FP8 (Hopper: ~4x the own kernel) on the materialised [prefix | input] */
+        for (int e = 0; e < p->prefix && !p->prefix_ptr && !st; e++)
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(q_pre + (uint64_t)e * frame, q_in, frame, cu->stream),
+                                err, "fp8 prefix");
+        if (!st) {
+            tsr_status ds = tsr_cuda_cudnn_conv(cu, f->dnn, p, 1, q_pre, w->q, scratch + 4, w->scale, err);
+            if (ds != TSR_ERR_UNSUPPORTED) {
+                tsr_cuda_arena_free(cu, buf);
+                return ds;
+            }
+        }
+    }
     if (!st) {
         tsr_conv_fp8_params k;
         memset(&k, 0, sizeof k);
         /* device addresses travel in pointer-typed fields: the kernel sees the same 64-bit values */
         k.in = (const uint8_t *)(uintptr_t)q_in;
-        k.prefix = n_pre ? (const uint8_t *)(uintptr_t)q_pre : NULL;
+        k.prefix = p->prefix_ptr ? (const uint8_t *)(uintptr_t)q_pre : NULL;
         k.weight = (const uint8_t *)(uintptr_t)w->q;
         k.xscale = (const float *)(uintptr_t)(scratch + 4);
         k.wscale = (const float *)(uintptr_t)w->scale;
@@ -164,6 +179,7 @@ static void fp8_destroy(void *user)
         f->cu->api.cuMemFree(f->w[i].q);
         f->cu->api.cuMemFree(f->w[i].scale);
     }
+    tsr_cudnn_close(&f->dnn);
     free(f);
 }
 
@@ -193,6 +209,7 @@ tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err)
         tsr_log(TSR_LOG_WARN, "FP8 conv kernels missing from the fatbin: FP8 off");
         return TSR_OK;
     }
+    if (tsr_cuda_cudnn_enabled() && tsr_cudnn_open((void *)cu->stream, &f->dnn, NULL) != TSR_OK) f->dnn = NULL;
     tsr_cuda_conv_impl impl = {.name = "fp8", .user = f, .run = fp8_run, .destroy = fp8_destroy};
     tsr_status st = tsr_cuda_conv_register(cu, TSR_LP_DEFAULT, &impl, err);
     if (st) free(f);

@@ -71,7 +71,7 @@ struct tsr_cudnn_conv {
     builder b;
     cdesc plans[MAX_PLANS];
     int64_t ws[MAX_PLANS];
-    int nplans, best;
+    int nplans, best, tuned;
     tsr_cudnn_conv *next;
 };
 
@@ -412,6 +412,8 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
 
 int tsr_cudnn_conv_candidates(const tsr_cudnn_conv *cv) { return cv ? cv->nplans : 0; }
 
+int tsr_cudnn_conv_is_tuned(const tsr_cudnn_conv *cv) { return cv && cv->tuned; }
+
 size_t tsr_cudnn_conv_workspace(const tsr_cudnn_conv *cv)
 {
     int64_t m = 0;
@@ -469,6 +471,7 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
     }
     if (best_i < 0) return tsr_fail(err, TSR_ERR_BACKEND, "cuDNN: no candidate plan ran");
     cv->best = best_i;
+    cv->tuned = 1;
     if (best_ms) *best_ms = best;
     return TSR_OK;
 }

@@ -55,6 +55,7 @@ struct tsr_cuda {
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
     void *stage;                    /* pinned host staging buffer for transfers */
+    struct tsr_threadpool *pool;    /* host threads for the fp32<->bf16 conversion of transfers (may be NULL) */
     size_t stage_bytes;
     int profile;
     tsr_prof_rec *prof;

@@ -5,6 +5,7 @@
 set -u
 export PATH=/opt/torch/.venv/bin:$PATH
 out=${OUT:-/tmp/out}; mkdir -p "$out"
+export TSR_CUDNN_PLANS=${TSR_CUDNN_PLANS:-6}
 b=build-gpu
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
@@ -23,7 +24,7 @@ done
 bench() { # label, env..., args...
   local label=$1; shift
   echo "-- $label"
-  env "$@" 2>&1 | tee -a "$out/bench.log" | tail -3
+  timeout 150 env "$@" 2>&1 | tee -a "$out/bench.log" | tail -4
 }
 echo "== bench"
 bench "decode 720p17 own"     TSR_CUDNN=0 $cli bench decode --shape 720p17 --backend cuda --runs 3

@@ -177,14 +177,17 @@ __device__ __forceinline__ void conv_body(const ConvArgs &a)
 
 // Pipelined variant: cp.async (zero-fill for padding and tails), STAGES deep, dynamic shared memory.
 // No prologue affine (the backend applies GroupNorm+SiLU in a separate pass).
-#define STAGES 4
-template <int BN, bool F32OUT>
+template <int BN, bool F32OUT, int BKT, int STAGES>
 __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
 {
+    constexpr int LDK = BKT + 8;          // padded smem row (halves): conflict-free ldmatrix
+    constexpr int VPR = BKT / 8;          // 16-byte vectors per row
+    constexpr int RPP = 256 / VPR;        // rows per pass of 256 threads
+    constexpr int AR = BM / RPP;          // A rows per thread
     constexpr int WN = BN / 4;
     constexpr int NT = WN / 8;
-    constexpr int BROWS = BN / 64;
-    constexpr int A_ST = BM * LDS, B_ST = BN * LDS;
+    constexpr int BROWS = BN / RPP;
+    constexpr int A_ST = BM * LDK, B_ST = BN * LDK;
     extern __shared__ __align__(16) tsr_bf16 smem[];
     tsr_bf16 *sA = smem, *sB = smem + STAGES * A_ST;
 
@@ -195,11 +198,12 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
     const tsr_bf16 *in = a.in + a.sz_in * blockIdx.z;
     const tsr_bf16 *wt = a.w + a.sz_w * blockIdx.z;
 
-    const int v = tid & 3;
-    int ro[2], rh[2], rw[2];
-    bool rv[2];
-    for (int i = 0; i < 2; i++) {
-        long long m = m0 + (tid >> 2) + i * 64;
+    const int v = tid % VPR, r0 = tid / VPR;
+    int ro[AR], rh[AR], rw[AR];
+    bool rv[AR];
+#pragma unroll
+    for (int i = 0; i < AR; i++) {
+        long long m = m0 + r0 + i * RPP;
         rv[i] = m < a.M;
         long long mm = rv[i] ? m : 0;
         rw[i] = (int)(mm % a.w_out);
@@ -208,7 +212,7 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
         ro[i] = (int)(q / a.h_out);
     }
     const int taps = a.kt * a.kh * a.kw;
-    const int csteps = (a.cin_p + BK - 1) / BK;
+    const int csteps = (a.cin_p + BKT - 1) / BKT;
     const int nk = taps * csteps;
     const long long plane = (long long)a.h_in * a.w_in * a.cin_p;
 
@@ -222,14 +226,14 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
 
     // Issue cursor: the row source pointers change only when the tap changes (every csteps k-tiles).
     int c_tap = -1, c_cs = 0;
-    const tsr_bf16 *c_a[2];
-    bool c_ok[2];
+    const tsr_bf16 *c_a[AR];
+    bool c_ok[AR];
     const tsr_bf16 *c_b[BROWS];
     bool c_bok[BROWS];
     auto set_tap = [&](int tap) {
         int dw = tap % a.kw, dh = (tap / a.kw) % a.kh, dt = tap / (a.kw * a.kh);
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < AR; i++) {
             int e = ro[i] * a.st + dt;
             int hi = rh[i] * a.sh - a.pt + dh, wi = rw[i] * a.sw - a.pl + dw;
             c_ok[i] = rv[i] && hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in;
@@ -240,24 +244,24 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
         }
 #pragma unroll
         for (int i = 0; i < BROWS; i++) {
-            int n = n0 + (tid >> 2) + i * 64;
+            int n = n0 + r0 + i * RPP;
             c_bok[i] = n < a.cout_p;
             c_b[i] = c_bok[i] ? wt + ((long long)n * taps + tap) * a.cin_p + v * 8 : wt;
         }
     };
     auto issue = [&](int stage) {   // issues the k-tile at the cursor, then advances it
         if (c_cs == 0) set_tap(++c_tap);
-        int c = c_cs * BK;
+        int c = c_cs * BKT;
         bool cv = c + v * 8 < a.cin_p;
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < AR; i++) {
             bool ok = c_ok[i] && cv;
-            cp_async16(&sA[stage * A_ST + ((tid >> 2) + i * 64) * LDS + v * 8], ok ? c_a[i] + c : in, ok ? 16 : 0);
+            cp_async16(&sA[stage * A_ST + (r0 + i * RPP) * LDK + v * 8], ok ? c_a[i] + c : in, ok ? 16 : 0);
         }
 #pragma unroll
         for (int i = 0; i < BROWS; i++) {
             bool ok = c_bok[i] && cv;
-            cp_async16(&sB[stage * B_ST + ((tid >> 2) + i * 64) * LDS + v * 8], ok ? c_b[i] + c : wt, ok ? 16 : 0);
+            cp_async16(&sB[stage * B_ST + (r0 + i * RPP) * LDK + v * 8], ok ? c_b[i] + c : wt, ok ? 16 : 0);
         }
         if (++c_cs == csteps) c_cs = 0;
     };
@@ -275,15 +279,15 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
         cp_async_commit();
         const tsr_bf16 *cA = sA + (kk % STAGES) * A_ST, *cB = sB + (kk % STAGES) * B_ST;
 #pragma unroll
-        for (int ks = 0; ks < BK; ks += 16) {
+        for (int ks = 0; ks < BKT; ks += 16) {
             uint32_t af[4][4], bfr[NT][2];
 #pragma unroll
             for (int mt = 0; mt < 4; mt++)
-                ldsm_x4(af[mt], &cA[(wm * 64 + mt * 16 + (lane & 15)) * LDS + ks + (lane >> 4) * 8]);
+                ldsm_x4(af[mt], &cA[(wm * 64 + mt * 16 + (lane & 15)) * LDK + ks + (lane >> 4) * 8]);
 #pragma unroll
             for (int nt = 0; nt < NT; nt += 2) {
                 uint32_t r[4];
-                ldsm_x4(r, &cB[(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + ks + ((lane >> 3) & 1) * 8]);
+                ldsm_x4(r, &cB[(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LDK + ks + ((lane >> 3) & 1) * 8]);
                 bfr[nt][0] = r[0]; bfr[nt][1] = r[1];
                 bfr[nt + 1][0] = r[2]; bfr[nt + 1][1] = r[3];
             }
@@ -326,7 +330,8 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_bn128(ConvArgs a) { conv_body<128, false>(a); }
 extern "C" __global__ void __launch_bounds__(256) tsr_conv_bn64(ConvArgs a) { conv_body<64, false>(a); }
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_f32_bn128(ConvArgs a) { conv_body<128, true>(a); }
-extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn128(ConvArgs a) { conv_async_body<128, false>(a); }
-extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn64(ConvArgs a) { conv_async_body<64, false>(a); }
-extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_async_f32_bn128(ConvArgs a) { conv_async_body<128, true>(a); }
-extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_async_bn256(ConvArgs a) { conv_async_body<256, false>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn128(ConvArgs a) { conv_async_body<128, false, 32, 4>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn64(ConvArgs a) { conv_async_body<64, false, 32, 4>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_async_f32_bn128(ConvArgs a) { conv_async_body<128, true, 32, 4>(a); }
+extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_async_bn256(ConvArgs a) { conv_async_body<256, false, 32, 4>(a); }
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_k64_bn128(ConvArgs a) { conv_async_body<128, false, 64, 3>(a); }

@@ -33,13 +33,20 @@ extern "C" __global__ void __launch_bounds__(256) tsr_gn_stats(const tsr_bf16 *x
     const int tid = threadIdx.x;
     const int pix_per_iter = 256 / vecs;   // vecs <= 256 (c <= 2048)
     const int vi = tid % vecs, p0 = tid / vecs;
-    Welford w0 = {0, 0, 0}, w1 = {0, 0, 0};
+    // shifted sums (shift = the thread's first value of each group): 2 FMAs per element, no cancellation
+    float n0 = 0.f, s0 = 0.f, q0 = 0.f, sh0 = 0.f, n1 = 0.f, s1 = 0.f, q1 = 0.f, sh1 = 0.f;
     const int ch0 = vi * 8;
     const int gsplit = (cg < 8) ? (ch0 + cg) : 1 << 30;   // channel where the second group starts
     long long per = ((long long)hw + splits - 1) / splits;
     long long pa = per * s, pb = pa + per < hw ? pa + per : hw;
-    if (p0 < pix_per_iter && ch0 < c) {
+    if (p0 < pix_per_iter && ch0 < c && pa + p0 < pb) {
         const tsr_bf16 *base = x + (long long)t * hw * cp + ch0;
+        {
+            uint4 v = *(const uint4 *)(base + (pa + p0) * cp);
+            const uint32_t *q = (const uint32_t *)&v;
+            sh0 = lo_f(q[0]);
+            if (cg < 8) sh1 = lo_f(q[cg >> 1]);
+        }
         for (long long p = pa + p0; p < pb; p += pix_per_iter) {
             uint4 v = *(const uint4 *)(base + p * cp);
             const uint32_t *q = (const uint32_t *)&v;
@@ -48,10 +55,13 @@ extern "C" __global__ void __launch_bounds__(256) tsr_gn_stats(const tsr_bf16 *x
                 int ch = ch0 + j;
                 float f = (j & 1) ? hi_f(q[j >> 1]) : lo_f(q[j >> 1]);
                 if (ch >= c) break;
-                if (ch >= gsplit) wf_add(w1, f); else wf_add(w0, f);
+                if (ch >= gsplit) { float d = f - sh1; n1 += 1.f; s1 += d; q1 = fmaf(d, d, q1); }
+                else { float d = f - sh0; n0 += 1.f; s0 += d; q0 = fmaf(d, d, q0); }
             }
         }
     }
+    Welford w0 = {n0, n0 > 0.f ? sh0 + s0 / n0 : 0.f, n0 > 0.f ? fmaxf(q0 - s0 * s0 / n0, 0.f) : 0.f};
+    Welford w1 = {n1, n1 > 0.f ? sh1 + s1 / n1 : 0.f, n1 > 0.f ? fmaxf(q1 - s1 * s1 / n1, 0.f) : 0.f};
     red[tid][0] = w0;
     red[tid][1] = w1;
     __syncthreads();
@@ -195,4 +205,16 @@ extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows(const float 
     float inv = 1.f / sum;
     for (int i = threadIdx.x; i < ld; i += blockDim.x)
         out[i] = (tsr_bf16)(i < n ? f2bf(__expf(row[i] - m) * inv) : 0u);
+}
+
+// NDHWC (cp channels) -> planar [c][pix] and back, for host transfers without channel padding.
+extern "C" __global__ void tsr_to_planar(const tsr_bf16 *x, int cp, int c, long long pix, tsr_bf16 *out)
+{
+    for (long long p = blockIdx.x * (long long)blockDim.x + threadIdx.x; p < pix; p += (long long)gridDim.x * blockDim.x)
+        for (int ch = 0; ch < c; ch++) out[ch * pix + p] = x[p * cp + ch];
+}
+extern "C" __global__ void tsr_from_planar(const tsr_bf16 *in, int c, int cp, long long pix, tsr_bf16 *x)
+{
+    for (long long p = blockIdx.x * (long long)blockDim.x + threadIdx.x; p < pix; p += (long long)gridDim.x * blockDim.x)
+        for (int ch = 0; ch < cp; ch++) x[p * cp + ch] = ch < c ? in[ch * pix + p] : (tsr_bf16)0;
 }

@@ -40,6 +40,7 @@ int cli_media_encode(int argc, char **argv);
 int cmd_roundtrip(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 /* feat/cpu */
 int cmd_decode(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

@@ -347,8 +347,8 @@ int main(void)
     OK(st);
     static const int chunks[] = {2, 1, 2, 0};
     static const int chunks2[] = {1, 2, 2, 0};
-    static const char *const variants[] = {"async", "wide", "sync"};   /* every conv kernel the backend has */
-    for (int variant = 0; variant < 3; variant++) {
+    static const char *const variants[] = {"k64", "wide", "k32", "sync"};   /* every conv kernel the backend has */
+    for (int variant = 0; variant < 4; variant++) {
         if (variant) {
             be->ops->destroy(be);
             set_env("TSR_CUDA_CONV", variants[variant]);

@@ -6,6 +6,7 @@
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 #include "core/half.h"
+#include "core/threadpool.h"
 
 typedef struct tsr_cuda_fatbin {
     const char *name;
@@ -18,12 +19,13 @@ extern const int tsr_cuda_fatbin_count;
 /* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
-    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16",
+    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
+    "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -206,40 +208,89 @@ static void act_free(tsr_backend *be, tsr_act *a)
     a->buf = NULL;
 }
 
+/* Pinned staging of at least `bytes` (grown on demand); NULL on failure with err set. */
+static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
+{
+    if (cu->stage_bytes >= bytes) return cu->stage;
+    if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+    cu->stage = NULL;
+    cu->stage_bytes = 0;
+    if (tsr_cuda_check(cu, cu->api.cuMemAllocHost(&cu->stage, bytes), err, "pinned staging buffer")) return NULL;
+    cu->stage_bytes = bytes;
+    return cu->stage;
+}
+
+typedef struct conv_job {
+    const float *f32_in;
+    const uint16_t *bf_in;
+    float *f32_out;
+    uint16_t *bf_out;
+} conv_job;
+
+static void conv_range(void *user, long b, long e, int worker)
+{
+    (void)worker;
+    conv_job *j = user;
+    if (j->f32_in)
+        for (long i = b; i < e; i++) j->bf_out[i] = tsr_f32_to_bf16(j->f32_in[i]);
+    else
+        for (long i = b; i < e; i++) j->f32_out[i] = tsr_bf16_to_f32(j->bf_in[i]);
+}
+
+static void convert(tsr_cuda *cu, conv_job *j, size_t n)
+{
+    if (cu->pool) tsr_parallel_for(cu->pool, (long)n, 1 << 16, conv_range, j);
+    else conv_range(j, 0, (long)n, 0);
+}
+
+/* Transfers go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. */
 static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    int cp = dst->buf->cp;
-    size_t plane = (size_t)dst->t * dst->h * dst->w;
-    uint16_t *tmp = tsr_calloc(plane * cp, 2, err);
-    if (!tmp) return TSR_ERR_NOMEM;
-    for (int c = 0; c < dst->c; c++)
-        for (size_t i = 0; i < plane; i++) tmp[i * cp + c] = tsr_f32_to_bf16(host[(size_t)c * plane + i]);
+    int cp = dst->buf->cp, c = dst->c;
+    long long pix = (long long)dst->t * dst->h * dst->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    conv_job job = {host, NULL, NULL, tmp};
+    convert(cu, &job, n);
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
     int pr = tsr_cuda_prof_begin(cu);
-    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(dst->buf->p, tmp, plane * cp * 2, cu->stream), err,
-                                   "act_upload");
+    st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(planar, tmp, n * 2, cu->stream), err, "act_upload");
+    if (!st) {
+        void *a[] = {&planar, &c, &cp, &pix, &dst->buf->p};
+        st = tsr_cuda_launch(cu, K_FROM_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    }
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_upload");
-    free(tmp);
+    tsr_cuda_arena_free(cu, planar);
     return st;
 }
 
 static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    int cp = src->buf->cp;
-    size_t plane = (size_t)src->t * src->h * src->w;
-    uint16_t *tmp = tsr_malloc(plane * cp * 2, err);
-    if (!tmp) return TSR_ERR_NOMEM;
+    int cp = src->buf->cp, c = src->c;
+    long long pix = (long long)src->t * src->h * src->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
     int pr = tsr_cuda_prof_begin(cu);
-    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, src->buf->p, plane * cp * 2, cu->stream), err,
-                                   "act_download");
+    void *a[] = {&src->buf->p, &cp, &c, &pix, &planar};
+    st = tsr_cuda_launch(cu, K_TO_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, planar, n * 2, cu->stream), err, "act_download");
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
-    if (!st)
-        for (int c = 0; c < src->c; c++)
-            for (size_t i = 0; i < plane; i++) host[(size_t)c * plane + i] = tsr_bf16_to_f32(tmp[i * cp + c]);
-    free(tmp);
+    tsr_cuda_arena_free(cu, planar);
+    if (!st) {
+        conv_job job = {NULL, tmp, host, NULL};
+        convert(cu, &job, n);
+    }
     return st;
 }
 
@@ -448,6 +499,8 @@ static void be_destroy(tsr_backend *be)
         for (int i = 0; i < cu->impl_count; i++)
             if (cu->impls[i].destroy) cu->impls[i].destroy(cu->impls[i].user);
         if (cu->arena.base) cu->api.cuMemFree(cu->arena.base);
+        if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+        tsr_threadpool_destroy(&cu->pool);
         for (int i = 0; i < cu->module_count; i++) cu->api.cuModuleUnload(cu->modules[i]);
         if (cu->stream) cu->api.cuStreamDestroy(cu->stream);
         if (cu->ctx) cu->api.cuDevicePrimaryCtxRelease(cu->dev);
@@ -456,6 +509,15 @@ static void be_destroy(tsr_backend *be)
     free(cu->arena.blocks);
     free(cu->prof);
     free(cu);
+}
+
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name)
+{
+    CUfunction f = NULL;
+    for (int i = 0; i < cu->module_count && i < tsr_cuda_fatbin_count; i++)
+        if (!strcmp(tsr_cuda_fatbins[i].name, module) && cu->api.cuModuleGetFunction(&f, cu->modules[i], name))
+            f = NULL;
+    return f;
 }
 
 tsr_status tsr_cuda_conv_register(tsr_cuda *cu, tsr_layer_precision precision, const tsr_cuda_conv_impl *impl,
@@ -531,17 +593,20 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
                 cu->fn[k] = NULL;
         if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
-    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256};
-    static const int async_bn[] = {128, 64, 128, 256};
-    for (int i = 0; i < 4; i++) {
+    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
+                                  K_CONV_ASYNC_K64};
+    static const unsigned async_smem[] = {TSR_CONV_ASYNC_SMEM(128), TSR_CONV_ASYNC_SMEM(64), TSR_CONV_ASYNC_SMEM(128),
+                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM};
+    for (int i = 0; i < 5; i++) {
         tsr_status st = tsr_cuda_check(cu, cu->api.cuFuncSetAttribute(cu->fn[async_k[i]],
                                            TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                           (int)TSR_CONV_ASYNC_SMEM(async_bn[i])), err, "conv shared memory");
+                                           (int)async_smem[i]), err, "conv shared memory");
         if (st) return st;
     }
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;
+    cu->conv_k64 = !(mode && strcmp(mode, "k32") == 0); /* BK = 64 measured ~8 % faster (notes/cuda.md) */
     const char *prof = getenv("TSR_CUDA_PROFILE");
     if (prof && *prof == '1') {
         cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);
@@ -565,6 +630,12 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     tsr_status st = tsr_cu_load(&cu->api, err);
     if (!st) st = open_device(cu, p ? p->device : 0, err);
     if (!st) st = load_kernels(cu, err);
+    if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
+    if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
+    if (!st) { /* host conversion threads: optional, a failure only costs speed */
+        int threads = p && p->threads > 0 ? p->threads : TSR_MIN(tsr_cpu_count(), 8);
+        if (threads > 1 && tsr_threadpool_create(threads, &cu->pool, NULL) != TSR_OK) cu->pool = NULL;
+    }
     if (!st) {
         size_t free_b = 0, total_b = 0;
         st = tsr_cuda_check(cu, cu->api.cuMemGetInfo(&free_b, &total_b), err, "cuMemGetInfo");

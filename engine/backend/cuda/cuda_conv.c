@@ -31,6 +31,8 @@ static tsr_status launch_conv(tsr_cuda *cu, conv_args *a, int n_total, int batch
             return tsr_cuda_launch_smem(cu, K_CONV_ASYNC_BN256, gx, gy, (unsigned)batch, 256, TSR_CONV_ASYNC_SMEM(bn),
                                         args, err);
         }
+        if (cu->conv_k64 && !cu->conv_wide && !f32_out && bn == 128 && a->cin_p >= 64)
+            return tsr_cuda_launch_smem(cu, K_CONV_ASYNC_K64, gx, gy, (unsigned)batch, 256, TSR_CONV_K64_SMEM, args, err);
         k = f32_out ? K_GEMM_ASYNC_F32 : bn == 128 ? K_CONV_ASYNC_BN128 : K_CONV_ASYNC_BN64;
         return tsr_cuda_launch_smem(cu, k, gx, gy, (unsigned)batch, 256, TSR_CONV_ASYNC_SMEM(bn), args, err);
     }

@@ -53,6 +53,8 @@ tsr_status tsr_cu_load(tsr_cu_api *api, tsr_error *err)
     SYM(cuMemAlloc, "cuMemAlloc_v2");
     SYM(cuMemFree, "cuMemFree_v2");
     SYM(cuMemGetInfo, "cuMemGetInfo_v2");
+    SYM(cuMemAllocHost, "cuMemAllocHost_v2");
+    SYM(cuMemFreeHost, "cuMemFreeHost");
     SYM(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
     SYM(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
     SYM(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");

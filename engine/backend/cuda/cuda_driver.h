@@ -55,6 +55,8 @@ typedef struct tsr_cu_api {
     CUresult(TSR_CUAPI *cuMemAlloc)(CUdeviceptr *, size_t);
     CUresult(TSR_CUAPI *cuMemFree)(CUdeviceptr);
     CUresult(TSR_CUAPI *cuMemGetInfo)(size_t *, size_t *);
+    CUresult(TSR_CUAPI *cuMemAllocHost)(void **, size_t);
+    CUresult(TSR_CUAPI *cuMemFreeHost)(void *);
     CUresult(TSR_CUAPI *cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
     CUresult(TSR_CUAPI *cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
     CUresult(TSR_CUAPI *cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);

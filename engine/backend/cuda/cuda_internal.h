@@ -9,7 +9,7 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR, K_COUNT
 };
 
 typedef struct tsr_arena_block {
@@ -48,11 +48,15 @@ struct tsr_cuda {
     char name[128];
     int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
     int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
+    int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
+    void *stage;                    /* pinned host staging buffer for transfers */
+    struct tsr_threadpool *pool;    /* host threads for the fp32<->bf16 conversion of transfers (may be NULL) */
+    size_t stage_bytes;
     int profile;
     tsr_prof_rec *prof;
     int prof_n;
@@ -91,6 +95,18 @@ struct tsr_state {
 int tsr_cuda_prof_begin(tsr_cuda *cu);
 void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
 
+/* A kernel of kernels/<module>.cu by name, or NULL. */
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name);
+/* Register the FP8 conv (cuda_conv_fp8.c) when the GPU has FP8 tensor cores and a policy asks for it. */
+tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err);
+/* cuDNN convs (cuda_conv_cudnn.c), opt-in with TSR_CUDNN=1: bf16 for every conv it can run; FP8 through it. */
+struct tsr_cudnn;
+int tsr_cuda_cudnn_enabled(void);
+tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err);
+/* One conv through cuDNN on a materialised [prefix | input] tensor x_ext (bf16, or e4m3 with scales). */
+tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, struct tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8,
+                               uint64_t x_ext, uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err);
+
 /* memory */
 tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err);
 void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p);
@@ -100,6 +116,7 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
                                 unsigned smem, void **args, tsr_error *err);
 /* dynamic shared memory of the pipelined conv kernels (kernels/conv_bf16.cu: STAGES x (BM + BN) x 40 x 2 bytes) */
 #define TSR_CONV_ASYNC_SMEM(bn) (4u * (128u + (unsigned)(bn)) * 40u * 2u)
+#define TSR_CONV_K64_SMEM (3u * 256u * 72u * 2u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 
 /* GroupNorm statistics of `in` -> per-(frame, channel) affine float2 [t][cp] (allocated from the arena). */

@@ -71,6 +71,12 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
     return false;
 }
 
+static void log_to_stderr(void *user, tsr_log_level level, const char *message)
+{
+    (void)user, (void)level;
+    fprintf(stderr, "tessera: %s\n", message);
+}
+
 static int print_progress(void *user, const tsr_progress *p)
 {
     cli_media_opts *o = user;
@@ -102,6 +108,8 @@ int cli_media_run(cli_media_opts *o, const char *cmd)
     s->format[0] = 0; /* codec and container come from --codec and the output's extension */
     tsr_error err = {0};
     tsr_engine *engine = NULL;
+    const char *dbg = getenv("TESSERA_DEBUG"); /* engine log on stderr (writer-queue timings and more) */
+    if (dbg && *dbg && strcmp(dbg, "0") != 0) tsr_set_log_callback(log_to_stderr, NULL, TSR_LOG_DEBUG);
     if (s->kind != TSR_JOB_TRANSCODE) {
         tsr_engine_params ep;
         tsr_engine_params_default(&ep);

@@ -120,8 +120,8 @@ static tsr_status stop_writer(job *j, tsr_status st, tsr_error *err)
             if (err) *err = j->queue.err;
             st = j->queue.err.status != TSR_OK ? j->queue.err.status : TSR_ERR_INTERNAL;
         }
-        tsr_log(TSR_LOG_DEBUG, "writer queue: compute waited %.2f s, writer waited %.2f s", j->queue.wait_push_s,
-                j->queue.wait_pop_s);
+        tsr_log(TSR_LOG_DEBUG, "writer queue (%d frames): producer blocked %.2f s, writer idle %.2f s, job %.2f s",
+                j->queue.cap, j->queue.wait_push_s, j->queue.wait_pop_s, tsr_now() - j->t0);
     }
     if (j->writer) {
         if (st == TSR_OK) st = tsr_media_writer_finish(&j->writer, err);

@@ -1,7 +1,7 @@
 /* FFmpeg writer: frames [3][H][W] in [-1, 1] -> H.264/HEVC (x264/x265, NVENC when the probe opens it),
  * ProRes 422 HQ / 4444, FFV1, PNG / 16-bit TIFF sequences. Output goes to a temporary file (or directory)
  * beside the target and is renamed on finish. Audio comes from `audio_from` by stream copy
- * (writer_audio.c). Model: FFmpeg doc/examples/encode_video.c, mux.c (send/receive, rescaled timestamps). */
+ * (writer_audio.c) or re-encoded to AAC (writer_aac.c). Model: FFmpeg doc/examples/encode_video.c, mux.c (send/receive, rescaled timestamps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,7 +288,7 @@ static tsr_status finish_stream(tsr_media_writer *w, tsr_error *err)
     if (rc < 0 && rc != AVERROR_EOF) return tsr_av_fail(err, rc, TSR_ERR_INTERNAL, "flushing %s", w->encoder);
     tsr_status st = drain(w, err);
     if (st == TSR_OK && w->audio_in)
-        st = tsr_writer_audio_pump(w, av_rescale_q(w->frames, w->enc->time_base, AV_TIME_BASE_Q), err);
+        st = tsr_writer_audio_finish(w, av_rescale_q(w->frames, w->enc->time_base, AV_TIME_BASE_Q), err);
     if (st != TSR_OK) return st;
     if ((rc = av_write_trailer(w->oc)) < 0) return tsr_av_fail(err, rc, TSR_ERR_IO, "%s: writing the trailer", w->final_path);
     w->header_written = 0;

@@ -42,6 +42,11 @@ for ext in mp4 mkv mov; do
 done
 "$CLI" transcode "$CLIPS/Eyes_212x120.mp4" -o "$T/eyes_av.mkv" --audio-from "$T/av.mp4" -q >/dev/null 2>&1
 has_audio "$T/eyes_av.mkv" && ok "--audio-from muxes audio" || bad "--audio-from: no audio"
+ffmpeg -v error -f lavfi -i testsrc2=size=64x48:rate=24 -f lavfi -i sine=frequency=440 -t 1 -c:v libx264 \
+  -c:a pcm_s16le "$T/pcm.mov"
+"$CLI" transcode "$T/pcm.mov" -o "$T/pcm_to_aac.mp4" -q >/dev/null 2>&1
+acodec=$(ffprobe -v error -select_streams a -show_entries stream=codec_name -of csv=p=0 "$T/pcm_to_aac.mp4" 2>/dev/null)
+[ "$acodec" = aac ] && ok "PCM audio re-encoded to AAC for MP4" || bad "PCM into MP4: audio '$acodec'"
 "$CLI" transcode "$T/av.mp4" -o "$T/noaudio.mp4" --no-audio -q >/dev/null 2>&1
 has_audio "$T/noaudio.mp4" && bad "--no-audio kept audio" || ok "--no-audio drops audio"
 

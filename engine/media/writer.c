@@ -31,6 +31,23 @@ static const char *ext_of(const char *path)
     return dot ? dot + 1 : "";
 }
 
+/* Subsampled chroma needs even sizes. x264/x265 switch to 4:4:4 (same size, less player support, warned);
+ * the others refuse with the alternatives. */
+static tsr_status fit_odd_size(tsr_media_writer *w, const tsr_media_writer_params *p, tsr_error *err)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(w->pix_fmt);
+    int odd = (d->log2_chroma_w && (p->width & 1)) || (d->log2_chroma_h && (p->height & 1));
+    if (!odd) return TSR_OK;
+    if (strncmp(w->encoder, "libx26", 6) == 0) {
+        w->pix_fmt = p->ten_bit ? AV_PIX_FMT_YUV444P10LE : AV_PIX_FMT_YUV444P;
+        tsr_log(TSR_LOG_WARN, "%s: %dx%d is odd; writing %s 4:4:4 (some players cannot play it)", w->final_path,
+                p->width, p->height, w->encoder);
+        return TSR_OK;
+    }
+    return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: %s cannot encode the odd size %dx%d (use h264, hevc, "
+                    "prores4444, ffv1 or an image sequence)", w->final_path, w->encoder, p->width, p->height);
+}
+
 /* Resolve codec name + pixel format from the request and the container. */
 static tsr_status choose_codec(tsr_media_writer *w, const tsr_media_writer_params *p, tsr_error *err)
 {
@@ -64,7 +81,7 @@ static tsr_status choose_codec(tsr_media_writer *w, const tsr_media_writer_param
         w->encoder = table[i].enc;
         w->pix_fmt = hi ? table[i].fmt10 : table[i].fmt8;
         w->profile4444 = strcmp(table[i].req, "prores4444") == 0;
-        return TSR_OK;
+        return fit_odd_size(w, p, err);
     }
     return tsr_fail(err, TSR_ERR_INVALID_ARG, "unknown codec '%s' (h264, hevc, h264_nvenc, hevc_nvenc, prores, "
                     "prores4444, ffv1, png, tiff)", c);

@@ -256,6 +256,19 @@ static int is_latent_path(const char *p)
                    strcasecmp(dot, ".npy") == 0);
 }
 
+/* "mp4-h264" -> "h264", but only when the output is of that container: the runner's default format must
+ * not force H.264 onto a .mov or a frame directory (those then get their own defaults). */
+static const char *codec_from_format(const char *format, const char *output)
+{
+    const char *dash = strchr(format, '-');
+    if (!dash) return NULL;
+    const char *slash = strrchr(output, '/');
+    const char *dot = strrchr(slash ? slash : output, '.');
+    size_t n = (size_t)(dash - format);
+    if (tsr_media_path_is_dir_target(output)) return strncmp(format, "dir", 3) == 0 ? dash + 1 : NULL;
+    return dot && strlen(dot + 1) == n && strncasecmp(dot + 1, format, n) == 0 ? dash + 1 : NULL;
+}
+
 /* The spec's strings and defaults resolved into the job. */
 static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
 {
@@ -266,8 +279,7 @@ static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
                   : is_latent_path(s->output) || strcmp(s->format, "latent") == 0 ? TSR_JOB_ENCODE : TSR_JOB_ROUNDTRIP;
     if (j->kind < TSR_JOB_DECODE || j->kind > TSR_JOB_TRANSCODE)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: unknown kind %d", (int)s->kind);
-    const char *dash = strchr(s->format, '-');
-    j->codec = s->codec[0] ? s->codec : dash ? dash + 1 : NULL; /* "mp4-h264" -> h264 */
+    j->codec = s->codec[0] ? s->codec : codec_from_format(s->format, s->output);
     j->audio_from = s->audio_from[0] ? s->audio_from : NULL;
     return TSR_OK;
 }

@@ -28,7 +28,9 @@ static void config_text(const tsr_vae_config *c, tsr_sbuf *b)
 {
     tsr_sbuf_printf(b, "in %d, out %d, latent %d, blocks ", c->in_channels, c->out_channels, c->latent_channels);
     for (int i = 0; i < c->num_blocks; i++) tsr_sbuf_printf(b, i ? "/%d" : "%d", c->block_out[i]);
-    tsr_sbuf_printf(b, ", resnets per block enc %d / dec %d", c->enc_layers_per_block, c->dec_layers_per_block);
+    tsr_sbuf_puts(b, ", resnets per block");
+    if (c->has_encoder) tsr_sbuf_printf(b, " encoder %d", c->enc_layers_per_block);
+    if (c->has_decoder) tsr_sbuf_printf(b, " decoder %d", c->dec_layers_per_block);
     tsr_sbuf_puts(b, "\ntemporal:    encoder downsamplers");
     int any = 0;
     for (int i = 0; i < c->num_blocks; i++)

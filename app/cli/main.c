@@ -7,6 +7,7 @@
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"bench", "time decode/encode of a latent shape (median of N runs, TFLOP/s, peak memory)", cmd_bench},
     {"decode", "decode a latent (.safetensors/.latent/.npy) to video, frames or a video tensor", cmd_decode},
     {"encode", "encode a clip, image, sequence or video tensor to a latent file", cmd_encode},
 #if TSR_HAVE_MEDIA

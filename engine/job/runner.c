@@ -305,6 +305,7 @@ int tsr_runner_cancel(tsr_runner *r, uint64_t id)
         }
         free(j);
         found = 2;
+        break; /* the loop step would read the freed (or NULL) successor */
     }
     pthread_mutex_unlock(&r->lock);
     if (found == 2) simple_event(r, TSR_EVENT_CANCELLED, id, TSR_ERR_CANCELLED, "cancelled before it started");

@@ -212,6 +212,7 @@ static bool half_ok(det *d, bool enc, tsr_vae_config *c)
     memset(c->block_out, 0, sizeof c->block_out);
     memset(c->enc_temporal_down, 0, sizeof c->enc_temporal_down);
     memset(c->dec_temporal_up, 0, sizeof c->dec_temporal_up);
+    c->enc_layers_per_block = c->dec_layers_per_block = 0; /* only the half present says */
     c->has_encoder = enc;
     c->has_decoder = !enc;
     if (!(enc ? derive_encoder(d, c) : derive_decoder(d, c))) return false;

@@ -347,7 +347,7 @@ typedef struct tsr_job_spec {
     char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
     int no_audio;
     int fps_num, fps_den;       /* decode output rate, 0 = 25 */
-    int latent_f16, latent_raw; /* encode output: fp16, unscaled */
+    int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
     int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
 

@@ -66,7 +66,7 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
     if (cli_flag(argv, *i, "--10bit")) return s->ten_bit = 1, true;
     if (cli_flag(argv, *i, "--no-audio")) return s->no_audio = 1, true;
     if (cli_flag(argv, *i, "--f16")) return s->latent_f16 = 1, true;
-    if (cli_flag(argv, *i, "--raw")) return s->latent_raw = 1, true;
+    if (cli_flag(argv, *i, "--raw") || cli_flag(argv, *i, "--unscaled")) return s->latent_raw = 1, true;
     if (cli_flag(argv, *i, "--quiet") || cli_flag(argv, *i, "-q")) return o->progress = 0, true;
     return false;
 }
@@ -136,6 +136,8 @@ static const char media_opts_help[] =
     "  --fps N[/D]          output frame rate (decode: default 25)\n"
     "  --model M            model file, builtin or builtin:small (default builtin)\n"
     "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
+    "  --f16, --raw         encode: store fp16; store the unscaled mean (decoder input)\n"
+    "  --unscaled, --raw    decode: the file holds the decoder input (also when its metadata says so)\n"
     "  -q, --quiet          no progress line\n";
 
 /* Shared argument loop: positional arguments become the input. */

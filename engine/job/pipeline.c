@@ -16,6 +16,7 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
     return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no FFmpeg support (media disabled)");
 }
 #else
+#include "media/latent_io.h"
 #include "media/media.h"
 
 typedef struct job {
@@ -237,7 +238,7 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     tsr_latent lat = {0};
     tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
     if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
-        st = tsr_latent_read(s->input, &lat, err);
+        st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
     } else if (st == TSR_OK) {
         st = encode_from_reader(j, vae, &lat, err);

@@ -59,6 +59,13 @@ n=$(ls "$T/tif" 2>/dev/null | wc -l); [ "$n" = 45 ] && ok "tiff sequence: 45 fil
 "$CLI" transcode "$T/tif" -o "$T/from_seq.mkv" --codec ffv1 -q >/dev/null && expect_video "$T/from_seq.mkv" 212 120 45 25/1
 "$CLI" transcode "$CLIPS/Sadhu_320x478.png" -o "$T/still/" -q >/dev/null && expect_video "$T/still/frame_000000.png" 320 478 1 25/1
 
+# NVENC is used only when the probe opens it: either it works or it says why
+if "$CLI" transcode "$CLIPS/Eyes_212x120.mp4" -o "$T/nv.mp4" --codec h264_nvenc -q >/dev/null 2>"$T/err"; then
+  expect_video "$T/nv.mp4" 212 120 45 25/1
+else
+  grep -q "h264_nvenc is not usable here" "$T/err" && ok "nvenc refused: $(cat "$T/err")" || bad "nvenc: $(cat "$T/err")"
+fi
+
 # 3. bad inputs give clear errors, and no output
 : > "$T/empty.mp4"; head -c 3000 /dev/urandom > "$T/garbage.mp4"; head -c 20000 "$T/av.mp4" > "$T/truncated.mp4"
 ffmpeg -v error -f lavfi -i sine=frequency=440 -t 1 -c:a aac "$T/audio_only.m4a"

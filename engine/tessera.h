@@ -338,7 +338,8 @@ typedef struct tsr_job_spec {
     /* media options (tsr_job_run) */
     tsr_job_kind kind;          /* AUTO: decode when the input is a latent file, encode when the output is
                                    one, else roundtrip */
-    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264) or the output's extension; see
+    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264 when the output is .mp4; "dir-tiff"
+                                   for frame directories), else by the output's extension; see
                                    engine/media/media.h for names */
     int crf;                    /* -1 = codec default */
     int64_t bitrate;            /* > 0: ABR in bits/s */
@@ -346,7 +347,7 @@ typedef struct tsr_job_spec {
     char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
     int no_audio;
     int fps_num, fps_den;       /* decode output rate, 0 = 25 */
-    int latent_f16, latent_raw; /* encode output: fp16, unscaled */
+    int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
     int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
 

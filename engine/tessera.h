@@ -104,6 +104,74 @@ tsr_status tsr_model_builtin(const tsr_vae_config *cfg, tsr_model **out, tsr_err
 void tsr_model_destroy(tsr_model **model);
 const tsr_vae_config *tsr_model_config(const tsr_model *model);
 
+/* ---------------------------------------------------------------- model inspection and discovery (feat/loaders) */
+
+typedef enum tsr_model_kind {
+    TSR_MODEL_NOT_VAE = 0,     /* readable, but not (a usable half of) a SeedVR2 VAE: see problems */
+    TSR_MODEL_FULL,            /* encoder + decoder */
+    TSR_MODEL_DECODER_ONLY,
+    TSR_MODEL_ENCODER_ONLY
+} tsr_model_kind;
+/* "full VAE", "decoder only", "encoder only", "not a SeedVR2 VAE". Any thread. */
+const char *tsr_model_kind_name(tsr_model_kind k);
+/* "safetensors", "gguf", "builtin". */
+const char *tsr_model_format_name(tsr_model_format f);
+
+/* Stable content digest of an open model (16 hex digits; a cache key). */
+const char *tsr_model_digest(const tsr_model *model);
+
+#define TSR_REPORT_MAX_DTYPES 8
+typedef struct tsr_model_report {
+    tsr_model_format format;
+    tsr_model_kind kind;
+    char explanation[256];        /* one line: why this kind (e.g. "decoder.* tensors only") */
+    int64_t file_size;
+    int tensor_count;
+    int64_t param_count;
+    int dtype_count;
+    struct {
+        char name[12];            /* "F16", "Q8_0", ... */
+        int tensors;
+        int64_t params;
+    } dtypes[TSR_REPORT_MAX_DTYPES];
+    int config_valid;             /* config derived (kind != NOT_VAE) */
+    tsr_vae_config config;
+    int has_encoder, has_decoder; /* halves present and complete */
+    char digest[65];              /* empty unless TSR_INSPECT_DIGEST */
+    int problem_count;            /* missing / unexpected / wrong-shaped tensors, inconsistent halves */
+    char **problems;
+    int meta_count;               /* file metadata (safetensors __metadata__, GGUF KV rendered as text) */
+    char **meta_keys, **meta_values;
+} tsr_model_report;
+
+#define TSR_INSPECT_DIGEST 1u     /* also hash all tensor data (reads the whole file) */
+/* Read and validate a model file and describe it, whatever it holds: a well-formed file that is not a
+ * SeedVR2 VAE gives TSR_OK with kind NOT_VAE and the reasons in problems. Malformed / unreadable files fail
+ * (TSR_ERR_FORMAT / TSR_ERR_IO). Any thread. */
+tsr_status tsr_model_inspect(const char *path, unsigned flags, tsr_model_report **out, tsr_error *err);
+void tsr_model_report_free(tsr_model_report **report);
+
+/* Default models folder: $XDG_DATA_HOME/tessera/models (or ~/.local/share/tessera/models) on Linux,
+ * %LOCALAPPDATA%\Tessera\models on Windows. Not created. Any thread. */
+tsr_status tsr_models_default_dir(char *buf, size_t size, tsr_error *err);
+
+typedef struct tsr_model_entry {
+    char *path;                   /* UTF-8 */
+    int64_t file_size;
+    tsr_model_format format;      /* 0 when the file could not be read */
+    tsr_model_kind kind;
+    char *error;                  /* NULL, or why the file is unusable (one line) */
+} tsr_model_entry;
+typedef struct tsr_model_list {
+    tsr_model_entry *items;
+    int count;
+} tsr_model_list;
+/* Every *.safetensors / *.gguf (not recursive) in the default folder (when include_default) and in `dirs`,
+ * sorted by path, each with its kind (no digest: scanning stays fast). Missing folders are skipped. */
+tsr_status tsr_models_scan(int include_default, const char *const *dirs, int ndirs, tsr_model_list **out,
+                           tsr_error *err);
+void tsr_model_list_free(tsr_model_list **list);
+
 
 /* ---------------------------------------------------------------- engines (a backend + device) */
 
@@ -205,6 +273,34 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+/* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
+ * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
+void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);
+void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
+
+/* ---------------------------------------------------------------- latent files and jobs (media) */
+
+/* Latent files. Layouts: .safetensors and ComfyUI .latent hold one fp32/fp16/bf16 tensor, [1,16,T,H,W]
+ * (5-D, written) or [T,16,H,W] (4-D, read); .safetensors key "latent" (also read: "latent_tensor",
+ * "samples", or a file's only tensor); .latent key "latent_tensor" plus the empty marker
+ * "latent_format_version_0" that ComfyUI's SaveLatent writes; .npy is [1,16,T,H,W] or [T,16,H,W], '<f4' or '<f2'.
+ * Scale: stored latents are mean * 0.9152 (what the SeedVR2 ComfyUI node hands between nodes) unless the
+ * safetensors metadata says "tessera.latent_scale": "unscaled" (or "raw"); written: "scaled" / "unscaled",
+ * as the CLI's safetensors-only encode/decode (feat/cpu) do. Reading divides by the factor (decoder-input
+ * scale, as tsr_latent holds); writing multiplies. Safetensors metadata also keeps "tessera.frames",
+ * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back. */
+typedef enum tsr_latent_file_format {
+    TSR_LATENT_FILE_AUTO = 0,  /* by extension: .safetensors, .latent, .npy */
+    TSR_LATENT_FILE_SAFETENSORS,
+    TSR_LATENT_FILE_COMFY,
+    TSR_LATENT_FILE_NPY
+} tsr_latent_file_format;
+
+/* Any thread. */
+tsr_status tsr_latent_read(const char *path, tsr_latent *out, tsr_error *err);
+/* Atomic. f16 = 1 stores fp16 (else fp32); raw = 1 stores the unscaled mean (safetensors only). Any thread. */
+tsr_status tsr_latent_write(const char *path, const tsr_latent *l, int f16, int raw, tsr_error *err);
+
 
 /* ---------------------------------------------------------------- job runner (engine <-> UI events)
  *
@@ -215,6 +311,14 @@ void tsr_latent_free(tsr_latent *l);
  * mpv_set_wakeup_callback). The runner never calls a UI toolkit. */
 
 typedef struct tsr_runner tsr_runner;
+
+typedef enum tsr_job_kind {
+    TSR_JOB_AUTO = 0,
+    TSR_JOB_DECODE,            /* latent file -> video file or image-sequence directory */
+    TSR_JOB_ENCODE,            /* clip / image / sequence -> latent file */
+    TSR_JOB_ROUNDTRIP,         /* clip -> encode -> decode -> video */
+    TSR_JOB_TRANSCODE          /* clip -> video without the VAE (pipeline and memory tests) */
+} tsr_job_kind;
 
 #define TSR_PATH_MAX 4096
 #define TSR_NAME_MAX 128
@@ -231,6 +335,19 @@ typedef struct tsr_job_spec {
     uint64_t memory_budget;     /* bytes, 0 = automatic */
     int tile;                   /* tile edge in output pixels, 0 = planner decides */
     int chunk;                  /* frames per temporal chunk, 0 = planner decides */
+    /* media options (tsr_job_run) */
+    tsr_job_kind kind;          /* AUTO: decode when the input is a latent file, encode when the output is
+                                   one, else roundtrip */
+    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264) or the output's extension; see
+                                   engine/media/media.h for names */
+    int crf;                    /* -1 = codec default */
+    int64_t bitrate;            /* > 0: ABR in bits/s */
+    int ten_bit;
+    char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
+    int no_audio;
+    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
+    int latent_f16, latent_raw; /* encode output: fp16, unscaled */
+    int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
 
 void tsr_job_spec_default(tsr_job_spec *spec);
@@ -301,6 +418,15 @@ int tsr_runner_poll(tsr_runner *r, tsr_event *ev);
 size_t tsr_runner_preview(tsr_runner *r, uint64_t id, uint8_t *rgb, size_t cap, int *width, int *height);
 const char *tsr_event_type_name(tsr_event_type t);
 
+/* Run one file -> file job (tsr_job_spec above) synchronously on the calling thread (FFmpeg encoding runs on a helper thread
+ * with a bounded frame queue). Host memory is bounded whatever the clip length. Progress is reported
+ * through `progress` (stage "read", "encode", "decode", "write"); a non-zero return cancels: the job then
+ * fails with TSR_ERR_CANCELLED and leaves neither output nor temporary file. Reentrant: any thread, any
+ * number of concurrent jobs on different engines. `engine` NULL: one is made from the spec's backend,
+ * device, precision and memory budget for this job. The model comes from spec->model (a file, "builtin",
+ * "builtin:small" or "builtin:full"). */
+tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
+                       tsr_error *err);
 
 /* ---------------------------------------------------------------- GUI queue and presets store
  * (engine/store/queue_db.c; SQLite, WAL). A small table set owned by the app: the batch queue with each job's

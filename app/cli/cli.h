@@ -26,5 +26,39 @@ bool cli_is_help(const char *a);
 /* "12G", "800M", "1073741824" -> bytes; false on garbage. */
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
+#ifdef _WIN32
+/* argv as UTF-8, rebuilt from the UTF-16 command line (cli_win.c); NULL on failure. */
+char **cli_utf8_argv(int *argc);
+void cli_free_argv(char **argv);
+#endif
+
+/* media (cmd_media.c): cmd_decode / cmd_encode hand non-safetensors files to cli_media_decode / _encode;
+ * cli_media_handles says whether they should. */
+bool cli_media_handles(int argc, char **argv, int encode);
+int cli_media_decode(int argc, char **argv);
+int cli_media_encode(int argc, char **argv);
+int cmd_roundtrip(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* feat/cpu */
+int cmd_decode(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+
+/* cli_vae.c: return 0 or the exit code after printing the error. `spec` is a path, "builtin" or
+ * "builtin:small" (channels 32/32/64/64). */
+struct tsr_weights;
+struct tsr_tensor_info;
+int cli_open_model(const char *spec, tsr_model **m, tsr_error *err);
+int cli_make_engine(const char *backend, int threads, tsr_engine **e, tsr_error *err);
+int cli_read_tensor(const char *path, const char *key, struct tsr_weights *w, const struct tsr_tensor_info **out,
+                    float **data, tsr_error *err);
+int cli_write_tensor(const char *path, const char *key, const float *data, int ndim, const int64_t *shape,
+                     const char *const *meta, int meta_pairs, tsr_error *err);
+int cli_progress(void *user, const tsr_progress *p);
+/* feat/loaders */
+int cmd_info(int argc, char **argv);
+int cmd_make_model(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+/* feat/cuda */
+int cmd_bench(int argc, char **argv);
 #endif

@@ -3,9 +3,20 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"bench", "time decode/encode of a latent shape (median of N runs, TFLOP/s, peak memory)", cmd_bench},
+    {"decode", "decode a latent (.safetensors/.latent/.npy) to video, frames or a video tensor", cmd_decode},
+    {"encode", "encode a clip, image, sequence or video tensor to a latent file", cmd_encode},
+#if TSR_HAVE_MEDIA
+    {"roundtrip", "encode and decode a clip (VAE round trip) to video", cmd_roundtrip},
+    {"transcode", "read and write a clip through the job pipeline, no VAE", cmd_transcode},
+#endif
+    {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
+    {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
+    {"models", "list the model files in the models folders with their kind", cmd_models},
 };
 
 static void usage(FILE *f)
@@ -17,7 +28,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -35,4 +46,17 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "tessera-cli: unknown command '%s' (see 'tessera-cli --help')\n", argv[1]);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    char **utf8 = cli_utf8_argv(&argc);
+    if (utf8) argv = utf8;
+    int rc = run(argc, argv);
+    cli_free_argv(utf8);
+    return rc;
+#else
+    return run(argc, argv);
+#endif
 }

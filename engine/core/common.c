@@ -110,9 +110,17 @@ char *tsr_strdup(const char *s)
 
 double tsr_now(void)
 {
+#ifdef _WIN32
+    /* MinGW's msvcrt has no timespec_get; the performance counter is monotonic as well. */
+    LARGE_INTEGER freq, t;
+    QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart / (double)freq.QuadPart;
+#else
     struct timespec ts;
     timespec_get(&ts, TIME_UTC);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+#endif
 }
 
 int tsr_cpu_count(void)

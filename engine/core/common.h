@@ -9,7 +9,11 @@
 
 #include "tessera.h"
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__)
+/* MinGW builds with __USE_MINGW_ANSI_STDIO (C99 %zu, %lld), whose format checking is gnu_printf. */
+#define TSR_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#define TSR_UNUSED __attribute__((unused))
+#elif defined(__GNUC__) || defined(__clang__)
 #define TSR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define TSR_UNUSED __attribute__((unused))
 #else

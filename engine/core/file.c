@@ -9,6 +9,7 @@
 #ifdef _WIN32
 #include <windows.h>
 #include <io.h>
+#include <wchar.h>
 
 static wchar_t *utf8_to_wide(const char *s)
 {
@@ -43,6 +44,42 @@ int tsr_remove(const char *path)
     int ok = w && DeleteFileW(w);
     free(w);
     return ok ? 0 : -1;
+}
+
+static char *wide_to_utf8(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    if (n <= 0) return NULL;
+    char *s = malloc((size_t)n);
+    if (s) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+    return s;
+}
+
+int tsr_mkdir(const char *path)
+{
+    wchar_t *w = utf8_to_wide(path);
+    int ok = w && (CreateDirectoryW(w, NULL) || GetLastError() == ERROR_ALREADY_EXISTS);
+    free(w);
+    return ok ? 0 : -1;
+}
+
+char *tsr_user_data_dir(void)
+{
+    /* The environment block is UTF-16; _wgetenv keeps non-ASCII user names intact. */
+    const wchar_t *base = _wgetenv(L"LOCALAPPDATA"), *rel = L"\\Tessera";
+    if (!base || !*base) {
+        base = _wgetenv(L"USERPROFILE");
+        rel = L"\\AppData\\Local\\Tessera";
+    }
+    if (!base || !*base) return NULL;
+    size_t n = wcslen(base) + wcslen(rel) + 1;
+    wchar_t *w = malloc(n * sizeof *w);
+    if (!w) return NULL;
+    wcscpy(w, base);
+    wcscat(w, rel);
+    char *s = wide_to_utf8(w);
+    free(w);
+    return s;
 }
 
 tsr_status tsr_map_file(const char *path, void **data, size_t *size, tsr_error *err)
@@ -89,6 +126,19 @@ void tsr_unmap_file(void *data, size_t size)
 FILE *tsr_fopen(const char *path, const char *mode) { return fopen(path, mode); }
 int tsr_rename_replace(const char *from, const char *to) { return rename(from, to); }
 int tsr_remove(const char *path) { return remove(path); }
+int tsr_mkdir(const char *path) { return mkdir(path, 0777) == 0 || errno == EEXIST ? 0 : -1; }
+
+char *tsr_user_data_dir(void)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    const char *base = xdg && *xdg == '/' ? xdg : home;
+    const char *rel = xdg && *xdg == '/' ? "/tessera" : "/.local/share/tessera";
+    if (!base || !*base) return NULL;
+    size_t n = strlen(base) + strlen(rel) + 1;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s%s", base, rel);
+    return s;
+}
 
 tsr_status tsr_map_file(const char *path, void **data, size_t *size, tsr_error *err)
 {

@@ -24,4 +24,10 @@ void tsr_atomic_abort(tsr_atomic_file *af);
 /* Rename `from` over `to` (replacing it), UTF-8 paths. */
 int tsr_rename_replace(const char *from, const char *to);
 int tsr_remove(const char *path);
+/* Create one directory (UTF-8 path); 0 when it exists afterwards. */
+int tsr_mkdir(const char *path);
+/* Per-user data folder, UTF-8, without trailing separator: %LOCALAPPDATA%\Tessera on Windows,
+ * $XDG_DATA_HOME/tessera (default ~/.local/share/tessera) elsewhere. Not created. Caller frees; NULL when
+ * no home can be found. */
+char *tsr_user_data_dir(void);
 #endif

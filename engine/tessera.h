@@ -465,8 +465,8 @@ tsr_status tsr_queue_db_put(tsr_queue_db *db, tsr_queue_row *row, tsr_error *err
 tsr_status tsr_queue_db_delete(tsr_queue_db *db, int64_t id, tsr_error *err);
 /* All rows by position; free *rows with free(). */
 tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr_error *err);
-/* After a crash: every RUNNING/PAUSED row becomes INTERRUPTED and its partial output ("<output>.part") is
- * deleted. *count receives the number of rows changed. */
+/* After a crash: every RUNNING/PAUSED row becomes INTERRUPTED and its partial output ("<output>.part", the
+ * media writer's "<output>.tmp-*") is deleted. *count receives the number of rows changed. */
 tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err);
 tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_preset *p, tsr_error *err);
 tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_error *err);

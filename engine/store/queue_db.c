@@ -1,5 +1,6 @@
 /* The GUI's queue and user presets in SQLite: WAL, busy_timeout, STRICT tables, bound parameters,
  * migrations by PRAGMA user_version. Kept apart from the store module's own tables (feat/store). */
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,31 @@ tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr
     return TSR_OK;
 }
 
+/* Remove what a killed job left beside its output: "<output>.part" (UI test job) and the media writer's
+ * "<output>.tmp-XXXXXX" files (engine/media/writer.c). */
+static void remove_partials(const char *output)
+{
+    char part[TSR_PATH_MAX + 8];
+    tsr_job_partial_path(output, part, sizeof part);
+    remove(part);
+    const char *slash = strrchr(output, '/');
+    char dir[TSR_PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - output) : 1, slash ? output : ".");
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    char prefix[TSR_PATH_MAX + 8];
+    snprintf(prefix, sizeof prefix, "%s.tmp-", slash ? slash + 1 : output);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        char path[2 * TSR_PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+}
+
 tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
 {
     tsr_queue_row *rows = NULL;
@@ -192,9 +218,7 @@ tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
     tsr_status s = tsr_queue_db_list(db, &rows, &n, err);
     for (int i = 0; s == TSR_OK && i < n; i++) {
         if (rows[i].state != TSR_JOB_RUNNING && rows[i].state != TSR_JOB_PAUSED) continue;
-        char part[TSR_PATH_MAX + 8];
-        tsr_job_partial_path(rows[i].spec.output, part, sizeof part);
-        remove(part);
+        remove_partials(rows[i].spec.output);
         rows[i].state = TSR_JOB_INTERRUPTED;
         snprintf(rows[i].message, sizeof rows[i].message, "%s", "interrupted: the app stopped during this job");
         s = tsr_queue_db_put(db, &rows[i], err);

@@ -71,7 +71,7 @@ static inline const char *ui_test_find_unnamed(GtkWidget *root)
 }
 
 /* Render a widget to PNG through its own renderer (a screenshot that needs no X tools). */
-static inline void ui_test_screenshot(GtkWidget *w, const char *name)
+static inline void ui_test_screenshot(GtkWidget *w, const char *prefix, const char *state)
 {
     const char *dir = g_getenv("TSR_ARTEFACTS");
     if (!dir) return;
@@ -86,6 +86,7 @@ static inline void ui_test_screenshot(GtkWidget *w, const char *name)
     GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
     g_autoptr(GdkTexture) t = gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, wd, ht));
     gsk_render_node_unref(node);
+    g_autofree char *name = g_strdup_printf("%s-%s.png", prefix, state);
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_assert_true(gdk_texture_save_to_png(t, path));
     g_test_message("screenshot: %s", path);

@@ -39,10 +39,15 @@ int main(void)
     REQUIRE(f);
     fputs("half", f);
     fclose(f);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp-a1B2c3", out);
+    REQUIRE((f = fopen(tmp, "wb")));
+    fclose(f);
     REQUIRE(tsr_queue_db_open(path, &db, &err) == TSR_OK);
     int changed = -1;
     CHECK(tsr_queue_db_recover(db, &changed, &err) == TSR_OK && changed == 1);
     CHECK(access(part, F_OK) != 0);
+    CHECK(access(tmp, F_OK) != 0);
     tsr_queue_row *rows = NULL;
     int n = 0;
     CHECK(tsr_queue_db_list(db, &rows, &n, &err) == TSR_OK && n == 2);

@@ -365,6 +365,88 @@ tsr_status tsr_store_tuned_put(tsr_store *s, const tsr_tune_key *key, const tsr_
 tsr_status tsr_store_tuned_forget(tsr_store *s, const tsr_tune_key *key, tsr_error *err);
 void tsr_tuned_clear(tsr_tuned *t);
 
+/* ---------------------------------------------------------------- memory planning (engine/plan)
+ *
+ * A memory model of the decoder (every layer's activations, causal state and weights, derived from a
+ * tsr_vae_config) turns a VRAM budget into a plan. Plans are ordered from exact to approximate:
+ *   EXACT          stream the latent chunk by chunk, every causal state in device memory;
+ *   EXACT_OFFLOAD  the same with the causal state of the largest layers in pinned host memory (prefetched);
+ *   FP8_STATE      causal state stored as FP8 e4m3 (only with an FP8 precision), plus offload as needed;
+ *   TILED          low-resolution stages (conv_in, mid block with attention, up_blocks.0) untiled per frame,
+ *                  the high-resolution stages in overlapping spatial tiles whose halo covers the convolutions'
+ *                  receptive field, seams cross-faded, GroupNorm statistics of the tiled stages taken over the
+ *                  whole frame (two passes: statistics of all tiles first, then normalise).
+ * The planner returns the least approximate plan that fits. Pure functions: any thread. */
+
+typedef enum tsr_plan_kind {
+    TSR_PLAN_EXACT = 0,
+    TSR_PLAN_EXACT_OFFLOAD,
+    TSR_PLAN_FP8_STATE,
+    TSR_PLAN_TILED,
+    TSR_PLAN_IMPOSSIBLE         /* nothing fits: tsr_plan.min_needed says how much would */
+} tsr_plan_kind;
+
+typedef struct tsr_plan_request {
+    const tsr_vae_config *cfg;  /* NULL = SeedVR2 */
+    int latent_t, latent_h, latent_w;   /* decoder input (latent channels come from cfg) */
+    tsr_precision precision;    /* AUTO = bf16 (the CUDA default); FP32 = 4-byte activations (CPU backend) */
+    uint64_t budget;            /* bytes the plan may use (see tsr_plan_default_budget) */
+    tsr_tiling_policy tiling;
+    int chunk;                  /* latent frames per chunk, 0 = the planner picks (1..4) */
+    uint64_t host_budget;       /* pinned host memory for offloaded state, 0 = no limit */
+} tsr_plan_request;
+
+void tsr_plan_request_default(tsr_plan_request *r);
+
+#define TSR_PLAN_MAX_OFFLOAD 64
+typedef struct tsr_plan {
+    tsr_plan_kind kind;
+    int approximate;            /* 1 when the output may differ from the untiled decode beyond rounding */
+    int chunk;                  /* latent frames per chunk */
+    int act_bytes;              /* bytes per activation element (2 bf16/fp16, 4 fp32) */
+    int state_bytes;            /* bytes per causal-state element (1 when FP8_STATE) */
+    int offloaded;              /* causal states kept in pinned host memory (the largest first) */
+    /* TILED: output-pixel geometry (0 when untiled) */
+    int tile_h, tile_w;         /* tile core, multiple of tile_align */
+    int tiles_y, tiles_x;
+    int halo;                   /* context computed around a core on each side (>= receptive field) */
+    int blend;                  /* width of the raised-cosine cross-fade across each seam */
+    int tile_align;
+    int tiled_scale;            /* first tiled spatial scale relative to the latent (2) */
+    int two_pass_norm;          /* GroupNorm statistics gathered over all tiles before normalising */
+    /* predicted device memory, bytes */
+    uint64_t weights, state_device, activations, workspace, peak;
+    uint64_t state_host;        /* pinned host memory for offloaded state */
+    uint64_t budget;
+    uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
+    int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */
+} tsr_plan;
+
+/* free - margin: the default budget when the user sets none. */
+uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
+/* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
+ * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
+tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
+/* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
+ * Every plan streams the same causal state, so the executor continues from the chunk that failed. */
+tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
+const char *tsr_plan_kind_name(tsr_plan_kind k);
+/* Compact JSON of the plan (stored by the autotuner); returns the length snprintf would write. */
+int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap);
+tsr_status tsr_plan_from_json(const char *json, tsr_plan *out, tsr_error *err);
+/* Multi-line human description ("exact streaming, chunk 1 ... peak 11.2 GiB"). */
+int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap);
+
+/* Autotune: the caller (a GPU backend) times one candidate plan; it may also report per-layer algorithm
+ * choices as a JSON object in `algos`. Return TSR_ERR_DEVICE_OOM to skip a candidate. */
+typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, double *seconds, uint64_t *peak,
+                                       char *algos, size_t algos_cap, tsr_error *err);
+/* With a stored winner for `key` (and retune == 0) return it at once (*from_cache = 1). Otherwise time the
+ * fitting candidates of the least approximate kind (at most 6), store the fastest and return it.
+ * `store` may be NULL (nothing remembered). */
+tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
+                        tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,4 +27,10 @@ bool cli_is_help(const char *a);
 bool cli_parse_bytes(const char *s, uint64_t *out);
 
 int cmd_demo(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+/* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
+int cli_parse_precision(const char *s, tsr_precision *out);
 #endif

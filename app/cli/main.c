@@ -6,6 +6,10 @@
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"plan", "the memory plan and predicted peak VRAM for a latent shape and budget", cmd_plan},
+    {"tune", "time candidate plans on the GPU and remember the fastest (--retune)", cmd_tune},
+    {"presets", "list the presets of the settings store", cmd_presets},
+    {"queue", "list the batch queue of the settings store", cmd_queue},
 };
 
 static void usage(FILE *f)

@@ -393,7 +393,7 @@ typedef struct tsr_plan_request {
     uint64_t budget;            /* bytes the plan may use (see tsr_plan_default_budget) */
     tsr_tiling_policy tiling;
     int chunk;                  /* latent frames per chunk, 0 = the planner picks (1..4) */
-    uint64_t host_budget;       /* pinned host memory for offloaded state, 0 = no limit */
+    uint64_t host_budget;       /* host memory for offloaded state / tile-major buffers, 0 = no limit */
 } tsr_plan_request;
 
 void tsr_plan_request_default(tsr_plan_request *r);
@@ -414,9 +414,14 @@ typedef struct tsr_plan {
     int tile_align;
     int tiled_scale;            /* first tiled spatial scale relative to the latent (2) */
     int two_pass_norm;          /* GroupNorm statistics gathered over all tiles before normalising */
+    int tile_major;             /* 1: the low-resolution stages run over the whole clip first (their output kept
+                                 * in host memory), then each tile runs through the whole clip with only its own
+                                 * causal state; 0: frame-major, every tile's state kept between chunks */
     /* predicted device memory, bytes */
     uint64_t weights, state_device, activations, workspace, peak;
     uint64_t state_host;        /* pinned host memory for offloaded state */
+    uint64_t host_boundary;     /* tile_major: host memory for the low-resolution stages' output and the
+                                 * blended output frames of the whole clip */
     uint64_t budget;
     uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
     int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */

@@ -1,6 +1,9 @@
 /* `tessera-cli plan`: the memory plan for a latent shape and budget (no GPU needed). */
 #include <stdio.h>
 #include <string.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #include "cli.h"
 
@@ -13,7 +16,7 @@ static void plan_usage(void)
            "  --precision P            bf16 (default), fp16, fp8, fp8-quality, fp32\n"
            "  --tiling T               auto (default), exact (never approximate), always\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
-           "  --host-budget SIZE       pinned host memory for offloaded causal state (default: no limit)\n"
+           "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM)\n"
            "  --json                   print the plan as JSON\n");
 }
 
@@ -43,7 +46,7 @@ static int parse_tiling(const char *s, tsr_tiling_policy *out)
 
 typedef struct plan_args {
     tsr_plan_request req;
-    int c, json, have_budget, have_shape;
+    int c, json, have_budget, have_shape, have_host_budget;
 } plan_args;
 
 static int parse_plan_args(int argc, char **argv, plan_args *a)
@@ -73,6 +76,7 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
         } else if (cli_opt_str(argc, argv, &i, "--host-budget", &v, &bad)) {
             if (bad || !cli_parse_bytes(v, &a->req.host_budget))
                 return cli_usage_error("plan", "--host-budget needs a size like 32G");
+            a->have_host_budget = 1;
         } else if (cli_opt_int(argc, argv, &i, "--chunk", &a->req.chunk, &bad)) {
             if (bad || a->req.chunk < 0) return cli_usage_error("plan", "--chunk needs a number >= 0");
         } else {
@@ -89,6 +93,10 @@ int cmd_plan(int argc, char **argv)
     plan_args a;
     memset(&a, 0, sizeof a);
     int rc = parse_plan_args(argc, argv, &a);
+#if !defined(_WIN32) && defined(_SC_PHYS_PAGES)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (rc < 0 && !a.have_host_budget && pages > 0 && page > 0) a.req.host_budget = (uint64_t)pages * (uint64_t)page / 2;
+#endif
     if (rc >= 0) return rc;
     tsr_vae_config cfg;
     tsr_vae_config_seedvr2(&cfg);

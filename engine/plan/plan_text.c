@@ -18,8 +18,8 @@ typedef struct field {
 static const field fields[] = {
     F_INT(approximate), F_INT(chunk), F_INT(act_bytes), F_INT(state_bytes), F_INT(offloaded), F_INT(tile_h),
     F_INT(tile_w), F_INT(tiles_y), F_INT(tiles_x), F_INT(halo), F_INT(blend), F_INT(tile_align),
-    F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(rung), F_U64(weights), F_U64(state_device),
-    F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_host), F_U64(budget), F_U64(min_needed),
+    F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(tile_major), F_INT(rung), F_U64(weights), F_U64(state_device),
+    F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_host), F_U64(host_boundary), F_U64(budget), F_U64(min_needed),
 };
 
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap)
@@ -99,17 +99,18 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
     if (p->kind == TSR_PLAN_IMPOSSIBLE)
         return snprintf(buf, cap, "plan: %s\n  budget %.2f GiB, the smallest plan needs %.2f GiB\n",
                         kind_text(p->kind), (double)p->budget / GIB_F, (double)p->min_needed / GIB_F);
-    char tiles[160] = "";
+    char tiles[192] = "";
     if (p->kind == TSR_PLAN_TILED)
-        snprintf(tiles, sizeof tiles, "  tiles %dx%d of %dx%d px (halo %d px, seams cross-faded over %d px), "
-                 "GroupNorm statistics over the whole frame\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w,
-                 p->halo, p->blend);
+        snprintf(tiles, sizeof tiles, "  %s tiles %dx%d of %dx%d px (halo %d px, seams cross-faded over %d px), "
+                 "GroupNorm statistics over the whole frame\n", p->tile_major ? "tile-major" : "frame-major",
+                 p->tiles_y, p->tiles_x, p->tile_h, p->tile_w, p->halo, p->blend);
     return snprintf(buf, cap,
                     "plan: %s\n  chunk %d latent frame%s, %d-byte activations, %d-byte state, %d state%s offloaded\n"
                     "%s  predicted peak %.2f GiB of %.2f GiB: weights %.2f, state %.2f, activations %.2f, "
-                    "workspace %.2f\n  pinned host memory for state %.2f GiB\n",
+                    "workspace %.2f\n  host memory: state %.2f GiB, tile-major clip buffers %.2f GiB\n",
                     kind_text(p->kind), p->chunk, p->chunk == 1 ? "" : "s", p->act_bytes, p->state_bytes,
                     p->offloaded, p->offloaded == 1 ? "" : "s", tiles, (double)p->peak / GIB_F,
                     (double)p->budget / GIB_F, (double)p->weights / GIB_F, (double)p->state_device / GIB_F,
-                    (double)p->activations / GIB_F, (double)p->workspace / GIB_F, (double)p->state_host / GIB_F);
+                    (double)p->activations / GIB_F, (double)p->workspace / GIB_F, (double)p->state_host / GIB_F,
+                    (double)p->host_boundary / GIB_F);
 }

@@ -159,9 +159,62 @@ static void tile_geometry(const ctx *c, int tile, tsr_plan *p)
     p->tiles_x = (W + p->tile_w - 1) / p->tile_w;
 }
 
-/* Tiled: stages below `tiled_scale` run untiled per frame; the rest tile by tile, reading their input from
- * the untiled part's full-frame output (the boundary tensor), state per tile in host memory. */
-static int predict_tiled(const ctx *c, int tile, int host_state, tsr_plan *p)
+static uint64_t tile_activations(const ctx *c, const tsr_plan *p, int from)
+{
+    uint64_t tile_act = 0, ab = (uint64_t)p->act_bytes;
+    for (int i = from; i < c->mm.nstages; i++) {
+        const tsr_mm_stage *s = &c->mm.stages[i];
+        uint64_t e = (uint64_t)s->elems * (uint64_t)s->tfac * (uint64_t)p->chunk * tile_px(c, p, s->scale) * ab;
+        tile_act = TSR_MAX(tile_act, e);
+    }
+    return tile_act;
+}
+
+/* Output of the last untiled stage (the tiles' input) per latent pixel of one chunk, elements. */
+static uint64_t boundary_per_lpx(const ctx *c, int from, int chunk)
+{
+    const tsr_mm_stage *b = &c->mm.stages[from - 1];
+    return (uint64_t)b->out_elems * (uint64_t)(b->scale * b->scale) * (uint64_t)b->tfac * (uint64_t)chunk;
+}
+
+enum tiled_mode { FRAME_MAJOR_DEVICE_STATE, FRAME_MAJOR_HOST_STATE, TILE_MAJOR };
+
+/* Frame-major: per chunk, the untiled stages run over the frame, then every tile; each tile's state stays
+ * in host memory between chunks (prefetched layer by layer). Tile-major: the untiled stages run over the
+ * whole clip first (output kept in host memory), then each tile runs through the whole clip holding only
+ * its own state in device memory. */
+static void predict_tiled_memory(const ctx *c, int from, enum tiled_mode mode, tsr_plan *p)
+{
+    tiled_state ts = tiled_states(c, p);
+    uint64_t tiles = (uint64_t)p->tiles_y * (uint64_t)p->tiles_x;
+    uint64_t sb = (uint64_t)p->state_bytes, ab = (uint64_t)p->act_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
+    uint64_t untiled = tsr_mm_act_per_lpx(&c->mm, 0, from) * (uint64_t)p->chunk * px * ab;
+    uint64_t boundary = boundary_per_lpx(c, from, p->chunk) * px * ab;
+    uint64_t tile_act = tile_activations(c, p, from);
+    if (mode == TILE_MAJOR) {
+        p->tile_major = 1;
+        uint64_t one_tile_state = tiles ? ts.tiled_host / tiles : 0;
+        uint64_t slice = boundary * tile_px(c, p, c->mm.stages[from].scale) /
+                         (px * (uint64_t)(c->mm.stages[from].scale * c->mm.stages[from].scale));
+        uint64_t phase1 = ts.untiled * sb + untiled, phase2 = one_tile_state * sb + slice + tile_act;
+        p->state_device = phase1 > phase2 ? ts.untiled * sb : one_tile_state * sb;
+        p->activations = phase1 > phase2 ? untiled : slice + tile_act;
+        /* the tiles' input for the whole clip, and the output frames (fp32 RGB) that tiles blend into */
+        uint64_t S = (uint64_t)c->mm.out_scale, frames = (uint64_t)(c->mm.out_tfac * (c->r->latent_t - 1) + 1);
+        p->host_boundary = boundary_per_lpx(c, from, 1) * px * ab * (uint64_t)c->r->latent_t +
+                           frames * 3 * px * S * S * 4;
+        return;
+    }
+    int host = mode == FRAME_MAJOR_HOST_STATE;
+    p->offloaded = host ? c->mm.ncausal : 0;
+    p->state_device = ((host ? 2 * ts.untiled_max : ts.untiled) + 2 * ts.tiled_max) * sb;
+    p->state_host = ((host ? ts.untiled : 0) + ts.tiled_host) * sb;
+    p->activations = TSR_MAX(untiled, boundary + tile_act);
+}
+
+/* Tiled: stages below scale 2 (conv_in, mid block, up_blocks.0 resnets and upscale) untiled per frame, the
+ * rest tile by tile from the untiled part's output. */
+static int predict_tiled(const ctx *c, int tile, enum tiled_mode mode, tsr_plan *p)
 {
     int from = tsr_mm_first_at_scale(&c->mm, 2);
     if (from <= 0 || from >= c->mm.nstages) return 0;
@@ -174,22 +227,7 @@ static int predict_tiled(const ctx *c, int tile, int host_state, tsr_plan *p)
     p->blend = TSR_MIN(BLEND_PX, p->halo);
     tile_geometry(c, tile, p);
     if (p->tiles_y * p->tiles_x < 2) return 0;
-    tiled_state ts = tiled_states(c, p);
-    uint64_t sb = (uint64_t)p->state_bytes, ab = (uint64_t)p->act_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
-    p->offloaded = host_state ? c->mm.ncausal : 0;
-    p->state_device = ((host_state ? 2 * ts.untiled_max : ts.untiled) + 2 * ts.tiled_max) * sb;
-    p->state_host = ((host_state ? ts.untiled : 0) + ts.tiled_host) * sb;
-    uint64_t untiled = tsr_mm_act_per_lpx(&c->mm, 0, from) * (uint64_t)p->chunk * px * ab;
-    const tsr_mm_stage *b = &c->mm.stages[from - 1];
-    uint64_t boundary = (uint64_t)b->out_elems * (uint64_t)(b->scale * b->scale) * (uint64_t)b->tfac *
-                        (uint64_t)p->chunk * px * ab;
-    uint64_t tile_act = 0;
-    for (int i = from; i < c->mm.nstages; i++) {
-        const tsr_mm_stage *s = &c->mm.stages[i];
-        uint64_t e = (uint64_t)s->elems * (uint64_t)s->tfac * (uint64_t)p->chunk * tile_px(c, p, s->scale) * ab;
-        tile_act = TSR_MAX(tile_act, e);
-    }
-    p->activations = TSR_MAX(untiled, boundary + tile_act);
+    predict_tiled_memory(c, from, mode, p);
     p->peak = p->weights + p->state_device + p->activations + p->workspace;
     return 1;
 }
@@ -204,9 +242,9 @@ static void push_tiled(const ctx *c, tsr_ladder *l)
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128};
     int first = l->n;
     tsr_plan p;
-    for (int host = 0; host < 2; host++)
+    for (int mode = FRAME_MAJOR_DEVICE_STATE; mode <= TILE_MAJOR; mode++)
         for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
-            if (predict_tiled(c, sizes[i], host, &p)) push(l, &p);
+            if (predict_tiled(c, sizes[i], (enum tiled_mode)mode, &p)) push(l, &p);
     /* equally approximate: order by peak, largest (fewest tiles, fastest) first */
     for (int i = first + 1; i < l->n; i++) {
         tsr_plan v = l->rungs[i];
@@ -241,7 +279,7 @@ static void prune(tsr_ladder *l, uint64_t host_budget)
 {
     int kept = 0;
     for (int i = 0; i < l->n; i++) {
-        if (host_budget && l->rungs[i].state_host > host_budget) continue;
+        if (host_budget && l->rungs[i].state_host + l->rungs[i].host_boundary > host_budget) continue;
         if (kept > 0 && l->rungs[i].peak >= l->rungs[kept - 1].peak) continue;
         l->rungs[kept] = l->rungs[i];
         l->rungs[kept].rung = kept;

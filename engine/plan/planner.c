@@ -237,6 +237,12 @@ static void push(tsr_ladder *l, const tsr_plan *p)
     if (l->n < TSR_LADDER_MAX) l->rungs[l->n++] = *p;
 }
 
+static int tiled_before(const tsr_plan *a, const tsr_plan *b)
+{
+    int ta = a->tiles_y * a->tiles_x, tb = b->tiles_y * b->tiles_x;
+    return ta != tb ? ta < tb : a->peak > b->peak;
+}
+
 static void push_tiled(const ctx *c, tsr_ladder *l)
 {
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128};
@@ -245,11 +251,12 @@ static void push_tiled(const ctx *c, tsr_ladder *l)
     for (int mode = FRAME_MAJOR_DEVICE_STATE; mode <= TILE_MAJOR; mode++)
         for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
             if (predict_tiled(c, sizes[i], (enum tiled_mode)mode, &p)) push(l, &p);
-    /* equally approximate: order by peak, largest (fewest tiles, fastest) first */
+    /* equally approximate: fewest tiles (least halo recomputed) first, then the largest peak (the fewest host
+     * transfers); prune() then drops every candidate that is not smaller than a preferred one */
     for (int i = first + 1; i < l->n; i++) {
         tsr_plan v = l->rungs[i];
         int j = i;
-        while (j > first && l->rungs[j - 1].peak < v.peak) {
+        while (j > first && tiled_before(&v, &l->rungs[j - 1])) {
             l->rungs[j] = l->rungs[j - 1];
             j--;
         }

@@ -207,6 +207,25 @@ static void test_tile_geometry(void)
     CHECK(a.tiles_y * a.tiles_x <= b.tiles_y * b.tiles_x && a.peak >= b.peak);
 }
 
+static void test_host_budget(void)
+{
+    for (double hb = 4; hb <= 64; hb *= 2)
+        for (double b = 2; b <= 16; b += 2) {
+            tsr_plan_request r;
+            tsr_plan_request_default(&r);
+            r.latent_t = 6;
+            r.latent_h = 270;
+            r.latent_w = 480;
+            r.budget = (uint64_t)(b * GIB);
+            r.host_budget = (uint64_t)(hb * GIB);
+            tsr_plan p;
+            REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK);
+            if (p.kind != TSR_PLAN_IMPOSSIBLE) CHECK(p.state_host + p.host_boundary <= r.host_budget && p.peak <= r.budget);
+        }
+    tsr_plan p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_TILED);
+}
+
 static void test_json(void)
 {
     tsr_plan p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO), q;
@@ -296,6 +315,7 @@ int main(void)
     test_monotone_in_shape();
     test_next_smaller();
     test_tile_geometry();
+    test_host_budget();
     test_json();
     test_autotune();
     return tsr_test_done();

@@ -104,6 +104,74 @@ tsr_status tsr_model_builtin(const tsr_vae_config *cfg, tsr_model **out, tsr_err
 void tsr_model_destroy(tsr_model **model);
 const tsr_vae_config *tsr_model_config(const tsr_model *model);
 
+/* ---------------------------------------------------------------- model inspection and discovery (feat/loaders) */
+
+typedef enum tsr_model_kind {
+    TSR_MODEL_NOT_VAE = 0,     /* readable, but not (a usable half of) a SeedVR2 VAE: see problems */
+    TSR_MODEL_FULL,            /* encoder + decoder */
+    TSR_MODEL_DECODER_ONLY,
+    TSR_MODEL_ENCODER_ONLY
+} tsr_model_kind;
+/* "full VAE", "decoder only", "encoder only", "not a SeedVR2 VAE". Any thread. */
+const char *tsr_model_kind_name(tsr_model_kind k);
+/* "safetensors", "gguf", "builtin". */
+const char *tsr_model_format_name(tsr_model_format f);
+
+/* Stable content digest of an open model (16 hex digits; a cache key). */
+const char *tsr_model_digest(const tsr_model *model);
+
+#define TSR_REPORT_MAX_DTYPES 8
+typedef struct tsr_model_report {
+    tsr_model_format format;
+    tsr_model_kind kind;
+    char explanation[256];        /* one line: why this kind (e.g. "decoder.* tensors only") */
+    int64_t file_size;
+    int tensor_count;
+    int64_t param_count;
+    int dtype_count;
+    struct {
+        char name[12];            /* "F16", "Q8_0", ... */
+        int tensors;
+        int64_t params;
+    } dtypes[TSR_REPORT_MAX_DTYPES];
+    int config_valid;             /* config derived (kind != NOT_VAE) */
+    tsr_vae_config config;
+    int has_encoder, has_decoder; /* halves present and complete */
+    char digest[65];              /* empty unless TSR_INSPECT_DIGEST */
+    int problem_count;            /* missing / unexpected / wrong-shaped tensors, inconsistent halves */
+    char **problems;
+    int meta_count;               /* file metadata (safetensors __metadata__, GGUF KV rendered as text) */
+    char **meta_keys, **meta_values;
+} tsr_model_report;
+
+#define TSR_INSPECT_DIGEST 1u     /* also hash all tensor data (reads the whole file) */
+/* Read and validate a model file and describe it, whatever it holds: a well-formed file that is not a
+ * SeedVR2 VAE gives TSR_OK with kind NOT_VAE and the reasons in problems. Malformed / unreadable files fail
+ * (TSR_ERR_FORMAT / TSR_ERR_IO). Any thread. */
+tsr_status tsr_model_inspect(const char *path, unsigned flags, tsr_model_report **out, tsr_error *err);
+void tsr_model_report_free(tsr_model_report **report);
+
+/* Default models folder: $XDG_DATA_HOME/tessera/models (or ~/.local/share/tessera/models) on Linux,
+ * %LOCALAPPDATA%\Tessera\models on Windows. Not created. Any thread. */
+tsr_status tsr_models_default_dir(char *buf, size_t size, tsr_error *err);
+
+typedef struct tsr_model_entry {
+    char *path;                   /* UTF-8 */
+    int64_t file_size;
+    tsr_model_format format;      /* 0 when the file could not be read */
+    tsr_model_kind kind;
+    char *error;                  /* NULL, or why the file is unusable (one line) */
+} tsr_model_entry;
+typedef struct tsr_model_list {
+    tsr_model_entry *items;
+    int count;
+} tsr_model_list;
+/* Every *.safetensors / *.gguf (not recursive) in the default folder (when include_default) and in `dirs`,
+ * sorted by path, each with its kind (no digest: scanning stays fast). Missing folders are skipped. */
+tsr_status tsr_models_scan(int include_default, const char *const *dirs, int ndirs, tsr_model_list **out,
+                           tsr_error *err);
+void tsr_model_list_free(tsr_model_list **list);
+
 
 /* ---------------------------------------------------------------- engines (a backend + device) */
 
@@ -451,6 +519,10 @@ typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, do
  * `store` may be NULL (nothing remembered). */
 tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
                         tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
+/* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
+ * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
+void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);
+void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
 
 #ifdef __cplusplus
 }

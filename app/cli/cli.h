@@ -33,4 +33,23 @@ int cmd_queue(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 /* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
 int cli_parse_precision(const char *s, tsr_precision *out);
+/* feat/cpu */
+int cmd_decode(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+
+/* cli_vae.c: return 0 or the exit code after printing the error. `spec` is a path, "builtin" or
+ * "builtin:small" (channels 32/32/64/64). */
+struct tsr_weights;
+struct tsr_tensor_info;
+int cli_open_model(const char *spec, tsr_model **m, tsr_error *err);
+int cli_make_engine(const char *backend, int threads, tsr_engine **e, tsr_error *err);
+int cli_read_tensor(const char *path, const char *key, struct tsr_weights *w, const struct tsr_tensor_info **out,
+                    float **data, tsr_error *err);
+int cli_write_tensor(const char *path, const char *key, const float *data, int ndim, const int64_t *shape,
+                     const char *const *meta, int meta_pairs, tsr_error *err);
+int cli_progress(void *user, const tsr_progress *p);
+/* feat/loaders */
+int cmd_info(int argc, char **argv);
+int cmd_make_model(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 #endif

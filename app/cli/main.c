@@ -10,6 +10,11 @@ static const cli_command commands[] = {
     {"tune", "time candidate plans on the GPU and remember the fastest (--retune)", cmd_tune},
     {"presets", "list the presets of the settings store", cmd_presets},
     {"queue", "list the batch queue of the settings store", cmd_queue},
+    {"decode", "decode a latent (.safetensors) to a video tensor", cmd_decode},
+    {"encode", "encode a video tensor (.safetensors) to a latent", cmd_encode},
+    {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
+    {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
+    {"models", "list the model files in the models folders with their kind", cmd_models},
 };
 
 static void usage(FILE *f)

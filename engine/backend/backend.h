@@ -16,6 +16,10 @@
  * the conv then extends its input by replicating frame 0 (2 copies for kt = 3), exactly as spec §3.1.
  * The state's memory layout is private to the backend (CUDA may keep raw input + per-frame norm affine).
  *
+ * Output activations: an op whose `out->buf` is NULL allocates it with the op's output shape (the usual
+ * way, engine/vae does this); a caller-provided `out` must already have that shape. group_norm may run in
+ * place (out == in). wt_free, state_free and act_free accept NULL.
+ *
  * Threading: one thread per backend instance. Errors never abort: every op returns a status.
  */
 #ifndef TSR_BACKEND_H

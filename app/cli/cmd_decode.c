@@ -1,0 +1,141 @@
+/* `tessera-cli decode`: latent .safetensors -> video .safetensors (key `video`, [1,3,F,H,W] in [-1,1]).
+ *
+ * Latent scale convention: by default the file holds the latent a pipeline stores (encoder mean times the
+ * scaling factor 0.9152, as ComfyUI keeps it), and it is divided by 0.9152 before decoding. Files that
+ * already hold the decoder input (the golden fixtures, `encode --unscaled` output) are read as they are
+ * with --unscaled (alias --raw), or automatically when their metadata says `tessera.latent_scale: unscaled`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/common.h"
+#include "model/weights.h"
+
+typedef struct dec_opts {
+    const char *model, *latent, *output, *backend;
+    int chunk, threads, raw, quiet;
+} dec_opts;
+
+typedef struct video_buf {
+    float *data; /* [3][F][H][W] */
+    int frames, h, w;
+} video_buf;
+
+static tsr_status collect(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)
+{
+    video_buf *v = user;
+    for (int f = 0; f < n; f++)
+        for (int c = 0; c < 3; c++)
+            memcpy(v->data + (((size_t)c * v->frames + first + f) * h) * w, fr + ((size_t)f * 3 + c) * h * w,
+                   (size_t)h * w * sizeof(float));
+    return TSR_OK;
+}
+
+static int usage(void)
+{
+    printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
+           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [--quiet]\n\n"
+           "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
+           "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
+           "--unscaled/--raw is given or its metadata says tessera.latent_scale=unscaled (decoder input, as\n"
+           "in the golden fixtures). --chunk: latent frames per chunk (default 1; the result is the same).\n");
+    return 0;
+}
+
+static int parse(int argc, char **argv, dec_opts *o)
+{
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (cli_is_help(argv[i])) return usage() - 1;
+        if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
+            cli_opt_str(argc, argv, &i, "--latent", &o->latent, &bad) ||
+            cli_opt_str(argc, argv, &i, "-o", &o->output, &bad) ||
+            cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
+            cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
+            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
+            cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad))
+            continue;
+        if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
+        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else return cli_usage_error("decode", "unknown option '%s'", argv[i]);
+    }
+    if (bad) return 2;
+    if (!o->model || !o->latent || !o->output)
+        return cli_usage_error("decode", "--model, --latent and -o are required");
+    if (o->chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
+    return 0;
+}
+
+/* [1,C,T,H,W], [C,T,H,W] or a single frame [1,C,H,W] -> c,t,h,w */
+static int latent_dims(const tsr_tensor_info *t, int channels, int d[4])
+{
+    const int64_t *s = t->shape;
+    if (t->ndim == 5 && s[0] == 1) s++;
+    else if (t->ndim == 4 && s[0] == 1 && s[1] == channels) {
+        d[0] = (int)s[1], d[1] = 1, d[2] = (int)s[2], d[3] = (int)s[3];
+        return 0;
+    } else if (t->ndim != 4)
+        return cli_fail("latent '%s' has %d dimensions; expected [1,%d,T,H,W]", t->name, t->ndim, channels);
+    for (int i = 0; i < 4; i++) {
+        if (s[i] < 1 || s[i] > 1 << 20) return cli_fail("latent '%s' has an invalid shape", t->name);
+        d[i] = (int)s[i];
+    }
+    return 0;
+}
+
+static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+{
+    tsr_weights w;
+    const tsr_tensor_info *t = NULL;
+    float *lat = NULL;
+    int d[4], rc = cli_read_tensor(o->latent, "latent", &w, &t, &lat, err);
+    if (rc == 0) rc = latent_dims(t, cfg->latent_channels, d);
+    const char *scale = rc == 0 ? tsr_weights_meta(&w, "tessera.latent_scale") : NULL;
+    int raw = o->raw || (scale && strcmp(scale, "unscaled") == 0);
+    size_t n = rc == 0 ? (size_t)d[0] * d[1] * d[2] * d[3] : 0;
+    if (rc == 0 && !raw) tsr_latent_from_file_scale(lat, n, cfg->scaling_factor);
+    video_buf v = {NULL, 4 * (rc == 0 ? d[1] : 1) - 3, 8 * (rc == 0 ? d[2] : 0), 8 * (rc == 0 ? d[3] : 0)};
+    if (rc == 0 && !(v.data = malloc((size_t)3 * v.frames * v.h * v.w * sizeof(float) + 1)))
+        rc = cli_fail("out of memory for the output video");
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = o->chunk;
+    p.progress = cli_progress;
+    p.progress_user = o->quiet ? NULL : (void *)o;
+    double t0 = tsr_now();
+    if (rc == 0 && tsr_vae_decode(vae, lat, d[0], d[1], d[2], d[3], &p, collect, &v, err) != TSR_OK)
+        rc = (fputc(o->quiet ? 0 : '\n', stderr), cli_fail_err(err));
+    double dt = tsr_now() - t0;
+    int64_t shape[5] = {1, 3, v.frames, v.h, v.w};
+    const char *meta[4] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale", raw ? "unscaled" : "scaled"};
+    if (rc == 0) rc = cli_write_tensor(o->output, "video", v.data, 5, shape, meta, 2, err);
+    if (rc == 0)
+        printf("%sdecoded %dx%dx%dx%d -> video 3x%dx%dx%d in %.2f s on %s -> %s\n", o->quiet ? "" : "\n", d[0], d[1],
+               d[2], d[3], v.frames, v.h, v.w, dt, tsr_engine_description(eng), o->output);
+    free(v.data);
+    free(lat);
+    tsr_weights_free(&w);
+    return rc;
+}
+
+int cmd_decode(int argc, char **argv)
+{
+    dec_opts o = {.backend = "auto"};
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    tsr_error err = {0};
+    tsr_model *m = NULL;
+    tsr_engine *eng = NULL;
+    tsr_vae *vae = NULL;
+    rc = cli_open_model(o.model, &m, &err);
+    if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
+    if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
+    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
+    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
+    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
+    tsr_vae_destroy(&vae);
+    tsr_engine_destroy(&eng);
+    tsr_model_destroy(&m);
+    return rc;
+}

@@ -1,0 +1,137 @@
+/* `tessera-cli encode`: video .safetensors ([1,3,F,H,W] in [-1,1]) -> latent .safetensors.
+ * Output key `latent` [1,16,T,h,w] times the scaling factor 0.9152 (the stored-latent convention that
+ * `decode` reads by default); --unscaled writes the decoder input instead (metadata says which);
+ * --posterior writes the raw encoder output mean||logvar as `posterior` [1,32,T,h,w]. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/common.h"
+#include "model/weights.h"
+
+typedef struct enc_opts {
+    const char *model, *video, *output, *backend;
+    int chunk, threads, raw, posterior, sample, seed, quiet;
+} enc_opts;
+
+typedef struct video_src {
+    const float *data; /* [3][F][H][W] */
+    int frames, h, w, next;
+} video_src;
+
+static int source(void *user, float *frames, int max, tsr_error *err)
+{
+    video_src *s = user;
+    int n = max < s->frames - s->next ? max : s->frames - s->next;
+    size_t hw = (size_t)s->h * s->w;
+    for (int i = 0; i < n; i++, s->next++)
+        for (int c = 0; c < 3; c++)
+            memcpy(frames + ((size_t)i * 3 + c) * hw, s->data + ((size_t)c * s->frames + s->next) * hw, hw * sizeof(float));
+    return n;
+}
+
+static int usage(void)
+{
+    printf("usage: tessera-cli encode --model MODEL|builtin|builtin:small --video VIDEO.safetensors -o OUT.safetensors\n"
+           "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--backend cpu|cuda|auto]\n"
+           "          [--threads N] [--quiet]\n\n"
+           "Encodes the tensor `video` (or the file's only tensor), [1,3,F,H,W] or [3,F,H,W] in [-1,1]. Any size:\n"
+           "H and W are padded to a multiple of 16 (black), F to 4k+1 by mirrored frames. Writes `latent`\n"
+           "[1,16,T,H/8,W/8] times 0.9152 (--unscaled: without), or with --posterior the raw mean||logvar.\n"
+           "--chunk: frames per chunk after the first, a multiple of 4 (default 4; the result is the same).\n");
+    return 0;
+}
+
+static int parse(int argc, char **argv, enc_opts *o)
+{
+    bool bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (cli_is_help(argv[i])) return usage() - 1;
+        if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
+            cli_opt_str(argc, argv, &i, "--video", &o->video, &bad) ||
+            cli_opt_str(argc, argv, &i, "-o", &o->output, &bad) ||
+            cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
+            cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
+            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
+            cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad) ||
+            cli_opt_int(argc, argv, &i, "--seed", &o->seed, &bad))
+            continue;
+        if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
+        else if (cli_flag(argv, i, "--posterior")) o->posterior = 1;
+        else if (cli_flag(argv, i, "--sample")) o->sample = 1;
+        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else return cli_usage_error("encode", "unknown option '%s'", argv[i]);
+    }
+    if (bad) return 2;
+    if (!o->model || !o->video || !o->output) return cli_usage_error("encode", "--model, --video and -o are required");
+    if (o->chunk < 0 || o->chunk % 4) return cli_usage_error("encode", "--chunk must be a multiple of 4");
+    return 0;
+}
+
+static int video_dims(const tsr_tensor_info *t, int d[4])
+{
+    const int64_t *s = t->ndim == 5 && t->shape[0] == 1 ? t->shape + 1 : t->shape;
+    if (t->ndim != 4 && !(t->ndim == 5 && t->shape[0] == 1))
+        return cli_fail("video '%s' has %d dimensions; expected [1,3,F,H,W]", t->name, t->ndim);
+    if (s[0] != 3) return cli_fail("video '%s' has %lld channels; expected 3 (RGB)", t->name, (long long)s[0]);
+    for (int i = 0; i < 4; i++) {
+        if (s[i] < 1 || s[i] > 1 << 20) return cli_fail("video '%s' has an invalid shape", t->name);
+        d[i] = (int)s[i];
+    }
+    return 0;
+}
+
+static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+{
+    tsr_weights w;
+    const tsr_tensor_info *t = NULL;
+    float *vid = NULL;
+    int d[4], rc = cli_read_tensor(o->video, "video", &w, &t, &vid, err);
+    if (rc == 0) rc = video_dims(t, d);
+    tsr_encode_params p;
+    tsr_encode_params_default(&p);
+    p.chunk = o->chunk, p.posterior = o->posterior, p.sample = o->sample, p.seed = (uint64_t)o->seed;
+    p.progress = cli_progress;
+    p.progress_user = o->quiet ? NULL : (void *)o;
+    video_src src = {vid, rc == 0 ? d[1] : 0, rc == 0 ? d[2] : 0, rc == 0 ? d[3] : 0, 0};
+    tsr_latent l = {0};
+    double t0 = tsr_now();
+    if (rc == 0 && tsr_vae_encode(vae, d[2], d[3], source, &src, &p, &l, err) != TSR_OK)
+        rc = (fputc(o->quiet ? 0 : '\n', stderr), cli_fail_err(err));
+    double dt = tsr_now() - t0;
+    int scaled = rc == 0 && !o->posterior && !o->raw;
+    if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, cfg->scaling_factor);
+    int64_t shape[5] = {1, l.c, l.t, l.h, l.w};
+    const char *meta[4] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
+                           scaled ? "scaled" : "unscaled"};
+    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 2, err);
+    if (rc == 0)
+        printf("%sencoded video 3x%dx%dx%d -> %s %dx%dx%dx%d in %.2f s on %s -> %s\n", o->quiet ? "" : "\n", d[1], d[2],
+               d[3], o->posterior ? "posterior" : "latent", l.c, l.t, l.h, l.w, dt, tsr_engine_description(eng), o->output);
+    tsr_latent_free(&l);
+    free(vid);
+    tsr_weights_free(&w);
+    return rc;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+    enc_opts o = {.backend = "auto"};
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    tsr_error err = {0};
+    tsr_model *m = NULL;
+    tsr_engine *eng = NULL;
+    tsr_vae *vae = NULL;
+    rc = cli_open_model(o.model, &m, &err);
+    if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
+    if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
+    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
+    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
+    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
+    tsr_vae_destroy(&vae);
+    tsr_engine_destroy(&eng);
+    tsr_model_destroy(&m);
+    return rc;
+}

@@ -1,0 +1,214 @@
+/* The CPU convolution: implicit GEMM. Per work item (output frame, pixel tile, output-channel group) the
+ * input patch of a block of input channels is gathered (im2col) into a per-worker panel laid out for the
+ * micro-kernel, then out[cout][pixels] += W[cout][K] * P[K][pixels] with an MR x NR register block.
+ * Weights keep PyTorch's K order (cin, kt, kh, kw) and are packed in MR-row panels at upload. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu_internal.h"
+#include "core/common.h"
+
+#define MR TSR_CPU_MR
+#define NR TSR_CPU_NR
+#define PANEL_FLOATS (64 * 1024)   /* target im2col panel size: 256 KiB, about an L2 */
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+/* one binary, the best FMA width the machine has (ifunc dispatch) */
+#define TSR_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TSR_KERNEL_CLONES
+#endif
+
+tsr_status tsr_cpu_conv_pack(const tsr_conv_desc *d, const float *weight, const float *bias, cpu_conv *out,
+                             tsr_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->d = *d;
+    out->d.name = NULL; /* the caller's string may not outlive the upload */
+    size_t k = (size_t)d->cin * d->kt * d->kh * d->kw;
+    out->mpanels = (d->cout + MR - 1) / MR;
+    out->packed = tsr_calloc((size_t)out->mpanels * k * MR, sizeof(float), err);
+    out->bias = tsr_calloc((size_t)d->cout, sizeof(float), err);
+    if (!out->packed || !out->bias) {
+        tsr_cpu_conv_free(out);
+        return TSR_ERR_NOMEM;
+    }
+    for (int co = 0; co < d->cout; co++) {
+        float *dst = out->packed + (size_t)(co / MR) * k * MR + co % MR;
+        const float *src = weight + (size_t)co * k;
+        for (size_t i = 0; i < k; i++) dst[i * MR] = src[i];
+        out->bias[co] = bias ? bias[co] : 0.0f;
+    }
+    return TSR_OK;
+}
+
+void tsr_cpu_conv_free(cpu_conv *c)
+{
+    free(c->packed);
+    free(c->bias);
+    c->packed = c->bias = NULL;
+}
+
+#if defined(__GNUC__) && MR == 6 && NR == 16
+/* GCC/clang vector extensions: 12 accumulators of 8 floats stay in registers (AVX2: 12 of 16 ymm);
+ * without AVX the compiler splits each into two SSE registers. */
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+/* c[i][j] += sum_k a[k][i] * b[k][j] for the valid mr x nr corner. */
+TSR_KERNEL_CLONES
+static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
+                         int mr, int nr)
+{
+    v8f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    v8f c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        v8f b0 = *(const v8f *)b, b1 = *(const v8f *)(b + 8);
+        c00 += a[0] * b0, c01 += a[0] * b1;
+        c10 += a[1] * b0, c11 += a[1] * b1;
+        c20 += a[2] * b0, c21 += a[2] * b1;
+        c30 += a[3] * b0, c31 += a[3] * b1;
+        c40 += a[4] * b0, c41 += a[4] * b1;
+        c50 += a[5] * b0, c51 += a[5] * b1;
+    }
+    float acc[MR][NR];
+    v8f *v = (v8f *)&acc[0][0];
+    v[0] = c00, v[1] = c01, v[2] = c10, v[3] = c11, v[4] = c20, v[5] = c21;
+    v[6] = c30, v[7] = c31, v[8] = c40, v[9] = c41, v[10] = c50, v[11] = c51;
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] += acc[i][j];
+}
+#else
+static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
+                         int mr, int nr)
+{
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < kc; k++)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a[(size_t)k * MR + i] * b[(size_t)k * NR + j];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] += acc[i][j];
+}
+#endif
+
+typedef struct conv_job {
+    tsr_cpu_backend *be;
+    const cpu_conv *cv;
+    const cpu_frames *in;
+    int h, w, tout, ho, wo;
+    float *out;
+    const float *residual;
+    int tile, ntiles, mgroups, cchunk;
+} conv_job;
+
+/* For each spatial tap s and tile pixel j: the input offset in a frame plane, or -1 for zero padding. */
+static void tile_offsets(const conv_job *jb, int p0, int n, int *off)
+{
+    const tsr_conv_desc *d = &jb->cv->d;
+    for (int dy = 0; dy < d->kh; dy++)
+        for (int dx = 0; dx < d->kw; dx++) {
+            int *o = off + (size_t)(dy * d->kw + dx) * jb->tile;
+            for (int j = 0; j < n; j++) {
+                int yo = (p0 + j) / jb->wo, xo = (p0 + j) % jb->wo;
+                int iy = yo * d->sh - d->pad_top + dy, ix = xo * d->sw - d->pad_left + dx;
+                o[j] = (iy >= 0 && iy < jb->h && ix >= 0 && ix < jb->w) ? iy * jb->w + ix : -1;
+            }
+        }
+}
+
+/* Gather input channels [c0, c1) of output frame `to` into panel [n/NR][kc][NR]. */
+static void im2col(const conv_job *jb, int to, int c0, int c1, const int *off, int n, float *panel)
+{
+    const tsr_conv_desc *d = &jb->cv->d;
+    int khw = d->kh * d->kw, kc = (c1 - c0) * d->kt * khw, nb = (n + NR - 1) / NR;
+    for (int ci = c0; ci < c1; ci++)
+        for (int dt = 0; dt < d->kt; dt++) {
+            int f = to * d->st + dt;
+            const float *plane = jb->in->base[f] + (size_t)ci * jb->in->cstride[f];
+            for (int s = 0; s < khw; s++) {
+                int k = ((ci - c0) * d->kt + dt) * khw + s;
+                const int *o = off + (size_t)s * jb->tile;
+                for (int b = 0; b < nb; b++) {
+                    float *dst = panel + ((size_t)b * kc + k) * NR;
+                    for (int jj = 0; jj < NR; jj++) {
+                        int j = b * NR + jj;
+                        dst[jj] = (j < n && o[j] >= 0) ? plane[o[j]] : 0.0f;
+                    }
+                }
+            }
+        }
+}
+
+static void conv_item(conv_job *jb, long item, int worker)
+{
+    const cpu_conv *cv = jb->cv;
+    const tsr_conv_desc *d = &cv->d;
+    int mg = (int)(item % jb->mgroups), tt = (int)(item / jb->mgroups % jb->ntiles);
+    int to = (int)(item / jb->mgroups / jb->ntiles);
+    int hwo = jb->ho * jb->wo, p0 = tt * jb->tile, n = TSR_MIN(jb->tile, hwo - p0);
+    int per = (cv->mpanels + jb->mgroups - 1) / jb->mgroups;
+    int mp0 = mg * per, mp1 = TSR_MIN(cv->mpanels, mp0 + per);
+    if (mp0 >= mp1) return;
+    int taps = d->kt * d->kh * d->kw;
+    size_t K = (size_t)d->cin * taps, plane_out = (size_t)jb->tout * hwo;
+    float *panel = jb->be->scratch[worker];
+    int *off = (int *)(panel + (size_t)jb->cchunk * taps * ((jb->tile + NR - 1) / NR * NR));
+    tile_offsets(jb, p0, n, off);
+    float *obase = jb->out + (size_t)to * hwo + p0;
+    for (int co = mp0 * MR; co < TSR_MIN(d->cout, mp1 * MR); co++)
+        for (int j = 0; j < n; j++) obase[co * plane_out + j] = cv->bias[co];
+    for (int c0 = 0; c0 < d->cin; c0 += jb->cchunk) {
+        int c1 = TSR_MIN(d->cin, c0 + jb->cchunk), kc = (c1 - c0) * taps;
+        im2col(jb, to, c0, c1, off, n, panel);
+        for (int mp = mp0; mp < mp1; mp++) {
+            const float *a = cv->packed + ((size_t)mp * K + (size_t)c0 * taps) * MR;
+            int mr = TSR_MIN(MR, d->cout - mp * MR);
+            for (int b = 0; b * NR < n; b++)
+                micro_kernel(kc, a, panel + (size_t)b * kc * NR, obase + (size_t)mp * MR * plane_out + b * NR,
+                             plane_out, mr, TSR_MIN(NR, n - b * NR));
+        }
+    }
+    if (jb->residual)
+        for (int co = mp0 * MR; co < TSR_MIN(d->cout, mp1 * MR); co++) {
+            const float *r = jb->residual + co * plane_out + (size_t)to * hwo + p0;
+            for (int j = 0; j < n; j++) obase[co * plane_out + j] += r[j];
+        }
+}
+
+static void conv_range(void *user, long b, long e, int worker)
+{
+    for (long i = b; i < e; i++) conv_item(user, i, worker);
+}
+
+static tsr_status ensure_scratch(tsr_cpu_backend *be, size_t floats, tsr_error *err)
+{
+    for (int i = 0; i < be->threads; i++) {
+        if (be->scratch_len[i] >= floats) continue;
+        free(be->scratch[i]);
+        be->scratch[i] = tsr_malloc(floats * sizeof(float), err);
+        be->scratch_len[i] = be->scratch[i] ? floats : 0;
+        if (!be->scratch[i]) return TSR_ERR_NOMEM;
+    }
+    return TSR_OK;
+}
+
+tsr_status tsr_cpu_conv_run(tsr_cpu_backend *be, const cpu_conv *c, const cpu_frames *in, int h, int w,
+                            float *out, int tout, int ho, int wo, const float *residual, tsr_error *err)
+{
+    const tsr_conv_desc *d = &c->d;
+    conv_job jb = {be, c, in, h, w, tout, ho, wo, out, residual, 0, 0, 1, 1};
+    int hwo = ho * wo, taps = d->kt * d->kh * d->kw;
+    if (tout <= 0 || hwo <= 0) return TSR_OK;
+    jb.tile = hwo < 128 ? (hwo + NR - 1) / NR * NR : 128;
+    jb.ntiles = (hwo + jb.tile - 1) / jb.tile;
+    jb.cchunk = TSR_MAX(1, TSR_MIN(d->cin, PANEL_FLOATS / (taps * jb.tile)));
+    long items = (long)tout * jb.ntiles;
+    if (items < 4L * be->threads) /* small frames: also split output channels across workers */
+        jb.mgroups = (int)TSR_MIN((long)c->mpanels, (4L * be->threads + items - 1) / items);
+    size_t need = (size_t)jb.cchunk * taps * jb.tile + (size_t)d->kh * d->kw * jb.tile + 64;
+    tsr_status st = ensure_scratch(be, need, err);
+    if (st != TSR_OK) return st;
+    tsr_parallel_for(be->pool, items * jb.mgroups, 1, conv_range, &jb);
+    return TSR_OK;
+}

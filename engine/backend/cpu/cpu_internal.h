@@ -1,0 +1,82 @@
+/* Private types of the CPU reference backend (fp32, planar [C][T][H][W] activations, threaded). */
+#ifndef TSR_BACKEND_CPU_INTERNAL_H
+#define TSR_BACKEND_CPU_INTERNAL_H
+#include <stddef.h>
+
+#include "backend/backend.h"
+#include "core/threadpool.h"
+
+/* GEMM register block: MR output channels x NR output pixels per micro-kernel call. */
+#define TSR_CPU_MR 6
+#define TSR_CPU_NR 16
+
+typedef struct tsr_cpu_backend {
+    tsr_backend base;
+    tsr_threadpool *pool;
+    int threads;
+    float **scratch;            /* per worker: im2col panel */
+    size_t *scratch_len;        /* floats */
+    uint64_t in_use, peak;
+} tsr_cpu_backend;
+
+struct tsr_buf {
+    float *data;                /* [c][t][h][w] */
+    size_t n;
+};
+
+typedef enum cpu_wt_kind { CPU_WT_CONV = 1, CPU_WT_NORM, CPU_WT_ATTN } cpu_wt_kind;
+
+typedef struct cpu_conv {
+    tsr_conv_desc d;
+    int mpanels;                /* ceil(cout / MR) */
+    float *packed;              /* [mpanels][K][MR], zero-padded rows */
+    float *bias;                /* [cout] (zeros when none) */
+} cpu_conv;
+
+typedef struct cpu_norm {
+    int channels, groups;
+    float eps;
+    float *gamma, *beta;
+} cpu_norm;
+
+typedef struct cpu_attn {
+    int channels;
+    cpu_norm norm;
+    cpu_conv q, k, v, o;        /* the linears as 1x1x1 convs over a frame's tokens */
+} cpu_attn;
+
+struct tsr_wt {
+    cpu_wt_kind kind;
+    union {
+        cpu_conv conv;
+        cpu_norm norm;
+        cpu_attn attn;
+    } u;
+};
+
+struct tsr_state {
+    int frames;                 /* kt - st frames kept */
+    int valid;                  /* 0: fresh (first chunk replicates frame 0) */
+    int c, h, w;
+    float *data;                /* [c][frames][h][w] */
+};
+
+/* Conv over an input given as a list of frames (state frames then chunk frames), see cpu_conv.c. */
+typedef struct cpu_frames {
+    int n;                      /* frames in the (extended) sequence */
+    const float **base;         /* per frame: pointer to channel 0 of that frame */
+    size_t *cstride;            /* per frame: floats between channels */
+} cpu_frames;
+
+tsr_status tsr_cpu_conv_pack(const tsr_conv_desc *d, const float *weight, const float *bias, cpu_conv *out,
+                             tsr_error *err);
+void tsr_cpu_conv_free(cpu_conv *c);
+/* out[cout][tout][ho][wo] = bias + conv over `in` (frames already extended), plus residual if non-NULL. */
+tsr_status tsr_cpu_conv_run(tsr_cpu_backend *be, const cpu_conv *c, const cpu_frames *in, int h, int w,
+                            float *out, int tout, int ho, int wo, const float *residual, tsr_error *err);
+
+void tsr_cpu_group_norm_run(tsr_cpu_backend *be, const cpu_norm *n, const float *in, int c, int t, int hw, int silu,
+                            float *out);
+tsr_status tsr_cpu_attention_run(tsr_cpu_backend *be, const cpu_attn *a, const float *in, int t, int h, int w,
+                                 float *out, tsr_error *err);
+#endif

@@ -1,0 +1,129 @@
+/* tsr_vae_decode: the latent in temporal chunks of any size, each through the whole decoder with the
+ * causal states carried over (spec §7: exact), frames streamed to the sink as each chunk finishes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "vae/vae_internal.h"
+
+void tsr_decode_params_default(tsr_decode_params *p) { memset(p, 0, sizeof *p); }
+
+static tsr_status check_latent(const tsr_vae *v, const float *latent, int c, int t, int h, int w, tsr_error *err)
+{
+    if (!v->cfg.has_decoder) return tsr_fail(err, TSR_ERR_MODEL, "this model has no decoder (encoder-only file)");
+    if (!latent) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent given");
+    if (c != v->cfg.latent_channels)
+        return tsr_fail(err, TSR_ERR_INPUT, "latent has %d channels, the model expects %d", c, v->cfg.latent_channels);
+    if (t < 1 || h < 1 || w < 1 || (int64_t)h * 8 > 65536 || (int64_t)w * 8 > 65536)
+        return tsr_fail(err, TSR_ERR_INPUT, "latent size %dx%dx%d (frames x height x width) is invalid", t, h, w);
+    size_t n = (size_t)c * t * h * w;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(latent[i]))
+            return tsr_fail(err, TSR_ERR_INPUT, "latent value %zu (channel %zu, frame %zu) is %s", i,
+                            i / ((size_t)t * h * w), i / ((size_t)h * w) % (size_t)t, isnan(latent[i]) ? "NaN" : "infinite");
+    return TSR_OK;
+}
+
+typedef struct dec_run {
+    tsr_vae *v;
+    const tsr_decode_params *p;
+    tsr_frame_sink sink;
+    void *sink_user;
+    float *frames;             /* frame-major output of one chunk */
+    size_t frames_cap;
+    int emitted, total;        /* frames given to the sink / frames the clip will have */
+} dec_run;
+
+/* Download a [3][n][H][W] chunk, crop it, and hand frame-major frames to the sink. */
+static tsr_status emit_chunk(dec_run *r, const tsr_act *y, tsr_error *err)
+{
+    int ch = y->c, n = y->t, H = y->h, W = y->w;
+    int oh = r->p->crop_height > 0 ? TSR_MIN(r->p->crop_height, H) : H;
+    int ow = r->p->crop_width > 0 ? TSR_MIN(r->p->crop_width, W) : W;
+    int keep = TSR_MIN(n, r->total - r->emitted);
+    if (keep <= 0) return TSR_OK;
+    size_t all = (size_t)ch * n * H * W, need = (size_t)keep * ch * oh * ow;
+    if (r->frames_cap < all + need) {
+        free(r->frames);
+        r->frames = tsr_malloc((all + need) * sizeof(float), err);
+        r->frames_cap = r->frames ? all + need : 0;
+        if (!r->frames) return TSR_ERR_NOMEM;
+    }
+    float *raw = r->frames, *out = r->frames + all;
+    tsr_status st = r->v->be->ops->act_download(r->v->be, y, raw, err);
+    if (st != TSR_OK) return st;
+    for (int f = 0; f < keep; f++)
+        for (int c = 0; c < ch; c++)
+            for (int yy = 0; yy < oh; yy++)
+                memcpy(out + (((size_t)f * ch + c) * oh + yy) * ow, raw + (((size_t)c * n + f) * H + yy) * W,
+                       (size_t)ow * sizeof(float));
+    st = r->sink(r->sink_user, out, keep, r->emitted, oh, ow, err);
+    r->emitted += keep;
+    return st;
+}
+
+static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, int h, int w, int t0, int n,
+                               tsr_error *err)
+{
+    tsr_vae *v = r->v;
+    tsr_act x = {0}, y = {0};
+    size_t hw = (size_t)h * w;
+    float *host = tsr_malloc((size_t)c * n * hw * sizeof(float), err);
+    if (!host) return TSR_ERR_NOMEM;
+    for (int ci = 0; ci < c; ci++)
+        memcpy(host + (size_t)ci * n * hw, latent + ((size_t)ci * t + t0) * hw, (size_t)n * hw * sizeof(float));
+    tsr_status st = v->be->ops->act_alloc(v->be, c, n, h, w, &x, err);
+    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, host, err);
+    free(host);
+    if (st == TSR_OK) st = tsr_vae_decoder_forward(v, &x, t0 == 0, &y, err);
+    else v->be->ops->act_free(v->be, &x);
+    if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
+    if (st == TSR_OK) st = emit_chunk(r, &y, err);
+    v->be->ops->act_free(v->be, &y);
+    return st;
+}
+
+static int report(dec_run *r, int done, int chunks, double t_start)
+{
+    if (!r->p->progress) return 0;
+    tsr_progress pr = {0};
+    pr.stage = "decode";
+    pr.chunks_done = done;
+    pr.chunks_total = chunks;
+    pr.frames_done = r->emitted;
+    pr.frames_total = r->total;
+    pr.tiles = 1;
+    if (r->v->be->ops->memory) r->v->be->ops->memory(r->v->be, &pr.mem_in_use, &pr.mem_peak, &pr.mem_budget);
+    pr.elapsed_s = tsr_now() - t_start;
+    return r->p->progress(r->p->progress_user, &pr);
+}
+
+tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
+                          tsr_frame_sink sink, void *sink_user, tsr_error *err)
+{
+    tsr_decode_params defaults;
+    if (!p) tsr_decode_params_default(&defaults), p = &defaults;
+    if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
+    if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
+    tsr_status st = check_latent(vae, latent, c, t, h, w, err);
+    if (st != TSR_OK) return st;
+    /* automatic chunk: one latent frame, the reference's streaming size (memory independent of length) */
+    int chunk = p->chunk > 0 ? p->chunk : 1;
+    int up = 1; /* temporal factor: 4 for SeedVR2, so 4t-3 frames (spec §4) */
+    for (int i = 0; i < vae->cfg.num_blocks - 1; i++) up *= vae->cfg.dec_temporal_up[i] ? 2 : 1;
+    int out_frames = up * (t - 1) + 1;
+    dec_run r = {vae, p, sink, sink_user, NULL, 0, 0, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames};
+    int chunks = (t + chunk - 1) / chunk;
+    double t_start = tsr_now();
+    tsr_vae_reset_states(vae, &vae->dec);
+    for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
+        if (report(&r, i, chunks, t_start)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+        if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
+    }
+    if (st == TSR_OK && report(&r, chunks, chunks, t_start)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+    tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
+    free(r.frames);
+    return st;
+}

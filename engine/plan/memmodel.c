@@ -41,13 +41,12 @@ static void add_causal(builder *b, const char *name, int cin, int scale)
     c->scale = scale;
 }
 
-/* ResnetBlock3D with GN+SiLU fused into the conv prologues and the residual into conv2's epilogue:
- * conv1 holds x + h1; the shortcut adds s; conv2 holds (s or x) + h1 + out. */
+/* ResnetBlock3D as engine/vae/vae_forward.c runs it (GN+SiLU fused into the conv prologues, the residual
+ * into conv2's epilogue, x freed after conv2): conv1 holds x + h1; with a shortcut s = conv1x1(x) is added,
+ * and conv2 holds x (+ s) + h1 + out. */
 static void add_resnet(builder *b, const char *name, int cin, int cout)
 {
-    int peak = cin + cout;
-    if (cin != cout) peak = TSR_MAX(peak, cin + 2 * cout);
-    peak = TSR_MAX(peak, (cin != cout ? cout : cin) + 2 * cout);
+    int peak = cin + 2 * cout + (cin != cout ? cout : 0);
     add_stage(b, name, peak, 2, cout);
     char n[80];
     snprintf(n, sizeof n, "%s.conv1", name);
@@ -144,6 +143,23 @@ uint64_t tsr_mm_act_per_lpx(const tsr_mm *mm, int from, int to)
     for (int i = from; i < to && i < mm->nstages; i++) {
         const tsr_mm_stage *s = &mm->stages[i];
         uint64_t e = (uint64_t)s->elems * (uint64_t)(s->scale * s->scale) * (uint64_t)s->tfac;
+        peak = TSR_MAX(peak, e);
+    }
+    return peak;
+}
+
+int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk)
+{
+    int first = TSR_MIN(chunk, t), later = TSR_MIN(chunk, t - first);
+    return TSR_MAX(s->tfac * first - (s->tfac - 1), s->tfac * later);
+}
+
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk)
+{
+    uint64_t peak = 0;
+    for (int i = from; i < to && i < mm->nstages; i++) {
+        const tsr_mm_stage *s = &mm->stages[i];
+        uint64_t e = (uint64_t)s->elems * (uint64_t)(s->scale * s->scale) * (uint64_t)tsr_mm_stage_frames(s, t, chunk);
         peak = TSR_MAX(peak, e);
     }
     return peak;

@@ -46,6 +46,11 @@ uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w);
 uint64_t tsr_mm_state_total(const tsr_mm *mm, int h, int w);
 /* Peak live activation elements per latent pixel per latent frame over stages [from, to). */
 uint64_t tsr_mm_act_per_lpx(const tsr_mm *mm, int from, int to);
+/* Frames a stage sees in the largest chunk of a clip of `t` latent frames cut into chunks of `chunk`: the first
+ * chunk of n frames gives tfac*n - (tfac-1) (the causal head), later ones tfac*n. */
+int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk);
+/* Peak live activation elements per latent pixel (one frame's pixels) over stages [from, to) for that clip. */
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk);
 /* Index of the first stage at a scale >= `scale` (nstages when none). */
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);
 /* Receptive-field halo of stages [from, nstages) in output pixels. */

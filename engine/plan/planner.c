@@ -110,7 +110,7 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int o
     }
     p->state_host = host * (uint64_t)p->state_bytes;
     p->state_device = (total - host + 2 * biggest) * (uint64_t)p->state_bytes;
-    p->activations = tsr_mm_act_per_lpx(&c->mm, 0, c->mm.nstages) * (uint64_t)chunk * (uint64_t)c->h *
+    p->activations = tsr_mm_act_chunk(&c->mm, 0, c->mm.nstages, c->r->latent_t, chunk) * (uint64_t)c->h *
                      (uint64_t)c->w * (uint64_t)c->act_bytes;
     p->peak = p->weights + p->state_device + p->activations + p->workspace;
 }
@@ -164,8 +164,8 @@ static uint64_t tile_activations(const ctx *c, const tsr_plan *p, int from)
     uint64_t tile_act = 0, ab = (uint64_t)p->act_bytes;
     for (int i = from; i < c->mm.nstages; i++) {
         const tsr_mm_stage *s = &c->mm.stages[i];
-        uint64_t e = (uint64_t)s->elems * (uint64_t)s->tfac * (uint64_t)p->chunk * tile_px(c, p, s->scale) * ab;
-        tile_act = TSR_MAX(tile_act, e);
+        uint64_t frames = (uint64_t)tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
+        tile_act = TSR_MAX(tile_act, (uint64_t)s->elems * frames * tile_px(c, p, s->scale) * ab);
     }
     return tile_act;
 }
@@ -174,7 +174,8 @@ static uint64_t tile_activations(const ctx *c, const tsr_plan *p, int from)
 static uint64_t boundary_per_lpx(const ctx *c, int from, int chunk)
 {
     const tsr_mm_stage *b = &c->mm.stages[from - 1];
-    return (uint64_t)b->out_elems * (uint64_t)(b->scale * b->scale) * (uint64_t)b->tfac * (uint64_t)chunk;
+    return (uint64_t)b->out_elems * (uint64_t)(b->scale * b->scale) *
+           (uint64_t)tsr_mm_stage_frames(b, c->r->latent_t, chunk);
 }
 
 enum tiled_mode { FRAME_MAJOR_DEVICE_STATE, FRAME_MAJOR_HOST_STATE, TILE_MAJOR };
@@ -188,7 +189,7 @@ static void predict_tiled_memory(const ctx *c, int from, enum tiled_mode mode, t
     tiled_state ts = tiled_states(c, p);
     uint64_t tiles = (uint64_t)p->tiles_y * (uint64_t)p->tiles_x;
     uint64_t sb = (uint64_t)p->state_bytes, ab = (uint64_t)p->act_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
-    uint64_t untiled = tsr_mm_act_per_lpx(&c->mm, 0, from) * (uint64_t)p->chunk * px * ab;
+    uint64_t untiled = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk) * px * ab;
     uint64_t boundary = boundary_per_lpx(c, from, p->chunk) * px * ab;
     uint64_t tile_act = tile_activations(c, p, from);
     if (mode == TILE_MAJOR) {
@@ -201,7 +202,7 @@ static void predict_tiled_memory(const ctx *c, int from, enum tiled_mode mode, t
         p->activations = phase1 > phase2 ? untiled : slice + tile_act;
         /* the tiles' input for the whole clip, and the output frames (fp32 RGB) that tiles blend into */
         uint64_t S = (uint64_t)c->mm.out_scale, frames = (uint64_t)(c->mm.out_tfac * (c->r->latent_t - 1) + 1);
-        p->host_boundary = boundary_per_lpx(c, from, 1) * px * ab * (uint64_t)c->r->latent_t +
+        p->host_boundary = boundary_per_lpx(c, from, c->r->latent_t) * px * ab +
                            frames * 3 * px * S * S * 4;
         return;
     }

@@ -52,9 +52,11 @@ static void test_model_matches_spec(void)
     for (int i = 0; i < mm.ncausal; i++)
         if (mm.causal[i].scale == 8) full += (double)tsr_mm_state_elems(&mm, i, 90, 160) * 2 / GIB;
     CHECKF(full > 4.35 && full < 4.45, "720p full-res state %.3f GiB", full);
-    /* spec §8: ~4.4 GiB of activations for a 5-frame first chunk at 720p = 5/4 of our 4-frame steady chunk */
+    /* a steady 1-latent-frame chunk at 720p (4 frames) peaks in up_blocks.3.resnets.0: x (256 ch) + h1 + s +
+     * out (128 ch each) at 720x1280 = 640 x 4 x 921600 x 2 B = 4.39 GiB (the spec's fused lower bound for a
+     * 5-frame first chunk, §8, is 4.4 GiB: the executor keeps x alive through conv2) */
     double act = (double)tsr_mm_act_per_lpx(&mm, 0, mm.nstages) * 90 * 160 * 2 / GIB;
-    CHECKF(act * 5 / 4 > 4.2 && act * 5 / 4 < 4.6, "720p chunk activations %.3f GiB", act);
+    CHECKF(act > 4.38 && act < 4.40, "720p chunk activations %.3f GiB", act);
     CHECK(tsr_mm_halo_out(&mm, tsr_mm_first_at_scale(&mm, 2)) == 50); /* 7*4 + 7*2 + 8*1 */
 }
 
@@ -98,8 +100,10 @@ static void test_exact_when_it_fits(void)
 {
     tsr_plan p = plan_for(5, 90, 160, 16, TSR_PRECISION_BF16, TSR_TILING_AUTO);
     CHECK(p.kind == TSR_PLAN_EXACT && !p.approximate && p.offloaded == 0);
+    p = plan_for(5, 90, 160, 13, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECKF(p.kind == TSR_PLAN_EXACT && p.chunk == 1, "720p in 13 GiB: %s", tsr_plan_kind_name(p.kind));
     p = plan_for(5, 90, 160, 12, TSR_PRECISION_BF16, TSR_TILING_AUTO);
-    CHECKF(p.kind == TSR_PLAN_EXACT && p.chunk == 1, "720p in 12 GiB: %s", tsr_plan_kind_name(p.kind));
+    CHECK(p.kind == TSR_PLAN_EXACT_OFFLOAD && !p.approximate);
     p = plan_for(6, 135, 240, 80, TSR_PRECISION_BF16, TSR_TILING_AUTO);
     CHECK(p.kind == TSR_PLAN_EXACT && p.chunk == 4);
     p = plan_for(6, 135, 240, 16, TSR_PRECISION_BF16, TSR_TILING_AUTO);

@@ -462,6 +462,8 @@ typedef struct tsr_plan_request {
     tsr_tiling_policy tiling;
     int chunk;                  /* latent frames per chunk, 0 = the planner picks (1..4) */
     uint64_t host_budget;       /* host memory for offloaded state / tile-major buffers, 0 = no limit */
+    int fused_norm;             /* 1: the backend applies GroupNorm+SiLU inside the conv (CPU backend); 0: it
+                                 * writes the normalised conv input to a buffer first (CUDA backend today) */
 } tsr_plan_request;
 
 void tsr_plan_request_default(tsr_plan_request *r);

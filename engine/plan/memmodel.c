@@ -24,6 +24,7 @@ static tsr_mm_stage *add_stage(builder *b, const char *name, int elems, int halo
     s->scale = b->scale;
     s->tfac = b->tfac;
     s->elems = elems;
+    s->elems_normbuf = elems;
     s->halo = halo;
     s->out_elems = out_elems;
     return s;
@@ -43,11 +44,14 @@ static void add_causal(builder *b, const char *name, int cin, int scale)
 
 /* ResnetBlock3D as engine/vae/vae_forward.c runs it (GN+SiLU fused into the conv prologues, the residual
  * into conv2's epilogue, x freed after conv2): conv1 holds x + h1; with a shortcut s = conv1x1(x) is added,
- * and conv2 holds x (+ s) + h1 + out. */
+ * and conv2 holds x (+ s) + h1 + out. A backend that writes the normalised input to its own buffer first
+ * (the CUDA backend today) adds cin at conv1 and cout at conv2. */
 static void add_resnet(builder *b, const char *name, int cin, int cout)
 {
-    int peak = cin + 2 * cout + (cin != cout ? cout : 0);
-    add_stage(b, name, peak, 2, cout);
+    int s = cin != cout ? cout : 0;
+    int peak = cin + 2 * cout + s;
+    tsr_mm_stage *st = add_stage(b, name, peak, 2, cout);
+    if (st) st->elems_normbuf = TSR_MAX(2 * cin + cout, cin + s + 3 * cout);
     char n[80];
     snprintf(n, sizeof n, "%s.conv1", name);
     add_causal(b, n, cin, b->scale);
@@ -116,7 +120,8 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
         }
         prev = cout;
     }
-    add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
+    tsr_mm_stage *o = add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
+    if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels;
     add_causal(&b, "decoder.conv_out", cfg->block_out[0], b.scale);
     mm->out_scale = b.scale;
     mm->out_tfac = b.tfac;
@@ -154,12 +159,13 @@ int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk)
     return TSR_MAX(s->tfac * first - (s->tfac - 1), s->tfac * later);
 }
 
-uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk)
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf)
 {
     uint64_t peak = 0;
     for (int i = from; i < to && i < mm->nstages; i++) {
         const tsr_mm_stage *s = &mm->stages[i];
-        uint64_t e = (uint64_t)s->elems * (uint64_t)(s->scale * s->scale) * (uint64_t)tsr_mm_stage_frames(s, t, chunk);
+        uint64_t e = (uint64_t)tsr_mm_elems(s, normbuf) * (uint64_t)(s->scale * s->scale) *
+                     (uint64_t)tsr_mm_stage_frames(s, t, chunk);
         peak = TSR_MAX(peak, e);
     }
     return peak;

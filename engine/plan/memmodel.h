@@ -15,7 +15,8 @@ typedef struct tsr_mm_stage {
     char name[64];
     int scale;          /* spatial scale of the stage's pixels relative to the latent (1, 2, 4, 8) */
     int tfac;           /* frames per latent frame at this stage (steady-state chunk: 1, 2, 4) */
-    int elems;          /* peak live activation elements per pixel-frame of this stage */
+    int elems;          /* peak live activation elements per pixel-frame of this stage (GN fused into convs) */
+    int elems_normbuf;  /* the same when each normalised conv input is first written to its own buffer */
     int halo;           /* context pixels per side (at `scale`) its 3x3 convolutions need */
     int out_elems;      /* elements per pixel-frame of the stage's output (what the next stage reads) */
     int attention;      /* needs the whole frame: never tiled */
@@ -44,13 +45,14 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm);
 uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w);
 /* Sum over all causal convs. */
 uint64_t tsr_mm_state_total(const tsr_mm *mm, int h, int w);
-/* Peak live activation elements per latent pixel per latent frame over stages [from, to). */
+/* Peak live activation elements per latent pixel per latent frame over stages [from, to) (fused norm). */
 uint64_t tsr_mm_act_per_lpx(const tsr_mm *mm, int from, int to);
 /* Frames a stage sees in the largest chunk of a clip of `t` latent frames cut into chunks of `chunk`: the first
  * chunk of n frames gives tfac*n - (tfac-1) (the causal head), later ones tfac*n. */
 int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk);
 /* Peak live activation elements per latent pixel (one frame's pixels) over stages [from, to) for that clip. */
-uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk);
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf);
+static inline int tsr_mm_elems(const tsr_mm_stage *s, int normbuf) { return normbuf ? s->elems_normbuf : s->elems; }
 /* Index of the first stage at a scale >= `scale` (nstages when none). */
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);
 /* Receptive-field halo of stages [from, nstages) in output pixels. */

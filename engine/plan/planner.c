@@ -110,7 +110,7 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int o
     }
     p->state_host = host * (uint64_t)p->state_bytes;
     p->state_device = (total - host + 2 * biggest) * (uint64_t)p->state_bytes;
-    p->activations = tsr_mm_act_chunk(&c->mm, 0, c->mm.nstages, c->r->latent_t, chunk) * (uint64_t)c->h *
+    p->activations = tsr_mm_act_chunk(&c->mm, 0, c->mm.nstages, c->r->latent_t, chunk, !c->r->fused_norm) * (uint64_t)c->h *
                      (uint64_t)c->w * (uint64_t)c->act_bytes;
     p->peak = p->weights + p->state_device + p->activations + p->workspace;
 }
@@ -165,7 +165,7 @@ static uint64_t tile_activations(const ctx *c, const tsr_plan *p, int from)
     for (int i = from; i < c->mm.nstages; i++) {
         const tsr_mm_stage *s = &c->mm.stages[i];
         uint64_t frames = (uint64_t)tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
-        tile_act = TSR_MAX(tile_act, (uint64_t)s->elems * frames * tile_px(c, p, s->scale) * ab);
+        tile_act = TSR_MAX(tile_act, (uint64_t)tsr_mm_elems(s, !c->r->fused_norm) * frames * tile_px(c, p, s->scale) * ab);
     }
     return tile_act;
 }
@@ -189,7 +189,7 @@ static void predict_tiled_memory(const ctx *c, int from, enum tiled_mode mode, t
     tiled_state ts = tiled_states(c, p);
     uint64_t tiles = (uint64_t)p->tiles_y * (uint64_t)p->tiles_x;
     uint64_t sb = (uint64_t)p->state_bytes, ab = (uint64_t)p->act_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
-    uint64_t untiled = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk) * px * ab;
+    uint64_t untiled = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk, !c->r->fused_norm) * px * ab;
     uint64_t boundary = boundary_per_lpx(c, from, p->chunk) * px * ab;
     uint64_t tile_act = tile_activations(c, p, from);
     if (mode == TILE_MAJOR) {

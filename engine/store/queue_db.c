@@ -22,12 +22,6 @@ static const char *const migrations[] = {
     " tile INTEGER NOT NULL, format TEXT NOT NULL) STRICT;",
 };
 
-const char *tsr_job_state_name(tsr_job_state s)
-{
-    static const char *names[] = {"queued", "running", "paused", "done", "failed", "cancelled", "interrupted"};
-    return (unsigned)s < TSR_ARRAY_LEN(names) ? names[s] : "?";
-}
-
 void tsr_job_partial_path(const char *output, char *buf, size_t n) { snprintf(buf, n, "%s.part", output); }
 
 static tsr_status db_fail(tsr_queue_db *db, tsr_error *err, const char *what)
@@ -229,7 +223,7 @@ tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
     return s;
 }
 
-tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_preset *p, tsr_error *err)
+tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_queue_preset *p, tsr_error *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO gui_presets VALUES (?1,?2,?3,?4,?5)", -1, &st, NULL))
@@ -251,17 +245,17 @@ tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_er
     return run_stmt(db, st, err, "delete preset");
 }
 
-tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_preset **presets, int *n, tsr_error *err)
+tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_queue_preset **presets, int *n, tsr_error *err)
 {
     *presets = NULL, *n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db, "SELECT * FROM gui_presets ORDER BY name", -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "list presets");
     while (sqlite3_step(st) == SQLITE_ROW) {
-        tsr_preset *g = realloc(*presets, sizeof **presets * (size_t)(*n + 1));
+        tsr_queue_preset *g = realloc(*presets, sizeof **presets * (size_t)(*n + 1));
         if (!g) break;
         *presets = g;
-        tsr_preset *p = &g[(*n)++];
+        tsr_queue_preset *p = &g[(*n)++];
         memset(p, 0, sizeof *p);
         copy_col(st, 0, p->name, sizeof p->name);
         p->precision = (tsr_precision)sqlite3_column_int(st, 1);

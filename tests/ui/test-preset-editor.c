@@ -8,10 +8,10 @@ static void test_round_trip(void)
     GtkWidget *ed = tessera_preset_editor_new();
     gtk_window_set_child(GTK_WINDOW(win), ed);
     gtk_window_present(GTK_WINDOW(win));
-    tsr_preset in = {.name = "Night batch", .precision = TSR_PRECISION_FP16, .memory_budget = 12ull << 30,
+    tsr_queue_preset in = {.name = "Night batch", .precision = TSR_PRECISION_FP16, .memory_budget = 12ull << 30,
                      .tile = 512, .format = "mkv-ffv1", .builtin = 1};
     tessera_preset_editor_load(TESSERA_PRESET_EDITOR(ed), &in);
-    tsr_preset out;
+    tsr_queue_preset out;
     g_autoptr(GError) error = NULL;
     g_assert_true(tessera_preset_editor_save(TESSERA_PRESET_EDITOR(ed), &out, &error));
     g_assert_cmpstr(out.name, ==, "Night batch");
@@ -27,9 +27,9 @@ static void test_round_trip(void)
 static void test_empty_name_rejected(void)
 {
     GtkWidget *ed = g_object_ref_sink(tessera_preset_editor_new());
-    tsr_preset in = {.name = "  ", .format = "latent"};
+    tsr_queue_preset in = {.name = "  ", .format = "latent"};
     tessera_preset_editor_load(TESSERA_PRESET_EDITOR(ed), &in);
-    tsr_preset out;
+    tsr_queue_preset out;
     g_autoptr(GError) error = NULL;
     g_assert_false(tessera_preset_editor_save(TESSERA_PRESET_EDITOR(ed), &out, &error));
     g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);

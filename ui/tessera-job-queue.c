@@ -7,6 +7,7 @@ struct _TesseraJobQueue {
     GObject parent_instance;
     GPtrArray *jobs;            /* TesseraJob, in display order */
     tsr_queue_db *db;
+    tsr_store *store;           /* the engine store: finished jobs go to its history (NULL when unusable) */
     tsr_runner *runner;
     gint drain_pending;         /* atomic: an idle drain is scheduled */
     GMainContext *context;
@@ -49,6 +50,7 @@ static void tessera_job_queue_finalize(GObject *object)
     TesseraJobQueue *self = TESSERA_JOB_QUEUE(object);
     g_ptr_array_unref(self->jobs);
     tsr_queue_db_close(&self->db);
+    tsr_store_close(&self->store);
     g_main_context_unref(self->context);
     g_free(self->output_folder);
     g_free(self->pattern);
@@ -120,6 +122,12 @@ TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpoi
         for (int i = 0; i < n; i++) append_job(self, tessera_job_new(&rows[i]));
         free(rows);
     }
+    g_autofree char *db_dir = g_path_get_dirname(db_path);
+    g_autofree char *store_path = g_build_filename(db_dir, "tessera.db", NULL);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = store_path;
+    if (tsr_store_open(&sp, &self->store, &err) != TSR_OK) g_message("no job history: %s", err.message);
     tsr_runner_params params = {.job = job, .job_user = job_user, .wakeup = on_wakeup, .wakeup_user = self};
     if (tsr_runner_create(&params, &self->runner, &err) != TSR_OK) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);

@@ -110,6 +110,21 @@ static void test_run_cancel_retry_move_remove(void)
     g_assert_cmpstr(label, ==, "done");
     tessera_job_queue_remove(q, jobs[1]);
     g_assert_cmpuint(g_list_model_get_n_items(G_LIST_MODEL(q)), ==, 2);
+
+    /* finished jobs are in the engine store's history (beside the queue db) */
+    g_autofree char *store_path = g_build_filename(dir, "tessera.db", NULL);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = store_path;
+    sp.recover_interrupted = 0;
+    tsr_store *store = NULL;
+    g_assert_cmpint(tsr_store_open(&sp, &store, NULL), ==, TSR_OK);
+    tsr_history_entry *hist = NULL;
+    int n = 0;
+    g_assert_cmpint(tsr_store_history_list(store, 0, &hist, &n, NULL), ==, TSR_OK);
+    g_assert_cmpint(n, ==, 4); /* done, cancelled, done, done (retry) */
+    tsr_store_free(hist);
+    tsr_store_close(&store);
 }
 
 static void test_pause_and_interrupted(void)

@@ -283,3 +283,18 @@ TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runn
     }
     return NULL;
 }
+
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset)
+{
+    tsr_job_state s = tessera_job_get_state(job);
+    if (s == TSR_JOB_RUNNING || s == TSR_JOB_PAUSED || (s == TSR_JOB_QUEUED && tessera_job_get_runner_id(job)))
+        return FALSE;
+    tsr_queue_row *row = tessera_job_get_row(job);
+    tessera_preset_apply(preset, &row->spec);
+    g_strlcpy(row->preset, tessera_preset_get_name(preset), sizeof row->preset);
+    g_autofree char *out = tessera_job_queue_output_for(self, row->spec.input, preset);
+    g_strlcpy(row->spec.output, out, sizeof row->spec.output);
+    tessera_job_set_state(job, s, row->message);
+    persist(self, job);
+    return TRUE;
+}

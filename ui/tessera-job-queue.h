@@ -38,6 +38,9 @@ void tessera_job_queue_retry(TesseraJobQueue *self, TesseraJob *job);
 void tessera_job_queue_remove(TesseraJobQueue *self, TesseraJob *job);
 /* Move a job up (delta < 0) or down. */
 void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta);
+/* Per-job override: give a job that is not running another preset (its output name follows). FALSE when
+ * the job is running or already submitted. */
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset);
 TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runner_id);
 
 G_END_DECLS

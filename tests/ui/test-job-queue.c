@@ -66,6 +66,14 @@ static void test_add_reject_persist(void)
     g_assert_cmpstr(tessera_job_get_preset(job), ==, "Balanced — BF16");
     g_autofree char *expected = g_build_filename(dir, "a_tessera.mp4", NULL);
     g_assert_cmpstr(tessera_job_get_output(job), ==, expected);
+    /* per-job override: another preset for a job that has not started; output name and spec follow */
+    g_autoptr(GListStore) presets = tessera_preset_list_builtin();
+    g_autoptr(TesseraPreset) master = g_list_model_get_item(G_LIST_MODEL(presets), 3);
+    tessera_job_queue_set_output(q, NULL, "{name}-{preset}.{ext}");
+    g_assert_true(tessera_job_queue_set_job_preset(q, job, master));
+    g_assert_true(g_str_has_suffix(tessera_job_get_output(job), ".mov"));
+    g_assert_cmpint(tessera_job_get_row(job)->spec.precision, ==, TSR_PRECISION_FP32);
+    g_assert_cmpstr(tessera_job_get_preset(job), ==, "Master — ProRes/FFV1 10-bit");
     g_object_unref(q);
 
     q = tessera_job_queue_new(db, fake_job, &f, NULL);

@@ -31,6 +31,7 @@ guint tessera_window_add_files(TesseraWindow *self, GFile *const *files, guint n
 
 static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x, double y, TesseraWindow *self)
 {
+    gtk_widget_remove_css_class(GTK_WIDGET(self), "drop-highlight");
     if (!G_VALUE_HOLDS(value, GDK_TYPE_FILE_LIST)) return FALSE;
     GSList *list = gdk_file_list_get_files(g_value_get_boxed(value));
     g_autoptr(GPtrArray) files = g_ptr_array_new();

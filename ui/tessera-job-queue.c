@@ -14,6 +14,9 @@ struct _TesseraJobQueue {
     char *output_folder, *pattern, *model;
     gboolean started;
     int interrupted;
+    tsr_backend_kind backend;
+    int device;
+    guint64 budget;
 };
 
 static void list_model_iface_init(GListModelInterface *iface);
@@ -160,6 +163,11 @@ void tessera_job_queue_set_output(TesseraJobQueue *self, const char *folder, con
     }
 }
 
+void tessera_job_queue_set_device(TesseraJobQueue *self, tsr_backend_kind backend, int device, guint64 budget)
+{
+    self->backend = backend, self->device = device, self->budget = budget;
+}
+
 void tessera_job_queue_set_model(TesseraJobQueue *self, const char *model)
 {
     g_free(self->model);
@@ -205,6 +213,8 @@ TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPre
     g_strlcpy(row.spec.model, self->model, sizeof row.spec.model);
     g_strlcpy(row.preset, tessera_preset_get_name(preset), sizeof row.preset);
     tessera_preset_apply(preset, &row.spec);
+    row.spec.backend = self->backend, row.spec.device = self->device;
+    if (!row.spec.memory_budget) row.spec.memory_budget = self->budget;
     TesseraJob *job = tessera_job_new(&row);
     persist(self, job);
     append_job(self, job);

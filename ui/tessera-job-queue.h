@@ -22,6 +22,8 @@ tsr_runner *tessera_job_queue_get_runner(TesseraJobQueue *self);
 /* Whether a file can become a job (by its name: clips, images, latents). */
 gboolean tessera_job_queue_accepts(const char *path);
 void tessera_job_queue_set_output(TesseraJobQueue *self, const char *folder, const char *pattern);
+/* Device for new jobs (from Preferences); budget applies when the preset leaves the budget automatic. */
+void tessera_job_queue_set_device(TesseraJobQueue *self, tsr_backend_kind backend, int device, guint64 budget);
 void tessera_job_queue_set_model(TesseraJobQueue *self, const char *model);
 /* Add one file with a preset; fails with G_IO_ERROR_NOT_SUPPORTED for files that are no clip or latent. */
 TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPreset *preset, GError **error);

@@ -1,5 +1,6 @@
 /* The window's drop target: a GdkFileList delivered to it creates jobs with the current preset; an
  * unsupported file is rejected with one inline message (toast), not a dialog. Accessible names checked. */
+#include "tessera-settings.h"
 #include "tessera-window.h"
 #include "ui-test.h"
 
@@ -28,6 +29,8 @@ static void test_drop_creates_jobs(void)
     g_autofree char *dir = ui_test_tmpdir();
     g_autofree char *db = g_build_filename(dir, "q.db", NULL);
     g_autoptr(TesseraJobQueue) q = tessera_job_queue_new(db, never_run, NULL, NULL);
+    tessera_settings_set_int("gpu", 1);
+    tessera_settings_set_int("vram-budget-gib", 6);
     TesseraWindow *win = tessera_window_new(NULL, q);
     gtk_window_present(GTK_WINDOW(win));
     g_autofree char *a = ui_test_write_file(dir, "a.mp4", "clip");
@@ -39,6 +42,8 @@ static void test_drop_creates_jobs(void)
     g_autoptr(TesseraJob) first = g_list_model_get_item(G_LIST_MODEL(q), 0);
     g_assert_cmpstr(tessera_job_get_input(first), ==, a);
     g_assert_cmpstr(tessera_job_get_preset(first), ==, tessera_preset_get_name(tessera_window_get_preset(win)));
+    g_assert_cmpint(tessera_job_get_row(first)->spec.backend, ==, TSR_BACKEND_CPU); /* from Preferences */
+    g_assert_cmpuint(tessera_job_get_row(first)->spec.memory_budget, ==, 6ull << 30);
     g_assert_nonnull(strstr(tessera_window_get_last_toast(win), "c.txt"));
 
     /* a drop of only unsupported files: one toast naming the count, no job, no dialog */

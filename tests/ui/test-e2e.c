@@ -95,6 +95,11 @@ static void run_flow(tsr_job_fn job_fn, const char *shot_prefix)
     adw_view_stack_set_visible_child_name(stack, "models");
     ui_test_sleep(400);
     ui_test_screenshot(GTK_WIDGET(win), shot_prefix, "4-models-first-run");
+    adw_view_stack_set_visible_child_name(stack, "queue");
+    adw_style_manager_set_color_scheme(adw_style_manager_get_default(), ADW_COLOR_SCHEME_FORCE_DARK);
+    ui_test_sleep(400);
+    ui_test_screenshot(GTK_WIDGET(win), shot_prefix, "5-dark");
+    adw_style_manager_set_color_scheme(adw_style_manager_get_default(), ADW_COLOR_SCHEME_DEFAULT);
     g_object_unref(job);
     gtk_window_destroy(GTK_WINDOW(win));
 }

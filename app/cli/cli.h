@@ -46,6 +46,7 @@ int cmd_queue(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 /* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
 int cli_parse_precision(const char *s, tsr_precision *out);
+int cmd_quantize(int argc, char **argv);
 /* feat/cpu */
 int cmd_decode(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

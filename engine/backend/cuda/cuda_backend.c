@@ -458,6 +458,15 @@ static void be_destroy(tsr_backend *be)
     free(cu);
 }
 
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name)
+{
+    CUfunction f = NULL;
+    for (int i = 0; i < cu->module_count && i < tsr_cuda_fatbin_count; i++)
+        if (!strcmp(tsr_cuda_fatbins[i].name, module) && cu->api.cuModuleGetFunction(&f, cu->modules[i], name))
+            f = NULL;
+    return f;
+}
+
 tsr_status tsr_cuda_conv_register(tsr_cuda *cu, tsr_layer_precision precision, const tsr_cuda_conv_impl *impl,
                                   tsr_error *err)
 {
@@ -565,6 +574,8 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     tsr_status st = tsr_cu_load(&cu->api, err);
     if (!st) st = open_device(cu, p ? p->device : 0, err);
     if (!st) st = load_kernels(cu, err);
+    if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
+    if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
     if (!st) {
         size_t free_b = 0, total_b = 0;
         st = tsr_cuda_check(cu, cu->api.cuMemGetInfo(&free_b, &total_b), err, "cuMemGetInfo");

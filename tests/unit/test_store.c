@@ -349,6 +349,32 @@ static void test_two_connections(void)
     tsr_store_close(&b);
 }
 
+static void test_default_path(void)
+{
+#ifndef _WIN32
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/tsr-xdg-%d", g_dir, (int)getpid());
+    setenv("XDG_DATA_HOME", dir, 1);
+    tsr_error err = {0};
+    CHECKF(tsr_store_default_path(path, sizeof path, &err) == TSR_OK, "%s", err.message);
+    char want[700];
+    snprintf(want, sizeof want, "%s/tessera/tessera.db", dir);
+    CHECK(strcmp(path, want) == 0);
+    tsr_store *s = NULL;
+    CHECK(tsr_store_open(NULL, &s, &err) == TSR_OK && strcmp(tsr_store_path(s), want) == 0);
+    tsr_store_close(&s);
+    char side[760];
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", want, suffix[i]);
+        remove(side);
+    }
+    snprintf(side, sizeof side, "%s/tessera", dir);
+    rmdir(side);
+    rmdir(dir);
+#endif
+}
+
 int main(void)
 {
 #if !TSR_HAVE_STORE
@@ -361,6 +387,7 @@ int main(void)
     test_history_and_tuned();
     test_damaged_and_newer();
     test_two_connections();
+    test_default_path();
     static const char *const names[] = {"schema", "presets", "queue", "history", "corrupt", "concurrent"};
     char path[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) db_path(path, sizeof path, names[i]);

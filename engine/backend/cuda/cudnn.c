@@ -342,11 +342,13 @@ static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s
 
 /* Engine configs from one heuristics mode: each one that finalises into a plan becomes a candidate. */
 /* Candidates per shape: finalising a plan can take a second (run-time compiled fused kernels), so
- * TSR_CUDNN_PLANS (1..12, default 12) trades tuning quality for start-up time. */
+ * TSR_CUDNN_PLANS (1..12, default 1) trades tuning quality for start-up time. */
 static int plan_cap(void)
 {
     const char *env = getenv("TSR_CUDNN_PLANS");
-    int n = env && *env ? atoi(env) : MAX_PLANS;
+    /* Default 1: the heuristics' first plan ran as fast as the best of 6 on the decoder's shapes (H100,
+     * RESULTS.md) and builds in a fraction of the time; `tune` can ask for more. */
+    int n = env && *env ? atoi(env) : 1;
     return n < 1 ? 1 : n > MAX_PLANS ? MAX_PLANS : n;
 }
 

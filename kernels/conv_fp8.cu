@@ -264,3 +264,27 @@ extern "C" __global__ void tsr_quant_bf16_e4m3(const uint16_t *x, size_t n, cons
         q[i] = (uint8_t)__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3);
     }
 }
+
+/* Per-row (output channel) weight quantisation on the device: one block per row of `cols` bf16 values;
+ * scale[r] = amax / 448 (1 for an all-zero row), q = e4m3(w / scale[r]). Matches tsr_fp8_quantize_rows. */
+extern "C" __global__ void tsr_quant_rows_bf16_e4m3(const uint16_t *w, int cols, uint8_t *q, float *scale)
+{
+    __shared__ float red[32];
+    const uint16_t *row = w + (size_t)blockIdx.x * cols;
+    float m = 0.0f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) m = fmaxf(m, fabsf(__bfloat162float(__ushort_as_bfloat16(row[i]))));
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = m;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        m = threadIdx.x < (blockDim.x + 31) / 32 ? red[threadIdx.x] : 0.0f;
+        for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        if (threadIdx.x == 0) red[0] = m;
+    }
+    __syncthreads();
+    float s = red[0] > 0.0f ? red[0] / 448.0f : 1.0f, inv = 1.0f / s;
+    if (threadIdx.x == 0) scale[blockIdx.x] = s;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x)
+        q[(size_t)blockIdx.x * cols + i] =
+            (uint8_t)__nv_cvt_float_to_fp8(__bfloat162float(__ushort_as_bfloat16(row[i])) * inv, __NV_SATFINITE, __NV_E4M3);
+}

@@ -32,6 +32,20 @@ static gboolean batch_idle(TesseraJobQueue *self, int *done, int *failed)
     return TRUE;
 }
 
+static void append_history(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
+{
+    if (!self->store) return;
+    tsr_history_entry e = {0};
+    const tsr_queue_row *row = tessera_job_get_row(job);
+    g_strlcpy(e.input, row->spec.input, sizeof e.input);
+    g_strlcpy(e.output, row->spec.output, sizeof e.output);
+    g_strlcpy(e.preset, row->preset, sizeof e.preset);
+    e.state = row->state;
+    e.seconds = ev->elapsed_s;
+    g_strlcpy(e.error, row->message, sizeof e.error);
+    tsr_store_history_append(self->store, &e, NULL);
+}
+
 static void apply_event(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
 {
     switch (ev->type) {
@@ -67,6 +81,8 @@ static gboolean drain_events(gpointer data)
         if (!job) continue; /* removed from the queue meanwhile */
         apply_event(self, job, &ev);
         terminal |= ev.type == TSR_EVENT_FINISHED || ev.type == TSR_EVENT_FAILED || ev.type == TSR_EVENT_CANCELLED;
+        if (ev.type == TSR_EVENT_FINISHED || ev.type == TSR_EVENT_FAILED || ev.type == TSR_EVENT_CANCELLED)
+            append_history(self, job, &ev);
         g_signal_emit(self, signals[SIGNAL_EVENT], 0, job, &ev);
     }
     int done, failed;

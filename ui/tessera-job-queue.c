@@ -7,12 +7,16 @@ struct _TesseraJobQueue {
     GObject parent_instance;
     GPtrArray *jobs;            /* TesseraJob, in display order */
     tsr_queue_db *db;
+    tsr_store *store;           /* the engine store: finished jobs go to its history (NULL when unusable) */
     tsr_runner *runner;
     gint drain_pending;         /* atomic: an idle drain is scheduled */
     GMainContext *context;
     char *output_folder, *pattern, *model;
     gboolean started;
     int interrupted;
+    tsr_backend_kind backend;
+    int device;
+    guint64 budget;
 };
 
 static void list_model_iface_init(GListModelInterface *iface);
@@ -49,6 +53,7 @@ static void tessera_job_queue_finalize(GObject *object)
     TesseraJobQueue *self = TESSERA_JOB_QUEUE(object);
     g_ptr_array_unref(self->jobs);
     tsr_queue_db_close(&self->db);
+    tsr_store_close(&self->store);
     g_main_context_unref(self->context);
     g_free(self->output_folder);
     g_free(self->pattern);
@@ -120,6 +125,12 @@ TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpoi
         for (int i = 0; i < n; i++) append_job(self, tessera_job_new(&rows[i]));
         free(rows);
     }
+    g_autofree char *db_dir = g_path_get_dirname(db_path);
+    g_autofree char *store_path = g_build_filename(db_dir, "tessera.db", NULL);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = store_path;
+    if (tsr_store_open(&sp, &self->store, &err) != TSR_OK) g_message("no job history: %s", err.message);
     tsr_runner_params params = {.job = job, .job_user = job_user, .wakeup = on_wakeup, .wakeup_user = self};
     if (tsr_runner_create(&params, &self->runner, &err) != TSR_OK) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
@@ -150,6 +161,11 @@ void tessera_job_queue_set_output(TesseraJobQueue *self, const char *folder, con
         g_free(self->pattern);
         self->pattern = g_strdup(pattern);
     }
+}
+
+void tessera_job_queue_set_device(TesseraJobQueue *self, tsr_backend_kind backend, int device, guint64 budget)
+{
+    self->backend = backend, self->device = device, self->budget = budget;
 }
 
 void tessera_job_queue_set_model(TesseraJobQueue *self, const char *model)
@@ -197,6 +213,8 @@ TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPre
     g_strlcpy(row.spec.model, self->model, sizeof row.spec.model);
     g_strlcpy(row.preset, tessera_preset_get_name(preset), sizeof row.preset);
     tessera_preset_apply(preset, &row.spec);
+    row.spec.backend = self->backend, row.spec.device = self->device;
+    if (!row.spec.memory_budget) row.spec.memory_budget = self->budget;
     TesseraJob *job = tessera_job_new(&row);
     persist(self, job);
     append_job(self, job);
@@ -274,4 +292,19 @@ TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runn
         if (tessera_job_get_runner_id(job) == runner_id) return job;
     }
     return NULL;
+}
+
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset)
+{
+    tsr_job_state s = tessera_job_get_state(job);
+    if (s == TSR_JOB_RUNNING || s == TSR_JOB_PAUSED || (s == TSR_JOB_QUEUED && tessera_job_get_runner_id(job)))
+        return FALSE;
+    tsr_queue_row *row = tessera_job_get_row(job);
+    tessera_preset_apply(preset, &row->spec);
+    g_strlcpy(row->preset, tessera_preset_get_name(preset), sizeof row->preset);
+    g_autofree char *out = tessera_job_queue_output_for(self, row->spec.input, preset);
+    g_strlcpy(row->spec.output, out, sizeof row->spec.output);
+    tessera_job_set_state(job, s, row->message);
+    persist(self, job);
+    return TRUE;
 }

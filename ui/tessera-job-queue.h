@@ -22,6 +22,8 @@ tsr_runner *tessera_job_queue_get_runner(TesseraJobQueue *self);
 /* Whether a file can become a job (by its name: clips, images, latents). */
 gboolean tessera_job_queue_accepts(const char *path);
 void tessera_job_queue_set_output(TesseraJobQueue *self, const char *folder, const char *pattern);
+/* Device for new jobs (from Preferences); budget applies when the preset leaves the budget automatic. */
+void tessera_job_queue_set_device(TesseraJobQueue *self, tsr_backend_kind backend, int device, guint64 budget);
 void tessera_job_queue_set_model(TesseraJobQueue *self, const char *model);
 /* Add one file with a preset; fails with G_IO_ERROR_NOT_SUPPORTED for files that are no clip or latent. */
 TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPreset *preset, GError **error);
@@ -38,6 +40,9 @@ void tessera_job_queue_retry(TesseraJobQueue *self, TesseraJob *job);
 void tessera_job_queue_remove(TesseraJobQueue *self, TesseraJob *job);
 /* Move a job up (delta < 0) or down. */
 void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta);
+/* Per-job override: give a job that is not running another preset (its output name follows). FALSE when
+ * the job is running or already submitted. */
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset);
 TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runner_id);
 
 G_END_DECLS

@@ -117,6 +117,9 @@ static void show_progress(TesseraLivePanel *self, const tsr_event *ev)
     if (self->by_chunk && ev->chunks_total > 0) {
         set_grid(self, MIN(ev->chunks_total, 16), (ev->chunks_total + 15) / 16);
         self->done = ev->chunks_done, self->current = ev->chunks_done;
+    } else if (self->by_chunk && ev->frames_total > 0) { /* no chunk count yet: 16 cells of frame progress */
+        set_grid(self, 8, 2);
+        self->done = (int)((int64_t)ev->frames_done * 16 / ev->frames_total), self->current = self->done;
     } else if (!self->by_chunk) {
         self->done = ev->tile, self->current = ev->tile;
         if (ev->tile >= self->cells) self->done = self->cells;
@@ -129,8 +132,10 @@ static void show_progress(TesseraLivePanel *self, const tsr_event *ev)
     g_autofree char *vram = g_strdup_printf("VRAM %s of %s", used, cap);
     gtk_label_set_text(self->vram_label, vram);
     g_autofree char *eta = ev->eta_s >= 0 ? g_strdup_printf("%.0f s", ev->eta_s) : g_strdup("—");
-    g_autofree char *nums = g_strdup_printf("Frames %d / %d · %.1f fps · chunk %d / %d · ETA %s", ev->frames_done,
-                                            ev->frames_total, ev->fps, ev->chunks_done, ev->chunks_total, eta);
+    g_autofree char *chunk = ev->chunks_total > 0 ? g_strdup_printf(" · chunk %d / %d", ev->chunks_done,
+                                                                    ev->chunks_total) : g_strdup("");
+    g_autofree char *nums = g_strdup_printf("Frames %d / %d · %.1f fps%s · ETA %s", ev->frames_done, ev->frames_total,
+                                            ev->fps, chunk, eta);
     gtk_label_set_text(self->numbers, nums);
     gtk_label_set_text(self->status, ev->message[0] ? ev->message : "working");
 }

@@ -49,7 +49,7 @@ static void tessera_preset_editor_init(TesseraPresetEditor *self)
 
 GtkWidget *tessera_preset_editor_new(void) { return g_object_new(TESSERA_TYPE_PRESET_EDITOR, NULL); }
 
-void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p)
+void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_queue_preset *p)
 {
     gtk_editable_set_text(GTK_EDITABLE(self->name), p->name);
     for (guint i = 0; i < G_N_ELEMENTS(precisions); i++)
@@ -60,7 +60,7 @@ void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p)
         if (g_str_equal(formats[i], p->format)) gtk_drop_down_set_selected(self->format, i);
 }
 
-gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, GError **error)
+gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_queue_preset *out, GError **error)
 {
     g_autofree char *name = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->name))));
     if (!*name) {

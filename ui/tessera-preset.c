@@ -3,7 +3,7 @@
 
 struct _TesseraPreset {
     GObject parent_instance;
-    tsr_preset preset;
+    tsr_queue_preset preset;
 };
 
 G_DEFINE_FINAL_TYPE(TesseraPreset, tessera_preset, G_TYPE_OBJECT)
@@ -11,21 +11,21 @@ G_DEFINE_FINAL_TYPE(TesseraPreset, tessera_preset, G_TYPE_OBJECT)
 static void tessera_preset_class_init(TesseraPresetClass *klass) { (void)klass; }
 static void tessera_preset_init(TesseraPreset *self) { (void)self; }
 
-TesseraPreset *tessera_preset_new(const tsr_preset *p)
+TesseraPreset *tessera_preset_new(const tsr_queue_preset *p)
 {
     TesseraPreset *self = g_object_new(TESSERA_TYPE_PRESET, NULL);
     self->preset = *p;
     return self;
 }
 
-const tsr_preset *tessera_preset_get(TesseraPreset *self) { return &self->preset; }
-void tessera_preset_set(TesseraPreset *self, const tsr_preset *p) { self->preset = *p; }
+const tsr_queue_preset *tessera_preset_get(TesseraPreset *self) { return &self->preset; }
+void tessera_preset_set(TesseraPreset *self, const tsr_queue_preset *p) { self->preset = *p; }
 const char *tessera_preset_get_name(TesseraPreset *self) { return self->preset.name; }
 gboolean tessera_preset_is_builtin(TesseraPreset *self) { return self->preset.builtin != 0; }
 
 GListStore *tessera_preset_list_builtin(void)
 {
-    static const tsr_preset builtins[] = {
+    static const tsr_queue_preset builtins[] = {
         {"Fast — FP8", TSR_PRECISION_FP8_FAST, 0, 0, "mp4-h264", 1},
         {"Balanced — BF16", TSR_PRECISION_BF16, 0, 0, "mp4-h264", 1},
         {"Low VRAM — 8 GB", TSR_PRECISION_BF16, 8ull << 30, 256, "mp4-h264", 1},
@@ -61,7 +61,7 @@ const char *tessera_precision_label(tsr_precision p)
 
 char *tessera_preset_dup_summary(TesseraPreset *self)
 {
-    const tsr_preset *p = &self->preset;
+    const tsr_queue_preset *p = &self->preset;
     g_autofree char *budget = p->memory_budget ? g_format_size_full(p->memory_budget, G_FORMAT_SIZE_IEC_UNITS)
                                                : g_strdup("VRAM auto");
     g_autofree char *tile = p->tile ? g_strdup_printf("tiles %d px", p->tile) : g_strdup("tiles auto");

@@ -1,4 +1,4 @@
-/* TesseraPreset: precision + VRAM budget + tiling policy + output format (a tsr_preset as a GObject). */
+/* TesseraPreset: precision + VRAM budget + tiling policy + output format (a tsr_queue_preset as a GObject). */
 #pragma once
 
 #include <gio/gio.h>
@@ -10,9 +10,9 @@ G_BEGIN_DECLS
 #define TESSERA_TYPE_PRESET (tessera_preset_get_type())
 G_DECLARE_FINAL_TYPE(TesseraPreset, tessera_preset, TESSERA, PRESET, GObject)
 
-TesseraPreset *tessera_preset_new(const tsr_preset *p);
-const tsr_preset *tessera_preset_get(TesseraPreset *self);
-void tessera_preset_set(TesseraPreset *self, const tsr_preset *p);
+TesseraPreset *tessera_preset_new(const tsr_queue_preset *p);
+const tsr_queue_preset *tessera_preset_get(TesseraPreset *self);
+void tessera_preset_set(TesseraPreset *self, const tsr_queue_preset *p);
 const char *tessera_preset_get_name(TesseraPreset *self);
 gboolean tessera_preset_is_builtin(TesseraPreset *self);
 /* The four built-in presets, in display order. */

@@ -90,6 +90,14 @@ ROW_ACTION(remove_job, tessera_job_queue_remove(self->queue, job))
 ROW_ACTION(move_up, tessera_job_queue_move(self->queue, job, -1))
 ROW_ACTION(move_down, tessera_job_queue_move(self->queue, job, +1))
 
+static void apply_preset(GSimpleAction *a, GVariant *p, gpointer data)
+{
+    TesseraWindow *self = data;
+    TesseraJob *job = tessera_window_selected_job(self);
+    if (job && !tessera_job_queue_set_job_preset(self->queue, job, tessera_window_get_preset(self)))
+        tessera_window_toast(self, "A job that is running keeps its preset");
+}
+
 #include "tessera-window-presets.c"
 
 static const GActionEntry win_actions[] = {
@@ -103,6 +111,7 @@ static const GActionEntry win_actions[] = {
     {"remove", remove_job, NULL, NULL, NULL},
     {"move-up", move_up, NULL, NULL, NULL},
     {"move-down", move_down, NULL, NULL, NULL},
+    {"apply-preset", apply_preset, NULL, NULL, NULL},
     {"preset-new", preset_new, NULL, NULL, NULL},
     {"preset-edit", preset_edit, NULL, NULL, NULL},
     {"preset-duplicate", preset_duplicate, NULL, NULL, NULL},
@@ -126,6 +135,8 @@ void tessera_window_setup_actions(TesseraWindow *self)
     add_row_button(self, "user-trash-symbolic", "Remove the selected job", "win.remove");
     add_row_button(self, "go-up-symbolic", "Move the selected job up", "win.move-up");
     add_row_button(self, "go-down-symbolic", "Move the selected job down", "win.move-down");
+    add_row_button(self, "document-properties-symbolic", "Give the selected job the current preset",
+                   "win.apply-preset");
     tessera_window_update_actions(self);
 }
 
@@ -145,4 +156,5 @@ void tessera_window_update_actions(TesseraWindow *self)
     enable(self, "remove", job != NULL);
     enable(self, "move-up", job != NULL);
     enable(self, "move-down", job != NULL);
+    enable(self, "apply-preset", job != NULL && s != TSR_JOB_RUNNING);
 }

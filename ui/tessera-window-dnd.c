@@ -1,6 +1,17 @@
 /* Drop clips or latent files anywhere on the window; the file dialog shares the same path. */
 #include "tessera-window-private.h"
 
+#include "tessera-settings.h"
+
+/* Preferences "Device": 0 automatic, 1 CPU, 2.. GPU n-2. */
+static void apply_device_settings(TesseraWindow *self)
+{
+    int gpu = tessera_settings_get_int("gpu", 0);
+    tsr_backend_kind backend = gpu == 0 ? TSR_BACKEND_AUTO : gpu == 1 ? TSR_BACKEND_CPU : TSR_BACKEND_CUDA;
+    guint64 budget = (guint64)MAX(tessera_settings_get_int("vram-budget-gib", 0), 0) << 30;
+    tessera_job_queue_set_device(self->queue, backend, gpu >= 2 ? gpu - 2 : 0, budget);
+}
+
 guint tessera_window_add_files(TesseraWindow *self, GFile *const *files, guint n)
 {
     TesseraPreset *preset = tessera_window_get_preset(self);
@@ -8,6 +19,7 @@ guint tessera_window_add_files(TesseraWindow *self, GFile *const *files, guint n
     g_autofree char *first_error = NULL;
     const char *model = tessera_model_list_get_selected(self->model_list);
     if (model) tessera_job_queue_set_model(self->queue, model);
+    apply_device_settings(self);
     for (guint i = 0; i < n; i++) {
         g_autoptr(GError) error = NULL;
         if (tessera_job_queue_add(self->queue, files[i], preset, &error)) {
@@ -31,6 +43,7 @@ guint tessera_window_add_files(TesseraWindow *self, GFile *const *files, guint n
 
 static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x, double y, TesseraWindow *self)
 {
+    gtk_widget_remove_css_class(GTK_WIDGET(self), "drop-highlight");
     if (!G_VALUE_HOLDS(value, GDK_TYPE_FILE_LIST)) return FALSE;
     GSList *list = gdk_file_list_get_files(g_value_get_boxed(value));
     g_autoptr(GPtrArray) files = g_ptr_array_new();

@@ -3,7 +3,7 @@
 void tessera_window_load_presets(TesseraWindow *self)
 {
     self->presets = tessera_preset_list_builtin();
-    tsr_preset *user = NULL;
+    tsr_queue_preset *user = NULL;
     int n = 0;
     if (tsr_queue_db_list_presets(tessera_job_queue_get_db(self->queue), &user, &n, NULL) != TSR_OK) return;
     for (int i = 0; i < n; i++) {
@@ -13,7 +13,7 @@ void tessera_window_load_presets(TesseraWindow *self)
     free(user);
 }
 
-static void store_preset(TesseraWindow *self, const tsr_preset *p, TesseraPreset *replace)
+static void store_preset(TesseraWindow *self, const tsr_queue_preset *p, TesseraPreset *replace)
 {
     tsr_error err = {0};
     if (tsr_queue_db_put_preset(tessera_job_queue_get_db(self->queue), p, &err) != TSR_OK) {
@@ -38,7 +38,7 @@ static void on_editor_response(AdwMessageDialog *d, const char *response, Tesser
     if (!g_str_equal(response, "save")) return;
     TesseraPresetEditor *ed = TESSERA_PRESET_EDITOR(adw_message_dialog_get_extra_child(d));
     TesseraPreset *replace = g_object_get_data(G_OBJECT(d), "replace");
-    tsr_preset p;
+    tsr_queue_preset p;
     g_autoptr(GError) error = NULL;
     if (!tessera_preset_editor_save(ed, &p, &error)) {
         tessera_window_toast(self, error->message);
@@ -47,7 +47,7 @@ static void on_editor_response(AdwMessageDialog *d, const char *response, Tesser
     store_preset(self, &p, replace);
 }
 
-static void open_editor(TesseraWindow *self, const tsr_preset *start_from, TesseraPreset *replace)
+static void open_editor(TesseraWindow *self, const tsr_queue_preset *start_from, TesseraPreset *replace)
 {
     GtkWidget *d = adw_message_dialog_new(GTK_WINDOW(self), replace ? "Edit Preset" : "New Preset", NULL);
     adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(d), "cancel", "_Cancel", "save", "_Save", NULL);
@@ -63,7 +63,7 @@ static void open_editor(TesseraWindow *self, const tsr_preset *start_from, Tesse
 static void preset_new(GSimpleAction *a, GVariant *v, gpointer data)
 {
     TesseraWindow *self = data;
-    tsr_preset p = *tessera_preset_get(tessera_window_get_preset(self));
+    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
     g_strlcpy(p.name, "My preset", sizeof p.name);
     p.builtin = 0;
     open_editor(self, &p, NULL);
@@ -83,7 +83,7 @@ static void preset_edit(GSimpleAction *a, GVariant *v, gpointer data)
 static void preset_duplicate(GSimpleAction *a, GVariant *v, gpointer data)
 {
     TesseraWindow *self = data;
-    tsr_preset p = *tessera_preset_get(tessera_window_get_preset(self));
+    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
     g_autofree char *name = g_strdup_printf("%s (copy)", p.name);
     g_strlcpy(p.name, name, sizeof p.name);
     p.builtin = 0;

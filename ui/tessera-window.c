@@ -168,6 +168,7 @@ static void build_options(TesseraWindow *self)
     GtkExpression *expr = gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL,
                                                       G_CALLBACK(dup_preset_name), NULL, NULL);
     self->preset_dropdown = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(g_object_ref(self->presets)), expr));
+    gtk_drop_down_set_selected(self->preset_dropdown, 1); /* Balanced — BF16 */
     gtk_box_append(self->options_box, labelled(GTK_WIDGET(self->preset_dropdown), "Preset for new jobs"));
     GtkWidget *edit = gtk_menu_button_new();
     gtk_menu_button_set_icon_name(GTK_MENU_BUTTON(edit), "document-edit-symbolic");

@@ -40,6 +40,13 @@ int cli_media_encode(int argc, char **argv);
 int cmd_roundtrip(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+/* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
+int cli_parse_precision(const char *s, tsr_precision *out);
+int cmd_quantize(int argc, char **argv);
 /* feat/cpu */
 int cmd_decode(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

@@ -16,6 +16,7 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
     return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no FFmpeg support (media disabled)");
 }
 #else
+#include "media/latent_io.h"
 #include "media/media.h"
 
 typedef struct job {
@@ -120,8 +121,8 @@ static tsr_status stop_writer(job *j, tsr_status st, tsr_error *err)
             if (err) *err = j->queue.err;
             st = j->queue.err.status != TSR_OK ? j->queue.err.status : TSR_ERR_INTERNAL;
         }
-        tsr_log(TSR_LOG_DEBUG, "writer queue: compute waited %.2f s, writer waited %.2f s", j->queue.wait_push_s,
-                j->queue.wait_pop_s);
+        tsr_log(TSR_LOG_DEBUG, "writer queue (%d frames): producer blocked %.2f s, writer idle %.2f s, job %.2f s",
+                j->queue.cap, j->queue.wait_push_s, j->queue.wait_pop_s, tsr_now() - j->t0);
     }
     if (j->writer) {
         if (st == TSR_OK) st = tsr_media_writer_finish(&j->writer, err);
@@ -239,7 +240,7 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     tsr_latent lat = {0};
     tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
     if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
-        st = tsr_latent_read(s->input, &lat, err);
+        st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
     } else if (st == TSR_OK) {
         st = encode_from_reader(j, vae, &lat, err);
@@ -258,6 +259,19 @@ static int is_latent_path(const char *p)
                    strcasecmp(dot, ".npy") == 0);
 }
 
+/* "mp4-h264" -> "h264", but only when the output is of that container: the runner's default format must
+ * not force H.264 onto a .mov or a frame directory (those then get their own defaults). */
+static const char *codec_from_format(const char *format, const char *output)
+{
+    const char *dash = strchr(format, '-');
+    if (!dash) return NULL;
+    const char *slash = strrchr(output, '/');
+    const char *dot = strrchr(slash ? slash : output, '.');
+    size_t n = (size_t)(dash - format);
+    if (tsr_media_path_is_dir_target(output)) return strncmp(format, "dir", 3) == 0 ? dash + 1 : NULL;
+    return dot && strlen(dot + 1) == n && strncasecmp(dot + 1, format, n) == 0 ? dash + 1 : NULL;
+}
+
 /* The spec's strings and defaults resolved into the job. */
 static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
 {
@@ -268,8 +282,7 @@ static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
                   : is_latent_path(s->output) || strcmp(s->format, "latent") == 0 ? TSR_JOB_ENCODE : TSR_JOB_ROUNDTRIP;
     if (j->kind < TSR_JOB_DECODE || j->kind > TSR_JOB_TRANSCODE)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: unknown kind %d", (int)s->kind);
-    const char *dash = strchr(s->format, '-');
-    j->codec = s->codec[0] ? s->codec : dash ? dash + 1 : NULL; /* "mp4-h264" -> h264 */
+    j->codec = s->codec[0] ? s->codec : codec_from_format(s->format, s->output);
     j->audio_from = s->audio_from[0] ? s->audio_from : NULL;
     return TSR_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "core/common.h"
 #include "core/half.h"
+#include "media/latent_io.h"
 #include "media/npy.h"
 #include "model/safetensors.h"
 
@@ -59,7 +60,7 @@ static int meta_int(const tsr_weights *wt, const char *key, int fallback, int ma
     return x > 0 && x <= max ? (int)x : fallback;
 }
 
-static tsr_status read_safetensors(const char *path, tsr_latent *l, tsr_error *err)
+static tsr_status read_safetensors(const char *path, int unscaled, tsr_latent *l, tsr_error *err)
 {
     tsr_weights wt;
     tsr_weights_init(&wt);
@@ -74,7 +75,8 @@ static tsr_status read_safetensors(const char *path, tsr_latent *l, tsr_error *e
     else if (!(tmp = tsr_malloc((size_t)(t->numel ? t->numel : 1) * sizeof(float), err))) st = TSR_ERR_NOMEM;
     else st = tsr_tensor_read_f32(t, tmp, err);
     const char *sc = tsr_weights_meta(&wt, "tessera.latent_scale");
-    float scale = sc && (strcmp(sc, "unscaled") == 0 || strcmp(sc, "raw") == 0) ? 1.0f : 1.0f / TSR_LATENT_SCALE;
+    if (sc && (strcmp(sc, "unscaled") == 0 || strcmp(sc, "raw") == 0)) unscaled = 1;
+    float scale = unscaled ? 1.0f : 1.0f / TSR_LATENT_SCALE;
     if (st == TSR_OK) st = import_layout(path, t->ndim, t->shape, tmp, scale, l, err);
     if (st == TSR_OK) {
         l->frames = meta_int(&wt, "tessera.frames", l->frames, l->frames);
@@ -88,18 +90,24 @@ static tsr_status read_safetensors(const char *path, tsr_latent *l, tsr_error *e
 
 tsr_status tsr_latent_read(const char *path, tsr_latent *out, tsr_error *err)
 {
+    return tsr_latent_read_as(path, 0, out, err);
+}
+
+tsr_status tsr_latent_read_as(const char *path, int unscaled, tsr_latent *out, tsr_error *err)
+{
     memset(out, 0, sizeof *out);
     if (!path) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent path");
     tsr_status st;
     switch (format_of(path)) {
     case TSR_LATENT_FILE_SAFETENSORS:
     case TSR_LATENT_FILE_COMFY:
-        st = read_safetensors(path, out, err);
+        st = read_safetensors(path, unscaled, out, err);
         break;
     case TSR_LATENT_FILE_NPY: {
         tsr_npy n;
         st = tsr_npy_read(path, &n, err);
-        if (st == TSR_OK) st = import_layout(path, n.ndim, n.shape, n.data, 1.0f / TSR_LATENT_SCALE, out, err);
+        float scale = unscaled ? 1.0f : 1.0f / TSR_LATENT_SCALE;
+        if (st == TSR_OK) st = import_layout(path, n.ndim, n.shape, n.data, scale, out, err);
         tsr_npy_free(&n);
         break;
     }

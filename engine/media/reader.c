@@ -232,6 +232,9 @@ int tsr_media_read(void *reader, float *frames, int max, tsr_error *err)
         if (got < 0) return -1;
         if (got == 0) {
             r->done = 1;
+            if (r->decode_errors && r->info.frames > r->delivered + 1)
+                tsr_log(TSR_LOG_WARN, "%s: %d damaged packets; read %lld of %lld frames (truncated?)", r->label,
+                        r->decode_errors, (long long)r->delivered, (long long)r->info.frames);
             break;
         }
         tsr_status st = convert_frame(r, frames + (size_t)n * fsz, err);

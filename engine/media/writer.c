@@ -1,7 +1,7 @@
 /* FFmpeg writer: frames [3][H][W] in [-1, 1] -> H.264/HEVC (x264/x265, NVENC when the probe opens it),
  * ProRes 422 HQ / 4444, FFV1, PNG / 16-bit TIFF sequences. Output goes to a temporary file (or directory)
  * beside the target and is renamed on finish. Audio comes from `audio_from` by stream copy
- * (writer_audio.c). Model: FFmpeg doc/examples/encode_video.c, mux.c (send/receive, rescaled timestamps). */
+ * (writer_audio.c) or re-encoded to AAC (writer_aac.c). Model: FFmpeg doc/examples/encode_video.c, mux.c (send/receive, rescaled timestamps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,23 @@ static const char *ext_of(const char *path)
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
     return dot ? dot + 1 : "";
+}
+
+/* Subsampled chroma needs even sizes. x264/x265 switch to 4:4:4 (same size, less player support, warned);
+ * the others refuse with the alternatives. */
+static tsr_status fit_odd_size(tsr_media_writer *w, const tsr_media_writer_params *p, tsr_error *err)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(w->pix_fmt);
+    int odd = (d->log2_chroma_w && (p->width & 1)) || (d->log2_chroma_h && (p->height & 1));
+    if (!odd) return TSR_OK;
+    if (strncmp(w->encoder, "libx26", 6) == 0) {
+        w->pix_fmt = p->ten_bit ? AV_PIX_FMT_YUV444P10LE : AV_PIX_FMT_YUV444P;
+        tsr_log(TSR_LOG_WARN, "%s: %dx%d is odd; writing %s 4:4:4 (some players cannot play it)", w->final_path,
+                p->width, p->height, w->encoder);
+        return TSR_OK;
+    }
+    return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: %s cannot encode the odd size %dx%d (use h264, hevc, "
+                    "prores4444, ffv1 or an image sequence)", w->final_path, w->encoder, p->width, p->height);
 }
 
 /* Resolve codec name + pixel format from the request and the container. */
@@ -64,7 +81,7 @@ static tsr_status choose_codec(tsr_media_writer *w, const tsr_media_writer_param
         w->encoder = table[i].enc;
         w->pix_fmt = hi ? table[i].fmt10 : table[i].fmt8;
         w->profile4444 = strcmp(table[i].req, "prores4444") == 0;
-        return TSR_OK;
+        return fit_odd_size(w, p, err);
     }
     return tsr_fail(err, TSR_ERR_INVALID_ARG, "unknown codec '%s' (h264, hevc, h264_nvenc, hevc_nvenc, prores, "
                     "prores4444, ffv1, png, tiff)", c);
@@ -288,7 +305,7 @@ static tsr_status finish_stream(tsr_media_writer *w, tsr_error *err)
     if (rc < 0 && rc != AVERROR_EOF) return tsr_av_fail(err, rc, TSR_ERR_INTERNAL, "flushing %s", w->encoder);
     tsr_status st = drain(w, err);
     if (st == TSR_OK && w->audio_in)
-        st = tsr_writer_audio_pump(w, av_rescale_q(w->frames, w->enc->time_base, AV_TIME_BASE_Q), err);
+        st = tsr_writer_audio_finish(w, av_rescale_q(w->frames, w->enc->time_base, AV_TIME_BASE_Q), err);
     if (st != TSR_OK) return st;
     if ((rc = av_write_trailer(w->oc)) < 0) return tsr_av_fail(err, rc, TSR_ERR_IO, "%s: writing the trailer", w->final_path);
     w->header_written = 0;

@@ -1,5 +1,6 @@
 /* The GUI's queue and user presets in SQLite: WAL, busy_timeout, STRICT tables, bound parameters,
  * migrations by PRAGMA user_version. Kept apart from the store module's own tables (feat/store). */
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +21,6 @@ static const char *const migrations[] = {
     "CREATE TABLE gui_presets (name TEXT PRIMARY KEY, precision INTEGER NOT NULL, budget INTEGER NOT NULL,"
     " tile INTEGER NOT NULL, format TEXT NOT NULL) STRICT;",
 };
-
-const char *tsr_job_state_name(tsr_job_state s)
-{
-    static const char *names[] = {"queued", "running", "paused", "done", "failed", "cancelled", "interrupted"};
-    return (unsigned)s < TSR_ARRAY_LEN(names) ? names[s] : "?";
-}
 
 void tsr_job_partial_path(const char *output, char *buf, size_t n) { snprintf(buf, n, "%s.part", output); }
 
@@ -185,6 +180,31 @@ tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr
     return TSR_OK;
 }
 
+/* Remove what a killed job left beside its output: "<output>.part" (UI test job) and the media writer's
+ * "<output>.tmp-XXXXXX" files (engine/media/writer.c). */
+static void remove_partials(const char *output)
+{
+    char part[TSR_PATH_MAX + 8];
+    tsr_job_partial_path(output, part, sizeof part);
+    remove(part);
+    const char *slash = strrchr(output, '/');
+    char dir[TSR_PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - output) : 1, slash ? output : ".");
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    char prefix[TSR_PATH_MAX + 8];
+    snprintf(prefix, sizeof prefix, "%s.tmp-", slash ? slash + 1 : output);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        char path[2 * TSR_PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+}
+
 tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
 {
     tsr_queue_row *rows = NULL;
@@ -192,9 +212,7 @@ tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
     tsr_status s = tsr_queue_db_list(db, &rows, &n, err);
     for (int i = 0; s == TSR_OK && i < n; i++) {
         if (rows[i].state != TSR_JOB_RUNNING && rows[i].state != TSR_JOB_PAUSED) continue;
-        char part[TSR_PATH_MAX + 8];
-        tsr_job_partial_path(rows[i].spec.output, part, sizeof part);
-        remove(part);
+        remove_partials(rows[i].spec.output);
         rows[i].state = TSR_JOB_INTERRUPTED;
         snprintf(rows[i].message, sizeof rows[i].message, "%s", "interrupted: the app stopped during this job");
         s = tsr_queue_db_put(db, &rows[i], err);
@@ -205,7 +223,7 @@ tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err)
     return s;
 }
 
-tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_preset *p, tsr_error *err)
+tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_queue_preset *p, tsr_error *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO gui_presets VALUES (?1,?2,?3,?4,?5)", -1, &st, NULL))
@@ -227,17 +245,17 @@ tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_er
     return run_stmt(db, st, err, "delete preset");
 }
 
-tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_preset **presets, int *n, tsr_error *err)
+tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_queue_preset **presets, int *n, tsr_error *err)
 {
     *presets = NULL, *n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db, "SELECT * FROM gui_presets ORDER BY name", -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, err, "list presets");
     while (sqlite3_step(st) == SQLITE_ROW) {
-        tsr_preset *g = realloc(*presets, sizeof **presets * (size_t)(*n + 1));
+        tsr_queue_preset *g = realloc(*presets, sizeof **presets * (size_t)(*n + 1));
         if (!g) break;
         *presets = g;
-        tsr_preset *p = &g[(*n)++];
+        tsr_queue_preset *p = &g[(*n)++];
         memset(p, 0, sizeof *p);
         copy_col(st, 0, p->name, sizeof p->name);
         p->precision = (tsr_precision)sqlite3_column_int(st, 1);

@@ -39,10 +39,15 @@ int main(void)
     REQUIRE(f);
     fputs("half", f);
     fclose(f);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp-a1B2c3", out);
+    REQUIRE((f = fopen(tmp, "wb")));
+    fclose(f);
     REQUIRE(tsr_queue_db_open(path, &db, &err) == TSR_OK);
     int changed = -1;
     CHECK(tsr_queue_db_recover(db, &changed, &err) == TSR_OK && changed == 1);
     CHECK(access(part, F_OK) != 0);
+    CHECK(access(tmp, F_OK) != 0);
     tsr_queue_row *rows = NULL;
     int n = 0;
     CHECK(tsr_queue_db_list(db, &rows, &n, &err) == TSR_OK && n == 2);
@@ -56,10 +61,10 @@ int main(void)
     CHECK(tsr_queue_db_list(db, &rows, &n, &err) == TSR_OK && n == 1);
     free(rows);
 
-    tsr_preset p = {.name = "Mine", .precision = TSR_PRECISION_FP16, .memory_budget = 123, .tile = 512,
+    tsr_queue_preset p = {.name = "Mine", .precision = TSR_PRECISION_FP16, .memory_budget = 123, .tile = 512,
                     .format = "mkv-ffv1"};
     CHECK(tsr_queue_db_put_preset(db, &p, &err) == TSR_OK);
-    tsr_preset *ps = NULL;
+    tsr_queue_preset *ps = NULL;
     CHECK(tsr_queue_db_list_presets(db, &ps, &n, &err) == TSR_OK && n == 1);
     if (n == 1) CHECK(ps[0].tile == 512 && ps[0].memory_budget == 123 && strcmp(ps[0].format, "mkv-ffv1") == 0);
     free(ps);

@@ -71,7 +71,7 @@ struct tsr_cudnn_conv {
     builder b;
     cdesc plans[MAX_PLANS];
     int64_t ws[MAX_PLANS];
-    int nplans, best;
+    int nplans, best, tuned;
     tsr_cudnn_conv *next;
 };
 
@@ -341,7 +341,18 @@ static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s
 }
 
 /* Engine configs from one heuristics mode: each one that finalises into a plan becomes a candidate. */
-static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv)
+/* Candidates per shape: finalising a plan can take a second (run-time compiled fused kernels), so
+ * TSR_CUDNN_PLANS (1..12, default 1) trades tuning quality for start-up time. */
+static int plan_cap(void)
+{
+    const char *env = getenv("TSR_CUDNN_PLANS");
+    /* Default 1: the heuristics' first plan ran as fast as the best of 6 on the decoder's shapes (H100,
+     * RESULTS.md) and builds in a fraction of the time; `tune` can ask for more. */
+    int n = env && *env ? atoi(env) : 1;
+    return n < 1 ? 1 : n > MAX_PLANS ? MAX_PLANS : n;
+}
+
+static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv, int cap)
 {
     builder b = {.a = a};
     cdesc heur = b_new(&b, D_ENGINEHEUR);
@@ -363,7 +374,7 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
     for (int i = 0; i < b.n && cv->b.n < (int)TSR_ARRAY_LEN(cv->b.all); i++) cv->b.all[cv->b.n++] = b.all[i];
     b.n = 0;
     if (b.st || !count || a->BackendGetAttribute(heur, A_HEUR_RESULTS, T_DESC, count, &made, cfgs)) made = 0;
-    for (int64_t i = 0; i < made && cv->nplans < MAX_PLANS; i++) {
+    for (int64_t i = 0; i < made && cv->nplans < cap; i++) {
         cdesc plan = NULL;
         if (a->BackendCreateDescriptor(D_PLAN, &plan)) continue;
         int64_t ws = 0, got = 0;
@@ -397,8 +408,8 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
         conv_free(&c->api, cv);
         return st;
     }
-    add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv);
-    if (cv->nplans < MAX_PLANS) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv);
+    add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap());
+    if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap());
     if (!cv->nplans) {
         conv_free(&c->api, cv);
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN has no engine for this %s conv (%d->%d, %dx%dx%d) here",
@@ -411,6 +422,8 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
 }
 
 int tsr_cudnn_conv_candidates(const tsr_cudnn_conv *cv) { return cv ? cv->nplans : 0; }
+
+int tsr_cudnn_conv_is_tuned(const tsr_cudnn_conv *cv) { return cv && cv->tuned; }
 
 size_t tsr_cudnn_conv_workspace(const tsr_cudnn_conv *cv)
 {
@@ -469,6 +482,7 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
     }
     if (best_i < 0) return tsr_fail(err, TSR_ERR_BACKEND, "cuDNN: no candidate plan ran");
     cv->best = best_i;
+    cv->tuned = 1;
     if (best_ms) *best_ms = best;
     return TSR_OK;
 }

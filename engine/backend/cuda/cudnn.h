@@ -53,6 +53,7 @@ size_t tsr_cudnn_version(const tsr_cudnn *c);
  * cuDNN supports it on this GPU (e.g. FP8 on a GPU without FP8 engines). */
 tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_cudnn_conv **out, tsr_error *err);
 int tsr_cudnn_conv_candidates(const tsr_cudnn_conv *cv);
+int tsr_cudnn_conv_is_tuned(const tsr_cudnn_conv *cv);
 /* Largest workspace among the candidates (tune skips those that do not fit args->workspace_size). */
 size_t tsr_cudnn_conv_workspace(const tsr_cudnn_conv *cv);
 

@@ -68,7 +68,9 @@ win_user=$(wine cmd /c 'echo %USERNAME%' 2>/dev/null | tr -d '\r')
 
 # ---------------------------------------------------------------- unit tests under wine
 echo "-- unit tests under wine"
-if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --print-errorlogs >"$build/wine-test.log" 2>&1
+# Timeouts x4: wine, the baseline x86-64 CPU kernel on Windows (no ifunc) and a shared CI machine.
+if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --timeout-multiplier 4 --print-errorlogs \
+    >"$build/wine-test.log" 2>&1
 then ok "unit-tests-under-wine"; else cat "$build/wine-test.log"; bad "unit-tests-under-wine"; fi
 grep -E '^ *[0-9]+/[0-9]+ ' "$build/wine-test.log" | sed 's/^/    /'
 

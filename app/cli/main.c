@@ -6,6 +6,7 @@
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
+    {"bench", "time decode/encode of a latent shape (median of N runs, TFLOP/s, peak memory)", cmd_bench},
     {"decode", "decode a latent (.safetensors) to a video tensor", cmd_decode},
     {"encode", "encode a video tensor (.safetensors) to a latent", cmd_encode},
     {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},

@@ -11,6 +11,10 @@
  *   weights:     bf16 [CoutP][kt][kh][kw][CinP] (K-major per output channel, zero padded), bias fp32 [CoutP].
  *   prologue:    optional per-(frame, channel) affine float2 {scale, shift}: x' = x*scale + shift, then SiLU when
  *                `silu`; applied to real input elements only (zero spatial padding stays zero).
+ *                The backend currently applies GroupNorm+SiLU in a pass of its own before the conv (faster than
+ *                the per-tap prologue of the register-staged kernel), so it passes in_affine = 0 and `in` /
+ *                `prefix_ptr` already normalised; an implementation must still decline (TSR_ERR_UNSUPPORTED)
+ *                a problem with in_affine != 0 that it cannot fuse.
  *
  * The temporal axis is the conv's *extended* input: `prefix` frames followed by the `t_in` frames of `in`.
  *   first chunk  (state empty): prefix = kt - 1 copies of in frame 0 (prefix_ptr = 0: read in frame 0).

@@ -1,0 +1,228 @@
+/* `tessera-cli bench`: time decode or encode of a given latent shape with the builtin (or a given) model.
+ * Warm-up run(s), then the median of N timed runs (wall clock around the whole call, device synchronised,
+ * host-side frame conversion included). With --profile the CUDA backend also times every op kind with device
+ * events in one extra run and prints that table (TSR_CUDA_PROFILE). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/common.h"
+
+typedef struct bench_opts {
+    const char *model, *backend, *shape;
+    int c, t, h, w;
+    int encode, runs, warmup, chunk, json, profile;
+} bench_opts;
+
+typedef struct shape_def {
+    const char *name;
+    int c, t, h, w;
+    double decode_tflop; /* spec §8 (0 = unknown: estimated as 24 MFLOP per output pixel-frame) */
+} shape_def;
+
+static const shape_def shapes[] = {
+    {"720p17", 16, 5, 90, 160, 376},
+    {"1080p21", 16, 6, 135, 240, 1049},
+    {"4k21", 16, 6, 270, 480, 0},
+};
+
+typedef struct run_stats {
+    uint64_t mem_peak, mem_budget;
+} run_stats;
+
+static int on_progress(void *user, const tsr_progress *p)
+{
+    run_stats *s = user;
+    if (p->mem_peak > s->mem_peak) s->mem_peak = p->mem_peak;
+    s->mem_budget = p->mem_budget;
+    return 0;
+}
+
+static tsr_status drop_frames(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)
+{
+    (void)user, (void)fr, (void)n, (void)first, (void)h, (void)w, (void)err;
+    return TSR_OK;
+}
+
+typedef struct video_src {
+    int frames, h, w, next;
+} video_src;
+
+static int make_frames(void *user, float *frames, int max, tsr_error *err)
+{
+    (void)err;
+    video_src *s = user;
+    int n = TSR_MIN(max, s->frames - s->next);
+    size_t per = (size_t)3 * s->h * s->w;
+    uint32_t x = 0x12345678u + (uint32_t)s->next;
+    for (size_t i = 0; i < per * (size_t)n; i++) {
+        x = x * 1664525u + 1013904223u;
+        frames[i] = (float)(x >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    }
+    s->next += n;
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int usage(void)
+{
+    printf("usage: tessera-cli bench [decode|encode] [--shape 720p17|1080p21|4k21] [--latent-shape CxTxHxW]\n"
+           "          [--model FILE|builtin] [--backend cuda|cpu|auto] [--runs N] [--warmup N] [--chunk N]\n"
+           "          [--profile] [--json]\n\n"
+           "Times decoding a latent of the shape (or encoding the matching video, 4T-3 frames of 8H x 8W):\n"
+           "warm-up, then the median of N runs. Default: decode 720p17, builtin model, 3 runs, 1 warm-up.\n");
+    return 0;
+}
+
+static int parse(int argc, char **argv, bench_opts *o)
+{
+    bool bad = false;
+    const char *lshape = NULL;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (cli_is_help(argv[i])) return usage() - 1;
+        if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
+            cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
+            cli_opt_str(argc, argv, &i, "--shape", &o->shape, &bad) ||
+            cli_opt_str(argc, argv, &i, "--latent-shape", &lshape, &bad) ||
+            cli_opt_int(argc, argv, &i, "--runs", &o->runs, &bad) ||
+            cli_opt_int(argc, argv, &i, "--warmup", &o->warmup, &bad) ||
+            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad))
+            continue;
+        if (strcmp(argv[i], "decode") == 0) o->encode = 0;
+        else if (strcmp(argv[i], "encode") == 0) o->encode = 1;
+        else if (cli_flag(argv, i, "--json")) o->json = 1;
+        else if (cli_flag(argv, i, "--profile")) o->profile = 1;
+        else return cli_usage_error("bench", "unknown argument '%s'", argv[i]);
+    }
+    if (bad) return 2;
+    if (lshape) {
+        if (sscanf(lshape, "%dx%dx%dx%d", &o->c, &o->t, &o->h, &o->w) != 4 || o->c <= 0 || o->t <= 0 || o->h <= 0 ||
+            o->w <= 0)
+            return cli_usage_error("bench", "--latent-shape wants CxTxHxW, got '%s'", lshape);
+        o->shape = lshape;
+    } else {
+        const shape_def *s = NULL;
+        for (size_t i = 0; i < TSR_ARRAY_LEN(shapes); i++)
+            if (strcmp(o->shape, shapes[i].name) == 0) s = &shapes[i];
+        if (!s) return cli_usage_error("bench", "unknown shape '%s' (720p17, 1080p21, 4k21)", o->shape);
+        o->c = s->c, o->t = s->t, o->h = s->h, o->w = s->w;
+    }
+    if (o->runs < 1 || o->warmup < 0 || o->chunk < 0) return cli_usage_error("bench", "bad --runs/--warmup/--chunk");
+    return 0;
+}
+
+static double decode_tflop(const bench_opts *o)
+{
+    for (size_t i = 0; i < TSR_ARRAY_LEN(shapes); i++)
+        if (strcmp(o->shape, shapes[i].name) == 0 && shapes[i].decode_tflop > 0) return shapes[i].decode_tflop;
+    return 24.0e6 * (4.0 * o->t - 3) * 64.0 * o->h * o->w / 1e12; /* spec §8: ~24 MFLOP per output pixel-frame */
+}
+
+static tsr_status one_run(tsr_vae *vae, const bench_opts *o, const float *lat, run_stats *rs, tsr_error *err)
+{
+    if (!o->encode) {
+        tsr_decode_params p;
+        tsr_decode_params_default(&p);
+        p.chunk = o->chunk;
+        p.progress = on_progress;
+        p.progress_user = rs;
+        return tsr_vae_decode(vae, lat, o->c, o->t, o->h, o->w, &p, drop_frames, NULL, err);
+    }
+    tsr_encode_params p;
+    tsr_encode_params_default(&p);
+    p.chunk = o->chunk;
+    p.progress = on_progress;
+    p.progress_user = rs;
+    video_src src = {4 * o->t - 3, 8 * o->h, 8 * o->w, 0};
+    tsr_latent l;
+    memset(&l, 0, sizeof l);
+    tsr_status st = tsr_vae_encode(vae, src.h, src.w, make_frames, &src, &p, &l, err);
+    if (st == TSR_OK) tsr_latent_free(&l);
+    return st;
+}
+
+static int run_bench(const bench_opts *o, const float *lat, tsr_model *model, double *times, run_stats *rs,
+                     char *desc, size_t desc_n)
+{
+    tsr_engine *eng = NULL;
+    tsr_vae *vae = NULL;
+    tsr_error err = {0};
+    int rc = cli_make_engine(o->backend, 0, &eng, &err);
+    if (rc) return rc;
+    snprintf(desc, desc_n, "%s", tsr_engine_description(eng));
+    if (tsr_vae_create(eng, model, &vae, &err) != TSR_OK) {
+        tsr_engine_destroy(&eng);
+        return cli_fail_err(&err);
+    }
+    for (int i = 0; i < o->warmup + o->runs && !rc; i++) {
+        double t0 = tsr_now();
+        if (one_run(vae, o, lat, rs, &err) != TSR_OK) rc = cli_fail_err(&err);
+        if (i >= o->warmup && times) times[i - o->warmup] = tsr_now() - t0;
+    }
+    tsr_vae_destroy(&vae);
+    tsr_engine_destroy(&eng);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts o = {"builtin", "auto", "720p17", 0, 0, 0, 0, 0, 3, 1, 0, 0, 0};
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    tsr_model *model = NULL;
+    tsr_error err = {0};
+    double t_load = tsr_now();
+    if ((rc = cli_open_model(o.model, &model, &err))) return rc;
+    t_load = tsr_now() - t_load;
+    size_t n_lat = (size_t)o.c * o.t * o.h * o.w;
+    float *lat = malloc(n_lat * sizeof *lat);
+    double *times = calloc((size_t)o.runs, sizeof *times);
+    if (!lat || !times) return cli_fail("out of memory");
+    for (size_t i = 0; i < n_lat; i++) lat[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    run_stats rs = {0, 0};
+    char desc[256];
+    rc = run_bench(&o, lat, model, times, &rs, desc, sizeof desc);
+    if (!rc && o.profile) { /* one more run with per-op device timing; the backend prints its table */
+#ifdef _WIN32
+        _putenv_s("TSR_CUDA_PROFILE", "1");
+#else
+        setenv("TSR_CUDA_PROFILE", "1", 1);
+#endif
+        bench_opts po = o;
+        po.warmup = 0, po.runs = 1;
+        run_stats prs = {0, 0};
+        char d2[256];
+        fflush(stdout);
+        rc = run_bench(&po, lat, model, NULL, &prs, d2, sizeof d2);
+    }
+    if (!rc) {
+        qsort(times, (size_t)o.runs, sizeof *times, cmp_double);
+        double med = times[o.runs / 2], best = times[0];
+        double tflop = o.encode ? 0 : decode_tflop(&o);
+        const char *what = o.encode ? "encode" : "decode";
+        if (o.json) {
+            printf("{\"op\":\"%s\",\"shape\":\"%s\",\"latent\":[%d,%d,%d,%d],\"engine\":\"%s\",\"chunk\":%d,"
+                   "\"runs\":%d,\"median_s\":%.4f,\"best_s\":%.4f,\"tflop\":%.1f,\"tflops\":%.1f,"
+                   "\"arena_peak_bytes\":%llu,\"arena_bytes\":%llu,\"model_load_s\":%.2f}\n",
+                   what, o.shape, o.c, o.t, o.h, o.w, desc, o.chunk, o.runs, med, best, tflop,
+                   tflop > 0 ? tflop / med : 0, (unsigned long long)rs.mem_peak, (unsigned long long)rs.mem_budget,
+                   t_load);
+        } else {
+            printf("engine: %s\nmodel: %s (filled/loaded in %.1f s)\n", desc, o.model, t_load);
+            printf("| op | shape | latent | chunk | runs | median s | best s | TFLOP | TFLOP/s | peak arena GiB |\n");
+            printf("|---|---|---|---|---|---|---|---|---|---|\n");
+            printf("| %s | %s | %dx%dx%dx%d | %d | %d | %.3f | %.3f | %.1f | %.0f | %.2f |\n", what, o.shape, o.c,
+                   o.t, o.h, o.w, o.chunk, o.runs, med, best, tflop, tflop > 0 ? tflop / med : 0,
+                   (double)rs.mem_peak / (1u << 30));
+        }
+    }
+    free(lat), free(times);
+    tsr_model_destroy(&model);
+    return rc;
+}

@@ -1,0 +1,615 @@
+/* CUDA backend: device and context, embedded kernel modules, the activation arena, parameter upload. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cuda/cuda_internal.h"
+#include "core/common.h"
+#include "core/half.h"
+
+typedef struct tsr_cuda_fatbin {
+    const char *name;
+    const void *data;
+    size_t size;
+} tsr_cuda_fatbin;
+extern const tsr_cuda_fatbin tsr_cuda_fatbins[];
+extern const int tsr_cuda_fatbin_count;
+
+/* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
+static const char *const kernel_modules[K_COUNT] = {
+    "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
+    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
+};
+static const char *const kernel_names[K_COUNT] = {
+    "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
+    "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
+    "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
+    "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar",
+};
+
+tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
+{
+    return tsr_cu_check(&cu->api, r, err, what);
+}
+
+/* ------------------------------------------------------------------ arena (first fit, coalescing) */
+
+#define ARENA_ALIGN 256u
+
+static tsr_status arena_init(tsr_cuda *cu, uint64_t size, tsr_error *err)
+{
+    tsr_arena *a = &cu->arena;
+    size &= ~(uint64_t)(ARENA_ALIGN - 1);
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAlloc(&a->base, size), err, "allocating the device arena");
+    if (st) return st;
+    a->size = size;
+    a->cap = 64;
+    a->blocks = tsr_calloc((size_t)a->cap, sizeof *a->blocks, err);
+    if (!a->blocks) return TSR_ERR_NOMEM;
+    a->blocks[0] = (tsr_arena_block){0, size, 0};
+    a->count = 1;
+    return TSR_OK;
+}
+
+tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err)
+{
+    tsr_arena *a = &cu->arena;
+    uint64_t n = (bytes + ARENA_ALIGN - 1) & ~(uint64_t)(ARENA_ALIGN - 1);
+    if (n == 0) n = ARENA_ALIGN;
+    for (int i = 0; i < a->count; i++) {
+        tsr_arena_block *b = &a->blocks[i];
+        if (b->used || b->size < n) continue;
+        if (b->size > n) {
+            if (a->count == a->cap) {
+                tsr_arena_block *nb = realloc(a->blocks, sizeof *nb * (size_t)a->cap * 2);
+                if (!nb) return tsr_fail(err, TSR_ERR_NOMEM, "arena bookkeeping");
+                a->blocks = nb;
+                a->cap *= 2;
+                b = &a->blocks[i];
+            }
+            memmove(&a->blocks[i + 2], &a->blocks[i + 1], sizeof *b * (size_t)(a->count - i - 1));
+            a->blocks[i + 1] = (tsr_arena_block){b->off + n, b->size - n, 0};
+            b->size = n;
+            a->count++;
+        }
+        b->used = 1;
+        a->in_use += n;
+        if (a->in_use > a->peak) a->peak = a->in_use;
+        *out = a->base + b->off;
+        return TSR_OK;
+    }
+    return tsr_fail(err, TSR_ERR_DEVICE_OOM, "device arena exhausted: %llu bytes wanted, %llu of %llu in use",
+                    (unsigned long long)bytes, (unsigned long long)a->in_use, (unsigned long long)a->size);
+}
+
+void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p)
+{
+    tsr_arena *a = &cu->arena;
+    if (!p) return;
+    for (int i = 0; i < a->count; i++) {
+        if (a->base + a->blocks[i].off != p) continue;
+        a->blocks[i].used = 0;
+        a->in_use -= a->blocks[i].size;
+        if (i + 1 < a->count && !a->blocks[i + 1].used) {
+            a->blocks[i].size += a->blocks[i + 1].size;
+            memmove(&a->blocks[i + 1], &a->blocks[i + 2], sizeof *a->blocks * (size_t)(a->count - i - 2));
+            a->count--;
+        }
+        if (i > 0 && !a->blocks[i - 1].used) {
+            a->blocks[i - 1].size += a->blocks[i].size;
+            memmove(&a->blocks[i], &a->blocks[i + 1], sizeof *a->blocks * (size_t)(a->count - i - 1));
+            a->count--;
+        }
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------ launches */
+
+tsr_status tsr_cuda_launch(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block, void **args,
+                           tsr_error *err)
+{
+    return tsr_cuda_launch_smem(cu, k, gx, gy, gz, block, 0, args, err);
+}
+
+tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block,
+                                unsigned smem, void **args, tsr_error *err)
+{
+    if (gx == 0 || gy == 0 || gz == 0) return TSR_OK;
+    CUresult r = cu->api.cuLaunchKernel(cu->fn[k], gx, gy, gz, block, 1, 1, smem, cu->stream, args, NULL);
+    return tsr_cuda_check(cu, r, err, kernel_names[k]);
+}
+
+/* ------------------------------------------------------------------ profile */
+
+static void prof_flush(tsr_cuda *cu)
+{
+    if (!cu->prof_n) return;
+    cu->api.cuEventSynchronize(cu->prof[cu->prof_n - 1].b);
+    for (int i = 0; i < cu->prof_n; i++) {
+        float ms = 0;
+        if (!cu->api.cuEventElapsedTime(&ms, cu->prof[i].a, cu->prof[i].b)) cu->prof_ms[cu->prof[i].kind] += ms;
+        cu->prof_flop[cu->prof[i].kind] += cu->prof[i].flop;
+        cu->prof_calls[cu->prof[i].kind]++;
+    }
+    cu->prof_n = 0;
+}
+
+int tsr_cuda_prof_begin(tsr_cuda *cu)
+{
+    if (!cu->profile) return -1;
+    if (cu->prof_n == TSR_PROF_CAP) prof_flush(cu);
+    int i = cu->prof_n++;
+    cu->api.cuEventRecord(cu->prof[i].a, cu->stream);
+    return i;
+}
+
+void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop)
+{
+    if (rec < 0) return;
+    cu->api.cuEventRecord(cu->prof[rec].b, cu->stream);
+    cu->prof[rec].kind = kind;
+    cu->prof[rec].flop = flop;
+}
+
+static void prof_print(tsr_cuda *cu)
+{
+    static const char *const names[P_KINDS] = {"conv 3x3x3 / 1x3x3 (mma)", "conv 1x1x1 + linears (mma)",
+                                               "groupnorm stats+apply", "causal state copies", "attention (excl. linears)",
+                                               "depth-to-space", "add", "host<->device copies"};
+    prof_flush(cu);
+    double total = 0;
+    for (int k = 0; k < P_KINDS; k++) total += cu->prof_ms[k];
+    fprintf(stderr, "cuda profile (device events, %s)\n| part | calls | ms | share | TFLOP | TFLOP/s |\n|---|---|---|---|---|---|\n",
+            cu->name);
+    for (int k = 0; k < P_KINDS; k++)
+        if (cu->prof_calls[k])
+            fprintf(stderr, "| %s | %ld | %.1f | %.1f %% | %.1f | %.0f |\n", names[k], cu->prof_calls[k], cu->prof_ms[k],
+                    total > 0 ? 100 * cu->prof_ms[k] / total : 0, cu->prof_flop[k] / 1e12,
+                    cu->prof_ms[k] > 0 ? cu->prof_flop[k] / 1e9 / cu->prof_ms[k] : 0);
+    fprintf(stderr, "| total | | %.1f | | | |\n", total);
+}
+
+/* ------------------------------------------------------------------ activations */
+
+tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    memset(out, 0, sizeof *out);
+    if (c <= 0 || t <= 0 || h <= 0 || w <= 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_alloc: bad shape");
+    tsr_buf *b = tsr_calloc(1, sizeof *b, err);
+    if (!b) return TSR_ERR_NOMEM;
+    b->cp = tsr_cuda_cpad(c);
+    b->bytes = (uint64_t)t * h * w * b->cp * 2;
+    tsr_status st = tsr_cuda_arena_alloc(cu, b->bytes, &b->p, err);
+    if (st) {
+        free(b);
+        return st;
+    }
+    *out = (tsr_act){b, c, t, h, w};
+    return TSR_OK;
+}
+
+tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, tsr_error *err)
+{
+    if (!out->buf) return tsr_cuda_act_alloc(&cu->be, c, t, h, w, out, err);
+    if (out->c != c || out->t != t || out->h != h || out->w != w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "output is %dx%dx%dx%d, op gives %dx%dx%dx%d", out->c, out->t,
+                        out->h, out->w, c, t, h, w);
+    return TSR_OK;
+}
+
+static void act_free(tsr_backend *be, tsr_act *a)
+{
+    if (!a || !a->buf) return;
+    tsr_cuda_arena_free((tsr_cuda *)be, a->buf->p);
+    free(a->buf);
+    a->buf = NULL;
+}
+
+/* Pinned staging of at least `bytes` (grown on demand); NULL on failure with err set. */
+static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
+{
+    if (cu->stage_bytes >= bytes) return cu->stage;
+    if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+    cu->stage = NULL;
+    cu->stage_bytes = 0;
+    if (tsr_cuda_check(cu, cu->api.cuMemAllocHost(&cu->stage, bytes), err, "pinned staging buffer")) return NULL;
+    cu->stage_bytes = bytes;
+    return cu->stage;
+}
+
+/* Transfers go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. */
+static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    int cp = dst->buf->cp, c = dst->c;
+    long long pix = (long long)dst->t * dst->h * dst->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    for (size_t i = 0; i < n; i++) tmp[i] = tsr_f32_to_bf16(host[i]);
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(planar, tmp, n * 2, cu->stream), err, "act_upload");
+    if (!st) {
+        void *a[] = {&planar, &c, &cp, &pix, &dst->buf->p};
+        st = tsr_cuda_launch(cu, K_FROM_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    }
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_upload");
+    tsr_cuda_arena_free(cu, planar);
+    return st;
+}
+
+static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    int cp = src->buf->cp, c = src->c;
+    long long pix = (long long)src->t * src->h * src->w;
+    size_t n = (size_t)pix * c;
+    uint16_t *tmp = staging(cu, n * 2, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    CUdeviceptr planar = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
+    if (st) return st;
+    int pr = tsr_cuda_prof_begin(cu);
+    void *a[] = {&src->buf->p, &cp, &c, &pix, &planar};
+    st = tsr_cuda_launch(cu, K_TO_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, planar, n * 2, cu->stream), err, "act_download");
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
+    tsr_cuda_arena_free(cu, planar);
+    if (!st)
+        for (size_t i = 0; i < n; i++) host[i] = tsr_bf16_to_f32(tmp[i]);
+    return st;
+}
+
+/* ------------------------------------------------------------------ parameters */
+
+static tsr_status upload_raw(tsr_cuda *cu, const void *host, size_t bytes, CUdeviceptr *out, tsr_error *err)
+{
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAlloc(out, bytes ? bytes : 16), err, "allocating weights");
+    if (st) return st;
+    st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(*out, host, bytes, cu->stream), err, "uploading weights");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "uploading weights");
+    return st;
+}
+
+static tsr_status upload_f32_padded(tsr_cuda *cu, const float *v, int n, int np, CUdeviceptr *out, tsr_error *err)
+{
+    float *tmp = tsr_calloc((size_t)np, sizeof(float), err);
+    if (!tmp) return TSR_ERR_NOMEM;
+    if (v) memcpy(tmp, v, sizeof(float) * (size_t)n);
+    tsr_status st = upload_raw(cu, tmp, sizeof(float) * (size_t)np, out, err);
+    free(tmp);
+    return st;
+}
+
+static void wt_free(tsr_backend *be, tsr_wt *w)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!w) return;
+    CUdeviceptr *ps[] = {&w->w, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
+                         &w->bq, &w->bk, &w->bv, &w->bo};
+    for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
+        if (*ps[i]) cu->api.cuMemFree(*ps[i]);
+    free(w);
+}
+
+static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const float *weight, const float *bias,
+                              tsr_wt **out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    *out = NULL;
+    if (d->cin <= 0 || d->cout <= 0 || d->kt <= 0 || d->kh <= 0 || d->kw <= 0 || d->st <= 0 || d->sh <= 0 ||
+        d->sw <= 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv_upload %s: bad descriptor", d->name ? d->name : "?");
+    tsr_wt *w = tsr_calloc(1, sizeof *w, err);
+    if (!w) return TSR_ERR_NOMEM;
+    w->kind = WT_CONV;
+    w->desc = *d;
+    snprintf(w->name, sizeof w->name, "%s", d->name ? d->name : "conv");
+    w->desc.name = w->name;
+    w->cin_p = tsr_cuda_cpad(d->cin);
+    w->cout_p = tsr_cuda_cpad(d->cout);
+    int taps = d->kt * d->kh * d->kw;
+    size_t n = (size_t)w->cout_p * taps * w->cin_p;
+    uint16_t *tmp = tsr_calloc(n, 2, err);
+    tsr_status st = tmp ? TSR_OK : TSR_ERR_NOMEM;
+    if (!st) {
+        for (int co = 0; co < d->cout; co++)
+            for (int ci = 0; ci < d->cin; ci++)
+                for (int k = 0; k < taps; k++)
+                    tmp[((size_t)co * taps + k) * w->cin_p + ci] =
+                        tsr_f32_to_bf16(weight[((size_t)co * d->cin + ci) * taps + k]);
+        st = upload_raw(cu, tmp, n * 2, &w->w, err);
+    }
+    free(tmp);
+    if (!st) st = upload_f32_padded(cu, bias, bias ? d->cout : 0, w->cout_p, &w->b, err);
+    if (st) {
+        wt_free(be, w);
+        return st;
+    }
+    *out = w;
+    return TSR_OK;
+}
+
+static tsr_status norm_upload(tsr_backend *be, int channels, int groups, float eps, const float *gamma,
+                              const float *beta, tsr_wt **out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    *out = NULL;
+    if (channels <= 0 || groups <= 0 || groups > 64 || channels % groups)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "norm_upload: %d channels in %d groups", channels, groups);
+    tsr_wt *w = tsr_calloc(1, sizeof *w, err);
+    if (!w) return TSR_ERR_NOMEM;
+    w->kind = WT_NORM;
+    w->channels = channels;
+    w->groups = groups;
+    w->eps = eps;
+    int cp = tsr_cuda_cpad(channels);
+    tsr_status st = upload_f32_padded(cu, gamma, channels, cp, &w->gamma, err);
+    if (!st) st = upload_f32_padded(cu, beta, channels, cp, &w->beta, err);
+    if (st) {
+        wt_free(be, w);
+        return st;
+    }
+    *out = w;
+    return TSR_OK;
+}
+
+static tsr_status upload_linear(tsr_cuda *cu, int c, const float *const wb[2], CUdeviceptr *w, CUdeviceptr *b,
+                                tsr_error *err)
+{
+    size_t n = (size_t)c * c;
+    uint16_t *tmp = tsr_malloc(n * 2, err);
+    if (!tmp) return TSR_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) tmp[i] = tsr_f32_to_bf16(wb[0][i]);
+    tsr_status st = upload_raw(cu, tmp, n * 2, w, err);
+    free(tmp);
+    if (!st) st = upload_f32_padded(cu, wb[1], wb[1] ? c : 0, c, b, err);
+    return st;
+}
+
+static tsr_status attn_upload(tsr_backend *be, int channels, const tsr_wt *norm, const float *const wq[2],
+                              const float *const wk[2], const float *const wv[2], const float *const wo[2],
+                              tsr_wt **out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    *out = NULL;
+    if (!norm || norm->kind != WT_NORM || norm->channels != channels || channels % 8)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "attn_upload: needs a GroupNorm of %d channels", channels);
+    tsr_wt *w = tsr_calloc(1, sizeof *w, err);
+    if (!w) return TSR_ERR_NOMEM;
+    w->kind = WT_ATTN;
+    w->channels = channels;
+    w->groups = norm->groups;
+    w->eps = norm->eps;
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAlloc(&w->gamma, (size_t)channels * 4), err, "attn");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemAlloc(&w->beta, (size_t)channels * 4), err, "attn");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(w->gamma, norm->gamma, (size_t)channels * 4, cu->stream), err, "attn");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(w->beta, norm->beta, (size_t)channels * 4, cu->stream), err, "attn");
+    if (!st) st = upload_linear(cu, channels, wq, &w->wq, &w->bq, err);
+    if (!st) st = upload_linear(cu, channels, wk, &w->wk, &w->bk, err);
+    if (!st) st = upload_linear(cu, channels, wv, &w->wv, &w->bv, err);
+    if (!st) st = upload_linear(cu, channels, wo, &w->wo, &w->bo, err);
+    if (st) {
+        wt_free(be, w);
+        return st;
+    }
+    *out = w;
+    return TSR_OK;
+}
+
+/* ------------------------------------------------------------------ causal state */
+
+static tsr_status state_create(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
+                               tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    *out = NULL;
+    if (d->kt <= d->st) return tsr_fail(err, TSR_ERR_INVALID_ARG, "state_create: conv keeps no frames");
+    tsr_state *s = tsr_calloc(1, sizeof *s, err);
+    if (!s) return TSR_ERR_NOMEM;
+    *s = (tsr_state){d->kt, d->st, d->kt - d->st, h, w, tsr_cuda_cpad(d->cin), 0, 0, 0, 0};
+    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)s->keep * h * w * s->cp * 2, &s->frames, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)s->keep * s->cp * 8, &s->aff, err);
+    if (st) {
+        tsr_cuda_arena_free(cu, s->frames);
+        free(s);
+        return st;
+    }
+    *out = s;
+    return TSR_OK;
+}
+
+static void state_reset(tsr_backend *be, tsr_state *s)
+{
+    (void)be;
+    if (s) s->filled = 0;
+}
+
+static void state_free(tsr_backend *be, tsr_state *s)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!s) return;
+    tsr_cuda_arena_free(cu, s->frames);
+    tsr_cuda_arena_free(cu, s->aff);
+    free(s);
+}
+
+/* ------------------------------------------------------------------ misc */
+
+static tsr_status be_sync(tsr_backend *be, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    return tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "synchronize");
+}
+
+static void be_memory(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64_t *total)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (in_use) *in_use = cu->arena.in_use;
+    if (peak) *peak = cu->arena.peak;
+    if (total) *total = cu->arena.size;
+}
+
+static void be_destroy(tsr_backend *be)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!cu) return;
+    if (cu->api.lib) {
+        if (cu->stream) cu->api.cuStreamSynchronize(cu->stream);
+        if (cu->profile) prof_print(cu);
+        if (cu->prof)
+            for (int i = 0; i < TSR_PROF_CAP; i++) {
+                if (cu->prof[i].a) cu->api.cuEventDestroy(cu->prof[i].a);
+                if (cu->prof[i].b) cu->api.cuEventDestroy(cu->prof[i].b);
+            }
+        for (int i = 0; i < cu->impl_count; i++)
+            if (cu->impls[i].destroy) cu->impls[i].destroy(cu->impls[i].user);
+        if (cu->arena.base) cu->api.cuMemFree(cu->arena.base);
+        if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+        for (int i = 0; i < cu->module_count; i++) cu->api.cuModuleUnload(cu->modules[i]);
+        if (cu->stream) cu->api.cuStreamDestroy(cu->stream);
+        if (cu->ctx) cu->api.cuDevicePrimaryCtxRelease(cu->dev);
+        tsr_cu_unload(&cu->api);
+    }
+    free(cu->arena.blocks);
+    free(cu->prof);
+    free(cu);
+}
+
+tsr_status tsr_cuda_conv_register(tsr_cuda *cu, tsr_layer_precision precision, const tsr_cuda_conv_impl *impl,
+                                  tsr_error *err)
+{
+    if (cu->impl_count == TSR_CUDA_MAX_IMPLS) return tsr_fail(err, TSR_ERR_INVALID_ARG, "too many conv impls");
+    cu->impls[cu->impl_count] = *impl;
+    cu->impl_prec[cu->impl_count] = precision;
+    cu->impl_count++;
+    return TSR_OK;
+}
+
+const tsr_backend_ops tsr_cuda_ops = {
+    .abi_version = TSR_BACKEND_ABI_VERSION,
+    .name = "cuda",
+    .destroy = be_destroy,
+    .act_alloc = tsr_cuda_act_alloc,
+    .act_free = act_free,
+    .act_upload = act_upload,
+    .act_download = act_download,
+    .conv_upload = conv_upload,
+    .norm_upload = norm_upload,
+    .attn_upload = attn_upload,
+    .wt_free = wt_free,
+    .state_create = state_create,
+    .state_reset = state_reset,
+    .state_free = state_free,
+    .conv3d = tsr_cuda_op_conv3d,
+    .group_norm = tsr_cuda_op_group_norm,
+    .attention = tsr_cuda_op_attention,
+    .depth_to_space = tsr_cuda_op_d2s,
+    .add = tsr_cuda_op_add,
+    .sync = be_sync,
+    .memory = be_memory,
+    .profile_mark = NULL,
+};
+
+static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)
+{
+    tsr_cu_api *api = &cu->api;
+    tsr_status st = tsr_cu_check(api, api->cuInit(0), err, "cuInit");
+    if (st) return st == TSR_ERR_BACKEND ? tsr_fail(err, TSR_ERR_NO_DEVICE, "%s", err ? err->message : "cuInit") : st;
+    int count = 0;
+    api->cuDriverGetVersion(&cu->driver_version);
+    if (api->cuDeviceGetCount(&count) || count <= ordinal)
+        return tsr_fail(err, TSR_ERR_NO_DEVICE, "no CUDA device %d (%d found)", ordinal, count);
+    if ((st = tsr_cu_check(api, api->cuDeviceGet(&cu->dev, ordinal), err, "cuDeviceGet"))) return st;
+    api->cuDeviceGetName(cu->name, (int)sizeof cu->name, cu->dev);
+    api->cuDeviceGetAttribute(&cu->cc_major, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, cu->dev);
+    api->cuDeviceGetAttribute(&cu->cc_minor, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, cu->dev);
+    api->cuDeviceGetAttribute(&cu->sm_count, TSR_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, cu->dev);
+    if (cu->cc_major < 8)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s is sm_%d%d; Tessera needs sm_80 or newer", cu->name,
+                        cu->cc_major, cu->cc_minor);
+    if ((st = tsr_cu_check(api, api->cuDevicePrimaryCtxRetain(&cu->ctx, cu->dev), err, "context"))) return st;
+    if ((st = tsr_cu_check(api, api->cuCtxSetCurrent(cu->ctx), err, "context"))) return st;
+    return tsr_cu_check(api, api->cuStreamCreate(&cu->stream, 1 /* non-blocking */), err, "stream");
+}
+
+static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
+{
+    for (int i = 0; i < tsr_cuda_fatbin_count && cu->module_count < 8; i++) {
+        CUmodule m;
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuModuleLoadData(&m, tsr_cuda_fatbins[i].data), err,
+                                       "loading kernels (no code for this GPU?)");
+        if (st) return st;
+        cu->modules[cu->module_count++] = m;
+    }
+    for (int k = 0; k < K_COUNT; k++) {
+        for (int i = 0; i < cu->module_count && !cu->fn[k]; i++)
+            if (!strcmp(tsr_cuda_fatbins[i].name, kernel_modules[k]) &&
+                cu->api.cuModuleGetFunction(&cu->fn[k], cu->modules[i], kernel_names[k]))
+                cu->fn[k] = NULL;
+        if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
+    }
+    static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
+                                  K_CONV_ASYNC_K64};
+    static const unsigned async_smem[] = {TSR_CONV_ASYNC_SMEM(128), TSR_CONV_ASYNC_SMEM(64), TSR_CONV_ASYNC_SMEM(128),
+                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM};
+    for (int i = 0; i < 5; i++) {
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuFuncSetAttribute(cu->fn[async_k[i]],
+                                           TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                           (int)async_smem[i]), err, "conv shared memory");
+        if (st) return st;
+    }
+    const char *mode = getenv("TSR_CUDA_CONV");
+    cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
+    cu->conv_wide = mode && strcmp(mode, "wide") == 0;
+    cu->conv_k64 = !(mode && strcmp(mode, "k32") == 0); /* BK = 64 measured ~8 % faster (notes/cuda.md) */
+    const char *prof = getenv("TSR_CUDA_PROFILE");
+    if (prof && *prof == '1') {
+        cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);
+        if (!cu->prof) return TSR_ERR_NOMEM;
+        for (int i = 0; i < TSR_PROF_CAP; i++) {
+            tsr_status st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].a, 0), err, "event");
+            if (!st) st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].b, 0), err, "event");
+            if (st) return st;
+        }
+        cu->profile = 1;
+    }
+    return TSR_OK;
+}
+
+tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err)
+{
+    *out = NULL;
+    tsr_cuda *cu = tsr_calloc(1, sizeof *cu, err);
+    if (!cu) return TSR_ERR_NOMEM;
+    cu->be.ops = &tsr_cuda_ops;
+    tsr_status st = tsr_cu_load(&cu->api, err);
+    if (!st) st = open_device(cu, p ? p->device : 0, err);
+    if (!st) st = load_kernels(cu, err);
+    if (!st) {
+        size_t free_b = 0, total_b = 0;
+        st = tsr_cuda_check(cu, cu->api.cuMemGetInfo(&free_b, &total_b), err, "cuMemGetInfo");
+        uint64_t want = p && p->memory_budget ? p->memory_budget : 0;
+        uint64_t reserve = (uint64_t)1536 << 20;
+        if (!want) want = free_b > reserve * 2 ? free_b - reserve : free_b / 2;
+        if (!st && want > free_b) want = free_b;
+        if (!st) st = arena_init(cu, want, err);
+        if (!st) {
+            cu->api.cuMemGetInfo(&free_b, &total_b);
+            cu->free_low = free_b;
+        }
+    }
+    if (st) {
+        be_destroy(&cu->be);
+        return st;
+    }
+    *out = &cu->be;
+    return TSR_OK;
+}

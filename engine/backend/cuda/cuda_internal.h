@@ -1,0 +1,139 @@
+/* cuda_internal.h — the CUDA backend instance, shared by cuda_backend.c (device, memory, parameters),
+ * cuda_ops.c (ops) and cuda_conv.c (the built-in conv). */
+#ifndef TSR_CUDA_INTERNAL_H
+#define TSR_CUDA_INTERNAL_H
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_conv.h"
+#include "backend/cuda/cuda_driver.h"
+
+enum {
+    K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR, K_COUNT
+};
+
+typedef struct tsr_arena_block {
+    uint64_t off, size;
+    int used;
+} tsr_arena_block;
+
+typedef struct tsr_arena {
+    CUdeviceptr base;
+    uint64_t size, in_use, peak;
+    tsr_arena_block *blocks;
+    int count, cap;
+} tsr_arena;
+
+#define TSR_CUDA_MAX_IMPLS 4
+
+/* Optional per-op profile (TSR_CUDA_PROFILE=1): device events around each op part, printed at destroy. */
+enum { P_CONV3, P_CONV_OTHER, P_NORM, P_STATE, P_ATTN, P_D2S, P_ADD, P_COPY, P_KINDS };
+#define TSR_PROF_CAP 512
+typedef struct tsr_prof_rec {
+    CUevent a, b;
+    int kind;
+    double flop;
+} tsr_prof_rec;
+
+struct tsr_cuda {
+    tsr_backend be;                 /* first member: ops table */
+    tsr_cu_api api;
+    CUdevice dev;
+    CUcontext ctx;
+    CUstream stream;
+    CUmodule modules[8];
+    int module_count;
+    CUfunction fn[K_COUNT];
+    int sm_count, cc_major, cc_minor, driver_version;
+    char name[128];
+    int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
+    int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
+    int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
+    tsr_arena arena;
+    uint64_t free_low;              /* device free-memory low-water (bytes) */
+    tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
+    tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
+    int impl_count;
+    void *stage;                    /* pinned host staging buffer for transfers */
+    size_t stage_bytes;
+    int profile;
+    tsr_prof_rec *prof;
+    int prof_n;
+    double prof_ms[P_KINDS], prof_flop[P_KINDS];
+    long prof_calls[P_KINDS];
+};
+
+struct tsr_buf {
+    CUdeviceptr p;
+    uint64_t bytes;
+    int cp;
+};
+
+enum { WT_CONV = 1, WT_NORM, WT_ATTN };
+struct tsr_wt {
+    int kind;
+    tsr_conv_desc desc;             /* WT_CONV */
+    char name[96];
+    int cin_p, cout_p;
+    CUdeviceptr w, b;               /* conv: bf16 weights, fp32 bias */
+    int channels, groups;           /* WT_NORM / WT_ATTN */
+    float eps;
+    CUdeviceptr gamma, beta;        /* fp32 [cp] */
+    CUdeviceptr wq, wk, wv, wo;     /* attention: bf16 [c][c] */
+    CUdeviceptr bq, bk, bv, bo;     /* fp32 [c] */
+};
+
+struct tsr_state {
+    int kt, st, keep, h, w, cp;
+    int filled, has_aff;
+    CUdeviceptr frames;             /* bf16 [keep][h][w][cp] raw conv input */
+    CUdeviceptr aff;                /* float2 [keep][cp] prologue affine of those frames */
+};
+
+/* profile: begin returns a record index (or -1 when off); end records the stop event */
+int tsr_cuda_prof_begin(tsr_cuda *cu);
+void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
+
+/* memory */
+tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err);
+void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p);
+tsr_status tsr_cuda_launch(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block, void **args,
+                           tsr_error *err);
+tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, unsigned gz, unsigned block,
+                                unsigned smem, void **args, tsr_error *err);
+/* dynamic shared memory of the pipelined conv kernels (kernels/conv_bf16.cu: STAGES x (BM + BN) x 40 x 2 bytes) */
+#define TSR_CONV_ASYNC_SMEM(bn) (4u * (128u + (unsigned)(bn)) * 40u * 2u)
+#define TSR_CONV_K64_SMEM (3u * 256u * 72u * 2u)
+tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
+
+/* GroupNorm statistics of `in` -> per-(frame, channel) affine float2 [t][cp] (allocated from the arena). */
+tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,
+                              tsr_error *err);
+
+/* Plain GEMM through the conv kernel: C[m][n] = alpha * sum_k A[m][k] B[n][k] (+bias) (+res), batched. */
+typedef struct tsr_cuda_gemm {
+    CUdeviceptr a, b, c, bias, res;
+    long long m;
+    int n, k, ldc, batch, bias_row, f32_out;
+    long long sa, sb, sc;
+    float alpha;
+} tsr_cuda_gemm;
+tsr_status tsr_cuda_gemm_run(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *err);
+
+/* ops (cuda_ops.c) */
+extern const tsr_backend_ops tsr_cuda_ops;
+tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                              const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                              tsr_error *err);
+tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
+                                  tsr_error *err);
+tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_act *in, tsr_act *out,
+                                 tsr_error *err);
+tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, int drop_first, tsr_act *out,
+                           tsr_error *err);
+tsr_status tsr_cuda_op_add(tsr_backend *be, const tsr_act *a, const tsr_act *b, tsr_act *out, tsr_error *err);
+tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err);
+/* Allocate `out` when out->buf is NULL, else check its shape. */
+tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, tsr_error *err);
+
+#endif

@@ -1,0 +1,293 @@
+/* CUDA ops of the table: conv3d (causal state in place, fused GroupNorm prologue), GroupNorm, attention,
+ * depth-to-space, add. Everything is queued on the backend's one stream; scratch comes from the arena. */
+#include <math.h>
+#include <string.h>
+
+#include "backend/cuda/cuda_internal.h"
+#include "core/common.h"
+
+static unsigned grid_for(long long n, unsigned block, unsigned cap)
+{
+    long long g = (n + block - 1) / block;
+    if (g < 1) g = 1;
+    return g > cap ? cap : (unsigned)g;
+}
+
+tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,
+                              tsr_error *err)
+{
+    if (!norm || (norm->kind != WT_NORM && norm->kind != WT_ATTN) || norm->channels != in->c)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "group norm of %d channels on a %d-channel input",
+                        norm ? norm->channels : 0, in->c);
+    int cp = in->buf->cp, hw = in->h * in->w, groups = norm->groups, c = in->c, t = in->t;
+    int vecs = cp / 8, cg = c / groups;
+    if (cg % 8 && cg != 4) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm with %d channels per group", cg);
+    if (vecs > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d channels", c);
+    int pix_per_iter = 256 / vecs;
+    int splits = (hw + pix_per_iter * 32 - 1) / (pix_per_iter * 32);
+    splits = TSR_MAX(1, TSR_MIN(splits, 1024));
+    CUdeviceptr partial = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * groups * 16, &partial, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * cp * 8, affine, err);
+    if (!st) {
+        void *a1[] = {&in->buf->p, &hw, &c, &cp, &groups, &partial};
+        st = tsr_cuda_launch(cu, K_GN_STATS, (unsigned)splits, (unsigned)t, 1, 256, a1, err);
+    }
+    if (!st) {
+        float eps = norm->eps;
+        void *a2[] = {&partial, &splits, &groups, &c, &cp, &eps, (void *)&norm->gamma, (void *)&norm->beta, affine};
+        st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)t, 1, 1, 256, a2, err);
+    }
+    tsr_cuda_arena_free(cu, partial);
+    if (st && *affine) {
+        tsr_cuda_arena_free(cu, *affine);
+        *affine = 0;
+    }
+    return st;
+}
+
+static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, int hw, int cp, int t, int silu,
+                               CUdeviceptr out, tsr_error *err)
+{
+    long long nvec = (long long)t * hw * cp / 8;
+    void *a[] = {&x, &affine, &hw, &cp, &t, &silu, &out};
+    return tsr_cuda_launch(cu, K_GN_APPLY, grid_for(nvec, 256, 65535), 1, 1, 256, a, err);
+}
+
+static tsr_status gn_apply(tsr_cuda *cu, const tsr_act *in, CUdeviceptr affine, int silu, CUdeviceptr out,
+                           tsr_error *err)
+{
+    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, out, err);
+}
+
+tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
+                                  tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    tsr_status st = tsr_cuda_act_ensure(cu, out, in->c, in->t, in->h, in->w, err);
+    if (st) return st;
+    CUdeviceptr aff = 0;
+    st = tsr_cuda_gn_affine(cu, norm, in, &aff, err);
+    if (!st) st = gn_apply(cu, in, aff, silu, out->buf->p, err);
+    tsr_cuda_arena_free(cu, aff);
+    return st;
+}
+
+/* ------------------------------------------------------------------ conv3d */
+
+/* Keep the last `keep` frames of the extended input (prefix + in) as the new state, in place. */
+static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CUdeviceptr in_aff, int prefix,
+                               int rep, tsr_error *err)
+{
+    uint64_t fbytes = (uint64_t)s->h * s->w * s->cp * 2, abytes = (uint64_t)s->cp * 8;
+    int ext = prefix + in->t;
+    tsr_status st = TSR_OK;
+    for (int j = 0; j < s->keep && !st; j++) {
+        int e = ext - s->keep + j;
+        CUdeviceptr src, asrc = 0;
+        if (e >= prefix) {
+            src = in->buf->p + (uint64_t)(e - prefix) * fbytes;
+            if (in_aff) asrc = in_aff + (uint64_t)(e - prefix) * abytes;
+        } else if (rep) {
+            src = in->buf->p;
+            asrc = in_aff;
+        } else {
+            src = s->frames + (uint64_t)e * fbytes;
+            asrc = s->aff + (uint64_t)e * abytes;
+        }
+        if (src != s->frames + (uint64_t)j * fbytes)
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(s->frames + (uint64_t)j * fbytes, src, fbytes, cu->stream),
+                                err, "state update");
+        if (!st && in_aff && asrc != s->aff + (uint64_t)j * abytes)
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(s->aff + (uint64_t)j * abytes, asrc, abytes, cu->stream),
+                                err, "state update");
+    }
+    s->filled = 1;
+    s->has_aff = in_aff != 0;
+    return st;
+}
+
+static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
+{
+    for (int i = cu->impl_count - 1; i >= 0; i--) {
+        if (cu->impl_prec[i] != TSR_LP_DEFAULT && cu->impl_prec[i] != p->desc->precision) continue;
+        tsr_status st = cu->impls[i].run(cu->impls[i].user, cu, p, err);
+        if (st != TSR_ERR_UNSUPPORTED) return st;
+    }
+    return tsr_cuda_conv_builtin(cu, p, err);
+}
+
+tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                              const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                              tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!conv || conv->kind != WT_CONV) return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv3d: not a conv");
+    const tsr_conv_desc *d = &conv->desc;
+    if (in->c != d->cin) return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: input has %d channels, conv wants %d",
+                                         d->name, in->c, d->cin);
+    int temporal = d->kt > 1;
+    if (temporal && (!d->causal || !state))
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: temporal conv needs causal mode and a state", d->name);
+    if (state && (state->h != in->h || state->w != in->w || state->kt != d->kt || state->st != d->st))
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: state made for another shape", d->name);
+    int filled = temporal && state->filled;
+    int prefix = !temporal ? 0 : filled ? d->kt - d->st : d->kt - 1;
+    int t_out = tsr_conv_out_len(in->t + prefix, d->kt, d->st, 0, 0);
+    int h_out = tsr_conv_out_len(in->h, d->kh, d->sh, d->pad_top, d->pad_bottom);
+    int w_out = tsr_conv_out_len(in->w, d->kw, d->sw, d->pad_left, d->pad_right);
+    if (t_out <= 0 || h_out <= 0 || w_out <= 0) return tsr_fail(err, TSR_ERR_INPUT, "%s: input too small", d->name);
+    if (filled && pre_norm && !state->has_aff)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: state was filled without the norm", d->name);
+    tsr_status st = tsr_cuda_act_ensure(cu, out, d->cout, t_out, h_out, w_out, err);
+    if (st) return st;
+    if (residual && (residual->c != d->cout || residual->t != t_out || residual->h != h_out || residual->w != w_out))
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: residual shape differs from the output", d->name);
+
+    /* GroupNorm(+SiLU) is applied in one pass before the conv (measured: applying it inside the conv's
+     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine. */
+    CUdeviceptr aff = 0, xn = 0, pn = 0;
+    int pr = tsr_cuda_prof_begin(cu);
+    if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
+    if (pre_norm) {
+        st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
+        if (!st) st = gn_apply(cu, in, aff, pre_silu, xn, err);
+        if (!st && filled) {
+            st = tsr_cuda_arena_alloc(cu, (uint64_t)state->keep * in->h * in->w * state->cp * 2, &pn, err);
+            if (!st) st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, pn, err);
+        }
+    }
+    tsr_cuda_conv_problem p = {
+        .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
+        .in = xn ? xn : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w, .in_affine = 0, .silu = 0,
+        .prefix = prefix, .prefix_ptr = filled ? (pn ? pn : state->frames) : 0, .prefix_affine = 0,
+        .weight = conv->w, .bias = conv->b,
+        .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
+        .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
+    };
+    tsr_cuda_prof_end(cu, pr, P_NORM, 0);
+    pr = tsr_cuda_prof_begin(cu);
+    if (!st) st = run_conv(cu, &p, err);
+    tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
+                      2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
+    pr = tsr_cuda_prof_begin(cu);
+    if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, err);
+    tsr_cuda_prof_end(cu, pr, P_STATE, 0);
+    tsr_cuda_arena_free(cu, pn);
+    tsr_cuda_arena_free(cu, xn);
+    tsr_cuda_arena_free(cu, aff);
+    if (st) tsr_error_prefix(err, "%s", d->name);
+    return st;
+}
+
+/* ------------------------------------------------------------------ attention */
+
+tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_act *in, tsr_act *out,
+                                 tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!attn || attn->kind != WT_ATTN || in->c != attn->channels)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "attention: weights do not fit the input");
+    int c = in->c, t = in->t, n = in->h * in->w;
+    if (n % 8) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "attention: %d tokens per frame (multiple of 8 needed)", n);
+    tsr_status st = tsr_cuda_act_ensure(cu, out, c, t, in->h, in->w, err);
+    if (st) return st;
+    uint64_t tok = (uint64_t)t * n, fe = (uint64_t)n * c;
+    /* query chunk: scores fp32 + probabilities bf16 for all frames at once under ~1 GiB */
+    uint64_t qc = ((uint64_t)1 << 30) / ((uint64_t)t * n * 6);
+    qc = qc < 128 ? 128 : qc / 128 * 128;
+    if (qc > (uint64_t)n) qc = (uint64_t)n;
+    CUdeviceptr aff = 0, u = 0, q = 0, k = 0, vt = 0, o = 0, s = 0, pr = 0;
+    int prof = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_gn_affine(cu, attn, in, &aff, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &u, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &q, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &k, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &vt, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, tok * c * 2, &o, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * qc * n * 4, &s, err);
+    if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * qc * n * 2, &pr, err);
+    if (!st) st = gn_apply(cu, in, aff, 0, u, err);
+    tsr_cuda_gemm g;
+    if (!st) { /* q = u Wq^T + bq ; k likewise (all frames: M = t*n) */
+        g = (tsr_cuda_gemm){.a = u, .b = attn->wq, .c = q, .bias = attn->bq, .m = (long long)tok, .n = c, .k = c,
+                            .ldc = c, .batch = 1, .alpha = 1.f};
+        st = tsr_cuda_gemm_run(cu, &g, err);
+    }
+    if (!st) {
+        g.b = attn->wk, g.c = k, g.bias = attn->bk;
+        st = tsr_cuda_gemm_run(cu, &g, err);
+    }
+    if (!st) { /* v^T per frame = Wv u^T + bv (row bias) */
+        g = (tsr_cuda_gemm){.a = attn->wv, .b = u, .c = vt, .bias = attn->bv, .m = c, .n = n, .k = c, .ldc = n,
+                            .batch = t, .bias_row = 1, .sa = 0, .sb = (long long)fe, .sc = (long long)fe, .alpha = 1.f};
+        st = tsr_cuda_gemm_run(cu, &g, err);
+    }
+    float scale = 1.0f / sqrtf((float)c);
+    for (uint64_t q0 = 0; q0 < (uint64_t)n && !st; q0 += qc) {
+        int rows = (int)((uint64_t)n - q0 < qc ? (uint64_t)n - q0 : qc);
+        g = (tsr_cuda_gemm){.a = q + q0 * c * 2, .b = k, .c = s, .m = rows, .n = n, .k = c, .ldc = n, .batch = t,
+                            .sa = (long long)fe, .sb = (long long)fe, .sc = (long long)qc * n, .f32_out = 1,
+                            .alpha = scale};
+        st = tsr_cuda_gemm_run(cu, &g, err);
+        for (int f = 0; f < t && !st; f++) {
+            CUdeviceptr sf = s + (uint64_t)f * qc * n * 4, pf = pr + (uint64_t)f * qc * n * 2;
+            int ld = n;
+            void *a[] = {&sf, &n, &ld, &pf};
+            st = tsr_cuda_launch(cu, K_SOFTMAX, (unsigned)rows, 1, 1, 1024, a, err);
+        }
+        if (!st) {
+            g = (tsr_cuda_gemm){.a = pr, .b = vt, .c = o + q0 * c * 2, .m = rows, .n = c, .k = n, .ldc = c,
+                                .batch = t, .sa = (long long)qc * n, .sb = (long long)fe, .sc = (long long)fe,
+                                .alpha = 1.f};
+            st = tsr_cuda_gemm_run(cu, &g, err);
+        }
+    }
+    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
+    if (!st) { /* out = o Wo^T + bo + in */
+        g = (tsr_cuda_gemm){.a = o, .b = attn->wo, .c = out->buf->p, .bias = attn->bo, .res = in->buf->p,
+                            .m = (long long)tok, .n = c, .k = c, .ldc = c, .batch = 1, .alpha = 1.f};
+        st = tsr_cuda_gemm_run(cu, &g, err);
+    }
+    CUdeviceptr all[] = {aff, u, q, k, vt, o, s, pr};
+    for (size_t i = 0; i < TSR_ARRAY_LEN(all); i++) tsr_cuda_arena_free(cu, all[i]);
+    return st;
+}
+
+/* ------------------------------------------------------------------ depth-to-space, add */
+
+tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, int drop_first, tsr_act *out,
+                           tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (rt < 1 || rs < 1 || in->c % (rt * rs * rs)) return tsr_fail(err, TSR_ERR_INVALID_ARG, "depth_to_space");
+    int c = in->c / (rt * rs * rs);
+    if (c % 8 || in->c != in->buf->cp)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "depth_to_space to %d channels (multiple of 8 needed)", c);
+    int drop = drop_first && rt == 2;
+    int t_out = in->t * rt - drop;
+    tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, in->h * rs, in->w * rs, err);
+    if (st) return st;
+    int t_in = in->t, h = in->h, w = in->w;
+    long long n = (long long)t_out * h * rs * w * rs * (c / 8);
+    void *a[] = {&in->buf->p, &t_in, &h, &w, &c, &rt, &rs, &drop, &t_out, &out->buf->p};
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, 65535), 1, 1, 256, a, err);
+    tsr_cuda_prof_end(cu, pr, P_D2S, 0);
+    return st;
+}
+
+tsr_status tsr_cuda_op_add(tsr_backend *be, const tsr_act *a, const tsr_act *b, tsr_act *out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (a->c != b->c || a->t != b->t || a->h != b->h || a->w != b->w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "add: shapes differ");
+    tsr_status st = tsr_cuda_act_ensure(cu, out, a->c, a->t, a->h, a->w, err);
+    if (st) return st;
+    long long nvec = (long long)a->t * a->h * a->w * a->buf->cp / 8;
+    void *args[] = {&a->buf->p, &b->buf->p, &nvec, &out->buf->p};
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_launch(cu, K_ADD, grid_for(nvec, 256, 65535), 1, 1, 256, args, err);
+    tsr_cuda_prof_end(cu, pr, P_ADD, 0);
+    return st;
+}

@@ -1,0 +1,393 @@
+/* Every CUDA op against a plain fp32 reference on fresh random inputs (relative RMS within bf16 rounding).
+ * Exits 77 when no GPU or driver is present. TSR_BENCH=1 also times a 512-channel 3x3x3 conv. */
+#include <math.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "core/common.h"
+#include "tsr_test.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static float frand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
+}
+static float *rnd(size_t n, float scale)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = frand() * scale;
+    return v;
+}
+static void set_env(const char *k, const char *v)
+{
+#ifdef _WIN32
+    _putenv_s(k, v ? v : "");
+#else
+    if (v) setenv(k, v, 1);
+    else unsetenv(k);
+#endif
+}
+static float silu(float x) { return x / (1.f + expf(-x)); }
+
+static tsr_backend *be;
+static tsr_error err;
+#define OK(x) REQUIRE_OK(x, #x)
+static void REQUIRE_OK(tsr_status s, const char *what)
+{
+    if (s) {
+        fprintf(stderr, "%s: %s: %s\n", what, tsr_status_name(s), err.message);
+        exit(1);
+    }
+}
+
+static double rel_rms(const float *a, const float *ref, size_t n)
+{
+    double e = 0, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        e += (double)(a[i] - ref[i]) * (a[i] - ref[i]);
+        r += (double)ref[i] * ref[i];
+    }
+    return sqrt(e / (r > 0 ? r : 1));
+}
+
+/* reference GroupNorm (per frame), x [c][t][hw] -> y */
+static void ref_gn(const float *x, int c, int t, int hw, int groups, const float *g, const float *b, int act, float *y)
+{
+    int cg = c / groups;
+    for (int f = 0; f < t; f++)
+        for (int gr = 0; gr < groups; gr++) {
+            double s = 0, s2 = 0;
+            for (int ch = gr * cg; ch < (gr + 1) * cg; ch++)
+                for (int i = 0; i < hw; i++) {
+                    double v = x[((size_t)ch * t + f) * hw + i];
+                    s += v, s2 += v * v;
+                }
+            double n = (double)cg * hw, mean = s / n, var = s2 / n - mean * mean;
+            double rstd = 1.0 / sqrt(var + 1e-6);
+            for (int ch = gr * cg; ch < (gr + 1) * cg; ch++)
+                for (int i = 0; i < hw; i++) {
+                    size_t k = ((size_t)ch * t + f) * hw + i;
+                    float v = (float)((x[k] - mean) * rstd) * g[ch] + b[ch];
+                    y[k] = act ? silu(v) : v;
+                }
+        }
+}
+
+/* reference causal conv over a pre-extended input xe [cin][te][h][w] */
+static void ref_conv(const tsr_conv_desc *d, const float *xe, int te, int h, int w, const float *wt, const float *bias,
+                     float *y, int *to_, int *ho_, int *wo_)
+{
+    int to = tsr_conv_out_len(te, d->kt, d->st, 0, 0), ho = tsr_conv_out_len(h, d->kh, d->sh, d->pad_top, d->pad_bottom);
+    int wo = tsr_conv_out_len(w, d->kw, d->sw, d->pad_left, d->pad_right);
+    for (int co = 0; co < d->cout; co++)
+        for (int t = 0; t < to; t++)
+            for (int y0 = 0; y0 < ho; y0++)
+                for (int x0 = 0; x0 < wo; x0++) {
+                    double acc = bias ? bias[co] : 0;
+                    for (int ci = 0; ci < d->cin; ci++)
+                        for (int a = 0; a < d->kt; a++)
+                            for (int b = 0; b < d->kh; b++)
+                                for (int c = 0; c < d->kw; c++) {
+                                    int ti = t * d->st + a, yi = y0 * d->sh - d->pad_top + b, xi = x0 * d->sw - d->pad_left + c;
+                                    if (yi < 0 || yi >= h || xi < 0 || xi >= w) continue;
+                                    acc += (double)wt[((((size_t)co * d->cin + ci) * d->kt + a) * d->kh + b) * d->kw + c] *
+                                           xe[(((size_t)ci * te + ti) * h + yi) * w + xi];
+                                }
+                    y[(((size_t)co * to + t) * ho + y0) * wo + x0] = (float)acc;
+                }
+    *to_ = to, *ho_ = ho, *wo_ = wo;
+}
+
+static float *upload_new(int c, int t, int h, int w, const float *host, tsr_act *a)
+{
+    OK(be->ops->act_alloc(be, c, t, h, w, a, &err));
+    OK(be->ops->act_upload(be, a, host, &err));
+    return NULL;
+}
+static float *download(const tsr_act *a)
+{
+    float *v = malloc(sizeof(float) * (size_t)a->c * a->t * a->h * a->w);
+    OK(be->ops->act_download(be, a, v, &err));
+    return v;
+}
+
+/* One conv case: whole clip (and, for causal convs, the same clip in chunks) against the reference. */
+static void conv_case(const char *name, int cin, int cout, int k3, int kt, int st, int s, int pt, int pb, int t, int h,
+                      int w, int norm, int resid, const int *chunks)
+{
+    tsr_conv_desc d = {cin, cout, kt, k3, k3, st, s, s, pt, pb, pt, pb, kt > 1, TSR_LP_DEFAULT, name};
+    size_t nin = (size_t)cin * t * h * w, nw = (size_t)cout * cin * kt * k3 * k3;
+    float *x = rnd(nin, 1.f), *wt = rnd(nw, 1.f / sqrtf((float)cin * kt * k3 * k3)), *bias = rnd(cout, 0.5f);
+    float *gam = rnd(cin, 0.5f), *bet = rnd(cin, 0.5f);
+    for (int i = 0; i < cin; i++) gam[i] += 1.f;
+    float *xn = malloc(nin * sizeof *xn);
+    if (norm) ref_gn(x, cin, t, h * w, 32, gam, bet, 1, xn);
+    else memcpy(xn, x, nin * sizeof *xn);
+    int pre = kt > 1 ? kt - 1 : 0, te = t + pre, to, ho, wo;
+    float *xe = malloc(sizeof(float) * cin * te * h * w);
+    for (int c = 0; c < cin; c++)
+        for (int f = 0; f < te; f++)
+            memcpy(xe + ((size_t)c * te + f) * h * w, xn + ((size_t)c * t + (f < pre ? 0 : f - pre)) * h * w,
+                   sizeof(float) * h * w);
+    float *ref = malloc(sizeof(float) * cout * (te) * h * w);
+    ref_conv(&d, xe, te, h, w, wt, bias, ref, &to, &ho, &wo);
+    size_t nout = (size_t)cout * to * ho * wo;
+    float *res = rnd(nout, 1.f);
+    if (resid)
+        for (size_t i = 0; i < nout; i++) ref[i] += res[i];
+
+    tsr_wt *cw = NULL, *nw_ = NULL;
+    OK(be->ops->conv_upload(be, &d, wt, bias, &cw, &err));
+    if (norm) OK(be->ops->norm_upload(be, cin, 32, 1e-6f, gam, bet, &nw_, &err));
+    tsr_state *state = NULL;
+    if (kt > 1) OK(be->ops->state_create(be, &d, h, w, &state, &err));
+    tsr_act in, out = {0}, ra = {0};
+    upload_new(cin, t, h, w, x, &in);
+    if (resid) upload_new(cout, to, ho, wo, res, &ra);
+    OK(be->ops->conv3d(be, cw, &in, state, nw_, 1, resid ? &ra : NULL, &out, &err));
+    CHECKF(out.t == to && out.h == ho && out.w == wo, "%s: output %dx%dx%d, want %dx%dx%d", name, out.t, out.h, out.w, to, ho, wo);
+    float *got = download(&out);
+    double e = rel_rms(got, ref, nout);
+    fprintf(stderr, "conv %-28s rel rms %.5f\n", name, e);
+    CHECKF(e < 0.012, "%s: rel rms %.5f", name, e);
+    free(got);
+    be->ops->act_free(be, &out);
+
+    if (chunks && kt > 1 && !resid) { /* streamed: chunks of input frames with the state carried across */
+        be->ops->state_reset(be, state);
+        float *acc = calloc(nout, sizeof *acc);
+        int t0 = 0, o0 = 0;
+        for (int ci = 0; chunks[ci] && t0 < t; ci++) {
+            int tc = chunks[ci];
+            float *xc = malloc(sizeof(float) * cin * tc * h * w);
+            for (int c = 0; c < cin; c++)
+                memcpy(xc + (size_t)c * tc * h * w, x + ((size_t)c * t + t0) * h * w, sizeof(float) * tc * h * w);
+            tsr_act ic, oc = {0};
+            upload_new(cin, tc, h, w, xc, &ic);
+            OK(be->ops->conv3d(be, cw, &ic, state, nw_, 1, NULL, &oc, &err));
+            float *g = download(&oc);
+            for (int c = 0; c < cout; c++)
+                for (int f = 0; f < oc.t && o0 + f < to; f++)
+                    memcpy(acc + ((size_t)c * to + o0 + f) * ho * wo, g + ((size_t)c * oc.t + f) * ho * wo,
+                           sizeof(float) * ho * wo);
+            o0 += oc.t, t0 += tc;
+            free(g), free(xc);
+            be->ops->act_free(be, &ic);
+            be->ops->act_free(be, &oc);
+        }
+        CHECKF(o0 == to, "%s chunked: %d frames, want %d", name, o0, to);
+        double ec = rel_rms(acc, ref, nout);
+        fprintf(stderr, "conv %-28s chunked rel rms %.5f\n", name, ec);
+        CHECKF(ec < 0.012, "%s chunked: rel rms %.5f", name, ec);
+        free(acc);
+    }
+    be->ops->act_free(be, &in);
+    be->ops->act_free(be, &ra);
+    be->ops->state_free(be, state);
+    be->ops->wt_free(be, cw);
+    be->ops->wt_free(be, nw_);
+    free(x), free(wt), free(bias), free(gam), free(bet), free(xn), free(xe), free(ref), free(res);
+}
+
+static void gn_case(int c, int t, int h, int w, int act)
+{
+    size_t n = (size_t)c * t * h * w;
+    float *x = rnd(n, 2.f), *g = rnd(c, 1.f), *b = rnd(c, 1.f), *ref = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) x[i] += 0.7f; /* a mean offset */
+    ref_gn(x, c, t, h * w, 32, g, b, act, ref);
+    tsr_wt *nw = NULL;
+    OK(be->ops->norm_upload(be, c, 32, 1e-6f, g, b, &nw, &err));
+    tsr_act in, out = {0};
+    upload_new(c, t, h, w, x, &in);
+    OK(be->ops->group_norm(be, nw, &in, act, &out, &err));
+    float *got = download(&out);
+    double e = rel_rms(got, ref, n);
+    fprintf(stderr, "group_norm c=%d silu=%d rel rms %.5f\n", c, act, e);
+    CHECKF(e < 0.01, "group_norm c=%d: %.5f", c, e);
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->wt_free(be, nw);
+    free(x), free(g), free(b), free(ref), free(got);
+}
+
+static void attn_case(int c, int t, int h, int w)
+{
+    int n = h * w;
+    size_t tot = (size_t)c * t * n;
+    float *x = rnd(tot, 1.f), *g = rnd(c, 0.3f), *b = rnd(c, 0.3f);
+    for (int i = 0; i < c; i++) g[i] += 1.f;
+    float *wl[4][2];
+    for (int i = 0; i < 4; i++) wl[i][0] = rnd((size_t)c * c, 1.5f / sqrtf((float)c)), wl[i][1] = rnd(c, 0.2f);
+    float *u = malloc(tot * 4), *ref = malloc(tot * 4);
+    ref_gn(x, c, t, n, 32, g, b, 0, u);
+    float *qkv[3], *o = malloc(sizeof(float) * n * c), *sc = malloc(sizeof(float) * n);
+    for (int i = 0; i < 3; i++) qkv[i] = malloc(sizeof(float) * n * c);
+    for (int f = 0; f < t; f++) {
+        for (int i = 0; i < 3; i++)
+            for (int tk = 0; tk < n; tk++)
+                for (int oc = 0; oc < c; oc++) {
+                    double a = wl[i][1][oc];
+                    for (int ic = 0; ic < c; ic++) a += (double)wl[i][0][(size_t)oc * c + ic] * u[((size_t)ic * t + f) * n + tk];
+                    qkv[i][(size_t)tk * c + oc] = (float)a;
+                }
+        for (int qi = 0; qi < n; qi++) {
+            double mx = -1e30, sum = 0;
+            for (int kj = 0; kj < n; kj++) {
+                double a = 0;
+                for (int d = 0; d < c; d++) a += (double)qkv[0][(size_t)qi * c + d] * qkv[1][(size_t)kj * c + d];
+                sc[kj] = (float)(a / sqrt((double)c));
+                if (sc[kj] > mx) mx = sc[kj];
+            }
+            for (int kj = 0; kj < n; kj++) sum += (sc[kj] = (float)exp(sc[kj] - mx));
+            for (int d = 0; d < c; d++) {
+                double a = 0;
+                for (int kj = 0; kj < n; kj++) a += sc[kj] * (double)qkv[2][(size_t)kj * c + d];
+                o[(size_t)qi * c + d] = (float)(a / sum);
+            }
+        }
+        for (int tk = 0; tk < n; tk++)
+            for (int oc = 0; oc < c; oc++) {
+                double a = wl[3][1][oc];
+                for (int ic = 0; ic < c; ic++) a += (double)wl[3][0][(size_t)oc * c + ic] * o[(size_t)tk * c + ic];
+                size_t k = ((size_t)oc * t + f) * n + tk;
+                ref[k] = (float)a + x[k];
+            }
+    }
+    tsr_wt *nw = NULL, *aw = NULL;
+    OK(be->ops->norm_upload(be, c, 32, 1e-6f, g, b, &nw, &err));
+    const float *pq[2] = {wl[0][0], wl[0][1]}, *pk[2] = {wl[1][0], wl[1][1]}, *pv[2] = {wl[2][0], wl[2][1]},
+                *po[2] = {wl[3][0], wl[3][1]};
+    OK(be->ops->attn_upload(be, c, nw, pq, pk, pv, po, &aw, &err));
+    tsr_act in, out = {0};
+    upload_new(c, t, h, w, x, &in);
+    OK(be->ops->attention(be, aw, &in, &out, &err));
+    float *got = download(&out);
+    /* compare the attention branch (output minus the residual) so the residual does not hide errors */
+    for (size_t i = 0; i < tot; i++) got[i] -= x[i], ref[i] -= x[i];
+    double e = rel_rms(got, ref, tot);
+    fprintf(stderr, "attention c=%d n=%d rel rms (branch) %.5f\n", c, n, e);
+    CHECKF(e < 0.03, "attention: %.5f", e);
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->wt_free(be, aw), be->ops->wt_free(be, nw);
+    for (int i = 0; i < 4; i++) free(wl[i][0]), free(wl[i][1]);
+    for (int i = 0; i < 3; i++) free(qkv[i]);
+    free(x), free(g), free(b), free(u), free(ref), free(o), free(sc), free(got);
+}
+
+static void d2s_add_case(void)
+{
+    int c = 16, rt = 2, rs = 2, t = 3, h = 4, w = 5, cin = c * rt * rs * rs;
+    size_t n = (size_t)cin * t * h * w;
+    float *x = rnd(n, 1.f);
+    tsr_act in, out = {0}, sum = {0};
+    upload_new(cin, t, h, w, x, &in);
+    OK(be->ops->depth_to_space(be, &in, rt, rs, 1, &out, &err));
+    CHECK(out.c == c && out.t == 2 * t - 1 && out.h == 2 * h && out.w == 2 * w);
+    float *got = download(&out);
+    int bad = 0, T = out.t, H = out.h, W = out.w;
+    for (int cc = 0; cc < c; cc++)
+        for (int to = 0; to < T; to++)
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < W; xx++) {
+                    int tf = to >= 1 ? to + 1 : to, ti = tf / rt, k = tf % rt, i = y % 2, j = xx % 2;
+                    int ch = ((i * rs + j) * rt + k) * c + cc;
+                    float want = x[(((size_t)ch * t + ti) * h + y / 2) * w + xx / 2];
+                    float g = got[(((size_t)cc * T + to) * H + y) * W + xx];
+                    if (fabsf(g - want) > 0.01f * fabsf(want) + 1e-6f) bad++;
+                }
+    CHECKF(bad == 0, "depth_to_space: %d wrong", bad);
+    OK(be->ops->add(be, &out, &out, &sum, &err));
+    float *s = download(&sum);
+    size_t m = (size_t)c * T * H * W;
+    int badd = 0;
+    for (size_t i = 0; i < m; i++)
+        if (fabsf(s[i] - 2 * got[i]) > 1e-6f + 0.01f * fabsf(got[i])) badd++;
+    CHECKF(badd == 0, "add: %d wrong", badd);
+    fprintf(stderr, "depth_to_space + add: %d / %d wrong\n", bad, badd);
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->act_free(be, &sum);
+    free(x), free(got), free(s);
+}
+
+static void bench_conv(int c, int t, int h, int w, int reps)
+{
+    tsr_conv_desc d = {c, c, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "bench"};
+    size_t nw = (size_t)c * c * 27;
+    float *wt = rnd(nw, 0.02f), *g = rnd(c, 1.f), *b = rnd(c, 1.f);
+    tsr_wt *cw = NULL, *nrm = NULL;
+    OK(be->ops->conv_upload(be, &d, wt, NULL, &cw, &err));
+    OK(be->ops->norm_upload(be, c, 32, 1e-6f, g, b, &nrm, &err));
+    tsr_state *s = NULL;
+    OK(be->ops->state_create(be, &d, h, w, &s, &err));
+    tsr_act in, out = {0};
+    OK(be->ops->act_alloc(be, c, t, h, w, &in, &err));
+    for (int pass = 0; pass < 2; pass++) {
+        for (int norm = 0; norm < 2; norm++) {
+            OK(be->ops->sync(be, &err));
+            double t0 = tsr_now();
+            for (int r = 0; r < reps; r++) {
+                be->ops->state_reset(be, s);
+                OK(be->ops->conv3d(be, cw, &in, s, norm ? nrm : NULL, 1, NULL, &out, &err));
+            }
+            OK(be->ops->sync(be, &err));
+            double dt = (tsr_now() - t0) / reps;
+            double fl = 2.0 * c * c * 27 * (double)t * h * w;
+            if (pass) printf("BENCH conv3x3x3 %d->%d %dx%dx%d norm=%d: %.3f ms  %.0f TFLOP/s\n", c, c, t, h, w, norm,
+                             dt * 1e3, fl / dt / 1e12);
+        }
+    }
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out);
+    be->ops->state_free(be, s), be->ops->wt_free(be, cw), be->ops->wt_free(be, nrm);
+    free(wt), free(g), free(b);
+}
+
+int main(void)
+{
+    tsr_backend_params p = {0};
+    p.memory_budget = (uint64_t)8 << 30;
+    tsr_status st = tsr_cuda_backend_create(&p, &be, &err);
+    if (st == TSR_ERR_NO_DEVICE || st == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
+    OK(st);
+    static const int chunks[] = {2, 1, 2, 0};
+    static const int chunks2[] = {1, 2, 2, 0};
+    static const char *const variants[] = {"k64", "wide", "k32", "sync"};   /* every conv kernel the backend has */
+    for (int variant = 0; variant < 4; variant++) {
+        if (variant) {
+            be->ops->destroy(be);
+            set_env("TSR_CUDA_CONV", variants[variant]);
+            OK(tsr_cuda_backend_create(&p, &be, &err));
+        }
+        fprintf(stderr, "-- conv kernel: %s\n", variants[variant]);
+        conv_case("causal 3x3x3 16->64", 16, 64, 3, 3, 1, 1, 1, 1, 5, 8, 12, 0, 0, chunks);
+        conv_case("causal 3x3x3 128->128 gn", 128, 128, 3, 3, 1, 1, 1, 1, 5, 6, 10, 1, 0, chunks);
+        conv_case("causal 3x3x3 256->128 gn+res", 256, 128, 3, 3, 1, 1, 1, 1, 3, 5, 7, 1, 1, NULL);
+        conv_case("1x1x1 256->512 res", 256, 512, 1, 1, 1, 1, 0, 0, 2, 6, 9, 0, 1, NULL);
+        conv_case("conv_out 128->3 gn", 128, 3, 3, 3, 1, 1, 1, 1, 3, 8, 8, 1, 0, chunks);
+        conv_case("enc conv_in 3->128", 3, 128, 3, 3, 1, 1, 1, 1, 5, 8, 8, 0, 0, chunks);
+        conv_case("enc down 1x3x3 s2", 128, 128, 3, 1, 1, 2, 0, 1, 3, 8, 10, 0, 0, NULL);
+        conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
+        conv_case("causal 3x3x3 64->512 wide", 64, 512, 3, 3, 1, 1, 1, 1, 3, 9, 11, 0, 1, NULL);
+        attn_case(128, 1, 16, 16);
+        if (getenv("TSR_BENCH") && *getenv("TSR_BENCH") == '1') {
+            printf("-- %s\n", variants[variant]);
+            bench_conv(512, 5, 90, 160, 5);
+            bench_conv(256, 17, 180, 320, 2);
+        }
+    }
+    set_env("TSR_CUDA_CONV", NULL);
+    be->ops->destroy(be);
+    OK(tsr_cuda_backend_create(&p, &be, &err));
+    gn_case(512, 3, 9, 13, 1);
+    gn_case(128, 2, 16, 24, 0);
+    gn_case(256, 2, 7, 5, 1);
+    attn_case(512, 2, 8, 12);
+    d2s_add_case();
+    uint64_t in_use = 0, peak = 0, total = 0;
+    be->ops->memory(be, &in_use, &peak, &total);
+    fprintf(stderr, "arena: %llu in use, peak %llu of %llu\n", (unsigned long long)in_use, (unsigned long long)peak,
+            (unsigned long long)total);
+    CHECK(in_use == 0);
+    const char *bench = getenv("TSR_BENCH");
+    if (bench && *bench == '1') {
+        bench_conv(128, 17, 360, 640, 2);
+    }
+    be->ops->destroy(be);
+    return tsr_test_done();
+}

@@ -75,7 +75,7 @@ if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --timeout-
     >"$build/wine-test.log" 2>&1
 then ok "unit-tests-under-wine"
 else
-  failed=$(sed -nE 's|^ *[0-9]+/[0-9]+ +([^ ]+:)?unit / ([a-z0-9_]+) +(FAIL|TIMEOUT).*|\2|p' "$build/wine-test.log" | sort -u)
+  failed=$(sed -nE 's#^ *[0-9]+/[0-9]+ +([^ ]+:)?unit / ([a-z0-9_]+) +(FAIL|TIMEOUT).*#\2#p' "$build/wine-test.log" | sort -u)
   still=()
   for t in $failed; do
     if meson test -C "$build" --no-rebuild --suite unit --timeout-multiplier 4 "$t" >"$build/wine-retest-$t.log" 2>&1

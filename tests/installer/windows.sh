@@ -83,7 +83,7 @@ else
     else still+=("$t"); fi
   done
   if [ -n "$failed" ] && [ ${#still[@]} -eq 0 ]; then ok "unit-tests-under-wine (after rerun)"
-  else cat "$build/wine-test.log"; bad "unit-tests-under-wine" "${still[*]:-see log}"; fi
+  else sed "s/^/    /" "$build/wine-test.log"; bad "unit-tests-under-wine" "${still[*]:-see log}"; fi
 fi
 grep -E '^ *[0-9]+/[0-9]+ ' "$build/wine-test.log" | sed 's/^/    /'
 

@@ -273,10 +273,282 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+/* ---------------------------------------------------------------- store (SQLite: presets, queue, history, tuned)
+ *
+ * One SQLite file (WAL) per user: tsr_store_default_path(). Every call on one handle is serialised by the
+ * caller ("one thread per handle"); several handles — in this process or in others (the GUI and the CLI) —
+ * may use the same file at once (WAL + busy_timeout; writes are BEGIN IMMEDIATE transactions).
+ * A file that is corrupt, or was written by a newer Tessera, is renamed aside
+ * ("<path>.corrupt-<time>" / "<path>.newer-v<N>-<time>") and a fresh store is created; tsr_store_notice()
+ * then says so. Built without SQLite, every call fails with TSR_ERR_UNSUPPORTED. */
+
+typedef struct tsr_store tsr_store;
+
+#define TSR_STORE_NAME_MAX 128
+#define TSR_STORE_PATH_MAX 1024
+#define TSR_STORE_TEXT_MAX 1024
+
+/* "$XDG_DATA_HOME/tessera/tessera.db" (default ~/.local/share), "%LOCALAPPDATA%\Tessera\tessera.db" on
+ * Windows. Creates the directory. Any thread. */
+tsr_status tsr_store_default_path(char *buf, size_t cap, tsr_error *err);
+
+typedef struct tsr_store_params {
+    const char *path;            /* NULL = tsr_store_default_path() */
+    int recover_interrupted;     /* 1 (default): jobs left "running" by a dead process become "interrupted".
+                                  * 0 for a second, read-mostly handle (CLI inspection) beside a live app. */
+} tsr_store_params;
+
+void tsr_store_params_default(tsr_store_params *p);
+/* Open (create, migrate) the store. Any thread. */
+tsr_status tsr_store_open(const tsr_store_params *p, tsr_store **out, tsr_error *err);
+void tsr_store_close(tsr_store **s);
+const char *tsr_store_path(const tsr_store *s);
+/* Non-empty after open when a damaged/newer file was set aside: one sentence for the user. */
+const char *tsr_store_notice(const tsr_store *s);
+/* Jobs that open() moved from "running" to "interrupted". */
+int tsr_store_recovered_jobs(const tsr_store *s);
+/* Schema version this build writes (PRAGMA user_version). */
+int tsr_store_schema_version(void);
+/* Free arrays returned by the *_list functions. */
+void tsr_store_free(void *p);
+
+/* --- presets --- */
+typedef enum tsr_tiling_policy {
+    TSR_TILING_AUTO = 0,     /* least approximate plan that fits the budget (tiles only when needed) */
+    TSR_TILING_EXACT_ONLY,   /* never an approximate plan: fail with the memory needed instead */
+    TSR_TILING_ALWAYS        /* always spatial tiles (smallest VRAM) */
+} tsr_tiling_policy;
+
+typedef struct tsr_preset {
+    int64_t id;                  /* 0 = not stored yet */
+    char name[TSR_STORE_NAME_MAX];
+    int builtin;                 /* built-in presets are read-only (duplicate them to edit) */
+    tsr_precision precision;
+    uint64_t vram_budget;        /* bytes, 0 = free VRAM minus a margin */
+    tsr_tiling_policy tiling;
+    char container[16];          /* "mp4", "mkv", "mov" */
+    char codec[32];              /* FFmpeg encoder name: "libx264", "libx265", "prores_ks", "ffv1" */
+    int crf;                     /* quality for CRF codecs; ignored by ProRes/FFV1 */
+    int bit_depth;               /* 8 or 10 */
+} tsr_preset;
+
+void tsr_preset_default(tsr_preset *p);
+/* All presets, built-ins first then user presets by name. *out: free with tsr_store_free. */
+tsr_status tsr_store_presets_list(tsr_store *s, tsr_preset **out, int *count, tsr_error *err);
+tsr_status tsr_store_preset_get(tsr_store *s, int64_t id, tsr_preset *out, tsr_error *err);
+/* TSR_ERR_INVALID_ARG when no preset has that name. */
+tsr_status tsr_store_preset_find(tsr_store *s, const char *name, tsr_preset *out, tsr_error *err);
+/* p->id == 0: insert (p->id is set); else update. Names are unique; built-ins cannot be changed. */
+tsr_status tsr_store_preset_save(tsr_store *s, tsr_preset *p, tsr_error *err);
+/* Copy preset `id` as a user preset named `new_name` (NULL: "<name> (copy)", "<name> (copy 2)", ...). */
+tsr_status tsr_store_preset_duplicate(tsr_store *s, int64_t id, const char *new_name, int64_t *new_id,
+                                      tsr_error *err);
+/* Built-ins cannot be deleted; queue items that used the preset keep running with the defaults. */
+tsr_status tsr_store_preset_delete(tsr_store *s, int64_t id, tsr_error *err);
+
+/* --- batch queue --- */
+typedef enum tsr_job_state {
+    TSR_JOB_QUEUED = 0,
+    TSR_JOB_RUNNING,
+    TSR_JOB_PAUSED,
+    TSR_JOB_DONE,
+    TSR_JOB_FAILED,
+    TSR_JOB_CANCELLED,
+    TSR_JOB_INTERRUPTED      /* was running when the process died; can be re-queued */
+} tsr_job_state;
+const char *tsr_job_state_name(tsr_job_state s);
+
+typedef struct tsr_queue_item {
+    int64_t id;                  /* set by add */
+    int position;                /* 0-based order in the queue (set by add/move) */
+    tsr_job_state state;
+    char input[TSR_STORE_PATH_MAX];
+    char output[TSR_STORE_PATH_MAX];
+    int64_t preset_id;           /* 0 = none */
+    char overrides[TSR_STORE_TEXT_MAX];  /* JSON object of per-job setting overrides, "" = none */
+    double progress;             /* 0..1 */
+    char error[TSR_ERROR_MESSAGE_MAX];
+    int64_t created, started, finished;  /* Unix seconds, 0 = not yet (set by the store on state changes) */
+} tsr_queue_item;
+
+/* Append at the end (state queued). */
+tsr_status tsr_store_queue_add(tsr_store *s, tsr_queue_item *item, tsr_error *err);
+/* Write state, progress, error, output, preset and overrides of item->id. Entering RUNNING sets `started`,
+ * entering DONE/FAILED/CANCELLED/INTERRUPTED sets `finished`. */
+tsr_status tsr_store_queue_update(tsr_store *s, const tsr_queue_item *item, tsr_error *err);
+/* Cheap progress/state write for the worker (no other column changes). */
+tsr_status tsr_store_queue_set_state(tsr_store *s, int64_t id, tsr_job_state state, double progress,
+                                     const char *error, tsr_error *err);
+tsr_status tsr_store_queue_get(tsr_store *s, int64_t id, tsr_queue_item *out, tsr_error *err);
+/* In queue order. *out: free with tsr_store_free. */
+tsr_status tsr_store_queue_list(tsr_store *s, tsr_queue_item **out, int *count, tsr_error *err);
+/* Move item `id` to `position` (clamped to the queue); the others close up. */
+tsr_status tsr_store_queue_move(tsr_store *s, int64_t id, int position, tsr_error *err);
+tsr_status tsr_store_queue_remove(tsr_store *s, int64_t id, tsr_error *err);
+/* First QUEUED item in order; *found = 0 when none. */
+tsr_status tsr_store_queue_next(tsr_store *s, tsr_queue_item *out, int *found, tsr_error *err);
+
+/* --- job history (append-only log of finished jobs) --- */
+typedef struct tsr_history_entry {
+    int64_t id;
+    char input[TSR_STORE_PATH_MAX];
+    char output[TSR_STORE_PATH_MAX];
+    char preset[TSR_STORE_NAME_MAX];
+    tsr_job_state state;         /* DONE, FAILED, CANCELLED, INTERRUPTED */
+    int frames;
+    double seconds;
+    uint64_t peak_vram;
+    char error[TSR_ERROR_MESSAGE_MAX];
+    int64_t finished;            /* Unix seconds; 0 on append = now */
+} tsr_history_entry;
+
+tsr_status tsr_store_history_append(tsr_store *s, tsr_history_entry *e, tsr_error *err);
+/* Newest first, at most `limit` (0 = all). */
+tsr_status tsr_store_history_list(tsr_store *s, int limit, tsr_history_entry **out, int *count, tsr_error *err);
+tsr_status tsr_store_history_clear(tsr_store *s, tsr_error *err);
+
+/* --- tuned settings ("tuned once, remembered") --- */
+typedef struct tsr_tune_key {
+    char gpu[TSR_STORE_NAME_MAX];    /* "NVIDIA H100 80GB HBM3" */
+    int cc;                          /* compute capability x10: 90 */
+    char driver[32];                 /* "580.159" */
+    uint64_t vram;                   /* total device memory, bytes */
+    char model_digest[72];           /* hex digest of the weights */
+    tsr_precision precision;
+    int latent_h, latent_w;
+    uint64_t budget;                 /* the planner's budget, bytes */
+} tsr_tune_key;
+
+typedef struct tsr_tuned {
+    char *plan_json;                 /* the winning plan (tsr_plan_to_json) */
+    char *algos_json;                /* per-layer algorithm choices, JSON object "layer": "algo" */
+    double time_s;                   /* measured time of the timed unit */
+    uint64_t peak;                   /* measured peak device memory, bytes */
+} tsr_tuned;
+
+/* *found = 0 when the key has no entry. Strings in *out are malloc'd: tsr_tuned_clear(). */
+tsr_status tsr_store_tuned_get(tsr_store *s, const tsr_tune_key *key, tsr_tuned *out, int *found, tsr_error *err);
+tsr_status tsr_store_tuned_put(tsr_store *s, const tsr_tune_key *key, const tsr_tuned *t, tsr_error *err);
+/* key NULL: forget everything (tessera-cli tune --retune). */
+tsr_status tsr_store_tuned_forget(tsr_store *s, const tsr_tune_key *key, tsr_error *err);
+void tsr_tuned_clear(tsr_tuned *t);
+
+/* ---------------------------------------------------------------- memory planning (engine/plan)
+ *
+ * A memory model of the decoder (every layer's activations, causal state and weights, derived from a
+ * tsr_vae_config) turns a VRAM budget into a plan. Plans are ordered from exact to approximate:
+ *   EXACT          stream the latent chunk by chunk, every causal state in device memory;
+ *   EXACT_OFFLOAD  the same with the causal state of the largest layers in pinned host memory (prefetched);
+ *   FP8_STATE      causal state stored as FP8 e4m3 (only with an FP8 precision), plus offload as needed;
+ *   TILED          low-resolution stages (conv_in, mid block with attention, up_blocks.0) untiled per frame,
+ *                  the high-resolution stages in overlapping spatial tiles whose halo covers the convolutions'
+ *                  receptive field, seams cross-faded, GroupNorm statistics of the tiled stages taken over the
+ *                  whole frame (two passes: statistics of all tiles first, then normalise).
+ * The planner returns the least approximate plan that fits. Pure functions: any thread. */
+
+typedef enum tsr_plan_kind {
+    TSR_PLAN_EXACT = 0,
+    TSR_PLAN_EXACT_OFFLOAD,
+    TSR_PLAN_FP8_STATE,
+    TSR_PLAN_TILED,
+    TSR_PLAN_IMPOSSIBLE         /* nothing fits: tsr_plan.min_needed says how much would */
+} tsr_plan_kind;
+
+typedef struct tsr_plan_request {
+    const tsr_vae_config *cfg;  /* NULL = SeedVR2 */
+    int latent_t, latent_h, latent_w;   /* decoder input (latent channels come from cfg) */
+    tsr_precision precision;    /* AUTO = bf16 (the CUDA default); FP32 = 4-byte activations (CPU backend) */
+    uint64_t budget;            /* bytes the plan may use (see tsr_plan_default_budget) */
+    tsr_tiling_policy tiling;
+    int chunk;                  /* latent frames per chunk, 0 = the planner picks (1..4) */
+    uint64_t host_budget;       /* host memory for offloaded state / tile-major buffers, 0 = no limit */
+    int fused_norm;             /* 1: the backend applies GroupNorm+SiLU inside the conv (CPU backend); 0: it
+                                 * writes the normalised conv input to a buffer first (CUDA backend today) */
+} tsr_plan_request;
+
+void tsr_plan_request_default(tsr_plan_request *r);
+
+#define TSR_PLAN_MAX_OFFLOAD 64
+typedef struct tsr_plan {
+    tsr_plan_kind kind;
+    int approximate;            /* 1 when the output may differ from the untiled decode beyond rounding */
+    int chunk;                  /* latent frames per chunk */
+    int act_bytes;              /* bytes per activation element (2 bf16/fp16, 4 fp32) */
+    int state_bytes;            /* bytes per causal-state element (1 when FP8_STATE) */
+    int offloaded;              /* causal states kept in pinned host memory (the largest first) */
+    /* TILED: output-pixel geometry (0 when untiled) */
+    int tile_h, tile_w;         /* tile core, multiple of tile_align */
+    int tiles_y, tiles_x;
+    int halo;                   /* context computed around a core on each side (>= receptive field) */
+    int blend;                  /* width of the raised-cosine cross-fade across each seam */
+    int tile_align;
+    int tiled_scale;            /* first tiled spatial scale relative to the latent (2) */
+    int two_pass_norm;          /* GroupNorm statistics gathered over all tiles before normalising */
+    int tile_major;             /* 1: the low-resolution stages run over the whole clip first (their output kept
+                                 * in host memory), then each tile runs through the whole clip with only its own
+                                 * causal state; 0: frame-major, every tile's state kept between chunks */
+    /* predicted device memory, bytes */
+    uint64_t weights, state_device, activations, workspace, peak;
+    uint64_t state_host;        /* pinned host memory for offloaded state */
+    uint64_t host_boundary;     /* tile_major: host memory for the low-resolution stages' output and the
+                                 * blended output frames of the whole clip */
+    uint64_t budget;
+    uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
+    int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */
+} tsr_plan;
+
+/* free - margin: the default budget when the user sets none. */
+uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
+/* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
+ * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
+tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
+/* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
+ * Every plan streams the same causal state, so the executor continues from the chunk that failed. */
+tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
+const char *tsr_plan_kind_name(tsr_plan_kind k);
+/* Compact JSON of the plan (stored by the autotuner); returns the length snprintf would write. */
+int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap);
+tsr_status tsr_plan_from_json(const char *json, tsr_plan *out, tsr_error *err);
+/* Multi-line human description ("exact streaming, chunk 1 ... peak 11.2 GiB"). */
+int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap);
+
+/* Autotune: the caller (a GPU backend) times one candidate plan; it may also report per-layer algorithm
+ * choices as a JSON object in `algos`. Return TSR_ERR_DEVICE_OOM to skip a candidate. */
+typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, double *seconds, uint64_t *peak,
+                                       char *algos, size_t algos_cap, tsr_error *err);
+/* With a stored winner for `key` (and retune == 0) return it at once (*from_cache = 1). Otherwise time the
+ * fitting candidates of the least approximate kind (at most 6), store the fastest and return it.
+ * `store` may be NULL (nothing remembered). */
+tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
+                        tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
 /* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
  * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
 void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);
 void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
+
+/* ---------------------------------------------------------------- latent files and jobs (media) */
+
+/* Latent files. Layouts: .safetensors and ComfyUI .latent hold one fp32/fp16/bf16 tensor, [1,16,T,H,W]
+ * (5-D, written) or [T,16,H,W] (4-D, read); .safetensors key "latent" (also read: "latent_tensor",
+ * "samples", or a file's only tensor); .latent key "latent_tensor" plus the empty marker
+ * "latent_format_version_0" that ComfyUI's SaveLatent writes; .npy is [1,16,T,H,W] or [T,16,H,W], '<f4' or '<f2'.
+ * Scale: stored latents are mean * 0.9152 (what the SeedVR2 ComfyUI node hands between nodes) unless the
+ * safetensors metadata says "tessera.latent_scale": "unscaled" (or "raw"); written: "scaled" / "unscaled",
+ * as the CLI's safetensors-only encode/decode (feat/cpu) do. Reading divides by the factor (decoder-input
+ * scale, as tsr_latent holds); writing multiplies. Safetensors metadata also keeps "tessera.frames",
+ * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back. */
+typedef enum tsr_latent_file_format {
+    TSR_LATENT_FILE_AUTO = 0,  /* by extension: .safetensors, .latent, .npy */
+    TSR_LATENT_FILE_SAFETENSORS,
+    TSR_LATENT_FILE_COMFY,
+    TSR_LATENT_FILE_NPY
+} tsr_latent_file_format;
+
+/* Any thread. */
+tsr_status tsr_latent_read(const char *path, tsr_latent *out, tsr_error *err);
+/* Atomic. f16 = 1 stores fp16 (else fp32); raw = 1 stores the unscaled mean (safetensors only). Any thread. */
+tsr_status tsr_latent_write(const char *path, const tsr_latent *l, int f16, int raw, tsr_error *err);
+
 
 /* ---------------------------------------------------------------- job runner (engine <-> UI events)
  *
@@ -287,6 +559,14 @@ void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
  * mpv_set_wakeup_callback). The runner never calls a UI toolkit. */
 
 typedef struct tsr_runner tsr_runner;
+
+typedef enum tsr_job_kind {
+    TSR_JOB_AUTO = 0,
+    TSR_JOB_DECODE,            /* latent file -> video file or image-sequence directory */
+    TSR_JOB_ENCODE,            /* clip / image / sequence -> latent file */
+    TSR_JOB_ROUNDTRIP,         /* clip -> encode -> decode -> video */
+    TSR_JOB_TRANSCODE          /* clip -> video without the VAE (pipeline and memory tests) */
+} tsr_job_kind;
 
 #define TSR_PATH_MAX 4096
 #define TSR_NAME_MAX 128
@@ -303,6 +583,20 @@ typedef struct tsr_job_spec {
     uint64_t memory_budget;     /* bytes, 0 = automatic */
     int tile;                   /* tile edge in output pixels, 0 = planner decides */
     int chunk;                  /* frames per temporal chunk, 0 = planner decides */
+    /* media options (tsr_job_run) */
+    tsr_job_kind kind;          /* AUTO: decode when the input is a latent file, encode when the output is
+                                   one, else roundtrip */
+    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264 when the output is .mp4; "dir-tiff"
+                                   for frame directories), else by the output's extension; see
+                                   engine/media/media.h for names */
+    int crf;                    /* -1 = codec default */
+    int64_t bitrate;            /* > 0: ABR in bits/s */
+    int ten_bit;
+    char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
+    int no_audio;
+    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
+    int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
+    int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
 
 void tsr_job_spec_default(tsr_job_spec *spec);
@@ -372,6 +666,58 @@ int tsr_runner_poll(tsr_runner *r, tsr_event *ev);
  * needed (0 when none). Any thread. */
 size_t tsr_runner_preview(tsr_runner *r, uint64_t id, uint8_t *rgb, size_t cap, int *width, int *height);
 const char *tsr_event_type_name(tsr_event_type t);
+
+/* Run one file -> file job (tsr_job_spec above) synchronously on the calling thread (FFmpeg encoding runs on a helper thread
+ * with a bounded frame queue). Host memory is bounded whatever the clip length. Progress is reported
+ * through `progress` (stage "read", "encode", "decode", "write"); a non-zero return cancels: the job then
+ * fails with TSR_ERR_CANCELLED and leaves neither output nor temporary file. Reentrant: any thread, any
+ * number of concurrent jobs on different engines. `engine` NULL: one is made from the spec's backend,
+ * device, precision and memory budget for this job. The model comes from spec->model (a file, "builtin",
+ * "builtin:small" or "builtin:full"). */
+tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
+                       tsr_error *err);
+
+/* ---------------------------------------------------------------- GUI queue and presets store
+ * (engine/store/queue_db.c; SQLite, WAL). A small table set owned by the app: the batch queue with each job's
+ * state, and user presets. One thread per handle. Only in builds with the store (TSR_HAVE_STORE). */
+
+typedef struct tsr_queue_db tsr_queue_db;
+
+/* Job states are the store's tsr_job_state (above). */
+
+typedef struct tsr_queue_row {
+    int64_t id;                 /* 0 = new (put assigns it) */
+    int64_t position;           /* sort key */
+    tsr_job_state state;
+    char preset[TSR_NAME_MAX];
+    char message[TSR_ERROR_MESSAGE_MAX];
+    double progress;            /* 0..1 */
+    tsr_job_spec spec;
+} tsr_queue_row;
+
+typedef struct tsr_queue_preset {
+    char name[TSR_NAME_MAX];
+    tsr_precision precision;
+    uint64_t memory_budget;     /* bytes, 0 = automatic */
+    int tile;                   /* 0 = planner */
+    char format[TSR_NAME_MAX];
+    int builtin;
+} tsr_queue_preset;
+
+tsr_status tsr_queue_db_open(const char *path, tsr_queue_db **out, tsr_error *err);
+void tsr_queue_db_close(tsr_queue_db **db);
+tsr_status tsr_queue_db_put(tsr_queue_db *db, tsr_queue_row *row, tsr_error *err);
+tsr_status tsr_queue_db_delete(tsr_queue_db *db, int64_t id, tsr_error *err);
+/* All rows by position; free *rows with free(). */
+tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr_error *err);
+/* After a crash: every RUNNING/PAUSED row becomes INTERRUPTED and its partial output ("<output>.part", the
+ * media writer's "<output>.tmp-*") is deleted. *count receives the number of rows changed. */
+tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err);
+tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_queue_preset *p, tsr_error *err);
+tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_error *err);
+tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_queue_preset **presets, int *n, tsr_error *err);
+/* The temporary path a job writes before the final rename: "<output>.part". */
+void tsr_job_partial_path(const char *output, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,28 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
   meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite gpu --no-suite golden | tee /tmp/tessera-asan.log || status=1
 count /tmp/tessera-asan.log
 
+echo "== fuzz (libFuzzer + ASan/UBSan, ${TSR_FUZZ_SECONDS:-20} s per loader target; tests/fuzz/README.md)"
+if command -v clang >/dev/null 2>&1; then
+  CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
+    -Dc_args=-fsanitize=fuzzer-no-link -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dcuda=disabled \
+    -Dgolden_tests=false || exit 1
+  ninja -C build-fuzz tests/fuzz/fuzz_safetensors tests/fuzz/fuzz_gguf tests/unit/test_malformed >/dev/null || exit 1
+  seeds=$(mktemp -d)
+  (cd "$seeds" && mkdir all safetensors gguf && "$root/build-fuzz/tests/unit/test_malformed" all >/dev/null 2>&1)
+  for t in safetensors gguf; do
+    cp "$seeds"/all/*."$t" "$seeds/$t/"
+    if "build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="${TSR_FUZZ_SECONDS:-20}" -max_len=8192 "$seeds/$t" \
+         > "/tmp/tessera-fuzz-$t.log" 2>&1; then
+      echo "fuzz_$t: $(grep -E '^Done [0-9]+ runs' "/tmp/tessera-fuzz-$t.log")"; pass=$((pass + 1))
+    else
+      tail -30 "/tmp/tessera-fuzz-$t.log"; echo "fuzz_$t FAILED"; fail=$((fail + 1))
+    fi
+  done
+  rm -rf "$seeds"
+else
+  echo "clang not found: fuzzing skipped"; skip=$((skip + 2))
+fi
+
 echo "== windows (MinGW-w64 cross build, unit tests + golden decode under wine, NSIS install/uninstall)"
 if command -v x86_64-w64-mingw32-gcc-posix >/dev/null && command -v wine >/dev/null && command -v makensis >/dev/null; then
   bash tests/installer/windows.sh build-win | tee /tmp/tessera-windows.log || status=1

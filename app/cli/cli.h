@@ -32,7 +32,21 @@ char **cli_utf8_argv(int *argc);
 void cli_free_argv(char **argv);
 #endif
 
+/* media (cmd_media.c): cmd_decode / cmd_encode hand non-safetensors files to cli_media_decode / _encode;
+ * cli_media_handles says whether they should. */
+bool cli_media_handles(int argc, char **argv, int encode);
+int cli_media_decode(int argc, char **argv);
+int cli_media_encode(int argc, char **argv);
+int cmd_roundtrip(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+/* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
+int cli_parse_precision(const char *s, tsr_precision *out);
+int cmd_quantize(int argc, char **argv);
 /* feat/cpu */
 int cmd_decode(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

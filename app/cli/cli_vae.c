@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "model/safetensors.h"
+#include "tsr_config.h"
 
 int cli_open_model(const char *spec, tsr_model **m, tsr_error *err)
 {
@@ -31,7 +32,8 @@ int cli_make_engine(const char *backend, int threads, tsr_engine **e, tsr_error 
     p.threads = threads;
     if (tsr_engine_create(&p, e, err) != TSR_OK) return cli_fail_err(err);
     const char *why = tsr_engine_fallback_reason(*e);
-    if (why[0] && p.backend == TSR_BACKEND_AUTO) fprintf(stderr, "tessera-cli: using the CPU: %s\n", why);
+    /* a CUDA build that cannot use the GPU says why; a CPU-only build has nothing to report */
+    if (TSR_HAVE_CUDA && why[0] && p.backend == TSR_BACKEND_AUTO) fprintf(stderr, "tessera-cli: using the CPU: %s\n", why);
     return 0;
 }
 

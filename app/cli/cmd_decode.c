@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
+#include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
@@ -35,7 +37,7 @@ static tsr_status collect(void *user, const float *fr, int n, int first, int h, 
 static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
-           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [--quiet]\n\n"
+           "          [--chunk N] [--backend cpu|cuda|auto] [--threads N] [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
            "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
            "--unscaled/--raw is given or its metadata says tessera.latent_scale=unscaled (decoder input, as\n"
@@ -57,7 +59,7 @@ static int parse(int argc, char **argv, dec_opts *o)
             cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad))
             continue;
         if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
-        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
         else return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;
@@ -84,6 +86,16 @@ static int latent_dims(const tsr_tensor_info *t, int channels, int d[4])
     return 0;
 }
 
+/* `encode` records the source size (before padding to 16 px and 4k+1 frames): crop back to it. */
+static void crop_from_meta(const tsr_weights *w, tsr_decode_params *p, video_buf *v)
+{
+    const char *s;
+    int x;
+    if ((s = tsr_weights_meta(w, "tessera.frames")) && (x = atoi(s)) > 0 && x < v->frames) p->max_frames = v->frames = x;
+    if ((s = tsr_weights_meta(w, "tessera.height")) && (x = atoi(s)) > 0 && x < v->h) p->crop_height = v->h = x;
+    if ((s = tsr_weights_meta(w, "tessera.width")) && (x = atoi(s)) > 0 && x < v->w) p->crop_width = v->w = x;
+}
+
 static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
     tsr_weights w;
@@ -92,7 +104,7 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     int d[4], rc = cli_read_tensor(o->latent, "latent", &w, &t, &lat, err);
     if (rc == 0) rc = latent_dims(t, cfg->latent_channels, d);
     const char *scale = rc == 0 ? tsr_weights_meta(&w, "tessera.latent_scale") : NULL;
-    int raw = o->raw || (scale && strcmp(scale, "unscaled") == 0);
+    int raw = o->raw || (scale && (strcmp(scale, "unscaled") == 0 || strcmp(scale, "raw") == 0));
     size_t n = rc == 0 ? (size_t)d[0] * d[1] * d[2] * d[3] : 0;
     if (rc == 0 && !raw) tsr_latent_from_file_scale(lat, n, cfg->scaling_factor);
     video_buf v = {NULL, 4 * (rc == 0 ? d[1] : 1) - 3, 8 * (rc == 0 ? d[2] : 0), 8 * (rc == 0 ? d[3] : 0)};
@@ -101,6 +113,7 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = o->chunk;
+    if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;
     double t0 = tsr_now();
@@ -121,6 +134,13 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
 
 int cmd_decode(int argc, char **argv)
 {
+#if TSR_HAVE_MEDIA
+    /* clips, frames, .latent/.npy files go through the job pipeline (cmd_media.c) */
+    if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv);
+#endif
+#if TSR_HAVE_MEDIA
+    if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv); /* videos, frames, .latent, .npy */
+#endif
     dec_opts o = {.backend = "auto"};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
+#include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
@@ -35,7 +37,7 @@ static int usage(void)
 {
     printf("usage: tessera-cli encode --model MODEL|builtin|builtin:small --video VIDEO.safetensors -o OUT.safetensors\n"
            "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--backend cpu|cuda|auto]\n"
-           "          [--threads N] [--quiet]\n\n"
+           "          [--threads N] [-q|--quiet]\n\n"
            "Encodes the tensor `video` (or the file's only tensor), [1,3,F,H,W] or [3,F,H,W] in [-1,1]. Any size:\n"
            "H and W are padded to a multiple of 16 (black), F to 4k+1 by mirrored frames. Writes `latent`\n"
            "[1,16,T,H/8,W/8] times 0.9152 (--unscaled: without), or with --posterior the raw mean||logvar.\n"
@@ -60,7 +62,7 @@ static int parse(int argc, char **argv, enc_opts *o)
         if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
         else if (cli_flag(argv, i, "--posterior")) o->posterior = 1;
         else if (cli_flag(argv, i, "--sample")) o->sample = 1;
-        else if (cli_flag(argv, i, "--quiet")) o->quiet = 1;
+        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
         else return cli_usage_error("encode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;
@@ -103,9 +105,12 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     int scaled = rc == 0 && !o->posterior && !o->raw;
     if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, cfg->scaling_factor);
     int64_t shape[5] = {1, l.c, l.t, l.h, l.w};
-    const char *meta[4] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
-                           scaled ? "scaled" : "unscaled"};
-    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 2, err);
+    char fr[16], hh[16], ww[16]; /* the source size, so decode can crop the padding away */
+    snprintf(fr, sizeof fr, "%d", l.frames), snprintf(hh, sizeof hh, "%d", l.height), snprintf(ww, sizeof ww, "%d", l.width);
+    const char *meta[12] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
+                            scaled ? "scaled" : "unscaled", "tessera.layout", "1,C,T,H,W", "tessera.frames", fr,
+                            "tessera.height", hh, "tessera.width", ww};
+    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 6, err);
     if (rc == 0)
         printf("%sencoded video 3x%dx%dx%d -> %s %dx%dx%dx%d in %.2f s on %s -> %s\n", o->quiet ? "" : "\n", d[1], d[2],
                d[3], o->posterior ? "posterior" : "latent", l.c, l.t, l.h, l.w, dt, tsr_engine_description(eng), o->output);
@@ -117,6 +122,13 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
 
 int cmd_encode(int argc, char **argv)
 {
+#if TSR_HAVE_MEDIA
+    /* clips, frames, .latent/.npy files go through the job pipeline (cmd_media.c) */
+    if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv);
+#endif
+#if TSR_HAVE_MEDIA
+    if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv); /* videos, frames, .latent, .npy */
+#endif
     enc_opts o = {.backend = "auto"};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;

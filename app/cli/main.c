@@ -3,15 +3,25 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tsr_config.h"
 
 static const cli_command commands[] = {
     {"demo", "decode a small built-in latent with the built-in model (the default job)", cmd_demo},
     {"bench", "time decode/encode of a latent shape (median of N runs, TFLOP/s, peak memory)", cmd_bench},
-    {"decode", "decode a latent (.safetensors) to a video tensor", cmd_decode},
-    {"encode", "encode a video tensor (.safetensors) to a latent", cmd_encode},
+    {"decode", "decode a latent (.safetensors/.latent/.npy) to video, frames or a video tensor", cmd_decode},
+    {"encode", "encode a clip, image, sequence or video tensor to a latent file", cmd_encode},
+#if TSR_HAVE_MEDIA
+    {"roundtrip", "encode and decode a clip (VAE round trip) to video", cmd_roundtrip},
+    {"transcode", "read and write a clip through the job pipeline, no VAE", cmd_transcode},
+#endif
+    {"plan", "the memory plan and predicted peak VRAM for a latent shape and budget", cmd_plan},
+    {"tune", "time candidate plans on the GPU and remember the fastest (--retune)", cmd_tune},
+    {"presets", "list the presets of the settings store", cmd_presets},
+    {"queue", "list the batch queue of the settings store", cmd_queue},
     {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
     {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
     {"models", "list the model files in the models folders with their kind", cmd_models},
+    {"quantize", "conv/linear weights to FP8 e4m3 (per output channel scales): about half the size", cmd_quantize},
 };
 
 static void usage(FILE *f)

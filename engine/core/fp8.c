@@ -38,3 +38,41 @@ uint8_t tsr_f32_to_e4m3(float f)
     int man = (int)ldexpf(r, -ub + 3) - 8;
     return sign | (uint8_t)(((ub + 7) << 3) | man);
 }
+
+float tsr_fp8_amax(const float *x, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (a > m) m = a;          /* NaN compares false: ignored */
+    }
+    return m;
+}
+
+float tsr_fp8_scale_for(float amax)
+{
+    if (!(amax > 0.0f) || isinf(amax)) return 1.0f;
+    float s = amax / TSR_E4M3_MAX;
+    return s > 0.0f ? s : 1.0f;    /* amax tiny enough to underflow: keep 1 */
+}
+
+void tsr_fp8_quantize(const float *x, size_t n, float scale, uint8_t *q)
+{
+    float inv = 1.0f / scale;
+    for (size_t i = 0; i < n; i++) q[i] = tsr_f32_to_e4m3(x[i] * inv);
+}
+
+void tsr_fp8_quantize_rows(const float *x, size_t rows, size_t cols, uint8_t *q, float *scale)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        scale[r] = tsr_fp8_scale_for(tsr_fp8_amax(row, cols));
+        tsr_fp8_quantize(row, cols, scale[r], q + r * cols);
+    }
+}
+
+void tsr_fp8_dequantize_rows(const uint8_t *q, const float *scale, size_t rows, size_t cols, float *x)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) x[r * cols + c] = tsr_e4m3_to_f32(q[r * cols + c]) * scale[r];
+}

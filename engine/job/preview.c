@@ -27,9 +27,9 @@ void tsr_preview_downscale(const uint8_t *src, int w, int h, int stride, int max
     }
 }
 
-/* feat/media provides tsr_job_run (engine/job/pipeline.c); until it is merged the default job says so. */
+/* The file->file job of engine/job/pipeline.c (fails with TSR_ERR_UNSUPPORTED in builds without FFmpeg). */
 tsr_status tsr_runner_default_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err)
 {
-    (void)user, (void)spec, (void)ctx;
-    return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no file->file job runner (FFmpeg media missing)");
+    (void)user;
+    return tsr_job_run(NULL, spec, tsr_job_ctx_progress, ctx, err);
 }

@@ -57,6 +57,7 @@ void tsr_job_spec_default(tsr_job_spec *spec)
     spec->precision = TSR_PRECISION_AUTO;
     snprintf(spec->model, sizeof spec->model, "%s", "builtin:small");
     snprintf(spec->format, sizeof spec->format, "%s", "mp4-h264");
+    spec->crf = -1;
 }
 
 /* Caller holds the lock; returns 1 when the queue was empty (the caller then wakes the listener). */
@@ -304,6 +305,7 @@ int tsr_runner_cancel(tsr_runner *r, uint64_t id)
         }
         free(j);
         found = 2;
+        break; /* the loop step would read the freed (or NULL) successor */
     }
     pthread_mutex_unlock(&r->lock);
     if (found == 2) simple_event(r, TSR_EVENT_CANCELLED, id, TSR_ERR_CANCELLED, "cancelled before it started");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/file.h"
 #include "tessera.h"
 
 #ifdef _WIN32
@@ -30,21 +31,17 @@ static wchar_t *utf8_to_wide_dup(const char *s)
 }
 #endif
 
+/* The models folder lives in the per-user data folder of core/file.h (one definition of that folder). */
 tsr_status tsr_models_default_dir(char *buf, size_t size, tsr_error *err)
 {
-    int n;
+    char *base = tsr_user_data_dir();
+    if (!base) return tsr_fail(err, TSR_ERR_IO, "no per-user data folder (HOME / LOCALAPPDATA unset): no default models folder");
 #ifdef _WIN32
-    const wchar_t *la = _wgetenv(L"LOCALAPPDATA");
-    char *base = la && *la ? wide_to_utf8(la) : NULL;
-    if (!base) return tsr_fail(err, TSR_ERR_IO, "%%LOCALAPPDATA%% is not set: no default models folder");
-    n = snprintf(buf, size, "%s\\Tessera\\models", base);
-    free(base);
+    int n = snprintf(buf, size, "%s\\models", base);
 #else
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (xdg && xdg[0] == '/') n = snprintf(buf, size, "%s/tessera/models", xdg); /* relative XDG paths are invalid */
-    else if (home && *home) n = snprintf(buf, size, "%s/.local/share/tessera/models", home);
-    else return tsr_fail(err, TSR_ERR_IO, "neither $XDG_DATA_HOME nor $HOME is set: no default models folder");
+    int n = snprintf(buf, size, "%s/models", base);
 #endif
+    free(base);
     if (n < 0 || (size_t)n >= size) return tsr_fail(err, TSR_ERR_INVALID_ARG, "default models folder path is too long");
     return TSR_OK;
 }
@@ -166,7 +163,7 @@ tsr_status tsr_models_scan(int include_default, const char *const *dirs, int ndi
         return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
     }
     for (int i = 0; i < l.n; i++) {
-        if (i > 0 && strcmp(l.v[i], l.v[i - 1]) == 0) { /* the same folder given twice */
+        if (ml->count > 0 && strcmp(l.v[i], ml->items[ml->count - 1].path) == 0) { /* a folder given twice */
             free(l.v[i]);
             continue;
         }

@@ -132,7 +132,8 @@ static tsr_status weights_digest(const tsr_weights *w, char out[65], tsr_error *
         int64_t nd = t->ndim;
         hash_update(&h, &nd, sizeof nd);
         hash_update(&h, t->shape, (size_t)t->ndim * sizeof t->shape[0]);
-        hash_update(&h, &t->nbytes, sizeof t->nbytes);
+        uint64_t nb = t->nbytes; /* fixed width: the digest must not depend on the platform's size_t */
+        hash_update(&h, &nb, sizeof nb);
         if (t->nbytes) hash_update(&h, t->data, t->nbytes);
         if (t->channel_scale) hash_update(&h, t->channel_scale, (size_t)t->shape[0] * sizeof(float));
     }

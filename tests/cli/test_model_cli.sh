@@ -46,6 +46,13 @@ check "small q8_0 decoder: Q8_0 tensors" has dec.txt 'Q8_0: '
 check "small bf16 encoder: kind" has enc.txt '^kind: +encoder only'
 check "small bf16 encoder: dtype" has enc.txt 'BF16: 104 tensors'
 
+# the digest covers the data: change one byte near the end of the data section
+before=$("$cli" info enc.safetensors | awk '/^digest:/ {print $2}')
+size=$(wc -c < enc.safetensors)
+printf '\x7f' | dd of=enc.safetensors bs=1 seek=$((size - 100)) conv=notrunc 2>/dev/null
+after=$("$cli" info enc.safetensors | awk '/^digest:/ {print $2}')
+check "digest changes with one data byte" test "$before" != "$after"
+
 echo junk > broken.safetensors
 "$cli" models --dir . > models.txt
 check "models: decoder listed" has models.txt 'decoder only +gguf .*dec.gguf'

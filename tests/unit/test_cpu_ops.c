@@ -209,9 +209,9 @@ static void naive_linear(const float *wt, const float *b, const float *x, int c,
         }
 }
 
-static void test_attention(void)
+static void test_attention(int c, int t, int h, int w)
 {
-    int c = 64, t = 2, h = 5, w = 7, n = h * w;
+    int n = h * w;
     float *x = rand_buf((size_t)c * t * n), *g = rand_buf((size_t)c), *b = rand_buf((size_t)c);
     float *lw[4], *lb[4];
     for (int i = 0; i < 4; i++) {
@@ -234,7 +234,7 @@ static void test_attention(void)
         naive_linear(lw[0], lb[0], uf, c, n, Q), naive_linear(lw[1], lb[1], uf, c, n, K);
         naive_linear(lw[2], lb[2], uf, c, n, V);
         for (int i = 0; i < n; i++) {
-            double sc[64 * 64], mx = -1e300, sum = 0;
+            double *sc = malloc(sizeof(double) * n), mx = -1e300, sum = 0;
             for (int j = 0; j < n; j++) {
                 double s = 0;
                 for (int ch = 0; ch < c; ch++) s += Q[ch * n + i] * K[ch * n + j];
@@ -247,6 +247,7 @@ static void test_attention(void)
                 for (int j = 0; j < n; j++) s += sc[j] / sum * V[ch * n + j];
                 O[ch * n + i] = s;
             }
+            free(sc);
         }
         for (int ch = 0; ch < c; ch++)
             for (int j = 0; j < n; j++) {
@@ -324,7 +325,8 @@ int main(void)
     test_conv_stream(3, 2, 9, 4);
     test_conv_stream(3, 2, 9, 2);
     test_group_norm_and_fused();
-    test_attention();
+    test_attention(64, 2, 5, 7);
+    test_attention(32, 1, 15, 21); /* several key and query blocks */
     test_depth_to_space(2, 1);
     test_depth_to_space(2, 0);
     test_depth_to_space(1, 0);

@@ -298,9 +298,32 @@ static void model_cases(void)
     tsr_remove("test_malformed_junk.bin");
 }
 
+/* Valid seeds for the fuzzers: every dtype, metadata, an FP8 pair; a GGUF with a 5-D tensor and Q8_0. */
+static void write_valid_seeds(void)
+{
+    static float f[64];
+    static uint8_t q[68];
+    char path[1024];
+    tsr_error err = {0};
+    tsr_st_tensor st[] = {
+        {"a.weight", TSR_DT_F32, 2, {2, 3}, f}, {"b", TSR_DT_F16, 1, {4}, f}, {"c", TSR_DT_BF16, 2, {2, 2}, f},
+        {"q.weight", TSR_DT_F8_E4M3, 2, {2, 3}, f}, {"q.weight_scale", TSR_DT_F32, 1, {2}, f},
+    };
+    const char *meta[] = {"format", "pt"};
+    snprintf(path, sizeof path, "%s/valid.safetensors", corpus_dir);
+    CHECK(tsr_safetensors_write(path, st, 5, meta, 1, &err) == TSR_OK);
+    tsr_st_tensor gg[] = {
+        {"enc.conv.weight", TSR_DT_F32, 5, {2, 1, 1, 1, 3}, f}, {"q", TSR_DT_Q8_0, 2, {2, 32}, q},
+        {"bf", TSR_DT_BF16, 3, {1, 2, 3}, f}, {"h", TSR_DT_F16, 1, {4}, f},
+    };
+    snprintf(path, sizeof path, "%s/valid.gguf", corpus_dir);
+    CHECK(tsr_gguf_write(path, gg, 4, meta, 1, &err) == TSR_OK);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) corpus_dir = argv[1];
+    if (corpus_dir) write_valid_seeds();
     safetensors_cases();
     gguf_cases();
     model_cases();

@@ -102,23 +102,30 @@ typedef struct conv_job {
     int tile, ntiles, mgroups, cchunk;
 } conv_job;
 
-/* For each spatial tap s and tile pixel j: the input offset in a frame plane, or -1 for zero padding. */
-static void tile_offsets(const conv_job *jb, int p0, int n, int *off)
+/* For each spatial tap s and tile pixel j: the input offset in a frame plane, or -1 for zero padding.
+ * run[s][b] = 1 when the NR offsets of block b are valid and consecutive (a plain copy in im2col). */
+static void tile_offsets(const conv_job *jb, int p0, int n, int *off, int *run)
 {
     const tsr_conv_desc *d = &jb->cv->d;
+    int nb = (n + NR - 1) / NR;
     for (int dy = 0; dy < d->kh; dy++)
         for (int dx = 0; dx < d->kw; dx++) {
-            int *o = off + (size_t)(dy * d->kw + dx) * jb->tile;
+            int s = dy * d->kw + dx, *o = off + (size_t)s * jb->tile;
             for (int j = 0; j < n; j++) {
                 int yo = (p0 + j) / jb->wo, xo = (p0 + j) % jb->wo;
                 int iy = yo * d->sh - d->pad_top + dy, ix = xo * d->sw - d->pad_left + dx;
                 o[j] = (iy >= 0 && iy < jb->h && ix >= 0 && ix < jb->w) ? iy * jb->w + ix : -1;
             }
+            for (int b = 0; b < nb; b++) {
+                int ok = (b + 1) * NR <= n && o[b * NR] >= 0;
+                for (int jj = 1; ok && jj < NR; jj++) ok = o[b * NR + jj] == o[b * NR] + jj;
+                run[s * nb + b] = ok;
+            }
         }
 }
 
 /* Gather input channels [c0, c1) of output frame `to` into panel [n/NR][kc][NR]. */
-static void im2col(const conv_job *jb, int to, int c0, int c1, const int *off, int n, float *panel)
+static void im2col(const conv_job *jb, int to, int c0, int c1, const int *off, const int *run, int n, float *panel)
 {
     const tsr_conv_desc *d = &jb->cv->d;
     int khw = d->kh * d->kw, kc = (c1 - c0) * d->kt * khw, nb = (n + NR - 1) / NR;
@@ -131,6 +138,10 @@ static void im2col(const conv_job *jb, int to, int c0, int c1, const int *off, i
                 const int *o = off + (size_t)s * jb->tile;
                 for (int b = 0; b < nb; b++) {
                     float *dst = panel + ((size_t)b * kc + k) * NR;
+                    if (run[s * nb + b]) { /* interior: a contiguous row segment */
+                        memcpy(dst, plane + o[b * NR], NR * sizeof(float));
+                        continue;
+                    }
                     for (int jj = 0; jj < NR; jj++) {
                         int j = b * NR + jj;
                         dst[jj] = (j < n && o[j] >= 0) ? plane[o[j]] : 0.0f;
@@ -154,13 +165,14 @@ static void conv_item(conv_job *jb, long item, int worker)
     size_t K = (size_t)d->cin * taps, plane_out = (size_t)jb->tout * hwo;
     float *panel = jb->be->scratch[worker];
     int *off = (int *)(panel + (size_t)jb->cchunk * taps * ((jb->tile + NR - 1) / NR * NR));
-    tile_offsets(jb, p0, n, off);
+    int *run = off + (size_t)d->kh * d->kw * jb->tile;
+    tile_offsets(jb, p0, n, off, run);
     float *obase = jb->out + (size_t)to * hwo + p0;
     for (int co = mp0 * MR; co < TSR_MIN(d->cout, mp1 * MR); co++)
         for (int j = 0; j < n; j++) obase[co * plane_out + j] = cv->bias[co];
     for (int c0 = 0; c0 < d->cin; c0 += jb->cchunk) {
         int c1 = TSR_MIN(d->cin, c0 + jb->cchunk), kc = (c1 - c0) * taps;
-        im2col(jb, to, c0, c1, off, n, panel);
+        im2col(jb, to, c0, c1, off, run, n, panel);
         for (int mp = mp0; mp < mp1; mp++) {
             const float *a = cv->packed + ((size_t)mp * K + (size_t)c0 * taps) * MR;
             int mr = TSR_MIN(MR, d->cout - mp * MR);
@@ -206,7 +218,7 @@ tsr_status tsr_cpu_conv_run(tsr_cpu_backend *be, const cpu_conv *c, const cpu_fr
     long items = (long)tout * jb.ntiles;
     if (items < 4L * be->threads) /* small frames: also split output channels across workers */
         jb.mgroups = (int)TSR_MIN((long)c->mpanels, (4L * be->threads + items - 1) / items);
-    size_t need = (size_t)jb.cchunk * taps * jb.tile + (size_t)d->kh * d->kw * jb.tile + 64;
+    size_t need = (size_t)jb.cchunk * taps * jb.tile + (size_t)d->kh * d->kw * (jb.tile + jb.tile / NR + 1) + 64;
     tsr_status st = ensure_scratch(be, need, err);
     if (st != TSR_OK) return st;
     tsr_parallel_for(be->pool, items * jb.mgroups, 1, conv_range, &jb);

@@ -63,6 +63,7 @@ void tsr_cpu_group_norm_run(tsr_cpu_backend *be, const cpu_norm *n, const float 
 /* ------------------------------------------------------------------ attention */
 
 #define QB 16   /* queries per block */
+#define KB 256  /* keys per score tile */
 
 typedef struct attn_job {
     const float *q, *k, *vt; /* q, k: [C][N]; vt: [N][C] */
@@ -92,12 +93,16 @@ static void attn_block(const attn_job *a, int i0, int worker)
     int n = a->n, C = a->c, rows = TSR_MIN(QB, n - i0);
     float *s = a->work + (size_t)worker * ((size_t)QB * n + (size_t)QB * C), *o = s + (size_t)QB * n;
     memset(s, 0, (size_t)rows * n * sizeof(float));
-    for (int c = 0; c < C; c++) {
-        const float *kr = a->k + (size_t)c * n;
-        for (int r = 0; r < rows; r++) {
-            float qv = a->q[(size_t)c * n + i0 + r] * a->scale;
-            float *sr = s + (size_t)r * n;
-            for (int j = 0; j < n; j++) sr[j] += qv * kr[j];
+    /* keys in blocks so the rows x KB score tile being accumulated stays in L1 over all channels */
+    for (int j0 = 0; j0 < n; j0 += KB) {
+        int jn = TSR_MIN(KB, n - j0);
+        for (int c = 0; c < C; c++) {
+            const float *kr = a->k + (size_t)c * n + j0;
+            for (int r = 0; r < rows; r++) {
+                float qv = a->q[(size_t)c * n + i0 + r] * a->scale;
+                float *sr = s + (size_t)r * n + j0;
+                for (int j = 0; j < jn; j++) sr[j] += qv * kr[j];
+            }
         }
     }
     softmax_rows(s, rows, n);

@@ -6,6 +6,7 @@
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 #include "core/half.h"
+#include "core/threadpool.h"
 
 typedef struct tsr_cuda_fatbin {
     const char *name;
@@ -219,6 +220,29 @@ static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
     return cu->stage;
 }
 
+typedef struct conv_job {
+    const float *f32_in;
+    const uint16_t *bf_in;
+    float *f32_out;
+    uint16_t *bf_out;
+} conv_job;
+
+static void conv_range(void *user, long b, long e, int worker)
+{
+    (void)worker;
+    conv_job *j = user;
+    if (j->f32_in)
+        for (long i = b; i < e; i++) j->bf_out[i] = tsr_f32_to_bf16(j->f32_in[i]);
+    else
+        for (long i = b; i < e; i++) j->f32_out[i] = tsr_bf16_to_f32(j->bf_in[i]);
+}
+
+static void convert(tsr_cuda *cu, conv_job *j, size_t n)
+{
+    if (cu->pool) tsr_parallel_for(cu->pool, (long)n, 1 << 16, conv_range, j);
+    else conv_range(j, 0, (long)n, 0);
+}
+
 /* Transfers go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. */
 static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, tsr_error *err)
 {
@@ -228,7 +252,8 @@ static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, t
     size_t n = (size_t)pix * c;
     uint16_t *tmp = staging(cu, n * 2, err);
     if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
-    for (size_t i = 0; i < n; i++) tmp[i] = tsr_f32_to_bf16(host[i]);
+    conv_job job = {host, NULL, NULL, tmp};
+    convert(cu, &job, n);
     CUdeviceptr planar = 0;
     tsr_status st = tsr_cuda_arena_alloc(cu, n * 2, &planar, err);
     if (st) return st;
@@ -262,8 +287,10 @@ static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host,
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
     tsr_cuda_arena_free(cu, planar);
-    if (!st)
-        for (size_t i = 0; i < n; i++) host[i] = tsr_bf16_to_f32(tmp[i]);
+    if (!st) {
+        conv_job job = {NULL, tmp, host, NULL};
+        convert(cu, &job, n);
+    }
     return st;
 }
 
@@ -473,6 +500,7 @@ static void be_destroy(tsr_backend *be)
             if (cu->impls[i].destroy) cu->impls[i].destroy(cu->impls[i].user);
         if (cu->arena.base) cu->api.cuMemFree(cu->arena.base);
         if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
+        tsr_threadpool_destroy(&cu->pool);
         for (int i = 0; i < cu->module_count; i++) cu->api.cuModuleUnload(cu->modules[i]);
         if (cu->stream) cu->api.cuStreamDestroy(cu->stream);
         if (cu->ctx) cu->api.cuDevicePrimaryCtxRelease(cu->dev);
@@ -481,6 +509,15 @@ static void be_destroy(tsr_backend *be)
     free(cu->arena.blocks);
     free(cu->prof);
     free(cu);
+}
+
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name)
+{
+    CUfunction f = NULL;
+    for (int i = 0; i < cu->module_count && i < tsr_cuda_fatbin_count; i++)
+        if (!strcmp(tsr_cuda_fatbins[i].name, module) && cu->api.cuModuleGetFunction(&f, cu->modules[i], name))
+            f = NULL;
+    return f;
 }
 
 tsr_status tsr_cuda_conv_register(tsr_cuda *cu, tsr_layer_precision precision, const tsr_cuda_conv_impl *impl,
@@ -593,6 +630,12 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     tsr_status st = tsr_cu_load(&cu->api, err);
     if (!st) st = open_device(cu, p ? p->device : 0, err);
     if (!st) st = load_kernels(cu, err);
+    if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
+    if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
+    if (!st) { /* host conversion threads: optional, a failure only costs speed */
+        int threads = p && p->threads > 0 ? p->threads : TSR_MIN(tsr_cpu_count(), 8);
+        if (threads > 1 && tsr_threadpool_create(threads, &cu->pool, NULL) != TSR_OK) cu->pool = NULL;
+    }
     if (!st) {
         size_t free_b = 0, total_b = 0;
         st = tsr_cuda_check(cu, cu->api.cuMemGetInfo(&free_b, &total_b), err, "cuMemGetInfo");

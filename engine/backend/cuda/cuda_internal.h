@@ -55,6 +55,7 @@ struct tsr_cuda {
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
     void *stage;                    /* pinned host staging buffer for transfers */
+    struct tsr_threadpool *pool;    /* host threads for the fp32<->bf16 conversion of transfers (may be NULL) */
     size_t stage_bytes;
     int profile;
     tsr_prof_rec *prof;
@@ -93,6 +94,18 @@ struct tsr_state {
 /* profile: begin returns a record index (or -1 when off); end records the stop event */
 int tsr_cuda_prof_begin(tsr_cuda *cu);
 void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
+
+/* A kernel of kernels/<module>.cu by name, or NULL. */
+CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name);
+/* Register the FP8 conv (cuda_conv_fp8.c) when the GPU has FP8 tensor cores and a policy asks for it. */
+tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err);
+/* cuDNN convs (cuda_conv_cudnn.c), opt-in with TSR_CUDNN=1: bf16 for every conv it can run; FP8 through it. */
+struct tsr_cudnn;
+int tsr_cuda_cudnn_enabled(void);
+tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err);
+/* One conv through cuDNN on a materialised [prefix | input] tensor x_ext (bf16, or e4m3 with scales). */
+tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, struct tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8,
+                               uint64_t x_ext, uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err);
 
 /* memory */
 tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err);

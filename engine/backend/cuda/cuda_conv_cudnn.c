@@ -1,0 +1,120 @@
+/* cuDNN as a conv implementation of the CUDA backend (cuda_conv.h), opt-in with TSR_CUDNN=1.
+ *
+ * bf16 convs ("cudnn-bf16"): X = the NDHWC bf16 input, with the causal prefix materialised in front of it
+ * (cuDNN cannot read two buffers: one extra copy of the input, ~7 % of a large conv's time); W = the backend's
+ * bf16 [cout_p][taps][cin_p] weights (KTRSC strides); bias and residual fused. FP8 convs go through cuDNN from
+ * cuda_conv_fp8.c (tsr_cuda_cudnn_fp8_run below), with the same prefix handling on e4m3 data.
+ * Each shape is tuned once (all candidate plans timed on the real buffers) and cached; a shape cuDNN cannot run
+ * falls back to the built-in kernels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cuda/cuda_internal.h"
+#include "backend/cuda/cudnn.h"
+#include "core/common.h"
+
+static double sync_now(void *user)
+{
+    tsr_cuda *cu = user;
+    cu->api.cuStreamSynchronize(cu->stream);
+    return tsr_now();
+}
+
+/* Common checks: stride 1, symmetric padding, no input prologue, no aliasing of residual and output. */
+static int cudnn_can(const tsr_cuda_conv_problem *p)
+{
+    const tsr_conv_desc *d = p->desc;
+    return d->st == 1 && d->sh == 1 && d->sw == 1 && !p->in_affine && d->pad_top == d->pad_bottom &&
+           d->pad_left == d->pad_right && p->t_out == p->t_in && (!p->prefix || p->prefix == d->kt - 1) &&
+           (!p->residual || p->residual != p->out);
+}
+
+tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8, uint64_t x_ext,
+                               uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err)
+{
+    const tsr_conv_desc *d = p->desc;
+    tsr_cudnn_conv_shape s;
+    memset(&s, 0, sizeof s);
+    s.dtype = fp8 ? TSR_CUDNN_FP8_E4M3 : TSR_CUDNN_BF16;
+    s.t = p->t_in + p->prefix, s.h = p->h_in, s.w = p->w_in, s.cin = p->cin_p, s.cout = p->cout_p;
+    s.kt = d->kt, s.kh = d->kh, s.kw = d->kw, s.pt = 0, s.ph = d->pad_top, s.pw = d->pad_left;
+    s.has_xscale = fp8, s.wscale = fp8 ? 2 : 0, s.has_bias = p->bias != 0, s.has_residual = p->residual != 0;
+    tsr_cudnn_conv *cv = NULL;
+    tsr_error e2;
+    if (tsr_cudnn_conv_get(dnn, &s, &cv, &e2) != TSR_OK) return TSR_ERR_UNSUPPORTED;
+    size_t ws_size = tsr_cudnn_conv_workspace(cv);
+    CUdeviceptr ws = 0;
+    if (ws_size && tsr_cuda_arena_alloc(cu, ws_size, &ws, &e2) != TSR_OK) return TSR_ERR_UNSUPPORTED;
+    tsr_cudnn_conv_args a;
+    memset(&a, 0, sizeof a);
+    a.x = (void *)(uintptr_t)x_ext, a.w = (void *)(uintptr_t)weight, a.y = (void *)(uintptr_t)p->out;
+    a.xscale = (void *)(uintptr_t)xscale, a.wscale = (void *)(uintptr_t)wscale;
+    a.bias = (void *)(uintptr_t)p->bias, a.residual = (void *)(uintptr_t)p->residual;
+    a.workspace = (void *)(uintptr_t)ws, a.workspace_size = ws_size;
+    tsr_status st = TSR_OK;
+    if (!tsr_cudnn_conv_is_tuned(cv) && tsr_cudnn_conv_tune(dnn, cv, &a, 3, sync_now, cu, NULL, &e2) != TSR_OK)
+        st = TSR_ERR_UNSUPPORTED; /* no plan ran: the built-in kernels take this shape */
+    if (!st) st = tsr_cudnn_conv_run(dnn, cv, &a, err);
+    if (ws) tsr_cuda_arena_free(cu, ws);
+    return st;
+}
+
+typedef struct dnn_impl {
+    tsr_cuda *cu;
+    tsr_cudnn *dnn;
+} dnn_impl;
+
+static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
+{
+    dnn_impl *f = user;
+    if (!cudnn_can(p)) return TSR_ERR_UNSUPPORTED;
+    size_t fbytes = (size_t)p->h_in * p->w_in * p->cin_p * 2;
+    CUdeviceptr x = p->in, buf = 0;
+    tsr_status st = TSR_OK;
+    if (p->prefix) { /* materialise [prefix | in] */
+        if (tsr_cuda_arena_alloc(cu, fbytes * (size_t)(p->prefix + p->t_in), &buf, err)) return TSR_ERR_UNSUPPORTED;
+        for (int e = 0; e < p->prefix && !st; e++) {
+            CUdeviceptr src = p->prefix_ptr ? p->prefix_ptr + (uint64_t)e * fbytes : p->in;
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(buf + (uint64_t)e * fbytes, src, fbytes, cu->stream), err,
+                                "cudnn prefix");
+        }
+        if (!st)
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(buf + (uint64_t)p->prefix * fbytes, p->in,
+                                                              fbytes * (size_t)p->t_in, cu->stream), err, "cudnn input");
+        x = buf;
+    }
+    if (!st) st = tsr_cuda_cudnn_conv(cu, f->dnn, p, 0, x, p->weight, 0, 0, err);
+    if (buf) tsr_cuda_arena_free(cu, buf);
+    return st;
+}
+
+static void dnn_destroy(void *user)
+{
+    dnn_impl *f = user;
+    tsr_cudnn_close(&f->dnn);
+    free(f);
+}
+
+int tsr_cuda_cudnn_enabled(void)
+{
+    const char *env = getenv("TSR_CUDNN");
+    return env && *env && strcmp(env, "0") != 0;
+}
+
+tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err)
+{
+    if (!tsr_cuda_cudnn_enabled()) return TSR_OK;
+    dnn_impl *f = tsr_calloc(1, sizeof *f, err);
+    if (!f) return TSR_ERR_NOMEM;
+    f->cu = cu;
+    tsr_error e2;
+    if (tsr_cudnn_open((void *)cu->stream, &f->dnn, &e2) != TSR_OK) {
+        tsr_log(TSR_LOG_WARN, "TSR_CUDNN: %s; using the built-in convs", e2.message);
+        free(f);
+        return TSR_OK;
+    }
+    tsr_cuda_conv_impl impl = {.name = "cudnn-bf16", .user = f, .run = bf16_run, .destroy = dnn_destroy};
+    tsr_status st = tsr_cuda_conv_register(cu, TSR_LP_DEFAULT, &impl, err);
+    if (st) dnn_destroy(f);
+    return st;
+}

@@ -1,0 +1,342 @@
+/* tsr_job_run: synchronous file -> file jobs (decode, encode, roundtrip, transcode).
+ * The calling thread computes; a writer thread encodes and muxes frames taken from a bounded queue, so
+ * FFmpeg work overlaps compute and host memory stays at queue-depth frames whatever the clip length. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/common.h"
+#include "job/frame_queue.h"
+#include "tsr_config.h"
+
+#if !TSR_HAVE_MEDIA
+tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
+                       tsr_error *err)
+{
+    return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no FFmpeg support (media disabled)");
+}
+#else
+#include "media/latent_io.h"
+#include "media/media.h"
+
+typedef struct job {
+    const tsr_job_spec *spec;
+    const char *codec, *audio_from;
+    tsr_job_kind kind;
+    tsr_model *model;
+    tsr_engine *own_engine;
+    tsr_engine *engine;
+    tsr_progress_fn progress;
+    void *user;
+    tsr_progress p;
+    double t0;
+    int cancelled;
+    /* output side */
+    tsr_media_writer *writer;
+    tsr_frame_queue queue;
+    pthread_t thread;
+    int thread_started;
+    int out_w, out_h, max_frames;
+    float *crop;               /* one frame, when the sink must crop */
+    /* input side */
+    tsr_media_reader *reader;
+} job;
+
+/* Report progress; returns 1 when the listener asked to cancel. */
+static int report(job *j, const char *stage)
+{
+    j->p.stage = stage;
+    j->p.elapsed_s = tsr_now() - j->t0;
+    if (j->progress && j->progress(j->user, &j->p)) j->cancelled = 1;
+    return j->cancelled;
+}
+
+/* The VAE's own progress events are forwarded with the job's frame counts. */
+static int forward_progress(void *user, const tsr_progress *vp)
+{
+    job *j = user;
+    int fd = j->p.frames_done, ft = j->p.frames_total;
+    j->p = *vp;
+    j->p.frames_done = fd;
+    j->p.frames_total = ft;
+    return report(j, vp->stage ? vp->stage : "compute");
+}
+
+static void *writer_main(void *arg)
+{
+    job *j = arg;
+    float *f;
+    while ((f = tsr_frame_queue_peek(&j->queue)) != NULL) {
+        tsr_error e = {0};
+        tsr_status st = tsr_media_write(j->writer, f, &e);
+        tsr_frame_queue_pop_done(&j->queue);
+        if (st != TSR_OK) {
+            tsr_frame_queue_fail(&j->queue, &e);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static tsr_status start_writer(job *j, int w, int h, const tsr_media_info *src, tsr_error *err)
+{
+    const tsr_job_spec *s = j->spec;
+    tsr_media_writer_params wp;
+    tsr_media_writer_params_default(&wp);
+    wp.width = w;
+    wp.height = h;
+    if (s->fps_num > 0) wp.fps_num = s->fps_num, wp.fps_den = s->fps_den > 0 ? s->fps_den : 1;
+    else if (src) wp.fps_num = src->fps_num, wp.fps_den = src->fps_den;
+    if (src) {
+        wp.sar_num = src->sar_num, wp.sar_den = src->sar_den;
+        wp.color_space = src->color_space, wp.color_primaries = src->color_primaries;
+        wp.color_trc = src->color_trc;
+    }
+    wp.codec = j->codec;
+    wp.crf = s->crf;
+    wp.bitrate = s->bitrate;
+    wp.ten_bit = s->ten_bit;
+    wp.audio_from = s->no_audio ? NULL : j->audio_from ? j->audio_from : (src && src->has_audio) ? s->input : NULL;
+    tsr_status st = tsr_media_writer_open(s->output, &wp, &j->writer, err);
+    if (st != TSR_OK) return st;
+    j->out_w = w;
+    j->out_h = h;
+    st = tsr_frame_queue_init(&j->queue, s->queue_frames, (size_t)3 * w * h, err);
+    if (st != TSR_OK) return st;
+    if (pthread_create(&j->thread, NULL, writer_main, j) != 0)
+        return tsr_fail(err, TSR_ERR_INTERNAL, "cannot start the writer thread");
+    j->thread_started = 1;
+    return TSR_OK;
+}
+
+/* Join the writer; commit the output when everything succeeded, else remove it. */
+static tsr_status stop_writer(job *j, tsr_status st, tsr_error *err)
+{
+    if (j->thread_started) {
+        if (st != TSR_OK) tsr_frame_queue_fail(&j->queue, NULL);
+        else tsr_frame_queue_close(&j->queue);
+        pthread_join(j->thread, NULL);
+        j->thread_started = 0;
+        if (st == TSR_OK && j->queue.failed) {
+            if (err) *err = j->queue.err;
+            st = j->queue.err.status != TSR_OK ? j->queue.err.status : TSR_ERR_INTERNAL;
+        }
+        tsr_log(TSR_LOG_DEBUG, "writer queue (%d frames): producer blocked %.2f s, writer idle %.2f s, job %.2f s",
+                j->queue.cap, j->queue.wait_push_s, j->queue.wait_pop_s, tsr_now() - j->t0);
+    }
+    if (j->writer) {
+        if (st == TSR_OK) st = tsr_media_writer_finish(&j->writer, err);
+        else tsr_media_writer_abort(&j->writer);
+    }
+    tsr_frame_queue_destroy(&j->queue);
+    return st;
+}
+
+/* tsr_frame_sink: crop/trim defensively, queue each frame for the writer, report, honour cancel. */
+static tsr_status sink(void *user, const float *frames, int n, int first, int height, int width, tsr_error *err)
+{
+    job *j = user;
+    if (height < j->out_h || width < j->out_w)
+        return tsr_fail(err, TSR_ERR_INTERNAL, "decoded frames %dx%d smaller than the output %dx%d", width, height,
+                        j->out_w, j->out_h);
+    for (int i = 0; i < n; i++) {
+        if (j->max_frames > 0 && first + i >= j->max_frames) break;
+        const float *f = frames + (size_t)i * 3 * height * width;
+        if (height != j->out_h || width != j->out_w) {
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < j->out_h; y++)
+                    memcpy(j->crop + ((size_t)c * j->out_h + y) * j->out_w,
+                           f + ((size_t)c * height + y) * width, (size_t)j->out_w * sizeof(float));
+            f = j->crop;
+        }
+        tsr_status st = tsr_frame_queue_push(&j->queue, f, err);
+        if (st != TSR_OK) return st;
+        j->p.frames_done++;
+    }
+    if (report(j, "write")) return tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
+    return TSR_OK;
+}
+
+/* tsr_frame_source over the reader, with progress and cancel. */
+static int source(void *user, float *frames, int max, tsr_error *err)
+{
+    job *j = user;
+    if (report(j, "read")) {
+        tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
+        return -1;
+    }
+    int n = tsr_media_read(j->reader, frames, max, err);
+    if (n > 0) j->p.frames_done += n;
+    return n;
+}
+
+static tsr_status run_transcode(job *j, tsr_error *err)
+{
+    const tsr_media_info *in = tsr_media_reader_info(j->reader);
+    tsr_status st = start_writer(j, in->width, in->height, in, err);
+    float *frame = st == TSR_OK ? tsr_malloc((size_t)3 * in->width * in->height * sizeof(float), err) : NULL;
+    if (st == TSR_OK && !frame) st = TSR_ERR_NOMEM;
+    j->p.frames_total = (int)in->frames;
+    while (st == TSR_OK) {
+        int n = source(j, frame, 1, err);
+        if (n < 0) st = err ? err->status : TSR_ERR_INTERNAL;
+        if (n <= 0) break;
+        j->p.frames_done--; /* counted again by the sink */
+        st = sink(j, frame, 1, j->p.frames_done, in->height, in->width, err);
+    }
+    free(frame);
+    return stop_writer(j, st, err);
+}
+
+static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, const tsr_media_info *src,
+                                   tsr_error *err)
+{
+    int oh = l->height > 0 ? l->height : 8 * l->h, ow = l->width > 0 ? l->width : 8 * l->w;
+    j->max_frames = l->frames > 0 ? l->frames : 4 * l->t - 3;
+    j->p.frames_total = j->max_frames;
+    j->p.frames_done = 0;
+    tsr_status st = start_writer(j, ow, oh, src, err);
+    if (st == TSR_OK && !(j->crop = tsr_malloc((size_t)3 * ow * oh * sizeof(float), err))) st = TSR_ERR_NOMEM;
+    if (st == TSR_OK) {
+        tsr_decode_params dp;
+        tsr_decode_params_default(&dp);
+        dp.chunk = j->spec->chunk;
+        dp.crop_height = oh;
+        dp.crop_width = ow;
+        dp.max_frames = j->max_frames;
+        dp.progress = forward_progress;
+        dp.progress_user = j;
+        st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, sink, j, err);
+        if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
+    }
+    return stop_writer(j, st, err);
+}
+
+static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_error *err)
+{
+    const tsr_media_info *in = tsr_media_reader_info(j->reader);
+    j->p.frames_total = (int)in->frames;
+    tsr_encode_params ep;
+    tsr_encode_params_default(&ep);
+    ep.chunk = j->spec->chunk;
+    ep.progress = forward_progress;
+    ep.progress_user = j;
+    tsr_status st = tsr_vae_encode(vae, in->height, in->width, source, j, &ep, out, err);
+    if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
+    if (st == TSR_OK) {
+        out->frames = (int)tsr_media_reader_frames_read(j->reader);
+        out->height = in->height;
+        out->width = in->width;
+    }
+    return st;
+}
+
+static tsr_status run_vae_job(job *j, tsr_error *err)
+{
+    const tsr_job_spec *s = j->spec;
+    tsr_vae *vae = NULL;
+    tsr_latent lat = {0};
+    tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
+    if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
+        st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
+        if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
+    } else if (st == TSR_OK) {
+        st = encode_from_reader(j, vae, &lat, err);
+        if (st == TSR_OK && j->kind == TSR_JOB_ENCODE) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
+        else if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, tsr_media_reader_info(j->reader), err);
+    }
+    tsr_latent_free(&lat);
+    tsr_vae_destroy(&vae);
+    return st;
+}
+
+static int is_latent_path(const char *p)
+{
+    const char *dot = strrchr(p, '.');
+    return dot && (strcasecmp(dot, ".safetensors") == 0 || strcasecmp(dot, ".latent") == 0 ||
+                   strcasecmp(dot, ".npy") == 0);
+}
+
+/* "mp4-h264" -> "h264", but only when the output is of that container: the runner's default format must
+ * not force H.264 onto a .mov or a frame directory (those then get their own defaults). */
+static const char *codec_from_format(const char *format, const char *output)
+{
+    const char *dash = strchr(format, '-');
+    if (!dash) return NULL;
+    const char *slash = strrchr(output, '/');
+    const char *dot = strrchr(slash ? slash : output, '.');
+    size_t n = (size_t)(dash - format);
+    if (tsr_media_path_is_dir_target(output)) return strncmp(format, "dir", 3) == 0 ? dash + 1 : NULL;
+    return dot && strlen(dot + 1) == n && strncasecmp(dot + 1, format, n) == 0 ? dash + 1 : NULL;
+}
+
+/* The spec's strings and defaults resolved into the job. */
+static tsr_status resolve(job *j, const tsr_job_spec *s, tsr_error *err)
+{
+    if (!s->input[0] || !s->output[0]) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: input and output are required");
+    j->kind = s->kind;
+    if (j->kind == TSR_JOB_AUTO)
+        j->kind = is_latent_path(s->input) ? TSR_JOB_DECODE
+                  : is_latent_path(s->output) || strcmp(s->format, "latent") == 0 ? TSR_JOB_ENCODE : TSR_JOB_ROUNDTRIP;
+    if (j->kind < TSR_JOB_DECODE || j->kind > TSR_JOB_TRANSCODE)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: unknown kind %d", (int)s->kind);
+    j->codec = s->codec[0] ? s->codec : codec_from_format(s->format, s->output);
+    j->audio_from = s->audio_from[0] ? s->audio_from : NULL;
+    return TSR_OK;
+}
+
+/* Model from spec->model and, when the caller gave none, an engine from the spec. */
+static tsr_status open_compute(job *j, const tsr_job_spec *s, tsr_error *err)
+{
+    const char *m = s->model[0] ? s->model : "builtin:small";
+    tsr_status st;
+    if (strcmp(m, "builtin") == 0 || strcmp(m, "builtin:full") == 0) {
+        st = tsr_model_builtin(NULL, &j->model, err);
+    } else if (strcmp(m, "builtin:small") == 0) { /* scaled-down SeedVR2 (32/32/64/64), as the CLI's */
+        tsr_vae_config c;
+        tsr_vae_config_seedvr2(&c);
+        static const int ch[4] = {32, 32, 64, 64};
+        memcpy(c.block_out, ch, sizeof ch);
+        st = tsr_model_builtin(&c, &j->model, err);
+    } else {
+        st = tsr_model_open(m, &j->model, err);
+    }
+    if (st != TSR_OK || j->engine) return st;
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = s->backend;
+    ep.device = s->device;
+    ep.precision = s->precision;
+    ep.memory_budget = s->memory_budget;
+    st = tsr_engine_create(&ep, &j->own_engine, err);
+    j->engine = j->own_engine;
+    return st;
+}
+
+tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
+                       tsr_error *err)
+{
+    if (!spec) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: no spec");
+    job j;
+    memset(&j, 0, sizeof j);
+    j.spec = spec;
+    j.engine = engine;
+    j.progress = progress;
+    j.user = user;
+    j.t0 = tsr_now();
+    tsr_status st = resolve(&j, spec, err);
+    if (st == TSR_OK && j.kind != TSR_JOB_TRANSCODE) st = open_compute(&j, spec, err);
+    if (st == TSR_OK && j.kind != TSR_JOB_DECODE) st = tsr_media_reader_open(spec->input, &j.reader, err);
+    if (st == TSR_OK) st = j.kind == TSR_JOB_TRANSCODE ? run_transcode(&j, err) : run_vae_job(&j, err);
+    if (st == TSR_OK) {
+        j.p.frames_done = j.p.frames_total > 0 ? j.p.frames_total : j.p.frames_done;
+        report(&j, "done");
+        j.cancelled = 0;
+    }
+    tsr_media_reader_close(&j.reader);
+    tsr_engine_destroy(&j.own_engine);
+    tsr_model_destroy(&j.model);
+    free(j.crop);
+    return st;
+}
+#endif

@@ -1,0 +1,60 @@
+/* The decoder's memory model: an ordered list of stages, each declaring its live activation elements per
+ * pixel of its own resolution, its spatial halo (3x3 convolutions) and alignment, plus every causal conv's
+ * state. Derived from a tsr_vae_config the way model/vae_tensors.c derives the tensor list, so another
+ * configuration gets its own model. Everything here is a pure function of the configuration. */
+#ifndef TSR_PLAN_MEMMODEL_H
+#define TSR_PLAN_MEMMODEL_H
+#include <stdint.h>
+
+#include "tessera.h"
+
+#define TSR_MM_MAX_STAGES 64
+#define TSR_MM_MAX_CAUSAL 96
+
+typedef struct tsr_mm_stage {
+    char name[64];
+    int scale;          /* spatial scale of the stage's pixels relative to the latent (1, 2, 4, 8) */
+    int tfac;           /* frames per latent frame at this stage (steady-state chunk: 1, 2, 4) */
+    int elems;          /* peak live activation elements per pixel-frame of this stage (GN fused into convs) */
+    int elems_normbuf;  /* the same when each normalised conv input is first written to its own buffer */
+    int halo;           /* context pixels per side (at `scale`) its 3x3 convolutions need */
+    int out_elems;      /* elements per pixel-frame of the stage's output (what the next stage reads) */
+    int attention;      /* needs the whole frame: never tiled */
+    int attn_channels;
+} tsr_mm_stage;
+
+typedef struct tsr_mm_causal {
+    char name[64];
+    int cin, scale;     /* state = 2 frames x cin x (scale*h) x (scale*w) */
+} tsr_mm_causal;
+
+typedef struct tsr_mm {
+    tsr_mm_stage stages[TSR_MM_MAX_STAGES];
+    int nstages;
+    tsr_mm_causal causal[TSR_MM_MAX_CAUSAL];
+    int ncausal;
+    int out_scale;      /* final spatial factor (8) */
+    int out_tfac;       /* final temporal factor per steady chunk frame (4) */
+    int64_t conv_params, other_params;
+} tsr_mm;
+
+/* Build the decoder model of `cfg`. Returns 0 on an unusable configuration. */
+int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm);
+
+/* Causal state elements of conv `i` for a latent h x w (2 frames). */
+uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w);
+/* Sum over all causal convs. */
+uint64_t tsr_mm_state_total(const tsr_mm *mm, int h, int w);
+/* Peak live activation elements per latent pixel per latent frame over stages [from, to) (fused norm). */
+uint64_t tsr_mm_act_per_lpx(const tsr_mm *mm, int from, int to);
+/* Frames a stage sees in the largest chunk of a clip of `t` latent frames cut into chunks of `chunk`: the first
+ * chunk of n frames gives tfac*n - (tfac-1) (the causal head), later ones tfac*n. */
+int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk);
+/* Peak live activation elements per latent pixel (one frame's pixels) over stages [from, to) for that clip. */
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf);
+static inline int tsr_mm_elems(const tsr_mm_stage *s, int normbuf) { return normbuf ? s->elems_normbuf : s->elems; }
+/* Index of the first stage at a scale >= `scale` (nstages when none). */
+int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);
+/* Receptive-field halo of stages [from, nstages) in output pixels. */
+int tsr_mm_halo_out(const tsr_mm *mm, int from);
+#endif

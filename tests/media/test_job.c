@@ -1,0 +1,142 @@
+/* tsr_job_run without the VAE (kind TRANSCODE): concurrent jobs on two threads, cancel from the progress
+ * callback (no output, no temp file), and the runner's default job running it end to end. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "media/media.h"
+#include "tsr_config.h"
+#include "tsr_test.h"
+
+static char dir[256], clip[300];
+
+static void make_clip(void)
+{
+    tsr_media_writer_params p;
+    tsr_media_writer_params_default(&p);
+    p.width = 66, p.height = 50, p.codec = "ffv1";
+    tsr_media_writer *w = NULL;
+    tsr_error err = {0};
+    float *f = malloc(sizeof(float) * 3 * 66 * 50);
+    snprintf(clip, sizeof clip, "%s/src.mkv", dir);
+    REQUIRE(tsr_media_writer_open(clip, &p, &w, &err) == TSR_OK);
+    for (int k = 0; k < 30; k++) {
+        for (int i = 0; i < 3 * 66 * 50; i++) f[i] = (float)((i + k) % 50) / 25.0f - 1.0f;
+        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
+    }
+    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
+    free(f);
+}
+
+static void spec_for(tsr_job_spec *s, const char *out)
+{
+    tsr_job_spec_default(s);
+    s->kind = TSR_JOB_TRANSCODE;
+    snprintf(s->input, sizeof s->input, "%s", clip);
+    snprintf(s->output, sizeof s->output, "%s/%s", dir, out);
+}
+
+typedef struct run_arg { const char *out; tsr_status st; int last_done; tsr_error err; int cancel_at; } run_arg;
+
+static int on_progress(void *user, const tsr_progress *p)
+{
+    run_arg *a = user;
+    a->last_done = p->frames_done;
+    return a->cancel_at > 0 && p->frames_done >= a->cancel_at;
+}
+
+static void *run_thread(void *arg)
+{
+    run_arg *a = arg;
+    tsr_job_spec s;
+    spec_for(&s, a->out);
+    a->st = tsr_job_run(NULL, &s, on_progress, a, &a->err);
+    return NULL;
+}
+
+static int count_entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_concurrent_and_cancel(void)
+{
+    run_arg a = {.out = "a.mp4"}, b = {.out = "b/"}, c = {.out = "c.mov", .cancel_at = 5};
+    pthread_t ta, tb, tc;
+    pthread_create(&ta, NULL, run_thread, &a);
+    pthread_create(&tb, NULL, run_thread, &b);
+    pthread_create(&tc, NULL, run_thread, &c);
+    pthread_join(ta, NULL), pthread_join(tb, NULL), pthread_join(tc, NULL);
+    CHECKF(a.st == TSR_OK && a.last_done == 30, "a: %s (%d frames)", a.err.message, a.last_done);
+    CHECKF(b.st == TSR_OK, "b: %s", b.err.message);
+    CHECKF(c.st == TSR_ERR_CANCELLED, "c: %s", tsr_status_name(c.st));
+    char p[400];
+    snprintf(p, sizeof p, "%s/c.mov", dir);
+    CHECK(access(p, F_OK) != 0);
+    CHECKF(count_entries() == 3, "%d entries (want src.mkv, a.mp4, b/)", count_entries()); /* no temp files */
+    tsr_media_reader *r = NULL;
+    tsr_error err = {0};
+    snprintf(p, sizeof p, "%s/a.mp4", dir);
+    REQUIRE(tsr_media_reader_open(p, &r, &err) == TSR_OK);
+    CHECK(tsr_media_reader_info(r)->width == 66 && tsr_media_reader_info(r)->height == 50);
+    tsr_media_reader_close(&r);
+}
+
+static int wakeups;
+static void on_wakeup(void *user) { (void)user, __atomic_add_fetch(&wakeups, 1, __ATOMIC_SEQ_CST); }
+
+static void test_runner_default_job(void)
+{
+    tsr_runner_params rp = {.wakeup = on_wakeup};
+    tsr_runner *r = NULL;
+    REQUIRE(tsr_runner_create(&rp, &r, NULL) == TSR_OK);
+    tsr_job_spec s;
+    spec_for(&s, "runner.mkv");
+    snprintf(s.format, sizeof s.format, "mkv-ffv1");
+    uint64_t id = 0;
+    tsr_error err = {0};
+    REQUIRE(tsr_runner_submit(r, &s, &id, &err) == TSR_OK);
+    tsr_event ev = {0};
+    int done = 0, progress = 0;
+    for (int spins = 0; spins < 6000 && !done; spins++) {
+        while (tsr_runner_poll(r, &ev))
+            if (ev.job == id) {
+                progress += ev.type == TSR_EVENT_PROGRESS;
+                if (ev.type == TSR_EVENT_FINISHED || ev.type == TSR_EVENT_FAILED) done = ev.type;
+                if (ev.type == TSR_EVENT_FAILED) fprintf(stderr, "runner job failed: %s\n", ev.message);
+            }
+        if (!done) usleep(5000);
+    }
+    CHECKF(done == TSR_EVENT_FINISHED, "runner job: %s", tsr_event_type_name((tsr_event_type)done));
+    CHECK(progress > 0);
+    tsr_runner_destroy(&r);
+    char p[400];
+    snprintf(p, sizeof p, "%s/runner.mkv", dir);
+    tsr_media_reader *rd = NULL;
+    CHECK(tsr_media_reader_open(p, &rd, &err) == TSR_OK && !strcmp(tsr_media_reader_info(rd)->codec, "ffv1"));
+    tsr_media_reader_close(&rd);
+}
+
+int main(void)
+{
+#if !TSR_HAVE_MEDIA
+    SKIP("built without FFmpeg");
+#endif
+    snprintf(dir, sizeof dir, "%s/tsr-job-XXXXXX", tsr_test_env("TMPDIR", "/tmp"));
+    REQUIRE(mkdtemp(dir));
+    make_clip();
+    test_concurrent_and_cancel();
+    test_runner_default_job();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (!tsr_test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return tsr_test_done();
+}

@@ -1,0 +1,93 @@
+/* Shared helpers for the widget tests (GTest, under tests/ui/xvfb-run-test.sh). */
+#pragma once
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "tessera-job-queue.h"
+
+/* gtk + libadwaita, with the app's stylesheet not needed. */
+static inline void ui_test_init(int *argc, char ***argv)
+{
+    g_test_init(argc, argv, NULL);
+    gtk_init();
+    adw_init();
+}
+
+/* Iterate the main loop until cond(data) or timeout_ms; returns cond's last value. */
+static inline gboolean ui_test_wait(gboolean (*cond)(gpointer), gpointer data, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    while (!cond(data) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+    return cond(data);
+}
+
+static inline void ui_test_sleep(int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+}
+
+/* A fresh temporary directory under the wrapper's $TSR_TEST_TMP. */
+static inline char *ui_test_tmpdir(void)
+{
+    const char *base = g_getenv("TSR_TEST_TMP");
+    g_autofree char *tmpl = g_build_filename(base ? base : g_get_tmp_dir(), "t-XXXXXX", NULL);
+    char *dir = g_mkdtemp(g_steal_pointer(&tmpl));
+    g_assert_nonnull(dir);
+    return dir;
+}
+
+static inline char *ui_test_write_file(const char *dir, const char *name, const char *content)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    g_assert_true(g_file_set_contents(path, content, -1, NULL));
+    return path;
+}
+
+/* Every interactive widget under `root` has an accessible name: a LABEL property, a LABELLED_BY relation,
+ * or a visible text label (buttons). Returns the first offender's type name, or NULL. */
+static inline const char *ui_test_find_unnamed(GtkWidget *root)
+{
+    for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) {
+        if (GTK_IS_WINDOW_CONTROLS(c) || GTK_IS_POPOVER(c)) continue;
+        gboolean interactive = GTK_IS_BUTTON(c) || GTK_IS_MENU_BUTTON(c) || GTK_IS_DROP_DOWN(c) ||
+                               GTK_IS_ENTRY(c) || GTK_IS_SPIN_BUTTON(c) || GTK_IS_LIST_BOX(c) ||
+                               GTK_IS_COLUMN_VIEW(c) || GTK_IS_LEVEL_BAR(c) || GTK_IS_PICTURE(c) ||
+                               GTK_IS_DRAWING_AREA(c);
+        if (!interactive) {
+            const char *inner = ui_test_find_unnamed(c);
+            if (inner) return inner;
+            continue;
+        }
+        if (gtk_test_accessible_has_property(GTK_ACCESSIBLE(c), GTK_ACCESSIBLE_PROPERTY_LABEL)) continue;
+        if (gtk_test_accessible_has_relation(GTK_ACCESSIBLE(c), GTK_ACCESSIBLE_RELATION_LABELLED_BY)) continue;
+        if (GTK_IS_BUTTON(c) && gtk_button_get_label(GTK_BUTTON(c)) && !gtk_button_get_icon_name(GTK_BUTTON(c)))
+            continue;
+        g_test_message("no accessible name: %s (%s)", G_OBJECT_TYPE_NAME(c), gtk_widget_get_tooltip_text(c));
+        return G_OBJECT_TYPE_NAME(c);
+    }
+    return NULL;
+}
+
+/* Render a widget to PNG through its own renderer (a screenshot that needs no X tools). */
+static inline void ui_test_screenshot(GtkWidget *w, const char *prefix, const char *state)
+{
+    const char *dir = g_getenv("TSR_ARTEFACTS");
+    if (!dir) return;
+    g_mkdir_with_parents(dir, 0755);
+    int wd = gtk_widget_get_width(w), ht = gtk_widget_get_height(w);
+    if (wd <= 0 || ht <= 0) return;
+    g_autoptr(GdkPaintable) p = gtk_widget_paintable_new(w);
+    GtkSnapshot *s = gtk_snapshot_new();
+    gdk_paintable_snapshot(p, s, wd, ht);
+    GskRenderNode *node = gtk_snapshot_free_to_node(s);
+    if (!node) return;
+    GskRenderer *r = gtk_native_get_renderer(gtk_widget_get_native(w));
+    g_autoptr(GdkTexture) t = gsk_renderer_render_texture(r, node, &GRAPHENE_RECT_INIT(0, 0, wd, ht));
+    gsk_render_node_unref(node);
+    g_autofree char *name = g_strdup_printf("%s-%s.png", prefix, state);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_assert_true(gdk_texture_save_to_png(t, path));
+    g_test_message("screenshot: %s", path);
+}

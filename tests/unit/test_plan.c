@@ -1,0 +1,350 @@
+/* The memory planner: the model against the spec's figures, fitting, monotonicity, re-planning after OOM,
+ * tile geometry and blending, JSON, and the autotuner's cache. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+#include "plan/memmodel.h"
+#include "plan/tiles.h"
+#include "tessera.h"
+#include "tsr_config.h"
+#include "tsr_test.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+static tsr_plan plan_for(int t, int h, int w, double budget_gib, tsr_precision prec, tsr_tiling_policy tiling)
+{
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.latent_t = t;
+    r.latent_h = h;
+    r.latent_w = w;
+    r.precision = prec;
+    r.tiling = tiling;
+    r.budget = (uint64_t)(budget_gib * GIB);
+    tsr_plan p;
+    tsr_error err = {0};
+    if (tsr_plan_make(&r, &p, &err) != TSR_OK) {
+        fprintf(stderr, "plan: %s\n", err.message);
+        memset(&p, 0, sizeof p);
+        p.kind = TSR_PLAN_IMPOSSIBLE;
+    }
+    return p;
+}
+
+static void test_model_matches_spec(void)
+{
+    tsr_vae_config cfg;
+    tsr_vae_config_seedvr2(&cfg);
+    tsr_mm mm;
+    REQUIRE(tsr_mm_decoder(&cfg, &mm));
+    CHECK(mm.out_scale == 8 && mm.out_tfac == 4);
+    CHECK(mm.conv_params + mm.other_params == 150601731); /* spec §1: decoder parameters */
+    /* spec §7.3: state 7.4 GiB at 720p, 16.7 GiB at 1080p (bf16); full-resolution layers 4.4 / 9.9 GiB */
+    double s720 = (double)tsr_mm_state_total(&mm, 90, 160) * 2 / GIB;
+    double s1080 = (double)tsr_mm_state_total(&mm, 135, 240) * 2 / GIB;
+    CHECKF(s720 > 7.35 && s720 < 7.45, "720p state %.3f GiB", s720);
+    CHECKF(s1080 > 16.65 && s1080 < 16.75, "1080p state %.3f GiB", s1080);
+    double full = 0;
+    for (int i = 0; i < mm.ncausal; i++)
+        if (mm.causal[i].scale == 8) full += (double)tsr_mm_state_elems(&mm, i, 90, 160) * 2 / GIB;
+    CHECKF(full > 4.35 && full < 4.45, "720p full-res state %.3f GiB", full);
+    /* a steady 1-latent-frame chunk at 720p (4 frames) peaks in up_blocks.3.resnets.0: x (256 ch) + h1 + s +
+     * out (128 ch each) at 720x1280 = 640 x 4 x 921600 x 2 B = 4.39 GiB (the spec's fused lower bound for a
+     * 5-frame first chunk, §8, is 4.4 GiB: the executor keeps x alive through conv2) */
+    double act = (double)tsr_mm_act_per_lpx(&mm, 0, mm.nstages) * 90 * 160 * 2 / GIB;
+    CHECKF(act > 4.38 && act < 4.40, "720p chunk activations %.3f GiB", act);
+    CHECK(tsr_mm_halo_out(&mm, tsr_mm_first_at_scale(&mm, 2)) == 50); /* 7*4 + 7*2 + 8*1 */
+}
+
+/* The CUDA backend's arena high-water marks recorded in feat/cuda's tests/bench/notes/cuda.md (H100, bf16,
+ * chunk 1, commit faff930): 13.1 GiB decoding 720p17 and 29.5 GiB decoding 1080p21. The arena holds
+ * activations, causal state and scratch; weights are allocated outside it. */
+static void test_cuda_recorded_peaks(void)
+{
+    static const struct { int t, h, w; double arena_gib; } rec[] = {{5, 90, 160, 13.1}, {6, 135, 240, 29.5}};
+    for (int i = 0; i < 2; i++) {
+        tsr_plan_request r;
+        tsr_plan_request_default(&r);
+        r.latent_t = rec[i].t;
+        r.latent_h = rec[i].h;
+        r.latent_w = rec[i].w;
+        r.chunk = 1;
+        r.budget = (uint64_t)(1e6 * GIB);
+        tsr_plan p;
+        REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK && p.kind == TSR_PLAN_EXACT && p.chunk == 1);
+        double predicted = (double)(p.peak - p.weights) / GIB, ratio = predicted / rec[i].arena_gib;
+        fprintf(stderr, "CUDA arena %dx%dx%d: recorded %.1f GiB, predicted %.2f GiB (ratio %.3f)\n", rec[i].t,
+                rec[i].h, rec[i].w, rec[i].arena_gib, predicted, ratio);
+        CHECKF(ratio > 0.9 && ratio < 1.1, "prediction off by %.1f %%", (ratio - 1) * 100);
+    }
+}
+
+static void test_fits_or_impossible(void)
+{
+    static const int shapes[][3] = {{5, 90, 160}, {6, 135, 240}, {6, 270, 480}, {2, 8, 12}, {3, 17, 31}};
+    static const tsr_tiling_policy pol[] = {TSR_TILING_AUTO, TSR_TILING_EXACT_ONLY, TSR_TILING_ALWAYS};
+    static const tsr_precision prec[] = {TSR_PRECISION_BF16, TSR_PRECISION_FP8_FAST, TSR_PRECISION_FP32};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t k = 0; k < 3; k++)
+            for (size_t q = 0; q < 3; q++) {
+                tsr_plan prev = {0};
+                int have_prev = 0;
+                for (double b = 0.25; b <= 48; b += 0.25) {
+                    tsr_plan p = plan_for(shapes[s][0], shapes[s][1], shapes[s][2], b, prec[q], pol[k]);
+                    uint64_t budget = (uint64_t)(b * GIB);
+                    if (p.kind == TSR_PLAN_IMPOSSIBLE) {
+                        CHECKF(p.min_needed > budget || p.min_needed == 0, "min_needed %llu <= budget",
+                               (unsigned long long)p.min_needed);
+                        if (p.min_needed) {
+                            tsr_plan q2 = plan_for(shapes[s][0], shapes[s][1], shapes[s][2],
+                                                   (double)p.min_needed / GIB + 1e-6, prec[q], pol[k]);
+                            CHECK(q2.kind != TSR_PLAN_IMPOSSIBLE);
+                        }
+                    } else {
+                        CHECKF(p.peak <= budget, "peak %.2f > budget %.2f", p.peak / GIB, b);
+                        if (pol[k] == TSR_TILING_EXACT_ONLY) CHECK(!p.approximate);
+                        if (pol[k] == TSR_TILING_ALWAYS) CHECK(p.kind == TSR_PLAN_TILED);
+                        if (p.kind == TSR_PLAN_FP8_STATE) CHECK(prec[q] == TSR_PRECISION_FP8_FAST);
+                    }
+                    /* monotone in the budget: never a smaller peak nor a more approximate plan for more */
+                    if (have_prev)
+                        CHECK(p.kind != TSR_PLAN_IMPOSSIBLE && p.peak >= prev.peak && p.kind <= prev.kind);
+                    have_prev = p.kind != TSR_PLAN_IMPOSSIBLE;
+                    prev = p;
+                }
+            }
+}
+
+static void test_exact_when_it_fits(void)
+{
+    tsr_plan p = plan_for(5, 90, 160, 16, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_EXACT && !p.approximate && p.offloaded == 0);
+    p = plan_for(5, 90, 160, 14, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECKF(p.kind == TSR_PLAN_EXACT && p.chunk == 1, "720p in 14 GiB: %s", tsr_plan_kind_name(p.kind));
+    p = plan_for(5, 90, 160, 12, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_EXACT_OFFLOAD && !p.approximate);
+    p = plan_for(6, 135, 240, 80, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_EXACT && p.chunk == 4);
+    p = plan_for(6, 135, 240, 24, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECKF(p.kind == TSR_PLAN_EXACT_OFFLOAD, "1080p in 24 GiB: %s", tsr_plan_kind_name(p.kind));
+    p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_TILED && p.two_pass_norm && p.tiles_y * p.tiles_x > 1);
+}
+
+static void test_monotone_in_shape(void)
+{
+    tsr_plan prev = {0};
+    for (int h = 8; h <= 300; h += 13) {
+        tsr_plan p = plan_for(6, h, 2 * h, 1e6, TSR_PRECISION_BF16, TSR_TILING_EXACT_ONLY);
+        CHECK(p.kind == TSR_PLAN_EXACT);
+        CHECK(p.peak > prev.peak && p.state_device >= prev.state_device && p.activations >= prev.activations);
+        prev = p;
+    }
+    for (int t = 1; t <= 4; t++) { /* more frames per chunk: more activations, same state */
+        tsr_plan_request r;
+        tsr_plan_request_default(&r);
+        r.latent_t = 8;
+        r.latent_h = 90;
+        r.latent_w = 160;
+        r.chunk = t;
+        r.budget = (uint64_t)(1e6 * GIB);
+        tsr_plan p;
+        CHECK(tsr_plan_make(&r, &p, NULL) == TSR_OK && p.chunk == t);
+        if (t > 1) CHECK(p.activations > prev.activations && p.state_device == prev.state_device);
+        prev = p;
+    }
+}
+
+static void test_next_smaller(void)
+{
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.latent_t = 6;
+    r.latent_h = 135;
+    r.latent_w = 240;
+    r.budget = (uint64_t)(40 * GIB);
+    tsr_plan p, q;
+    REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK && p.kind == TSR_PLAN_EXACT);
+    int steps = 0, saw_tiled = 0;
+    while (p.kind != TSR_PLAN_IMPOSSIBLE && steps < 100) {
+        REQUIRE(tsr_plan_next_smaller(&r, &p, &q, NULL) == TSR_OK);
+        if (q.kind != TSR_PLAN_IMPOSSIBLE) CHECK(q.peak <= p.peak / 10 * 9 && q.kind >= p.kind && q.rung > p.rung);
+        saw_tiled |= q.kind == TSR_PLAN_TILED;
+        p = q;
+        steps++;
+    }
+    CHECK(steps > 3 && steps < 100 && saw_tiled);
+}
+
+static void check_tiles(const tsr_plan *p, int H, int W, int rf)
+{
+    REQUIRE(p->kind == TSR_PLAN_TILED);
+    CHECK(p->halo >= rf && p->halo % p->tile_align == 0 && p->blend <= p->halo);
+    CHECK(p->tile_h % p->tile_align == 0 && p->tile_w % p->tile_align == 0);
+    size_t n = (size_t)H * (size_t)W;
+    unsigned char *cover = calloc(n, 1);
+    float *wsum = calloc(n, sizeof *wsum);
+    REQUIRE(cover && wsum);
+    int bad_halo = 0, bad_weight_outside = 0;
+    tsr_tile t;
+    for (int i = 0; tsr_plan_tile(p, H, W, i, &t); i++) {
+        bad_halo += t.hy0 != (t.y0 - p->halo > 0 ? t.y0 - p->halo : 0);
+        bad_halo += t.hx1 != (t.x1 + p->halo < W ? t.x1 + p->halo : W);
+        bad_halo += t.wy0 < t.hy0 || t.wx0 < t.hx0 || t.wy1 > t.hy1 || t.wx1 > t.hx1; /* blend inside halo */
+        for (int y = t.y0; y < t.y1; y++)
+            for (int x = t.x0; x < t.x1; x++) cover[(size_t)y * W + x]++;
+        for (int y = t.hy0; y < t.hy1; y++)
+            for (int x = t.hx0; x < t.hx1; x++) {
+                float w = tsr_plan_tile_weight(p, &t, y, x);
+                wsum[(size_t)y * W + x] += w;
+                bad_weight_outside += w != 0 && (y < t.wy0 || y >= t.wy1 || x < t.wx0 || x >= t.wx1);
+            }
+    }
+    size_t uncovered = 0, bad_sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        uncovered += cover[i] != 1;
+        bad_sum += wsum[i] < 0.99999f || wsum[i] > 1.00001f;
+    }
+    CHECKF(uncovered == 0, "%zu pixels not covered exactly once (%dx%d tiles)", uncovered, p->tiles_y, p->tiles_x);
+    CHECKF(bad_sum == 0, "%zu pixels whose blend weights do not sum to 1", bad_sum);
+    CHECK(bad_halo == 0 && bad_weight_outside == 0);
+    CHECK(!tsr_plan_tile(p, H, W, p->tiles_y * p->tiles_x, &t));
+    free(cover);
+    free(wsum);
+}
+
+static void test_tile_geometry(void)
+{
+    static const int shapes[][2] = {{135, 240}, {270, 480}, {90, 160}, {37, 53}};
+    static const double budgets[] = {3, 5, 8, 12};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t b = 0; b < sizeof budgets / sizeof budgets[0]; b++) {
+            tsr_plan p = plan_for(6, shapes[s][0], shapes[s][1], budgets[b], TSR_PRECISION_BF16, TSR_TILING_ALWAYS);
+            if (p.kind == TSR_PLAN_IMPOSSIBLE) continue;
+            check_tiles(&p, shapes[s][0] * 8, shapes[s][1] * 8, 50);
+        }
+    /* smaller budget, smaller tiles */
+    tsr_plan a = plan_for(6, 270, 480, 16, TSR_PRECISION_BF16, TSR_TILING_ALWAYS);
+    tsr_plan b = plan_for(6, 270, 480, 6, TSR_PRECISION_BF16, TSR_TILING_ALWAYS);
+    CHECK(a.kind == TSR_PLAN_TILED && b.kind == TSR_PLAN_TILED);
+    CHECK(a.tiles_y * a.tiles_x <= b.tiles_y * b.tiles_x && a.peak >= b.peak);
+}
+
+static void test_host_budget(void)
+{
+    for (double hb = 4; hb <= 64; hb *= 2)
+        for (double b = 2; b <= 16; b += 2) {
+            tsr_plan_request r;
+            tsr_plan_request_default(&r);
+            r.latent_t = 6;
+            r.latent_h = 270;
+            r.latent_w = 480;
+            r.budget = (uint64_t)(b * GIB);
+            r.host_budget = (uint64_t)(hb * GIB);
+            tsr_plan p;
+            REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK);
+            if (p.kind != TSR_PLAN_IMPOSSIBLE) CHECK(p.state_host + p.host_boundary <= r.host_budget && p.peak <= r.budget);
+        }
+    tsr_plan p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_TILED);
+}
+
+static void test_json(void)
+{
+    tsr_plan p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO), q;
+    char buf[1024];
+    int n = tsr_plan_to_json(&p, buf, sizeof buf);
+    CHECK(n > 0 && n < (int)sizeof buf);
+    CHECK(tsr_plan_from_json(buf, &q, NULL) == TSR_OK);
+    CHECK(memcmp(&p, &q, sizeof p) == 0);
+    char small[16];
+    CHECK(tsr_plan_to_json(&p, small, sizeof small) == n); /* snprintf semantics */
+    CHECK(tsr_plan_from_json("{\"kind\":\"warp\"}", &q, NULL) == TSR_ERR_FORMAT);
+    CHECK(tsr_plan_from_json("not json", &q, NULL) == TSR_ERR_FORMAT);
+    CHECK(tsr_plan_describe(&p, buf, sizeof buf) > 0 && strstr(buf, "tiles") != NULL);
+}
+
+typedef struct timer_state {
+    int calls;
+} timer_state;
+
+/* A fake backend: the first candidate "runs out of memory", later ones take longer the more they chunk. */
+static tsr_status fake_time(void *user, const tsr_plan *c, double *seconds, uint64_t *peak, char *algos,
+                            size_t cap, tsr_error *err)
+{
+    timer_state *t = user;
+    if (t->calls++ == 0) return TSR_ERR_DEVICE_OOM;
+    *seconds = 1.0 + 0.1 * c->rung;
+    *peak = c->peak;
+    snprintf(algos, cap, "{\"decoder.conv_in\":\"igemm-%d\"}", c->rung);
+    return TSR_OK;
+}
+
+static void test_autotune(void)
+{
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.latent_t = 5;
+    r.latent_h = 90;
+    r.latent_w = 160;
+    r.budget = (uint64_t)(40 * GIB);
+    tsr_plan best;
+    int cached = 1;
+    timer_state ts = {0};
+    CHECK(tsr_autotune(NULL, NULL, &r, 0, fake_time, &ts, &best, &cached, NULL) == TSR_OK && !cached);
+    CHECK(ts.calls >= 2 && best.kind == TSR_PLAN_EXACT && best.rung == 1); /* rung 0 "ran out of memory" */
+#if TSR_HAVE_STORE
+    char path[512];
+    snprintf(path, sizeof path, "%s/tsr-plan-%d.db", tsr_test_env("TMPDIR", "/tmp"), (int)getpid());
+    remove(path);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = path;
+    tsr_store *s = NULL;
+    REQUIRE(tsr_store_open(&sp, &s, NULL) == TSR_OK);
+    tsr_tune_key key;
+    memset(&key, 0, sizeof key);
+    snprintf(key.gpu, sizeof key.gpu, "Fake GPU");
+    key.latent_h = 90;
+    key.latent_w = 160;
+    key.budget = r.budget;
+    ts.calls = 0;
+    CHECK(tsr_autotune(s, &key, &r, 0, fake_time, &ts, &best, &cached, NULL) == TSR_OK && !cached && ts.calls > 1);
+    int before = ts.calls;
+    tsr_plan again;
+    CHECK(tsr_autotune(s, &key, &r, 0, fake_time, &ts, &again, &cached, NULL) == TSR_OK && cached);
+    CHECK(ts.calls == before && memcmp(&best, &again, sizeof best) == 0); /* a cached key starts at once */
+    tsr_tuned t = {0};
+    int found = 0;
+    CHECK(tsr_store_tuned_get(s, &key, &t, &found, NULL) == TSR_OK && found && strstr(t.algos_json, "igemm"));
+    tsr_tuned_clear(&t);
+    ts.calls = 0;
+    CHECK(tsr_autotune(s, &key, &r, 1, fake_time, &ts, &again, &cached, NULL) == TSR_OK && !cached && ts.calls > 0);
+    tsr_store_close(&s);
+    remove(path);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", path);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    remove(side);
+#endif
+}
+
+int main(void)
+{
+    test_model_matches_spec();
+    test_exact_when_it_fits();
+    test_cuda_recorded_peaks();
+    test_fits_or_impossible();
+    test_monotone_in_shape();
+    test_next_smaller();
+    test_tile_geometry();
+    test_host_budget();
+    test_json();
+    test_autotune();
+    return tsr_test_done();
+}

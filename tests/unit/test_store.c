@@ -1,0 +1,395 @@
+/* The SQLite store: migrations, WAL, presets, queue order, recovery, damaged/newer files set aside,
+ * two connections at once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _WIN32
+#include <process.h>
+#define getpid _getpid
+#else
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+#include <sqlite3.h>
+
+#include "tessera.h"
+#include "tsr_config.h"
+#include "tsr_test.h"
+
+static char g_dir[512];
+
+static void db_path(char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/tsr-store-%d-%s.db", g_dir, (int)getpid(), name);
+    remove(buf);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", buf);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", buf);
+    remove(side);
+}
+
+static tsr_store *open_at(const char *path, int recover)
+{
+    tsr_store_params p;
+    tsr_store_params_default(&p);
+    p.path = path;
+    p.recover_interrupted = recover;
+    tsr_store *s = NULL;
+    tsr_error err = {0};
+    if (tsr_store_open(&p, &s, &err) != TSR_OK) fprintf(stderr, "open %s: %s\n", path, err.message);
+    return s;
+}
+
+static int sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int v = -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_schema_and_builtins(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "schema");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    CHECK(strcmp(tsr_store_notice(s), "") == 0);
+    tsr_preset *ps = NULL;
+    int n = 0;
+    tsr_error err = {0};
+    CHECK(tsr_store_presets_list(s, &ps, &n, &err) == TSR_OK);
+    CHECK(n == 4);
+    CHECK(n == 4 && strcmp(ps[0].name, "Fast — FP8") == 0 && ps[0].precision == TSR_PRECISION_FP8_FAST);
+    CHECK(n == 4 && ps[2].vram_budget == 8ull << 30 && ps[3].bit_depth == 10 && ps[3].builtin);
+    tsr_store_free(ps);
+    tsr_store_close(&s);
+    CHECK(s == NULL);
+    CHECK(sql_int(path, "PRAGMA user_version") == tsr_store_schema_version());
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char mode[16] = "";
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == 0 &&
+        sqlite3_step(st) == SQLITE_ROW)
+        snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    CHECKF(strcmp(mode, "wal") == 0, "journal_mode %s", mode);
+    CHECK(sql_int(path, "SELECT strict FROM pragma_table_list WHERE name = 'queue'") == 1);
+    s = open_at(path, 1); /* reopening an up-to-date file changes nothing */
+    REQUIRE(s);
+    CHECK(tsr_store_presets_list(s, &ps, &n, &err) == TSR_OK && n == 4);
+    tsr_store_free(ps);
+    tsr_store_close(&s);
+}
+
+static void test_presets(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "presets");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    tsr_error err = {0};
+    tsr_preset p, q;
+    tsr_preset_default(&p);
+    snprintf(p.name, sizeof p.name, "Mine");
+    p.precision = TSR_PRECISION_BF16;
+    p.vram_budget = 12ull << 30;
+    CHECK(tsr_store_preset_save(s, &p, &err) == TSR_OK && p.id > 0);
+    CHECK(tsr_store_preset_get(s, p.id, &q, &err) == TSR_OK && q.vram_budget == 12ull << 30 && !q.builtin);
+    p.crf = 23;
+    CHECK(tsr_store_preset_save(s, &p, &err) == TSR_OK);
+    CHECK(tsr_store_preset_find(s, "Mine", &q, &err) == TSR_OK && q.crf == 23 && q.id == p.id);
+    tsr_preset dup = p; /* same name again: refused */
+    dup.id = 0;
+    CHECK(tsr_store_preset_save(s, &dup, &err) == TSR_ERR_INVALID_ARG);
+    int64_t c1 = 0, c2 = 0;
+    CHECK(tsr_store_preset_duplicate(s, p.id, NULL, &c1, &err) == TSR_OK);
+    CHECK(tsr_store_preset_duplicate(s, p.id, NULL, &c2, &err) == TSR_OK);
+    CHECK(tsr_store_preset_get(s, c1, &q, &err) == TSR_OK && strcmp(q.name, "Mine (copy)") == 0);
+    CHECK(tsr_store_preset_get(s, c2, &q, &err) == TSR_OK && strcmp(q.name, "Mine (copy 2)") == 0);
+    tsr_preset fast;
+    CHECK(tsr_store_preset_find(s, "Fast — FP8", &fast, &err) == TSR_OK && fast.builtin);
+    fast.crf = 1;
+    CHECK(tsr_store_preset_save(s, &fast, &err) == TSR_ERR_INVALID_ARG); /* built-ins are read-only */
+    CHECK(tsr_store_preset_delete(s, fast.id, &err) == TSR_ERR_INVALID_ARG);
+    int64_t fc = 0;
+    CHECK(tsr_store_preset_duplicate(s, fast.id, "Faster", &fc, &err) == TSR_OK);
+    CHECK(tsr_store_preset_get(s, fc, &q, &err) == TSR_OK && !q.builtin && q.precision == TSR_PRECISION_FP8_FAST);
+    CHECK(tsr_store_preset_delete(s, c1, &err) == TSR_OK);
+    CHECK(tsr_store_preset_get(s, c1, &q, &err) == TSR_ERR_INVALID_ARG);
+    p.bit_depth = 12;
+    CHECK(tsr_store_preset_save(s, &p, &err) == TSR_ERR_INVALID_ARG);
+    tsr_preset *ps = NULL;
+    int n = 0;
+    CHECK(tsr_store_presets_list(s, &ps, &n, &err) == TSR_OK && n == 7);
+    CHECK(n == 7 && ps[3].builtin && !ps[4].builtin && strcmp(ps[4].name, "Faster") == 0);
+    tsr_store_free(ps);
+    tsr_store_close(&s);
+}
+
+static int64_t add_job(tsr_store *s, const char *input)
+{
+    tsr_queue_item q;
+    memset(&q, 0, sizeof q);
+    snprintf(q.input, sizeof q.input, "%s", input);
+    snprintf(q.output, sizeof q.output, "%s.out.mkv", input);
+    tsr_error err = {0};
+    if (tsr_store_queue_add(s, &q, &err) != TSR_OK) fprintf(stderr, "%s\n", err.message);
+    return q.id;
+}
+
+static int order_is(tsr_store *s, const int64_t *ids, int n)
+{
+    tsr_queue_item *items = NULL;
+    int count = 0, ok = 1;
+    tsr_error err = {0};
+    if (tsr_store_queue_list(s, &items, &count, &err) != TSR_OK || count != n) ok = 0;
+    for (int i = 0; ok && i < n; i++) ok = items[i].id == ids[i] && items[i].position == i;
+    tsr_store_free(items);
+    return ok;
+}
+
+static void test_queue(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "queue");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    tsr_error err = {0};
+    int64_t a = add_job(s, "a.mp4"), b = add_job(s, "b.mp4"), c = add_job(s, "c.mp4"), d = add_job(s, "d.mp4");
+    CHECK(order_is(s, (int64_t[]){a, b, c, d}, 4));
+    CHECK(tsr_store_queue_move(s, d, 0, &err) == TSR_OK);
+    CHECK(order_is(s, (int64_t[]){d, a, b, c}, 4));
+    CHECK(tsr_store_queue_move(s, d, 99, &err) == TSR_OK); /* clamped to the end */
+    CHECK(order_is(s, (int64_t[]){a, b, c, d}, 4));
+    CHECK(tsr_store_queue_move(s, a, 2, &err) == TSR_OK);
+    CHECK(order_is(s, (int64_t[]){b, c, a, d}, 4));
+    CHECK(tsr_store_queue_remove(s, c, &err) == TSR_OK);
+    CHECK(order_is(s, (int64_t[]){b, a, d}, 3));
+    CHECK(tsr_store_queue_move(s, 12345, 0, &err) == TSR_ERR_INVALID_ARG);
+    tsr_queue_item q;
+    int found = 0;
+    CHECK(tsr_store_queue_next(s, &q, &found, &err) == TSR_OK && found && q.id == b);
+    CHECK(tsr_store_queue_set_state(s, b, TSR_JOB_RUNNING, 0.25, NULL, &err) == TSR_OK);
+    CHECK(tsr_store_queue_get(s, b, &q, &err) == TSR_OK && q.state == TSR_JOB_RUNNING && q.started > 0);
+    CHECK(q.progress == 0.25 && q.finished == 0);
+    CHECK(tsr_store_queue_next(s, &q, &found, &err) == TSR_OK && found && q.id == a);
+    CHECK(tsr_store_queue_get(s, a, &q, &err) == TSR_OK);
+    snprintf(q.overrides, sizeof q.overrides, "{\"crf\": 16}");
+    q.state = TSR_JOB_DONE;
+    q.progress = 1;
+    CHECK(tsr_store_queue_update(s, &q, &err) == TSR_OK);
+    CHECK(tsr_store_queue_get(s, a, &q, &err) == TSR_OK && q.finished > 0 && strstr(q.overrides, "16"));
+    tsr_store_close(&s);
+
+    /* the process "died" with b running: a monitoring handle leaves it, the next real open recovers it */
+    s = open_at(path, 0);
+    REQUIRE(s);
+    CHECK(tsr_store_recovered_jobs(s) == 0);
+    CHECK(tsr_store_queue_get(s, b, &q, &err) == TSR_OK && q.state == TSR_JOB_RUNNING);
+    tsr_store_close(&s);
+    s = open_at(path, 1);
+    REQUIRE(s);
+    CHECK(tsr_store_recovered_jobs(s) == 1);
+    CHECK(tsr_store_queue_get(s, b, &q, &err) == TSR_OK && q.state == TSR_JOB_INTERRUPTED && q.error[0]);
+    CHECK(strcmp(tsr_job_state_name(q.state), "interrupted") == 0);
+    tsr_store_close(&s);
+}
+
+static void test_history_and_tuned(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "history");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    tsr_error err = {0};
+    for (int i = 0; i < 3; i++) {
+        tsr_history_entry e;
+        memset(&e, 0, sizeof e);
+        snprintf(e.input, sizeof e.input, "in%d.mp4", i);
+        e.state = TSR_JOB_DONE;
+        e.frames = 17 + i;
+        e.peak_vram = 1ull << 33;
+        CHECK(tsr_store_history_append(s, &e, &err) == TSR_OK && e.id > 0 && e.finished > 0);
+    }
+    tsr_history_entry *h = NULL;
+    int n = 0;
+    CHECK(tsr_store_history_list(s, 2, &h, &n, &err) == TSR_OK && n == 2);
+    CHECK(n == 2 && strcmp(h[0].input, "in2.mp4") == 0 && h[0].frames == 19 && h[0].peak_vram == 1ull << 33);
+    tsr_store_free(h);
+    CHECK(tsr_store_history_clear(s, &err) == TSR_OK);
+    CHECK(tsr_store_history_list(s, 0, &h, &n, &err) == TSR_OK && n == 0);
+    tsr_store_free(h);
+
+    tsr_tune_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.gpu, sizeof k.gpu, "NVIDIA H100 80GB HBM3");
+    k.cc = 90;
+    snprintf(k.driver, sizeof k.driver, "580.159");
+    k.vram = 80ull << 30;
+    snprintf(k.model_digest, sizeof k.model_digest, "2067854");
+    k.precision = TSR_PRECISION_BF16;
+    k.latent_h = 90;
+    k.latent_w = 160;
+    k.budget = 12ull << 30;
+    tsr_tuned t = {0};
+    int found = 1;
+    CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && !found);
+    tsr_tuned w = {.plan_json = "{\"kind\":\"exact\"}", .algos_json = "{\"conv1\":\"igemm\"}", .time_s = 1.5,
+                   .peak = 123};
+    CHECK(tsr_store_tuned_put(s, &k, &w, &err) == TSR_OK);
+    CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && found);
+    CHECK(found && strcmp(t.plan_json, w.plan_json) == 0 && t.time_s == 1.5 && t.peak == 123);
+    tsr_tuned_clear(&t);
+    k.budget = 8ull << 30; /* another key */
+    CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && !found);
+    CHECK(tsr_store_tuned_forget(s, NULL, &err) == TSR_OK);
+    k.budget = 12ull << 30;
+    CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && !found);
+    tsr_store_close(&s);
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* The set-aside copy lies beside the store, named "<file>.<why>-<stamp>". */
+static int aside_exists(const char *notice, const char *why)
+{
+    const char *p = strstr(notice, "moved to ");
+    if (!p || !strstr(notice, why)) return 0;
+    char path[700];
+    snprintf(path, sizeof path, "%s", p + 9);
+    char *end = strstr(path, " and a fresh");
+    if (end) *end = 0;
+    int ok = file_exists(path);
+    remove(path);
+    return ok;
+}
+
+static void test_damaged_and_newer(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "corrupt");
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    for (int i = 0; i < 8192; i++) fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    CHECKF(aside_exists(tsr_store_notice(s), "damaged"), "notice: %s", tsr_store_notice(s));
+    tsr_preset *ps = NULL;
+    int n = 0;
+    tsr_error err = {0};
+    CHECK(tsr_store_presets_list(s, &ps, &n, &err) == TSR_OK && n == 4); /* a fresh store */
+    tsr_store_free(ps);
+    add_job(s, "keep.mp4");
+    tsr_store_close(&s);
+
+    /* a file from a future Tessera: set aside, not downgraded */
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    s = open_at(path, 1);
+    REQUIRE(s);
+    CHECKF(strstr(tsr_store_notice(s), "newer") != NULL, "notice: %s", tsr_store_notice(s));
+    CHECK(aside_exists(tsr_store_notice(s), "newer"));
+    tsr_queue_item *items = NULL;
+    CHECK(tsr_store_queue_list(s, &items, &n, &err) == TSR_OK && n == 0);
+    tsr_store_free(items);
+    tsr_store_close(&s);
+    CHECK(sql_int(path, "PRAGMA user_version") == tsr_store_schema_version());
+}
+
+static void test_two_connections(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "concurrent");
+#ifndef _WIN32
+    /* two processes create and migrate the same new file at once, then both write */
+    pid_t kid = fork();
+    REQUIRE(kid >= 0);
+    tsr_store *s = open_at(path, 1);
+    int ok = s != NULL;
+    for (int i = 0; ok && i < 50; i++) ok = add_job(s, kid == 0 ? "child.mp4" : "parent.mp4") > 0;
+    tsr_store_close(&s);
+    if (kid == 0) _exit(ok ? 0 : 1);
+    int status = 0;
+    waitpid(kid, &status, 0);
+    CHECK(ok);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+    tsr_store *a = open_at(path, 1), *b = open_at(path, 0);
+    REQUIRE(a && b);
+    tsr_error err = {0};
+    int64_t id = add_job(a, "from-a.mp4");
+    tsr_queue_item q;
+    CHECK(tsr_store_queue_get(b, id, &q, &err) == TSR_OK && strcmp(q.input, "from-a.mp4") == 0);
+    CHECK(tsr_store_queue_move(b, id, 0, &err) == TSR_OK);
+    tsr_queue_item *items = NULL;
+    int n = 0;
+    CHECK(tsr_store_queue_list(a, &items, &n, &err) == TSR_OK && n > 0 && items[0].id == id);
+#ifndef _WIN32
+    CHECK(n == 101);
+    for (int i = 0; i < n; i++) CHECK(items[i].position == i);
+#endif
+    tsr_store_free(items);
+    tsr_store_close(&a);
+    tsr_store_close(&b);
+}
+
+static void test_default_path(void)
+{
+#ifndef _WIN32
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/tsr-xdg-%d", g_dir, (int)getpid());
+    setenv("XDG_DATA_HOME", dir, 1);
+    tsr_error err = {0};
+    CHECKF(tsr_store_default_path(path, sizeof path, &err) == TSR_OK, "%s", err.message);
+    char want[700];
+    snprintf(want, sizeof want, "%s/tessera/tessera.db", dir);
+    CHECK(strcmp(path, want) == 0);
+    tsr_store *s = NULL;
+    CHECK(tsr_store_open(NULL, &s, &err) == TSR_OK && strcmp(tsr_store_path(s), want) == 0);
+    tsr_store_close(&s);
+    char side[760];
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", want, suffix[i]);
+        remove(side);
+    }
+    snprintf(side, sizeof side, "%s/tessera", dir);
+    rmdir(side);
+    rmdir(dir);
+#endif
+}
+
+int main(void)
+{
+#if !TSR_HAVE_STORE
+    SKIP("built without SQLite");
+#endif
+    snprintf(g_dir, sizeof g_dir, "%s", tsr_test_env("TMPDIR", tsr_test_env("TEMP", "/tmp")));
+    test_schema_and_builtins();
+    test_presets();
+    test_queue();
+    test_history_and_tuned();
+    test_damaged_and_newer();
+    test_two_connections();
+    test_default_path();
+    static const char *const names[] = {"schema", "presets", "queue", "history", "corrupt", "concurrent"};
+    char path[600];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) db_path(path, sizeof path, names[i]);
+    return tsr_test_done();
+}

@@ -1,0 +1,48 @@
+/* TesseraJobQueue: the batch queue as a GListModel of TesseraJob, persisted in the queue store and driven
+ * by an engine tsr_runner. Runner events are drained on the main context (one idle per wakeup). */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tessera-job.h"
+#include "tessera-preset.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_JOB_QUEUE (tessera_job_queue_get_type())
+G_DECLARE_FINAL_TYPE(TesseraJobQueue, tessera_job_queue, TESSERA, JOB_QUEUE, GObject)
+
+/* db_path: the SQLite file (created); job/job_user: the runner's job function (NULL = the engine's). */
+TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpointer job_user, GError **error);
+/* Rows recovered as interrupted when the queue was opened. */
+int tessera_job_queue_get_interrupted(TesseraJobQueue *self);
+tsr_queue_db *tessera_job_queue_get_db(TesseraJobQueue *self);
+tsr_runner *tessera_job_queue_get_runner(TesseraJobQueue *self);
+
+/* Whether a file can become a job (by its name: clips, images, latents). */
+gboolean tessera_job_queue_accepts(const char *path);
+void tessera_job_queue_set_output(TesseraJobQueue *self, const char *folder, const char *pattern);
+/* Device for new jobs (from Preferences); budget applies when the preset leaves the budget automatic. */
+void tessera_job_queue_set_device(TesseraJobQueue *self, tsr_backend_kind backend, int device, guint64 budget);
+void tessera_job_queue_set_model(TesseraJobQueue *self, const char *model);
+/* Add one file with a preset; fails with G_IO_ERROR_NOT_SUPPORTED for files that are no clip or latent. */
+TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPreset *preset, GError **error);
+/* The output path for an input: pattern with {name} {preset} {ext}, in the output folder (or beside it). */
+char *tessera_job_queue_output_for(TesseraJobQueue *self, const char *input, TesseraPreset *preset);
+
+/* Submit every queued job and keep submitting new ones. */
+void tessera_job_queue_start(TesseraJobQueue *self);
+gboolean tessera_job_queue_is_started(TesseraJobQueue *self);
+void tessera_job_queue_set_paused(TesseraJobQueue *self, gboolean paused);
+gboolean tessera_job_queue_get_paused(TesseraJobQueue *self);
+void tessera_job_queue_cancel(TesseraJobQueue *self, TesseraJob *job);
+void tessera_job_queue_retry(TesseraJobQueue *self, TesseraJob *job);
+void tessera_job_queue_remove(TesseraJobQueue *self, TesseraJob *job);
+/* Move a job up (delta < 0) or down. */
+void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta);
+/* Per-job override: give a job that is not running another preset (its output name follows). FALSE when
+ * the job is running or already submitted. */
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset);
+TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runner_id);
+
+G_END_DECLS

@@ -1,0 +1,18 @@
+/* TesseraPresetEditor: edits one preset (name, precision, VRAM budget, tiling, output format). */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "tessera-preset.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_PRESET_EDITOR (tessera_preset_editor_get_type())
+G_DECLARE_FINAL_TYPE(TesseraPresetEditor, tessera_preset_editor, TESSERA, PRESET_EDITOR, GtkBox)
+
+GtkWidget *tessera_preset_editor_new(void);
+void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_queue_preset *p);
+/* Reads the fields; FALSE (and an error) when the name is empty. Never builtin. */
+gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_queue_preset *out, GError **error);
+
+G_END_DECLS

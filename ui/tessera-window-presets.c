@@ -1,0 +1,104 @@
+/* Included by tessera-window-actions.c: user presets (new, edit, duplicate, delete), stored in the queue db. */
+
+void tessera_window_load_presets(TesseraWindow *self)
+{
+    self->presets = tessera_preset_list_builtin();
+    tsr_queue_preset *user = NULL;
+    int n = 0;
+    if (tsr_queue_db_list_presets(tessera_job_queue_get_db(self->queue), &user, &n, NULL) != TSR_OK) return;
+    for (int i = 0; i < n; i++) {
+        g_autoptr(TesseraPreset) p = tessera_preset_new(&user[i]);
+        g_list_store_append(self->presets, p);
+    }
+    free(user);
+}
+
+static void store_preset(TesseraWindow *self, const tsr_queue_preset *p, TesseraPreset *replace)
+{
+    tsr_error err = {0};
+    if (tsr_queue_db_put_preset(tessera_job_queue_get_db(self->queue), p, &err) != TSR_OK) {
+        tessera_window_toast(self, err.message);
+        return;
+    }
+    if (replace) {
+        if (!g_str_equal(tessera_preset_get_name(replace), p->name))
+            tsr_queue_db_delete_preset(tessera_job_queue_get_db(self->queue), tessera_preset_get_name(replace), NULL);
+        tessera_preset_set(replace, p);
+        guint pos;
+        if (g_list_store_find(self->presets, replace, &pos)) g_list_model_items_changed(G_LIST_MODEL(self->presets), pos, 1, 1);
+        return;
+    }
+    g_autoptr(TesseraPreset) np = tessera_preset_new(p);
+    g_list_store_append(self->presets, np);
+    gtk_drop_down_set_selected(self->preset_dropdown, g_list_model_get_n_items(G_LIST_MODEL(self->presets)) - 1);
+}
+
+static void on_editor_response(AdwMessageDialog *d, const char *response, TesseraWindow *self)
+{
+    if (!g_str_equal(response, "save")) return;
+    TesseraPresetEditor *ed = TESSERA_PRESET_EDITOR(adw_message_dialog_get_extra_child(d));
+    TesseraPreset *replace = g_object_get_data(G_OBJECT(d), "replace");
+    tsr_queue_preset p;
+    g_autoptr(GError) error = NULL;
+    if (!tessera_preset_editor_save(ed, &p, &error)) {
+        tessera_window_toast(self, error->message);
+        return;
+    }
+    store_preset(self, &p, replace);
+}
+
+static void open_editor(TesseraWindow *self, const tsr_queue_preset *start_from, TesseraPreset *replace)
+{
+    GtkWidget *d = adw_message_dialog_new(GTK_WINDOW(self), replace ? "Edit Preset" : "New Preset", NULL);
+    adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(d), "cancel", "_Cancel", "save", "_Save", NULL);
+    adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(d), "save", ADW_RESPONSE_SUGGESTED);
+    GtkWidget *ed = tessera_preset_editor_new();
+    tessera_preset_editor_load(TESSERA_PRESET_EDITOR(ed), start_from);
+    adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(d), ed);
+    if (replace) g_object_set_data_full(G_OBJECT(d), "replace", g_object_ref(replace), g_object_unref);
+    g_signal_connect(d, "response", G_CALLBACK(on_editor_response), self);
+    gtk_window_present(GTK_WINDOW(d));
+}
+
+static void preset_new(GSimpleAction *a, GVariant *v, gpointer data)
+{
+    TesseraWindow *self = data;
+    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
+    g_strlcpy(p.name, "My preset", sizeof p.name);
+    p.builtin = 0;
+    open_editor(self, &p, NULL);
+}
+
+static void preset_edit(GSimpleAction *a, GVariant *v, gpointer data)
+{
+    TesseraWindow *self = data;
+    TesseraPreset *cur = tessera_window_get_preset(self);
+    if (tessera_preset_is_builtin(cur)) {
+        tessera_window_toast(self, "Built-in presets cannot be changed: duplicate it first");
+        return;
+    }
+    open_editor(self, tessera_preset_get(cur), cur);
+}
+
+static void preset_duplicate(GSimpleAction *a, GVariant *v, gpointer data)
+{
+    TesseraWindow *self = data;
+    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
+    g_autofree char *name = g_strdup_printf("%s (copy)", p.name);
+    g_strlcpy(p.name, name, sizeof p.name);
+    p.builtin = 0;
+    store_preset(self, &p, NULL);
+}
+
+static void preset_delete(GSimpleAction *a, GVariant *v, gpointer data)
+{
+    TesseraWindow *self = data;
+    TesseraPreset *cur = tessera_window_get_preset(self);
+    guint pos;
+    if (tessera_preset_is_builtin(cur)) {
+        tessera_window_toast(self, "Built-in presets cannot be deleted");
+        return;
+    }
+    tsr_queue_db_delete_preset(tessera_job_queue_get_db(self->queue), tessera_preset_get_name(cur), NULL);
+    if (g_list_store_find(self->presets, cur, &pos)) g_list_store_remove(self->presets, pos);
+}

@@ -1,0 +1,30 @@
+/* TesseraWindow: the main window (queue page with live panel, models page). */
+#pragma once
+
+#include <adwaita.h>
+
+#include "tessera-job-queue.h"
+#include "tessera-live-panel.h"
+#include "tessera-model-list.h"
+
+G_BEGIN_DECLS
+
+#define TESSERA_TYPE_WINDOW (tessera_window_get_type())
+G_DECLARE_FINAL_TYPE(TesseraWindow, tessera_window, TESSERA, WINDOW, AdwApplicationWindow)
+
+TesseraWindow *tessera_window_new(GtkApplication *app, TesseraJobQueue *queue);
+TesseraJobQueue *tessera_window_get_queue(TesseraWindow *self);
+/* Add files as jobs with the current preset; unsupported ones are summarised in one toast.
+ * Returns the number of jobs created. */
+guint tessera_window_add_files(TesseraWindow *self, GFile *const *files, guint n);
+void tessera_window_toast(TesseraWindow *self, const char *message);
+const char *tessera_window_get_last_toast(TesseraWindow *self);
+GtkDropTarget *tessera_window_get_drop_target(TesseraWindow *self);
+TesseraPreset *tessera_window_get_preset(TesseraWindow *self);
+GListStore *tessera_window_get_presets(TesseraWindow *self);
+TesseraLivePanel *tessera_window_get_live_panel(TesseraWindow *self);
+TesseraModelList *tessera_window_get_model_list(TesseraWindow *self);
+GtkColumnView *tessera_window_get_column_view(TesseraWindow *self);
+void tessera_window_rescan_models(TesseraWindow *self);
+
+G_END_DECLS

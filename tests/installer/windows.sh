@@ -68,8 +68,23 @@ win_user=$(wine cmd /c 'echo %USERNAME%' 2>/dev/null | tr -d '\r')
 
 # ---------------------------------------------------------------- unit tests under wine
 echo "-- unit tests under wine"
-if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --print-errorlogs >"$build/wine-test.log" 2>&1
-then ok "unit-tests-under-wine"; else cat "$build/wine-test.log"; bad "unit-tests-under-wine"; fi
+# Timeouts x4: wine, the baseline x86-64 CPU kernel on Windows (no ifunc) and a shared CI machine.
+# A test that fails is run once more on its own: a pass then is reported as FLAKY (and counted ok), so a
+# timing-bound test on a loaded machine shows up without turning the step red; a second failure is a failure.
+if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --timeout-multiplier 4 --print-errorlogs \
+    >"$build/wine-test.log" 2>&1
+then ok "unit-tests-under-wine"
+else
+  failed=$(sed -nE 's#^ *[0-9]+/[0-9]+ +([^ ]+:)?unit / ([a-z0-9_]+) +(FAIL|TIMEOUT).*#\2#p' "$build/wine-test.log" | sort -u)
+  still=()
+  for t in $failed; do
+    if meson test -C "$build" --no-rebuild --suite unit --timeout-multiplier 4 "$t" >"$build/wine-retest-$t.log" 2>&1
+    then echo "  unit test $t: FLAKY (failed in the parallel run, passed alone)"
+    else still+=("$t"); fi
+  done
+  if [ -n "$failed" ] && [ ${#still[@]} -eq 0 ]; then ok "unit-tests-under-wine (after rerun)"
+  else sed "s/^/    /" "$build/wine-test.log"; bad "unit-tests-under-wine" "${still[*]:-see log}"; fi
+fi
 grep -E '^ *[0-9]+/[0-9]+ ' "$build/wine-test.log" | sed 's/^/    /'
 
 # ---------------------------------------------------------------- golden decode by the .exe

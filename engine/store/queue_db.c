@@ -22,8 +22,6 @@ static const char *const migrations[] = {
     " tile INTEGER NOT NULL, format TEXT NOT NULL) STRICT;",
 };
 
-void tsr_job_partial_path(const char *output, char *buf, size_t n) { snprintf(buf, n, "%s.part", output); }
-
 static tsr_status db_fail(tsr_queue_db *db, tsr_error *err, const char *what)
 {
     return tsr_fail(err, TSR_ERR_STORE, "queue store: %s: %s", what, sqlite3_errmsg(db->db));

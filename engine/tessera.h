@@ -700,45 +700,6 @@ const char *tsr_event_type_name(tsr_event_type t);
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
 
-/* ---------------------------------------------------------------- GUI queue and presets store
- * (engine/store/queue_db.c; SQLite, WAL). A small table set owned by the app: the batch queue with each job's
- * state, and user presets. One thread per handle. Only in builds with the store (TSR_HAVE_STORE). */
-
-typedef struct tsr_queue_db tsr_queue_db;
-
-/* Job states are the store's tsr_job_state (above). */
-
-typedef struct tsr_queue_row {
-    int64_t id;                 /* 0 = new (put assigns it) */
-    int64_t position;           /* sort key */
-    tsr_job_state state;
-    char preset[TSR_NAME_MAX];
-    char message[TSR_ERROR_MESSAGE_MAX];
-    double progress;            /* 0..1 */
-    tsr_job_spec spec;
-} tsr_queue_row;
-
-typedef struct tsr_queue_preset {
-    char name[TSR_NAME_MAX];
-    tsr_precision precision;
-    uint64_t memory_budget;     /* bytes, 0 = automatic */
-    int tile;                   /* 0 = planner */
-    char format[TSR_NAME_MAX];
-    int builtin;
-} tsr_queue_preset;
-
-tsr_status tsr_queue_db_open(const char *path, tsr_queue_db **out, tsr_error *err);
-void tsr_queue_db_close(tsr_queue_db **db);
-tsr_status tsr_queue_db_put(tsr_queue_db *db, tsr_queue_row *row, tsr_error *err);
-tsr_status tsr_queue_db_delete(tsr_queue_db *db, int64_t id, tsr_error *err);
-/* All rows by position; free *rows with free(). */
-tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr_error *err);
-/* After a crash: every RUNNING/PAUSED row becomes INTERRUPTED and its partial output ("<output>.part", the
- * media writer's "<output>.tmp-*") is deleted. *count receives the number of rows changed. */
-tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err);
-tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_queue_preset *p, tsr_error *err);
-tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_error *err);
-tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_queue_preset **presets, int *n, tsr_error *err);
 #ifdef __cplusplus
 }
 #endif

@@ -285,6 +285,59 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
                           const tsr_encode_params *p, tsr_latent *out, tsr_error *err);
 void tsr_latent_free(tsr_latent *l);
 
+/* ---------------------------------------------------------------- job specification (what one file -> file
+ * job does; run by tsr_runner / tsr_job_run below, kept per queue row by the store) */
+
+typedef enum tsr_job_kind {
+    TSR_JOB_AUTO = 0,
+    TSR_JOB_DECODE,            /* latent file -> video file or image-sequence directory */
+    TSR_JOB_ENCODE,            /* clip / image / sequence -> latent file */
+    TSR_JOB_ROUNDTRIP,         /* clip -> encode -> decode -> video */
+    TSR_JOB_TRANSCODE          /* clip -> video without the VAE (pipeline and memory tests) */
+} tsr_job_kind;
+
+#define TSR_PATH_MAX 4096
+#define TSR_NAME_MAX 128
+
+/* What one job does. Strings are copied at submit. */
+typedef struct tsr_job_spec {
+    char input[TSR_PATH_MAX];   /* a clip or an image (encode) or a latent file (decode) */
+    char output[TSR_PATH_MAX];  /* the final file; jobs write beside it and rename on success */
+    char model[TSR_PATH_MAX];   /* a model file or "builtin:small" / "builtin:full" */
+    char format[TSR_NAME_MAX];  /* output container/codec: "mp4-h264", "mkv-ffv1", "mov-prores", "latent" */
+    tsr_backend_kind backend;
+    int device;
+    tsr_precision precision;
+    uint64_t memory_budget;     /* bytes, 0 = automatic */
+    int tile;                   /* tile edge in output pixels, 0 = planner decides */
+    int chunk;                  /* frames per temporal chunk, 0 = planner decides */
+    /* media options (tsr_job_run) */
+    tsr_job_kind kind;          /* AUTO: decode when the input is a latent file, encode when the output is
+                                   one, else roundtrip */
+    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264 when the output is .mp4; "dir-tiff"
+                                   for frame directories), else by the output's extension; see
+                                   engine/media/media.h for names */
+    int crf;                    /* -1 = codec default */
+    int64_t bitrate;            /* > 0: ABR in bits/s */
+    int ten_bit;
+    char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
+    int no_audio;
+    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
+    int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
+    int queue_frames;           /* writer queue depth in frames, 0 = 8 */
+} tsr_job_spec;
+
+void tsr_job_spec_default(tsr_job_spec *spec);
+/* JSON object with every field of the spec (keys as the field names; enums as integers). Returns a malloc'd
+ * NUL-terminated string (free with free()), NULL when out of memory. Any thread. */
+char *tsr_job_spec_to_json(const tsr_job_spec *spec);
+/* Parse what tsr_job_spec_to_json wrote: *spec starts from tsr_job_spec_default, known keys are applied,
+ * unknown keys are ignored (files from newer builds). TSR_ERR_FORMAT on malformed JSON, a wrong value
+ * type or a string too long for its field. Any thread. */
+tsr_status tsr_job_spec_from_json(const char *json, tsr_job_spec *spec, tsr_error *err);
+/* The temporary path a job writes before the final rename: "<output>.part". */
+void tsr_job_partial_path(const char *output, char *buf, size_t n);
+
 /* ---------------------------------------------------------------- store (SQLite: presets, queue, history, tuned)
  *
  * One SQLite file (WAL) per user: tsr_store_default_path(). Every call on one handle is serialised by the
@@ -306,7 +359,9 @@ tsr_status tsr_store_default_path(char *buf, size_t cap, tsr_error *err);
 
 typedef struct tsr_store_params {
     const char *path;            /* NULL = tsr_store_default_path() */
-    int recover_interrupted;     /* 1 (default): jobs left "running" by a dead process become "interrupted".
+    int recover_interrupted;     /* 1 (default): jobs left running or paused by a dead process become
+                                  * "interrupted" and their partial outputs beside the output ("<output>.part",
+                                  * the media writer's "<output>.tmp-*") are deleted.
                                   * 0 for a second, read-mostly handle (CLI inspection) beside a live app. */
 } tsr_store_params;
 
@@ -317,7 +372,7 @@ void tsr_store_close(tsr_store **s);
 const char *tsr_store_path(const tsr_store *s);
 /* Non-empty after open when a damaged/newer file was set aside: one sentence for the user. */
 const char *tsr_store_notice(const tsr_store *s);
-/* Jobs that open() moved from "running" to "interrupted". */
+/* Jobs that open() moved from "running"/"paused" to "interrupted". */
 int tsr_store_recovered_jobs(const tsr_store *s);
 /* Schema version this build writes (PRAGMA user_version). */
 int tsr_store_schema_version(void);
@@ -342,6 +397,9 @@ typedef struct tsr_preset {
     char codec[32];              /* FFmpeg encoder name: "libx264", "libx265", "prores_ks", "ffv1" */
     int crf;                     /* quality for CRF codecs; ignored by ProRes/FFV1 */
     int bit_depth;               /* 8 or 10 */
+    int tile;                    /* tile edge in output pixels, 0 = planner decides (schema 2) */
+    char format[32];             /* job output format as tsr_job_spec.format: "mp4-h264", "mkv-ffv1",
+                                  * "mov-prores", "latent" (schema 2; what the GUI applies to its jobs) */
 } tsr_preset;
 
 void tsr_preset_default(tsr_preset *p);
@@ -381,11 +439,16 @@ typedef struct tsr_queue_item {
     double progress;             /* 0..1 */
     char error[TSR_ERROR_MESSAGE_MAX];
     int64_t created, started, finished;  /* Unix seconds, 0 = not yet (set by the store on state changes) */
+    char preset_name[TSR_STORE_NAME_MAX]; /* the preset's name when the job was queued (kept if it is deleted) */
+    /* The full job (schema 2, column `spec` as tsr_job_spec_to_json). spec.input[0] == 0: the item has no
+     * spec (CLI items: input, output, preset and overrides define the job). When it has one, add/update
+     * write spec.input and spec.output to the input/output columns too, so the spec is the truth. */
+    tsr_job_spec spec;
 } tsr_queue_item;
 
-/* Append at the end (state queued). */
+/* Append at the end (state queued). Needs input (or spec.input). */
 tsr_status tsr_store_queue_add(tsr_store *s, tsr_queue_item *item, tsr_error *err);
-/* Write state, progress, error, output, preset and overrides of item->id. Entering RUNNING sets `started`,
+/* Write state, progress, error, output, preset, overrides, preset_name and spec of item->id. Entering RUNNING sets `started`,
  * entering DONE/FAILED/CANCELLED/INTERRUPTED sets `finished`. */
 tsr_status tsr_store_queue_update(tsr_store *s, const tsr_queue_item *item, tsr_error *err);
 /* Cheap progress/state write for the worker (no other column changes). */
@@ -572,46 +635,6 @@ tsr_status tsr_latent_write(const char *path, const tsr_latent *l, int f16, int 
 
 typedef struct tsr_runner tsr_runner;
 
-typedef enum tsr_job_kind {
-    TSR_JOB_AUTO = 0,
-    TSR_JOB_DECODE,            /* latent file -> video file or image-sequence directory */
-    TSR_JOB_ENCODE,            /* clip / image / sequence -> latent file */
-    TSR_JOB_ROUNDTRIP,         /* clip -> encode -> decode -> video */
-    TSR_JOB_TRANSCODE          /* clip -> video without the VAE (pipeline and memory tests) */
-} tsr_job_kind;
-
-#define TSR_PATH_MAX 4096
-#define TSR_NAME_MAX 128
-
-/* What one job does. Strings are copied at submit. */
-typedef struct tsr_job_spec {
-    char input[TSR_PATH_MAX];   /* a clip or an image (encode) or a latent file (decode) */
-    char output[TSR_PATH_MAX];  /* the final file; jobs write beside it and rename on success */
-    char model[TSR_PATH_MAX];   /* a model file or "builtin:small" / "builtin:full" */
-    char format[TSR_NAME_MAX];  /* output container/codec: "mp4-h264", "mkv-ffv1", "mov-prores", "latent" */
-    tsr_backend_kind backend;
-    int device;
-    tsr_precision precision;
-    uint64_t memory_budget;     /* bytes, 0 = automatic */
-    int tile;                   /* tile edge in output pixels, 0 = planner decides */
-    int chunk;                  /* frames per temporal chunk, 0 = planner decides */
-    /* media options (tsr_job_run) */
-    tsr_job_kind kind;          /* AUTO: decode when the input is a latent file, encode when the output is
-                                   one, else roundtrip */
-    char codec[TSR_NAME_MAX];   /* "" = from `format` ("mp4-h264" -> h264 when the output is .mp4; "dir-tiff"
-                                   for frame directories), else by the output's extension; see
-                                   engine/media/media.h for names */
-    int crf;                    /* -1 = codec default */
-    int64_t bitrate;            /* > 0: ABR in bits/s */
-    int ten_bit;
-    char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
-    int no_audio;
-    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
-    int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
-    int queue_frames;           /* writer queue depth in frames, 0 = 8 */
-} tsr_job_spec;
-
-void tsr_job_spec_default(tsr_job_spec *spec);
 
 typedef enum tsr_event_type {
     TSR_EVENT_NONE = 0,
@@ -688,48 +711,6 @@ const char *tsr_event_type_name(tsr_event_type t);
  * "builtin:small" or "builtin:full"). */
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
-
-/* ---------------------------------------------------------------- GUI queue and presets store
- * (engine/store/queue_db.c; SQLite, WAL). A small table set owned by the app: the batch queue with each job's
- * state, and user presets. One thread per handle. Only in builds with the store (TSR_HAVE_STORE). */
-
-typedef struct tsr_queue_db tsr_queue_db;
-
-/* Job states are the store's tsr_job_state (above). */
-
-typedef struct tsr_queue_row {
-    int64_t id;                 /* 0 = new (put assigns it) */
-    int64_t position;           /* sort key */
-    tsr_job_state state;
-    char preset[TSR_NAME_MAX];
-    char message[TSR_ERROR_MESSAGE_MAX];
-    double progress;            /* 0..1 */
-    tsr_job_spec spec;
-} tsr_queue_row;
-
-typedef struct tsr_queue_preset {
-    char name[TSR_NAME_MAX];
-    tsr_precision precision;
-    uint64_t memory_budget;     /* bytes, 0 = automatic */
-    int tile;                   /* 0 = planner */
-    char format[TSR_NAME_MAX];
-    int builtin;
-} tsr_queue_preset;
-
-tsr_status tsr_queue_db_open(const char *path, tsr_queue_db **out, tsr_error *err);
-void tsr_queue_db_close(tsr_queue_db **db);
-tsr_status tsr_queue_db_put(tsr_queue_db *db, tsr_queue_row *row, tsr_error *err);
-tsr_status tsr_queue_db_delete(tsr_queue_db *db, int64_t id, tsr_error *err);
-/* All rows by position; free *rows with free(). */
-tsr_status tsr_queue_db_list(tsr_queue_db *db, tsr_queue_row **rows, int *n, tsr_error *err);
-/* After a crash: every RUNNING/PAUSED row becomes INTERRUPTED and its partial output ("<output>.part", the
- * media writer's "<output>.tmp-*") is deleted. *count receives the number of rows changed. */
-tsr_status tsr_queue_db_recover(tsr_queue_db *db, int *count, tsr_error *err);
-tsr_status tsr_queue_db_put_preset(tsr_queue_db *db, const tsr_queue_preset *p, tsr_error *err);
-tsr_status tsr_queue_db_delete_preset(tsr_queue_db *db, const char *name, tsr_error *err);
-tsr_status tsr_queue_db_list_presets(tsr_queue_db *db, tsr_queue_preset **presets, int *n, tsr_error *err);
-/* The temporary path a job writes before the final rename: "<output>.part". */
-void tsr_job_partial_path(const char *output, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

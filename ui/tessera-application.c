@@ -53,11 +53,13 @@ static void startup(GApplication *app)
 {
     TesseraApplication *self = TESSERA_APPLICATION(app);
     G_APPLICATION_CLASS(tessera_application_parent_class)->startup(app);
-    g_autofree char *dir = tessera_settings_dup_data_dir();
-    g_autofree char *db = g_build_filename(dir, "queue.db", NULL);
+    char db[TSR_STORE_PATH_MAX];
+    tsr_error err = {0};
     g_autoptr(GError) error = NULL;
-    self->queue = tessera_job_queue_new(db, self->job_fn, self->job_user, &error);
-    if (!self->queue) g_critical("cannot open the queue: %s", error->message);
+    /* the one store, shared with tessera-cli: queue, presets, history, tuned settings */
+    if (tsr_store_default_path(db, sizeof db, &err) != TSR_OK) g_critical("cannot open the queue: %s", err.message);
+    else self->queue = tessera_job_queue_new(db, self->job_fn, self->job_user, &error);
+    if (!self->queue && error) g_critical("cannot open the queue: %s", error->message);
     int dark = tessera_settings_get_int("dark", 0);
     adw_style_manager_set_color_scheme(adw_style_manager_get_default(),
                                        dark ? ADW_COLOR_SCHEME_FORCE_DARK : ADW_COLOR_SCHEME_DEFAULT);

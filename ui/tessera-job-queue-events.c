@@ -34,15 +34,14 @@ static gboolean batch_idle(TesseraJobQueue *self, int *done, int *failed)
 
 static void append_history(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
 {
-    if (!self->store) return;
     tsr_history_entry e = {0};
-    const tsr_queue_row *row = tessera_job_get_row(job);
+    const tsr_queue_item *row = tessera_job_get_row(job);
     g_strlcpy(e.input, row->spec.input, sizeof e.input);
     g_strlcpy(e.output, row->spec.output, sizeof e.output);
-    g_strlcpy(e.preset, row->preset, sizeof e.preset);
+    g_strlcpy(e.preset, row->preset_name, sizeof e.preset);
     e.state = row->state;
     e.seconds = ev->elapsed_s;
-    g_strlcpy(e.error, row->message, sizeof e.error);
+    g_strlcpy(e.error, row->error, sizeof e.error);
     tsr_store_history_append(self->store, &e, NULL);
 }
 

@@ -6,8 +6,7 @@
 struct _TesseraJobQueue {
     GObject parent_instance;
     GPtrArray *jobs;            /* TesseraJob, in display order */
-    tsr_queue_db *db;
-    tsr_store *store;           /* the engine store: finished jobs go to its history (NULL when unusable) */
+    tsr_store *store;           /* the one engine store: queue rows (with their job specs), presets, history */
     tsr_runner *runner;
     gint drain_pending;         /* atomic: an idle drain is scheduled */
     GMainContext *context;
@@ -52,7 +51,6 @@ static void tessera_job_queue_finalize(GObject *object)
 {
     TesseraJobQueue *self = TESSERA_JOB_QUEUE(object);
     g_ptr_array_unref(self->jobs);
-    tsr_queue_db_close(&self->db);
     tsr_store_close(&self->store);
     g_main_context_unref(self->context);
     g_free(self->output_folder);
@@ -91,7 +89,7 @@ static guint index_of(TesseraJobQueue *self, TesseraJob *job)
 static void persist(TesseraJobQueue *self, TesseraJob *job)
 {
     tsr_error err = {0};
-    if (tsr_queue_db_put(self->db, tessera_job_get_row(job), &err) != TSR_OK)
+    if (tsr_store_queue_update(self->store, tessera_job_get_row(job), &err) != TSR_OK)
         g_warning("%s", err.message);
 }
 
@@ -114,23 +112,30 @@ TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpoi
 {
     g_autoptr(TesseraJobQueue) self = g_object_new(TESSERA_TYPE_JOB_QUEUE, NULL);
     tsr_error err = {0};
-    if (tsr_queue_db_open(db_path, &self->db, &err) != TSR_OK ||
-        tsr_queue_db_recover(self->db, &self->interrupted, &err) != TSR_OK) {
+    tsr_store_params sp;
+    tsr_store_params_default(&sp); /* recovers: running/paused rows become interrupted, partials go */
+    sp.path = db_path;
+    if (tsr_store_open(&sp, &self->store, &err) != TSR_OK) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
         return NULL;
     }
-    tsr_queue_row *rows = NULL;
+    if (*tsr_store_notice(self->store)) g_warning("%s", tsr_store_notice(self->store));
+    self->interrupted = tsr_store_recovered_jobs(self->store);
+    tsr_queue_item *rows = NULL;
     int n = 0;
-    if (tsr_queue_db_list(self->db, &rows, &n, &err) == TSR_OK) {
-        for (int i = 0; i < n; i++) append_job(self, tessera_job_new(&rows[i]));
-        free(rows);
+    if (tsr_store_queue_list(self->store, &rows, &n, &err) != TSR_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return NULL;
     }
-    g_autofree char *db_dir = g_path_get_dirname(db_path);
-    g_autofree char *store_path = g_build_filename(db_dir, "tessera.db", NULL);
-    tsr_store_params sp;
-    tsr_store_params_default(&sp);
-    sp.path = store_path;
-    if (tsr_store_open(&sp, &self->store, &err) != TSR_OK) g_message("no job history: %s", err.message);
+    for (int i = 0; i < n; i++) {
+        if (!rows[i].spec.input[0]) { /* queued by the CLI without a spec: run it with the defaults */
+            tsr_job_spec_default(&rows[i].spec);
+            g_strlcpy(rows[i].spec.input, rows[i].input, sizeof rows[i].spec.input);
+            g_strlcpy(rows[i].spec.output, rows[i].output, sizeof rows[i].spec.output);
+        }
+        append_job(self, tessera_job_new(&rows[i]));
+    }
+    tsr_store_free(rows);
     tsr_runner_params params = {.job = job, .job_user = job_user, .wakeup = on_wakeup, .wakeup_user = self};
     if (tsr_runner_create(&params, &self->runner, &err) != TSR_OK) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
@@ -140,7 +145,7 @@ TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpoi
 }
 
 int tessera_job_queue_get_interrupted(TesseraJobQueue *self) { return self->interrupted; }
-tsr_queue_db *tessera_job_queue_get_db(TesseraJobQueue *self) { return self->db; }
+tsr_store *tessera_job_queue_get_store(TesseraJobQueue *self) { return self->store; }
 tsr_runner *tessera_job_queue_get_runner(TesseraJobQueue *self) { return self->runner; }
 
 gboolean tessera_job_queue_accepts(const char *path)
@@ -189,13 +194,6 @@ char *tessera_job_queue_output_for(TesseraJobQueue *self, const char *input, Tes
     return g_build_filename(dir, s->str, NULL);
 }
 
-static gint64 next_position(TesseraJobQueue *self)
-{
-    if (self->jobs->len == 0) return 1;
-    TesseraJob *last = g_ptr_array_index(self->jobs, self->jobs->len - 1);
-    return tessera_job_get_row(last)->position + 1;
-}
-
 TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPreset *preset, GError **error)
 {
     g_autofree char *path = g_file_get_path(file);
@@ -205,18 +203,23 @@ TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPre
                     "“%s” is not a clip, image or latent file", name ? name : "?");
         return NULL;
     }
-    tsr_queue_row row = {.position = next_position(self), .state = TSR_JOB_QUEUED};
-    tsr_job_spec_default(&row.spec);
-    g_strlcpy(row.spec.input, path, sizeof row.spec.input);
+    g_autofree tsr_queue_item *row = g_new0(tsr_queue_item, 1);
+    tsr_job_spec_default(&row->spec);
+    g_strlcpy(row->spec.input, path, sizeof row->spec.input);
     g_autofree char *out = tessera_job_queue_output_for(self, path, preset);
-    g_strlcpy(row.spec.output, out, sizeof row.spec.output);
-    g_strlcpy(row.spec.model, self->model, sizeof row.spec.model);
-    g_strlcpy(row.preset, tessera_preset_get_name(preset), sizeof row.preset);
-    tessera_preset_apply(preset, &row.spec);
-    row.spec.backend = self->backend, row.spec.device = self->device;
-    if (!row.spec.memory_budget) row.spec.memory_budget = self->budget;
-    TesseraJob *job = tessera_job_new(&row);
-    persist(self, job);
+    g_strlcpy(row->spec.output, out, sizeof row->spec.output);
+    g_strlcpy(row->spec.model, self->model, sizeof row->spec.model);
+    g_strlcpy(row->preset_name, tessera_preset_get_name(preset), sizeof row->preset_name);
+    row->preset_id = tessera_preset_get(preset)->id;
+    tessera_preset_apply(preset, &row->spec);
+    row->spec.backend = self->backend, row->spec.device = self->device;
+    if (!row->spec.memory_budget) row->spec.memory_budget = self->budget;
+    tsr_error err = {0};
+    if (tsr_store_queue_add(self->store, row, &err) != TSR_OK) { /* appends; sets id and position */
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return NULL;
+    }
+    TesseraJob *job = tessera_job_new(row);
     append_job(self, job);
     if (self->started) submit_job(self, job);
     return job;
@@ -263,7 +266,9 @@ void tessera_job_queue_remove(TesseraJobQueue *self, TesseraJob *job)
     guint i = index_of(self, job);
     if (i == G_MAXUINT) return;
     if (tessera_job_get_state(job) == TSR_JOB_RUNNING) tessera_job_queue_cancel(self, job);
-    tsr_queue_db_delete(self->db, tessera_job_get_row(job)->id, NULL);
+    tsr_error err = {0};
+    if (tsr_store_queue_remove(self->store, tessera_job_get_row(job)->id, &err) != TSR_OK)
+        g_warning("%s", err.message);
     g_signal_handlers_disconnect_by_data(job, self);
     g_ptr_array_remove_index(self->jobs, i);
     g_list_model_items_changed(G_LIST_MODEL(self), i, 1, 0);
@@ -275,13 +280,15 @@ void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta)
     if (i == G_MAXUINT || (delta < 0 && i == 0) || (delta > 0 && i + 1 >= self->jobs->len)) return;
     guint j = delta < 0 ? i - 1 : i + 1;
     TesseraJob *other = g_ptr_array_index(self->jobs, j);
-    gint64 p = tessera_job_get_row(job)->position;
-    tessera_job_get_row(job)->position = tessera_job_get_row(other)->position;
-    tessera_job_get_row(other)->position = p;
+    tsr_error err = {0};
+    if (tsr_store_queue_move(self->store, tessera_job_get_row(job)->id, (int)j, &err) != TSR_OK) {
+        g_warning("%s", err.message);
+        return;
+    }
+    tessera_job_get_row(job)->position = (int)j; /* the store keeps positions dense: 0..n-1 = list order */
+    tessera_job_get_row(other)->position = (int)i;
     self->jobs->pdata[i] = other;
     self->jobs->pdata[j] = job;
-    persist(self, job);
-    persist(self, other);
     g_list_model_items_changed(G_LIST_MODEL(self), MIN(i, j), 2, 2);
 }
 
@@ -299,12 +306,13 @@ gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job
     tsr_job_state s = tessera_job_get_state(job);
     if (s == TSR_JOB_RUNNING || s == TSR_JOB_PAUSED || (s == TSR_JOB_QUEUED && tessera_job_get_runner_id(job)))
         return FALSE;
-    tsr_queue_row *row = tessera_job_get_row(job);
+    tsr_queue_item *row = tessera_job_get_row(job);
     tessera_preset_apply(preset, &row->spec);
-    g_strlcpy(row->preset, tessera_preset_get_name(preset), sizeof row->preset);
+    g_strlcpy(row->preset_name, tessera_preset_get_name(preset), sizeof row->preset_name);
+    row->preset_id = tessera_preset_get(preset)->id;
     g_autofree char *out = tessera_job_queue_output_for(self, row->spec.input, preset);
     g_strlcpy(row->spec.output, out, sizeof row->spec.output);
-    tessera_job_set_state(job, s, row->message);
+    tessera_job_set_state(job, s, row->error);
     persist(self, job);
     return TRUE;
 }

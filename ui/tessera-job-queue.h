@@ -1,4 +1,4 @@
-/* TesseraJobQueue: the batch queue as a GListModel of TesseraJob, persisted in the queue store and driven
+/* TesseraJobQueue: the batch queue as a GListModel of TesseraJob, persisted in the engine store and driven
  * by an engine tsr_runner. Runner events are drained on the main context (one idle per wakeup). */
 #pragma once
 
@@ -12,11 +12,13 @@ G_BEGIN_DECLS
 #define TESSERA_TYPE_JOB_QUEUE (tessera_job_queue_get_type())
 G_DECLARE_FINAL_TYPE(TesseraJobQueue, tessera_job_queue, TESSERA, JOB_QUEUE, GObject)
 
-/* db_path: the SQLite file (created); job/job_user: the runner's job function (NULL = the engine's). */
+/* db_path: the engine store's SQLite file (created; the app passes tsr_store_default_path's); job/job_user:
+ * the runner's job function (NULL = the engine's). */
 TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpointer job_user, GError **error);
 /* Rows recovered as interrupted when the queue was opened. */
 int tessera_job_queue_get_interrupted(TesseraJobQueue *self);
-tsr_queue_db *tessera_job_queue_get_db(TesseraJobQueue *self);
+/* The store the queue lives in (presets and history too). */
+tsr_store *tessera_job_queue_get_store(TesseraJobQueue *self);
 tsr_runner *tessera_job_queue_get_runner(TesseraJobQueue *self);
 
 /* Whether a file can become a job (by its name: clips, images, latents). */

@@ -3,7 +3,7 @@
 
 struct _TesseraJob {
     GObject parent_instance;
-    tsr_queue_row row;
+    tsr_queue_item row;
     double eta_s;
     guint64 runner_id;
 };
@@ -21,19 +21,19 @@ static void tessera_job_class_init(TesseraJobClass *klass)
 
 static void tessera_job_init(TesseraJob *self) { self->eta_s = -1; }
 
-TesseraJob *tessera_job_new(const tsr_queue_row *row)
+TesseraJob *tessera_job_new(const tsr_queue_item *row)
 {
     TesseraJob *self = g_object_new(TESSERA_TYPE_JOB, NULL);
     self->row = *row;
     return self;
 }
 
-tsr_queue_row *tessera_job_get_row(TesseraJob *self) { return &self->row; }
+tsr_queue_item *tessera_job_get_row(TesseraJob *self) { return &self->row; }
 tsr_job_state tessera_job_get_state(TesseraJob *self) { return self->row.state; }
 const char *tessera_job_get_input(TesseraJob *self) { return self->row.spec.input; }
 const char *tessera_job_get_output(TesseraJob *self) { return self->row.spec.output; }
-const char *tessera_job_get_preset(TesseraJob *self) { return self->row.preset; }
-const char *tessera_job_get_message(TesseraJob *self) { return self->row.message; }
+const char *tessera_job_get_preset(TesseraJob *self) { return self->row.preset_name; }
+const char *tessera_job_get_message(TesseraJob *self) { return self->row.error; }
 double tessera_job_get_progress(TesseraJob *self) { return self->row.progress; }
 double tessera_job_get_eta(TesseraJob *self) { return self->eta_s; }
 guint64 tessera_job_get_runner_id(TesseraJob *self) { return self->runner_id; }
@@ -42,7 +42,7 @@ void tessera_job_set_runner_id(TesseraJob *self, guint64 id) { self->runner_id =
 void tessera_job_set_state(TesseraJob *self, tsr_job_state state, const char *message)
 {
     self->row.state = state;
-    g_strlcpy(self->row.message, message ? message : "", sizeof self->row.message);
+    g_strlcpy(self->row.error, message ? message : "", sizeof self->row.error);
     if (state == TSR_JOB_DONE) self->row.progress = 1.0;
     if (state != TSR_JOB_RUNNING) self->eta_s = -1;
     g_signal_emit(self, signals[SIGNAL_CHANGED], 0);

@@ -1,4 +1,4 @@
-/* TesseraJob: one row of the batch queue (a persisted tsr_queue_row plus live numbers). */
+/* TesseraJob: one row of the batch queue (a store tsr_queue_item with its job spec, plus live numbers). */
 #pragma once
 
 #include <glib-object.h>
@@ -10,9 +10,9 @@ G_BEGIN_DECLS
 #define TESSERA_TYPE_JOB (tessera_job_get_type())
 G_DECLARE_FINAL_TYPE(TesseraJob, tessera_job, TESSERA, JOB, GObject)
 
-TesseraJob *tessera_job_new(const tsr_queue_row *row);
+TesseraJob *tessera_job_new(const tsr_queue_item *row);
 /* The persisted part; the queue owns writes to it. */
-tsr_queue_row *tessera_job_get_row(TesseraJob *self);
+tsr_queue_item *tessera_job_get_row(TesseraJob *self);
 tsr_job_state tessera_job_get_state(TesseraJob *self);
 void tessera_job_set_state(TesseraJob *self, tsr_job_state state, const char *message);
 const char *tessera_job_get_input(TesseraJob *self);

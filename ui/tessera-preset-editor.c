@@ -6,6 +6,7 @@ struct _TesseraPresetEditor {
     GtkEntry *name;
     GtkDropDown *precision, *format;
     GtkSpinButton *budget_gib, *tile;
+    tsr_preset loaded;          /* what load() got: fields the editor does not show are kept */
 };
 
 G_DEFINE_FINAL_TYPE(TesseraPresetEditor, tessera_preset_editor, GTK_TYPE_BOX)
@@ -29,6 +30,7 @@ static void add_field(GtkGrid *grid, int row, const char *label, GtkWidget *w)
 
 static void tessera_preset_editor_init(TesseraPresetEditor *self)
 {
+    tsr_preset_default(&self->loaded);
     GtkGrid *grid = GTK_GRID(gtk_grid_new());
     gtk_grid_set_row_spacing(grid, 6);
     gtk_grid_set_column_spacing(grid, 12);
@@ -49,29 +51,32 @@ static void tessera_preset_editor_init(TesseraPresetEditor *self)
 
 GtkWidget *tessera_preset_editor_new(void) { return g_object_new(TESSERA_TYPE_PRESET_EDITOR, NULL); }
 
-void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_queue_preset *p)
+void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p)
 {
+    self->loaded = *p;
     gtk_editable_set_text(GTK_EDITABLE(self->name), p->name);
     for (guint i = 0; i < G_N_ELEMENTS(precisions); i++)
         if (precisions[i] == p->precision) gtk_drop_down_set_selected(self->precision, i);
-    gtk_spin_button_set_value(self->budget_gib, (double)(p->memory_budget >> 30));
+    gtk_spin_button_set_value(self->budget_gib, (double)(p->vram_budget >> 30));
     gtk_spin_button_set_value(self->tile, p->tile);
     for (guint i = 0; formats[i]; i++)
         if (g_str_equal(formats[i], p->format)) gtk_drop_down_set_selected(self->format, i);
 }
 
-gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_queue_preset *out, GError **error)
+gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, GError **error)
 {
     g_autofree char *name = g_strstrip(g_strdup(gtk_editable_get_text(GTK_EDITABLE(self->name))));
     if (!*name) {
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "A preset needs a name");
         return FALSE;
     }
-    memset(out, 0, sizeof *out);
+    *out = self->loaded;
+    out->id = 0; /* the caller decides which stored preset this becomes */
+    out->builtin = 0;
     g_strlcpy(out->name, name, sizeof out->name);
     guint pi = gtk_drop_down_get_selected(self->precision);
     out->precision = precisions[MIN(pi, G_N_ELEMENTS(precisions) - 1)];
-    out->memory_budget = (guint64)gtk_spin_button_get_value_as_int(self->budget_gib) << 30;
+    out->vram_budget = (guint64)gtk_spin_button_get_value_as_int(self->budget_gib) << 30;
     out->tile = gtk_spin_button_get_value_as_int(self->tile);
     guint fi = gtk_drop_down_get_selected(self->format);
     g_strlcpy(out->format, formats[MIN(fi, G_N_ELEMENTS(formats) - 2)], sizeof out->format);

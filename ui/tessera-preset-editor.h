@@ -11,8 +11,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(TesseraPresetEditor, tessera_preset_editor, TESSERA, PRESET_EDITOR, GtkBox)
 
 GtkWidget *tessera_preset_editor_new(void);
-void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_queue_preset *p);
-/* Reads the fields; FALSE (and an error) when the name is empty. Never builtin. */
-gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_queue_preset *out, GError **error);
+void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p);
+/* Reads the fields over the loaded preset (codec, CRF, bit depth are kept); FALSE (and an error) when the
+ * name is empty. Never builtin; id 0. */
+gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, GError **error);
 
 G_END_DECLS

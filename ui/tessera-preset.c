@@ -1,9 +1,9 @@
-/* Presets: the built-in set and user presets (persisted by the queue store). */
+/* Presets: the store's built-ins and the user's own, as GObjects. */
 #include "tessera-preset.h"
 
 struct _TesseraPreset {
     GObject parent_instance;
-    tsr_queue_preset preset;
+    tsr_preset preset;
 };
 
 G_DEFINE_FINAL_TYPE(TesseraPreset, tessera_preset, G_TYPE_OBJECT)
@@ -11,32 +11,34 @@ G_DEFINE_FINAL_TYPE(TesseraPreset, tessera_preset, G_TYPE_OBJECT)
 static void tessera_preset_class_init(TesseraPresetClass *klass) { (void)klass; }
 static void tessera_preset_init(TesseraPreset *self) { (void)self; }
 
-TesseraPreset *tessera_preset_new(const tsr_queue_preset *p)
+TesseraPreset *tessera_preset_new(const tsr_preset *p)
 {
     TesseraPreset *self = g_object_new(TESSERA_TYPE_PRESET, NULL);
     self->preset = *p;
     return self;
 }
 
-const tsr_queue_preset *tessera_preset_get(TesseraPreset *self) { return &self->preset; }
-void tessera_preset_set(TesseraPreset *self, const tsr_queue_preset *p) { self->preset = *p; }
+const tsr_preset *tessera_preset_get(TesseraPreset *self) { return &self->preset; }
+void tessera_preset_set(TesseraPreset *self, const tsr_preset *p) { self->preset = *p; }
 const char *tessera_preset_get_name(TesseraPreset *self) { return self->preset.name; }
 gboolean tessera_preset_is_builtin(TesseraPreset *self) { return self->preset.builtin != 0; }
 
-GListStore *tessera_preset_list_builtin(void)
+GListStore *tessera_preset_list_load(tsr_store *store, GError **error)
 {
-    static const tsr_queue_preset builtins[] = {
-        {"Fast — FP8", TSR_PRECISION_FP8_FAST, 0, 0, "mp4-h264", 1},
-        {"Balanced — BF16", TSR_PRECISION_BF16, 0, 0, "mp4-h264", 1},
-        {"Low VRAM — 8 GB", TSR_PRECISION_BF16, 8ull << 30, 256, "mp4-h264", 1},
-        {"Master — ProRes/FFV1 10-bit", TSR_PRECISION_FP32, 0, 0, "mov-prores", 1},
-    };
-    GListStore *store = g_list_store_new(TESSERA_TYPE_PRESET);
-    for (guint i = 0; i < G_N_ELEMENTS(builtins); i++) {
-        g_autoptr(TesseraPreset) p = tessera_preset_new(&builtins[i]);
-        g_list_store_append(store, p);
+    tsr_preset *all = NULL;
+    int n = 0;
+    tsr_error err = {0};
+    if (tsr_store_presets_list(store, &all, &n, &err) != TSR_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return NULL;
     }
-    return store;
+    GListStore *list = g_list_store_new(TESSERA_TYPE_PRESET);
+    for (int i = 0; i < n; i++) {
+        g_autoptr(TesseraPreset) p = tessera_preset_new(&all[i]);
+        g_list_store_append(list, p);
+    }
+    tsr_store_free(all);
+    return list;
 }
 
 const char *tessera_format_extension(const char *format)
@@ -61,8 +63,8 @@ const char *tessera_precision_label(tsr_precision p)
 
 char *tessera_preset_dup_summary(TesseraPreset *self)
 {
-    const tsr_queue_preset *p = &self->preset;
-    g_autofree char *budget = p->memory_budget ? g_format_size_full(p->memory_budget, G_FORMAT_SIZE_IEC_UNITS)
+    const tsr_preset *p = &self->preset;
+    g_autofree char *budget = p->vram_budget ? g_format_size_full(p->vram_budget, G_FORMAT_SIZE_IEC_UNITS)
                                                : g_strdup("VRAM auto");
     g_autofree char *tile = p->tile ? g_strdup_printf("tiles %d px", p->tile) : g_strdup("tiles auto");
     return g_strdup_printf("%s · %s · %s · %s", tessera_precision_label(p->precision), budget, tile, p->format);
@@ -71,7 +73,7 @@ char *tessera_preset_dup_summary(TesseraPreset *self)
 void tessera_preset_apply(TesseraPreset *self, tsr_job_spec *spec)
 {
     spec->precision = self->preset.precision;
-    spec->memory_budget = self->preset.memory_budget;
+    spec->memory_budget = self->preset.vram_budget;
     spec->tile = self->preset.tile;
     g_strlcpy(spec->format, self->preset.format, sizeof spec->format);
 }

@@ -1,4 +1,4 @@
-/* TesseraPreset: precision + VRAM budget + tiling policy + output format (a tsr_queue_preset as a GObject). */
+/* TesseraPreset: precision + VRAM budget + tile size + output format (a store tsr_preset as a GObject). */
 #pragma once
 
 #include <gio/gio.h>
@@ -10,13 +10,13 @@ G_BEGIN_DECLS
 #define TESSERA_TYPE_PRESET (tessera_preset_get_type())
 G_DECLARE_FINAL_TYPE(TesseraPreset, tessera_preset, TESSERA, PRESET, GObject)
 
-TesseraPreset *tessera_preset_new(const tsr_queue_preset *p);
-const tsr_queue_preset *tessera_preset_get(TesseraPreset *self);
-void tessera_preset_set(TesseraPreset *self, const tsr_queue_preset *p);
+TesseraPreset *tessera_preset_new(const tsr_preset *p);
+const tsr_preset *tessera_preset_get(TesseraPreset *self);
+void tessera_preset_set(TesseraPreset *self, const tsr_preset *p);
 const char *tessera_preset_get_name(TesseraPreset *self);
 gboolean tessera_preset_is_builtin(TesseraPreset *self);
-/* The four built-in presets, in display order. */
-GListStore *tessera_preset_list_builtin(void);
+/* Every preset in the store, built-ins first (in display order) then the user's by name. */
+GListStore *tessera_preset_list_load(tsr_store *store, GError **error);
 /* File name extension for an output format ("mp4-h264" -> "mp4"). */
 const char *tessera_format_extension(const char *format);
 const char *tessera_precision_label(tsr_precision p);

@@ -1,36 +1,40 @@
-/* Included by tessera-window-actions.c: user presets (new, edit, duplicate, delete), stored in the queue db. */
+/* Included by tessera-window-actions.c: user presets (new, edit, duplicate, delete), kept in the engine store. */
 
 void tessera_window_load_presets(TesseraWindow *self)
 {
-    self->presets = tessera_preset_list_builtin();
-    tsr_queue_preset *user = NULL;
-    int n = 0;
-    if (tsr_queue_db_list_presets(tessera_job_queue_get_db(self->queue), &user, &n, NULL) != TSR_OK) return;
-    for (int i = 0; i < n; i++) {
-        g_autoptr(TesseraPreset) p = tessera_preset_new(&user[i]);
-        g_list_store_append(self->presets, p);
+    g_autoptr(GError) error = NULL;
+    self->presets = tessera_preset_list_load(tessera_job_queue_get_store(self->queue), &error);
+    if (!self->presets) {
+        g_warning("presets: %s", error->message);
+        self->presets = g_list_store_new(TESSERA_TYPE_PRESET);
     }
-    free(user);
 }
 
-static void store_preset(TesseraWindow *self, const tsr_queue_preset *p, TesseraPreset *replace)
+static void select_preset(TesseraWindow *self, TesseraPreset *preset)
+{
+    guint pos;
+    if (g_list_store_find(self->presets, preset, &pos)) gtk_drop_down_set_selected(self->preset_dropdown, pos);
+}
+
+/* Save p as a new preset, or over `replace` (a user preset; a new name renames it). */
+static void store_preset(TesseraWindow *self, tsr_preset *p, TesseraPreset *replace)
 {
     tsr_error err = {0};
-    if (tsr_queue_db_put_preset(tessera_job_queue_get_db(self->queue), p, &err) != TSR_OK) {
+    p->id = replace ? tessera_preset_get(replace)->id : 0;
+    if (tsr_store_preset_save(tessera_job_queue_get_store(self->queue), p, &err) != TSR_OK) {
         tessera_window_toast(self, err.message);
         return;
     }
     if (replace) {
-        if (!g_str_equal(tessera_preset_get_name(replace), p->name))
-            tsr_queue_db_delete_preset(tessera_job_queue_get_db(self->queue), tessera_preset_get_name(replace), NULL);
         tessera_preset_set(replace, p);
         guint pos;
-        if (g_list_store_find(self->presets, replace, &pos)) g_list_model_items_changed(G_LIST_MODEL(self->presets), pos, 1, 1);
+        if (g_list_store_find(self->presets, replace, &pos))
+            g_list_model_items_changed(G_LIST_MODEL(self->presets), pos, 1, 1);
         return;
     }
     g_autoptr(TesseraPreset) np = tessera_preset_new(p);
     g_list_store_append(self->presets, np);
-    gtk_drop_down_set_selected(self->preset_dropdown, g_list_model_get_n_items(G_LIST_MODEL(self->presets)) - 1);
+    select_preset(self, np);
 }
 
 static void on_editor_response(AdwMessageDialog *d, const char *response, TesseraWindow *self)
@@ -38,7 +42,7 @@ static void on_editor_response(AdwMessageDialog *d, const char *response, Tesser
     if (!g_str_equal(response, "save")) return;
     TesseraPresetEditor *ed = TESSERA_PRESET_EDITOR(adw_message_dialog_get_extra_child(d));
     TesseraPreset *replace = g_object_get_data(G_OBJECT(d), "replace");
-    tsr_queue_preset p;
+    tsr_preset p;
     g_autoptr(GError) error = NULL;
     if (!tessera_preset_editor_save(ed, &p, &error)) {
         tessera_window_toast(self, error->message);
@@ -47,7 +51,7 @@ static void on_editor_response(AdwMessageDialog *d, const char *response, Tesser
     store_preset(self, &p, replace);
 }
 
-static void open_editor(TesseraWindow *self, const tsr_queue_preset *start_from, TesseraPreset *replace)
+static void open_editor(TesseraWindow *self, const tsr_preset *start_from, TesseraPreset *replace)
 {
     GtkWidget *d = adw_message_dialog_new(GTK_WINDOW(self), replace ? "Edit Preset" : "New Preset", NULL);
     adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(d), "cancel", "_Cancel", "save", "_Save", NULL);
@@ -63,8 +67,9 @@ static void open_editor(TesseraWindow *self, const tsr_queue_preset *start_from,
 static void preset_new(GSimpleAction *a, GVariant *v, gpointer data)
 {
     TesseraWindow *self = data;
-    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
+    tsr_preset p = *tessera_preset_get(tessera_window_get_preset(self));
     g_strlcpy(p.name, "My preset", sizeof p.name);
+    p.id = 0;
     p.builtin = 0;
     open_editor(self, &p, NULL);
 }
@@ -83,11 +88,20 @@ static void preset_edit(GSimpleAction *a, GVariant *v, gpointer data)
 static void preset_duplicate(GSimpleAction *a, GVariant *v, gpointer data)
 {
     TesseraWindow *self = data;
-    tsr_queue_preset p = *tessera_preset_get(tessera_window_get_preset(self));
-    g_autofree char *name = g_strdup_printf("%s (copy)", p.name);
-    g_strlcpy(p.name, name, sizeof p.name);
-    p.builtin = 0;
-    store_preset(self, &p, NULL);
+    tsr_store *store = tessera_job_queue_get_store(self->queue);
+    int64_t id = 0;
+    tsr_preset p;
+    tsr_error err = {0};
+    /* the store names it "<name> (copy)", "<name> (copy 2)", ... */
+    if (tsr_store_preset_duplicate(store, tessera_preset_get(tessera_window_get_preset(self))->id, NULL, &id,
+                                   &err) != TSR_OK ||
+        tsr_store_preset_get(store, id, &p, &err) != TSR_OK) {
+        tessera_window_toast(self, err.message);
+        return;
+    }
+    g_autoptr(TesseraPreset) np = tessera_preset_new(&p);
+    g_list_store_append(self->presets, np);
+    select_preset(self, np);
 }
 
 static void preset_delete(GSimpleAction *a, GVariant *v, gpointer data)
@@ -99,6 +113,11 @@ static void preset_delete(GSimpleAction *a, GVariant *v, gpointer data)
         tessera_window_toast(self, "Built-in presets cannot be deleted");
         return;
     }
-    tsr_queue_db_delete_preset(tessera_job_queue_get_db(self->queue), tessera_preset_get_name(cur), NULL);
+    tsr_error err = {0};
+    if (tsr_store_preset_delete(tessera_job_queue_get_store(self->queue), tessera_preset_get(cur)->id, &err) !=
+        TSR_OK) {
+        tessera_window_toast(self, err.message);
+        return;
+    }
     if (g_list_store_find(self->presets, cur, &pos)) g_list_store_remove(self->presets, pos);
 }

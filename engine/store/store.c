@@ -1,5 +1,6 @@
 /* Opening the store: path, pragmas, migrations, a damaged or newer file moved aside, recovery of jobs a dead
  * process left running. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,25 +127,100 @@ static tsr_status set_aside(tsr_store *s, const char *why, tsr_error *err)
     return TSR_OK;
 }
 
+/* Remove what a killed job left beside its output: "<output>.part" (tsr_job_partial_path) and the media
+ * writer's "<output>.tmp-XXXXXX" files (engine/media/writer.c). */
+static void remove_partials(const char *output)
+{
+    if (!output[0]) return;
+    char part[TSR_PATH_MAX + 8];
+    tsr_job_partial_path(output, part, sizeof part);
+    remove(part);
+    const char *slash = strrchr(output, '/');
+#ifdef _WIN32
+    const char *bslash = strrchr(output, '\\');
+    if (bslash && (!slash || bslash > slash)) slash = bslash;
+#endif
+    char dir[TSR_PATH_MAX], prefix[TSR_PATH_MAX + 8];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == output) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - output), output);
+    snprintf(prefix, sizeof prefix, "%s.tmp-", slash ? slash + 1 : output);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t plen = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, plen) != 0) continue;
+        char path[2 * TSR_PATH_MAX + 8];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+}
+
+/* Outputs of the jobs a dead process left running or paused (the spec's output when the row has one). */
+static tsr_status list_unfinished(tsr_store *s, char ***outputs, int *n, tsr_error *err)
+{
+    *outputs = NULL;
+    *n = 0;
+    sqlite3_stmt *st = tsr_store_prepare(s, "SELECT output FROM queue WHERE state IN (?1, ?2)", err);
+    if (!st) return TSR_ERR_STORE;
+    sqlite3_bind_int(st, 1, TSR_JOB_RUNNING);
+    sqlite3_bind_int(st, 2, TSR_JOB_PAUSED);
+    int rc;
+    tsr_status r = TSR_OK;
+    while (r == TSR_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *out = (const char *)sqlite3_column_text(st, 0);
+        char **grown = realloc(*outputs, sizeof **outputs * (size_t)(*n + 1));
+        char *copy = out ? strdup(out) : NULL;
+        if (!grown || !copy) {
+            free(copy);
+            if (grown) *outputs = grown;
+            r = tsr_fail(err, TSR_ERR_NOMEM, "store: out of memory recovering jobs");
+            break;
+        }
+        *outputs = grown;
+        (*outputs)[(*n)++] = copy;
+    }
+    if (r == TSR_OK && rc != SQLITE_DONE) r = tsr_store_sql_fail(s, err, "listing interrupted jobs");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static void free_outputs(char **outputs, int n)
+{
+    for (int i = 0; i < n; i++) free(outputs[i]);
+    free(outputs);
+}
+
 static tsr_status recover_running(tsr_store *s, tsr_error *err)
 {
     if (tsr_store_begin(s, err) != TSR_OK) return TSR_ERR_STORE;
-    sqlite3_stmt *st = tsr_store_prepare(s, "UPDATE queue SET state = ?1, finished = ?2, "
-                                            "error = 'interrupted: the program stopped while it ran' "
-                                            "WHERE state = ?3", err);
-    if (!st) {
-        tsr_store_rollback(s);
-        return TSR_ERR_STORE;
+    char **outputs = NULL;
+    int n = 0;
+    tsr_status r = list_unfinished(s, &outputs, &n, err);
+    sqlite3_stmt *st = NULL;
+    if (r == TSR_OK) {
+        st = tsr_store_prepare(s, "UPDATE queue SET state = ?1, finished = ?2, "
+                                  "error = 'interrupted: the program stopped while it ran' "
+                                  "WHERE state IN (?3, ?4)", err);
+        if (!st) r = TSR_ERR_STORE;
     }
-    sqlite3_bind_int(st, 1, TSR_JOB_INTERRUPTED);
-    sqlite3_bind_int64(st, 2, tsr_store_now());
-    sqlite3_bind_int(st, 3, TSR_JOB_RUNNING);
-    if (tsr_store_step_done(s, st, err, "recovering interrupted jobs") != TSR_OK) {
-        tsr_store_rollback(s);
-        return TSR_ERR_STORE;
+    if (r == TSR_OK) {
+        sqlite3_bind_int(st, 1, TSR_JOB_INTERRUPTED);
+        sqlite3_bind_int64(st, 2, tsr_store_now());
+        sqlite3_bind_int(st, 3, TSR_JOB_RUNNING);
+        sqlite3_bind_int(st, 4, TSR_JOB_PAUSED);
+        r = tsr_store_step_done(s, st, err, "recovering interrupted jobs");
     }
-    s->recovered = sqlite3_changes(s->db);
-    return tsr_store_commit(s, err);
+    if (r == TSR_OK) {
+        s->recovered = sqlite3_changes(s->db);
+        r = tsr_store_commit(s, err);
+    } else tsr_store_rollback(s);
+    /* only after the rows say "interrupted": a crash in between leaves partials, never a lie */
+    for (int i = 0; r == TSR_OK && i < n; i++) remove_partials(outputs[i]);
+    free_outputs(outputs, n);
+    return r;
 }
 
 static tsr_status open_or_set_aside(tsr_store *s, tsr_error *err)

@@ -5,7 +5,8 @@
 
 #include "store/store_internal.h"
 
-#define PRESET_COLS "id, name, builtin, precision, vram_budget, tiling, container, codec, crf, bit_depth"
+#define PRESET_COLS \
+    "id, name, builtin, precision, vram_budget, tiling, container, codec, crf, bit_depth, tile, format"
 
 void tsr_preset_default(tsr_preset *p)
 {
@@ -16,6 +17,7 @@ void tsr_preset_default(tsr_preset *p)
     snprintf(p->codec, sizeof p->codec, "libx264");
     p->crf = 18;
     p->bit_depth = 8;
+    snprintf(p->format, sizeof p->format, "mp4-h264");
 }
 
 static void read_preset(sqlite3_stmt *st, tsr_preset *p)
@@ -31,6 +33,8 @@ static void read_preset(sqlite3_stmt *st, tsr_preset *p)
     tsr_store_col_text(st, 7, p->codec, sizeof p->codec);
     p->crf = sqlite3_column_int(st, 8);
     p->bit_depth = sqlite3_column_int(st, 9);
+    p->tile = sqlite3_column_int(st, 10);
+    tsr_store_col_text(st, 11, p->format, sizeof p->format);
 }
 
 tsr_status tsr_store_presets_list(tsr_store *s, tsr_preset **out, int *count, tsr_error *err)
@@ -98,6 +102,8 @@ static tsr_status check_preset(const tsr_preset *p, tsr_error *err)
     if (!p->name[0]) return tsr_fail(err, TSR_ERR_INVALID_ARG, "a preset needs a name");
     if (p->bit_depth != 8 && p->bit_depth != 10)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "preset '%s': bit depth must be 8 or 10", p->name);
+    if (p->tile < 0 || !p->format[0])
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "preset '%s': needs a format and a tile size >= 0", p->name);
     if ((unsigned)p->precision > TSR_PRECISION_FP8_QUALITY || (unsigned)p->tiling > TSR_TILING_ALWAYS)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "preset '%s': invalid precision or tiling", p->name);
     return TSR_OK;
@@ -113,6 +119,8 @@ static void bind_preset(sqlite3_stmt *st, const tsr_preset *p)
     sqlite3_bind_text(st, 6, p->codec, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 7, p->crf);
     sqlite3_bind_int(st, 8, p->bit_depth);
+    sqlite3_bind_int(st, 10, p->tile);
+    sqlite3_bind_text(st, 11, p->format, -1, SQLITE_TRANSIENT);
 }
 
 static tsr_status name_taken(tsr_store *s, const char *name, int64_t self, int *taken, tsr_error *err)
@@ -141,9 +149,9 @@ static tsr_status save_locked(tsr_store *s, tsr_preset *p, tsr_error *err)
     }
     sqlite3_stmt *st = tsr_store_prepare(s, p->id
         ? "UPDATE presets SET name = ?1, precision = ?2, vram_budget = ?3, tiling = ?4, container = ?5,"
-          " codec = ?6, crf = ?7, bit_depth = ?8 WHERE id = ?9"
-        : "INSERT INTO presets (name, precision, vram_budget, tiling, container, codec, crf, bit_depth, builtin)"
-          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)", err);
+          " codec = ?6, crf = ?7, bit_depth = ?8, tile = ?10, format = ?11 WHERE id = ?9"
+        : "INSERT INTO presets (name, precision, vram_budget, tiling, container, codec, crf, bit_depth, builtin,"
+          " tile, format) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?10, ?11)", err);
     if (!st) return TSR_ERR_STORE;
     bind_preset(st, p);
     if (p->id) sqlite3_bind_int64(st, 9, p->id);

@@ -38,6 +38,15 @@ static const char *const migrations[] = {
     "  ('Balanced — BF16', 1, 2, 0, 0, 'mp4', 'libx265', 20, 10),"
     "  ('Low VRAM — 8 GB', 1, 2, 8589934592, 0, 'mp4', 'libx264', 18, 8),"
     "  ('Master — ProRes/FFV1 10-bit', 1, 2, 0, 1, 'mov', 'prores_ks', 0, 10);",
+    /* 1 -> 2: one store for the GUI too. Queue rows carry the full job spec (tsr_job_spec_to_json; '' = none)
+     * and the preset's name at queue time; presets carry the GUI's tile edge and job output format. */
+    "ALTER TABLE queue ADD COLUMN spec TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE queue ADD COLUMN preset_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE presets ADD COLUMN tile INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE presets ADD COLUMN format TEXT NOT NULL DEFAULT 'mp4-h264';"
+    "UPDATE presets SET format = CASE container WHEN 'mov' THEN 'mov-prores' WHEN 'mkv' THEN 'mkv-ffv1'"
+    "  ELSE 'mp4-h264' END;"
+    "UPDATE presets SET tile = 256 WHERE builtin = 1 AND vram_budget > 0;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == TSR_STORE_SCHEMA_VERSION,

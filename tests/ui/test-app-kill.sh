@@ -11,8 +11,8 @@ work="$TSR_TEST_TMP/kill"
 mkdir -p "$work" "${TSR_ARTEFACTS:=$work}"
 cp "$clip" "$work/clip.mp4"
 query() { # the one job's state column
-  if command -v sqlite3 >/dev/null; then sqlite3 "$1" "SELECT state FROM gui_queue"
-  else python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT state FROM gui_queue").fetchone()[0])' "$1"; fi
+  if command -v sqlite3 >/dev/null; then sqlite3 "$1" "SELECT state FROM queue"
+  else python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT state FROM queue").fetchone()[0])' "$1"; fi
 }
 command -v sqlite3 >/dev/null || command -v python3 >/dev/null || { echo "skipped: no sqlite3 or python3"; exit 77; }
 shot() { command -v import >/dev/null && import -window root "$TSR_ARTEFACTS/$1" 2>/dev/null || true; }
@@ -24,7 +24,7 @@ shot app-1-running.png
 [ -f "$work/clip_tessera.mp4.part" ] || { echo "FAIL: no partial output while running"; kill -9 $pid; exit 1; }
 kill -9 $pid
 wait $pid 2>/dev/null
-db="$XDG_DATA_HOME/tessera/queue.db"
+db="$XDG_DATA_HOME/tessera/tessera.db"
 state=$(query "$db")
 [ "$state" = 1 ] || { echo "FAIL: state after kill is $state, want 1 (running)"; exit 1; }
 

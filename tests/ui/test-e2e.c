@@ -63,7 +63,7 @@ static void run_flow(tsr_job_fn job_fn, const char *shot_prefix)
         return;
     }
     g_autofree char *dir = ui_test_tmpdir();
-    g_autofree char *db = g_build_filename(dir, "queue.db", NULL);
+    g_autofree char *db = g_build_filename(dir, "tessera.db", NULL);
     g_setenv("TESSERA_TEST_JOB_DELAY_MS", "60", TRUE);
     g_autoptr(TesseraJobQueue) q = tessera_job_queue_new(db, job_fn, NULL, NULL);
     tessera_job_queue_set_output(q, dir, NULL);

@@ -37,10 +37,12 @@ static gboolean wait_state(TesseraJob *job, tsr_job_state s)
     return ui_test_wait(job_in_state, job, 10000);
 }
 
-static TesseraPreset *balanced(void)
+/* A built-in preset of the queue's store (0 Fast, 1 Balanced, 2 Low VRAM, 3 Master). */
+static TesseraPreset *builtin(TesseraJobQueue *q, guint i)
 {
-    g_autoptr(GListStore) presets = tessera_preset_list_builtin();
-    return g_list_model_get_item(G_LIST_MODEL(presets), 1);
+    g_autoptr(GListStore) presets = tessera_preset_list_load(tessera_job_queue_get_store(q), NULL);
+    g_assert_nonnull(presets);
+    return g_list_model_get_item(G_LIST_MODEL(presets), i);
 }
 
 static void test_add_reject_persist(void)
@@ -49,10 +51,10 @@ static void test_add_reject_persist(void)
     g_autofree char *db = g_build_filename(dir, "q.db", NULL);
     g_autofree char *clip = ui_test_write_file(dir, "a.mp4", "clip");
     g_autofree char *txt = ui_test_write_file(dir, "notes.txt", "no");
-    g_autoptr(TesseraPreset) preset = balanced();
     FakeJob f = {1, 0};
     TesseraJobQueue *q = tessera_job_queue_new(db, fake_job, &f, NULL);
     g_assert_nonnull(q);
+    g_autoptr(TesseraPreset) preset = builtin(q, 1);
     guint changes = 0;
     g_signal_connect_swapped(q, "items-changed", G_CALLBACK(g_atomic_int_inc), &changes);
     g_autoptr(GFile) cf = g_file_new_for_path(clip), tf = g_file_new_for_path(txt);
@@ -67,20 +69,25 @@ static void test_add_reject_persist(void)
     g_autofree char *expected = g_build_filename(dir, "a_tessera.mp4", NULL);
     g_assert_cmpstr(tessera_job_get_output(job), ==, expected);
     /* per-job override: another preset for a job that has not started; output name and spec follow */
-    g_autoptr(GListStore) presets = tessera_preset_list_builtin();
-    g_autoptr(TesseraPreset) master = g_list_model_get_item(G_LIST_MODEL(presets), 3);
+    g_autoptr(TesseraPreset) master = builtin(q, 3);
     tessera_job_queue_set_output(q, NULL, "{name}-{preset}.{ext}");
     g_assert_true(tessera_job_queue_set_job_preset(q, job, master));
     g_assert_true(g_str_has_suffix(tessera_job_get_output(job), ".mov"));
-    g_assert_cmpint(tessera_job_get_row(job)->spec.precision, ==, TSR_PRECISION_FP32);
+    g_assert_cmpint(tessera_job_get_row(job)->spec.precision, ==, TSR_PRECISION_BF16);
+    g_assert_cmpstr(tessera_job_get_row(job)->spec.format, ==, "mov-prores");
     g_assert_cmpstr(tessera_job_get_preset(job), ==, "Master — ProRes/FFV1 10-bit");
-    g_object_unref(q);
+    g_autofree char *master_out = g_strdup(tessera_job_get_output(job));
+    g_object_unref(q); /* frees job */
 
     q = tessera_job_queue_new(db, fake_job, &f, NULL);
     g_assert_cmpuint(g_list_model_get_n_items(G_LIST_MODEL(q)), ==, 1);
     g_autoptr(TesseraJob) again = g_list_model_get_item(G_LIST_MODEL(q), 0);
     g_assert_cmpstr(tessera_job_get_input(again), ==, clip);
     g_assert_cmpint(tessera_job_get_state(again), ==, TSR_JOB_QUEUED);
+    /* the per-job spec and preset survive the restart (the store's spec column) */
+    g_assert_cmpstr(tessera_job_get_preset(again), ==, "Master — ProRes/FFV1 10-bit");
+    g_assert_cmpstr(tessera_job_get_row(again)->spec.format, ==, "mov-prores");
+    g_assert_cmpstr(tessera_job_get_output(again), ==, master_out);
     g_object_unref(q);
 }
 
@@ -88,9 +95,9 @@ static void test_run_cancel_retry_move_remove(void)
 {
     g_autofree char *dir = ui_test_tmpdir();
     g_autofree char *db = g_build_filename(dir, "q.db", NULL);
-    g_autoptr(TesseraPreset) preset = balanced();
     FakeJob f = {20, 0};
     g_autoptr(TesseraJobQueue) q = tessera_job_queue_new(db, fake_job, &f, NULL);
+    g_autoptr(TesseraPreset) preset = builtin(q, 1);
     TesseraJob *jobs[3];
     for (int i = 0; i < 3; i++) {
         g_autofree char *name = g_strdup_printf("c%d.mkv", i);
@@ -119,11 +126,10 @@ static void test_run_cancel_retry_move_remove(void)
     tessera_job_queue_remove(q, jobs[1]);
     g_assert_cmpuint(g_list_model_get_n_items(G_LIST_MODEL(q)), ==, 2);
 
-    /* finished jobs are in the engine store's history (beside the queue db) */
-    g_autofree char *store_path = g_build_filename(dir, "tessera.db", NULL);
+    /* finished jobs are in the same store's history */
     tsr_store_params sp;
     tsr_store_params_default(&sp);
-    sp.path = store_path;
+    sp.path = db;
     sp.recover_interrupted = 0;
     tsr_store *store = NULL;
     g_assert_cmpint(tsr_store_open(&sp, &store, NULL), ==, TSR_OK);
@@ -141,9 +147,9 @@ static void test_pause_and_interrupted(void)
     g_autofree char *db = g_build_filename(dir, "q.db", NULL);
     g_autofree char *path = ui_test_write_file(dir, "x.mov", "clip");
     g_autoptr(GFile) file = g_file_new_for_path(path);
-    g_autoptr(TesseraPreset) preset = balanced();
     FakeJob f = {30, 0};
     TesseraJobQueue *q = tessera_job_queue_new(db, fake_job, &f, NULL);
+    g_autoptr(TesseraPreset) preset = builtin(q, 1);
     TesseraJob *job = tessera_job_queue_add(q, file, preset, NULL);
     tessera_job_queue_start(q);
     g_assert_true(wait_state(job, TSR_JOB_RUNNING));
@@ -153,12 +159,17 @@ static void test_pause_and_interrupted(void)
     char part[TSR_PATH_MAX + 8];
     tsr_job_partial_path(tessera_job_get_output(job), part, sizeof part);
     g_assert_true(g_file_set_contents(part, "half", -1, NULL));
-    tsr_queue_db *other = NULL;
-    g_assert_cmpint(tsr_queue_db_open(db, &other, NULL), ==, TSR_OK);
-    int n = 0;
-    g_assert_cmpint(tsr_queue_db_recover(other, &n, NULL), ==, TSR_OK);
-    g_assert_cmpint(n, ==, 1);
-    tsr_queue_db_close(&other);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp); /* a second handle that recovers, like the app's next start */
+    sp.path = db;
+    tsr_store *other = NULL;
+    g_assert_cmpint(tsr_store_open(&sp, &other, NULL), ==, TSR_OK);
+    g_assert_cmpint(tsr_store_recovered_jobs(other), ==, 1);
+    tsr_queue_item *row = g_new0(tsr_queue_item, 1);
+    g_assert_cmpint(tsr_store_queue_get(other, tessera_job_get_row(job)->id, row, NULL), ==, TSR_OK);
+    g_assert_cmpint(row->state, ==, TSR_JOB_INTERRUPTED);
+    g_free(row);
+    tsr_store_close(&other);
     g_assert_false(g_file_test(part, G_FILE_TEST_EXISTS));
     tessera_job_queue_set_paused(q, FALSE);
     g_object_unref(q);

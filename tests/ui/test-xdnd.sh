@@ -30,8 +30,8 @@ xdotool mouseup 1
 sleep 1.5
 command -v import >/dev/null && import -window root "$TSR_ARTEFACTS/xdnd-after-drop.png" 2>/dev/null
 kill -TERM $app_pid; wait $app_pid 2>/dev/null
-db="$XDG_DATA_HOME/tessera/queue.db"
-if command -v sqlite3 >/dev/null; then n=$(sqlite3 "$db" "SELECT count(*) FROM gui_queue WHERE input LIKE '%/Eyes_212x120.mp4'")
-else n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM gui_queue WHERE input LIKE ?", ("%/" + sys.argv[2].split("/")[-1],)).fetchone()[0])' "$db" "$clip"); fi
+db="$XDG_DATA_HOME/tessera/tessera.db"
+if command -v sqlite3 >/dev/null; then n=$(sqlite3 "$db" "SELECT count(*) FROM queue WHERE input LIKE '%/Eyes_212x120.mp4'")
+else n=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM queue WHERE input LIKE ?", ("%/" + sys.argv[2].split("/")[-1],)).fetchone()[0])' "$db" "$clip"); fi
 [ "$n" = 1 ] || { echo "FAIL: the dragged clip is not in the queue ($n rows)"; exit 1; }
 echo "ok: XDND drop created the job"

@@ -375,6 +375,200 @@ static void test_default_path(void)
 #endif
 }
 
+/* tsr_job_spec <-> JSON: every field survives; unknown keys are ignored; bad values are refused. */
+static void test_job_spec_json(void)
+{
+    tsr_job_spec a, b;
+    tsr_job_spec_default(&a);
+    snprintf(a.input, sizeof a.input, "/clips/\"quoted\" \\ back/été.mov");
+    memset(a.output, 'o', sizeof a.output - 1); /* a path of the full length */
+    a.output[sizeof a.output - 1] = 0;
+    snprintf(a.model, sizeof a.model, "builtin:full");
+    snprintf(a.format, sizeof a.format, "mkv-ffv1");
+    a.backend = TSR_BACKEND_CUDA, a.device = 1, a.precision = TSR_PRECISION_FP16;
+    a.memory_budget = 12ull << 30, a.tile = 512, a.chunk = 5, a.kind = TSR_JOB_ROUNDTRIP;
+    snprintf(a.codec, sizeof a.codec, "ffv1");
+    a.crf = 17, a.bitrate = 9000000000ll, a.ten_bit = 1, a.no_audio = 1, a.fps_num = 30000, a.fps_den = 1001;
+    snprintf(a.audio_from, sizeof a.audio_from, "/clips/audio.wav");
+    a.latent_f16 = 1, a.latent_raw = 1, a.queue_frames = 3;
+    char *json = tsr_job_spec_to_json(&a);
+    REQUIRE(json);
+    tsr_error err = {0};
+    CHECKF(tsr_job_spec_from_json(json, &b, &err) == TSR_OK, "%s", err.message);
+    CHECK(memcmp(&a, &b, sizeof a) == 0); /* both start zeroed by tsr_job_spec_default: padding matches */
+    free(json);
+    CHECK(tsr_job_spec_from_json("{\"tile\": 256, \"from_the_future\": [1, {}]}", &b, &err) == TSR_OK);
+    CHECK(b.tile == 256 && strcmp(b.model, "builtin:small") == 0 && b.crf == -1); /* the rest: defaults */
+    CHECK(tsr_job_spec_from_json("{\"tile\": \"big\"}", &b, &err) == TSR_ERR_FORMAT);
+    CHECK(tsr_job_spec_from_json("{\"memory_budget\": -1}", &b, &err) == TSR_ERR_FORMAT);
+    CHECK(tsr_job_spec_from_json("{\"crf\": 1.5}", &b, &err) == TSR_ERR_FORMAT);
+    CHECK(tsr_job_spec_from_json("[1]", &b, &err) == TSR_ERR_FORMAT);
+    CHECK(tsr_job_spec_from_json("{\"input\": ", &b, &err) != TSR_OK);
+    char longfmt[300];
+    snprintf(longfmt, sizeof longfmt, "{\"format\": \"%0200d\"}", 0);
+    CHECK(tsr_job_spec_from_json(longfmt, &b, &err) == TSR_ERR_FORMAT && strstr(err.message, "format"));
+    char part[TSR_PATH_MAX + 8];
+    tsr_job_partial_path("/x/y.mp4", part, sizeof part);
+    CHECK(strcmp(part, "/x/y.mp4.part") == 0);
+}
+
+/* Queue rows that carry the full job spec (the GUI's rows), presets with the GUI's tile and format. */
+static void test_queue_spec(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "spec");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    tsr_error err = {0};
+    tsr_queue_item *q = calloc(1, sizeof *q), *r = calloc(1, sizeof *r);
+    REQUIRE(q && r);
+    tsr_job_spec_default(&q->spec);
+    snprintf(q->spec.input, sizeof q->spec.input, "/clips/in.mov");
+    snprintf(q->spec.output, sizeof q->spec.output, "/out/in_tessera.mov");
+    snprintf(q->spec.format, sizeof q->spec.format, "mov-prores");
+    q->spec.precision = TSR_PRECISION_BF16, q->spec.memory_budget = 8ull << 30, q->spec.tile = 256;
+    q->spec.ten_bit = 1;
+    snprintf(q->preset_name, sizeof q->preset_name, "Master — ProRes/FFV1 10-bit");
+    CHECKF(tsr_store_queue_add(s, q, &err) == TSR_OK, "%s", err.message); /* no q->input: the spec's */
+    CHECK(q->id > 0 && strcmp(q->input, "/clips/in.mov") == 0 && strcmp(q->output, "/out/in_tessera.mov") == 0);
+    CHECK(tsr_store_queue_get(s, q->id, r, &err) == TSR_OK);
+    CHECK(strcmp(r->spec.format, "mov-prores") == 0 && r->spec.tile == 256 && r->spec.ten_bit == 1);
+    CHECK(r->spec.memory_budget == 8ull << 30 && strcmp(r->preset_name, "Master — ProRes/FFV1 10-bit") == 0);
+    snprintf(r->spec.output, sizeof r->spec.output, "/out/renamed.mkv");
+    snprintf(r->spec.format, sizeof r->spec.format, "mkv-ffv1");
+    r->state = TSR_JOB_FAILED;
+    snprintf(r->error, sizeof r->error, "disk full");
+    CHECK(tsr_store_queue_update(s, r, &err) == TSR_OK);
+    CHECK(tsr_store_queue_get(s, q->id, q, &err) == TSR_OK && strcmp(q->output, "/out/renamed.mkv") == 0);
+    CHECK(strcmp(q->spec.format, "mkv-ffv1") == 0 && strcmp(q->error, "disk full") == 0 && q->finished > 0);
+    /* a CLI item without a spec stays without one */
+    memset(r, 0, sizeof *r);
+    snprintf(r->input, sizeof r->input, "cli.mp4");
+    CHECK(tsr_store_queue_add(s, r, &err) == TSR_OK && r->spec.input[0] == 0);
+    CHECK(sql_int(path, "SELECT COUNT(*) FROM queue WHERE spec = ''") == 1);
+    free(q);
+    free(r);
+
+    /* presets: the GUI's tile and format; built-ins got theirs from migration 2 */
+    tsr_preset p;
+    CHECK(tsr_store_preset_find(s, "Master — ProRes/FFV1 10-bit", &p, &err) == TSR_OK);
+    CHECK(strcmp(p.format, "mov-prores") == 0 && p.tile == 0);
+    CHECK(tsr_store_preset_find(s, "Low VRAM — 8 GB", &p, &err) == TSR_OK && p.tile == 256);
+    CHECK(strcmp(p.format, "mp4-h264") == 0);
+    tsr_preset_default(&p);
+    snprintf(p.name, sizeof p.name, "Night batch");
+    snprintf(p.format, sizeof p.format, "latent");
+    p.tile = 384;
+    CHECK(tsr_store_preset_save(s, &p, &err) == TSR_OK);
+    tsr_preset got;
+    CHECK(tsr_store_preset_get(s, p.id, &got, &err) == TSR_OK && got.tile == 384);
+    CHECK(strcmp(got.format, "latent") == 0);
+    p.tile = -1;
+    CHECK(tsr_store_preset_save(s, &p, &err) == TSR_ERR_INVALID_ARG);
+    tsr_store_close(&s);
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs("partial", f);
+        fclose(f);
+    }
+}
+
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+/* Crash recovery: running and paused rows become interrupted, their partial outputs ("<out>.part" and the
+ * media writer's "<out>.tmp-*") are deleted; finished rows and other files are left alone. */
+static void test_recover_partials(void)
+{
+    char path[600], out[3][700], part[3][720], tmp[720], other[720];
+    db_path(path, sizeof path, "recover");
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    tsr_error err = {0};
+    static const tsr_job_state states[3] = {TSR_JOB_RUNNING, TSR_JOB_PAUSED, TSR_JOB_DONE};
+    int64_t ids[3];
+    tsr_queue_item *q = calloc(1, sizeof *q);
+    REQUIRE(q);
+    for (int i = 0; i < 3; i++) {
+        snprintf(out[i], sizeof out[i], "%s/tsr-store-%d-out%d.mp4", g_dir, (int)getpid(), i);
+        tsr_job_partial_path(out[i], part[i], sizeof part[i]);
+        touch(part[i]);
+        memset(q, 0, sizeof *q);
+        tsr_job_spec_default(&q->spec);
+        snprintf(q->spec.input, sizeof q->spec.input, "in%d.mp4", i);
+        snprintf(q->spec.output, sizeof q->spec.output, "%s", out[i]);
+        REQUIRE(tsr_store_queue_add(s, q, &err) == TSR_OK);
+        ids[i] = q->id;
+        CHECK(tsr_store_queue_set_state(s, q->id, states[i], 0.5, NULL, &err) == TSR_OK);
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp-Ab12Cd", out[0]);
+    snprintf(other, sizeof other, "%s/tsr-store-%d-out0.mp4.keep", g_dir, (int)getpid());
+    touch(tmp);
+    touch(other);
+    tsr_store_close(&s);
+    s = open_at(path, 0); /* an inspecting handle changes nothing */
+    REQUIRE(s);
+    CHECK(tsr_store_recovered_jobs(s) == 0 && exists(part[0]) && exists(tmp));
+    tsr_store_close(&s);
+    s = open_at(path, 1);
+    REQUIRE(s);
+    CHECK(tsr_store_recovered_jobs(s) == 2);
+    CHECK(!exists(part[0]) && !exists(part[1]) && !exists(tmp));
+    CHECK(exists(part[2]) && exists(other)); /* a finished job's files and unrelated files stay */
+    for (int i = 0; i < 3; i++) {
+        CHECK(tsr_store_queue_get(s, ids[i], q, &err) == TSR_OK);
+        CHECK(q->state == (i < 2 ? TSR_JOB_INTERRUPTED : TSR_JOB_DONE));
+        CHECK(strcmp(q->spec.output, out[i]) == 0); /* the spec survives recovery */
+    }
+    free(q);
+    tsr_store_close(&s);
+    remove(part[2]);
+    remove(other);
+}
+
+/* A file written by schema 1 (before the GUI moved into the store) is migrated in place. */
+static void test_migrate_from_v1(void)
+{
+    char path[600];
+    db_path(path, sizeof path, "v1");
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    int rc = sqlite3_exec(db,
+        "CREATE TABLE presets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, builtin INTEGER NOT NULL"
+        " DEFAULT 0, precision INTEGER NOT NULL, vram_budget INTEGER NOT NULL, tiling INTEGER NOT NULL,"
+        " container TEXT NOT NULL, codec TEXT NOT NULL, crf INTEGER NOT NULL, bit_depth INTEGER NOT NULL) STRICT;"
+        "CREATE TABLE queue (id INTEGER PRIMARY KEY, position INTEGER NOT NULL, state INTEGER NOT NULL,"
+        " input TEXT NOT NULL, output TEXT NOT NULL, preset_id INTEGER, overrides TEXT NOT NULL DEFAULT '',"
+        " progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
+        " started INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0) STRICT;"
+        "INSERT INTO presets (name, precision, vram_budget, tiling, container, codec, crf, bit_depth)"
+        " VALUES ('Archive', 1, 0, 0, 'mkv', 'ffv1', 0, 10);"
+        "INSERT INTO queue (position, state, input, output, created) VALUES (0, 0, 'old.mp4', 'old_out.mp4', 1);"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+    tsr_store *s = open_at(path, 1);
+    REQUIRE(s);
+    CHECK(sql_int(path, "PRAGMA user_version") == 2 && tsr_store_schema_version() == 2);
+    tsr_error err = {0};
+    tsr_preset p;
+    CHECK(tsr_store_preset_find(s, "Archive", &p, &err) == TSR_OK && strcmp(p.format, "mkv-ffv1") == 0);
+    tsr_queue_item *q = NULL;
+    int n = 0;
+    CHECK(tsr_store_queue_list(s, &q, &n, &err) == TSR_OK && n == 1);
+    CHECK(n == 1 && strcmp(q[0].input, "old.mp4") == 0 && q[0].spec.input[0] == 0 && q[0].preset_name[0] == 0);
+    tsr_store_free(q);
+    tsr_store_close(&s);
+}
+
 int main(void)
 {
 #if !TSR_HAVE_STORE
@@ -388,7 +582,12 @@ int main(void)
     test_damaged_and_newer();
     test_two_connections();
     test_default_path();
-    static const char *const names[] = {"schema", "presets", "queue", "history", "corrupt", "concurrent"};
+    test_job_spec_json();
+    test_queue_spec();
+    test_recover_partials();
+    test_migrate_from_v1();
+    static const char *const names[] = {"schema", "presets", "queue", "history", "corrupt", "concurrent",
+                                         "spec", "recover", "v1"};
     char path[600];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) db_path(path, sizeof path, names[i]);
     return tsr_test_done();

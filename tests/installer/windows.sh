@@ -25,8 +25,12 @@ finish() {
 
 # ---------------------------------------------------------------- cross build
 echo "-- cross build (MinGW-w64, $build)"
+# With a (Linux) nvcc the fatbin is built natively and embedded: the Windows CLI then carries the CUDA
+# backend, which loads nvcuda.dll at run time (checked below: under wine there is no driver).
+cuda_opt=-Dcuda=disabled
+if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then cuda_opt=-Dcuda=enabled; fi
 opts=(--cross-file installer/windows/mingw-w64-x86_64.txt --werror -Dbuildtype=release
-      -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dcuda=disabled -Dgolden_tests=false)
+      -Dgui=disabled -Dmedia=disabled -Dstore=disabled "$cuda_opt" -Dgolden_tests=false)
 if [ -d "$build" ]; then meson setup --reconfigure "$build" "${opts[@]}" >/dev/null
 else meson setup "$build" "${opts[@]}" >/dev/null; fi || { bad "cross-setup"; finish; }
 if meson compile -C "$build" >"$build/compile.log" 2>&1; then ok "cross-build"
@@ -65,6 +69,21 @@ echo "  wineboot: $(( $(date +%s) - t0 )) s"
 [ -f "$WINEPREFIX/system.reg" ] || { bad "wineprefix"; finish; }
 drive_c=$WINEPREFIX/drive_c
 win_user=$(wine cmd /c 'echo %USERNAME%' 2>/dev/null | tr -d '\r')
+
+# ---------------------------------------------------------------- no NVIDIA driver: CUDA refused, CPU used
+if [ "$cuda_opt" = -Dcuda=enabled ]; then
+  lat=$build/nodriver-latent.safetensors
+  cp "$root/../shared/fixtures/decode_16x2x8x12.safetensors" "$lat"
+  msg=$(wine "$cli" decode --model builtin:small --latent "$(winepath -w "$lat")" --unscaled \
+        -o "$(winepath -w "$build/nodriver-cuda.safetensors")" --backend cuda 2>&1 | tr -d '\r')
+  check "no driver: --backend cuda fails with the reason" grep -q "no NVIDIA driver" <<<"$msg"
+  msg=$(wine "$cli" decode --model builtin:small --latent "$(winepath -w "$lat")" --unscaled \
+        -o "$(winepath -w "$build/nodriver-auto.safetensors")" --backend auto 2>&1 | tr -d '\r')
+  check "no driver: auto falls back to the CPU and says why" grep -q "using the CPU: no NVIDIA driver" <<<"$msg"
+  check "no driver: the CPU decode wrote its output" test -s "$build/nodriver-auto.safetensors"
+else
+  skipped "no-driver-fallback" "no nvcc: the Windows build has no CUDA backend"
+fi
 
 # ---------------------------------------------------------------- unit tests under wine
 echo "-- unit tests under wine"

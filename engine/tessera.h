@@ -276,6 +276,7 @@ typedef struct tsr_latent {
     int c, t, h, w;
     int frames;                 /* source frames before padding to 4k+1 */
     int height, width;          /* source size before padding to a multiple of 16 */
+    int fps_num, fps_den;       /* source frame rate (latent files: "tessera.fps"), 0 = unknown */
 } tsr_latent;
 
 /* Encode frames of `height` x `width` (any size: padded to a multiple of 16, and any count: padded to
@@ -322,7 +323,7 @@ typedef struct tsr_job_spec {
     int ten_bit;
     char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
     int no_audio;
-    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
+    int fps_num, fps_den;       /* decode output rate; 0 = the latent file's "tessera.fps", else 25 */
     int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
     int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
@@ -611,7 +612,10 @@ void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
  * safetensors metadata says "tessera.latent_scale": "unscaled" (or "raw"); written: "scaled" / "unscaled",
  * as the CLI's safetensors-only encode/decode (feat/cpu) do. Reading divides by the factor (decoder-input
  * scale, as tsr_latent holds); writing multiplies. Safetensors metadata also keeps "tessera.frames",
- * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back. */
+ * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back, and
+ * "tessera.fps" (the source frame rate as a rational "num/den", e.g. "30000/1001"; written when
+ * tsr_latent.fps_num > 0, read into fps_num/fps_den), which a decode job uses when the spec gives no rate.
+ * .npy has no metadata: it cannot carry the frame rate (decodes of .npy use the spec's rate, else 25). */
 typedef enum tsr_latent_file_format {
     TSR_LATENT_FILE_AUTO = 0,  /* by extension: .safetensors, .latent, .npy */
     TSR_LATENT_FILE_SAFETENSORS,

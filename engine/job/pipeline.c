@@ -38,6 +38,7 @@ typedef struct job {
     int thread_started;
     int out_w, out_h, max_frames;
     float *crop;               /* one frame, when the sink must crop */
+    int fps_num, fps_den;      /* the latent's recorded rate (decode), 0 = none */
     /* input side */
     tsr_media_reader *reader;
 } job;
@@ -87,6 +88,7 @@ static tsr_status start_writer(job *j, int w, int h, const tsr_media_info *src, 
     wp.height = h;
     if (s->fps_num > 0) wp.fps_num = s->fps_num, wp.fps_den = s->fps_den > 0 ? s->fps_den : 1;
     else if (src) wp.fps_num = src->fps_num, wp.fps_den = src->fps_den;
+    else if (j->fps_num > 0) wp.fps_num = j->fps_num, wp.fps_den = j->fps_den > 0 ? j->fps_den : 1;
     if (src) {
         wp.sar_num = src->sar_num, wp.sar_den = src->sar_den;
         wp.color_space = src->color_space, wp.color_primaries = src->color_primaries;
@@ -229,6 +231,8 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_
         out->frames = (int)tsr_media_reader_frames_read(j->reader);
         out->height = in->height;
         out->width = in->width;
+        out->fps_num = in->fps_num;
+        out->fps_den = in->fps_den;
     }
     return st;
 }
@@ -241,6 +245,7 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
     if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
         st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
+        j->fps_num = lat.fps_num, j->fps_den = lat.fps_den;
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
     } else if (st == TSR_OK) {
         st = encode_from_reader(j, vae, &lat, err);

@@ -716,6 +716,23 @@ const char *tsr_event_type_name(tsr_event_type t);
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
 
+/* Optional listeners of tsr_job_run_cb; any member may be NULL. All are called on the job's thread. */
+typedef struct tsr_job_callbacks {
+    tsr_progress_fn progress;  /* as tsr_job_run's */
+    /* Once per VAE pass, before it starts: tiles per frame (tsr_job_spec.tile geometry, else 1 x 1) and the
+     * pass's temporal chunks (0 = unknown). */
+    void (*plan)(void *user, int tiles_x, int tiles_y, int chunks_total);
+    /* The latest output frame, RGB8 downscaled to at most 256 px wide (stride = 3 * width); the first frame
+     * and then at most one per preview_interval_s. The buffer is only valid during the call. */
+    void (*preview)(void *user, const uint8_t *rgb, int width, int height, int stride);
+    void *user;
+    double preview_interval_s; /* <= 0: 0.25 s */
+} tsr_job_callbacks;
+
+/* tsr_job_run with plan and preview listeners (cb NULL: none). The runner's default job uses it to emit
+ * TSR_EVENT_PLAN and TSR_EVENT_PREVIEW. */
+tsr_status tsr_job_run_cb(tsr_engine *engine, const tsr_job_spec *spec, const tsr_job_callbacks *cb, tsr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

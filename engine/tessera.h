@@ -276,6 +276,7 @@ typedef struct tsr_latent {
     int c, t, h, w;
     int frames;                 /* source frames before padding to 4k+1 */
     int height, width;          /* source size before padding to a multiple of 16 */
+    int fps_num, fps_den;       /* source frame rate (latent files: "tessera.fps"), 0 = unknown */
 } tsr_latent;
 
 /* Encode frames of `height` x `width` (any size: padded to a multiple of 16, and any count: padded to
@@ -322,7 +323,7 @@ typedef struct tsr_job_spec {
     int ten_bit;
     char audio_from[TSR_PATH_MAX]; /* clip whose audio is muxed; "": the input clip's own (roundtrip) */
     int no_audio;
-    int fps_num, fps_den;       /* decode output rate, 0 = 25 */
+    int fps_num, fps_den;       /* decode output rate; 0 = the latent file's "tessera.fps", else 25 */
     int latent_f16, latent_raw; /* encode output: fp16, unscaled; decode input: read as unscaled */
     int queue_frames;           /* writer queue depth in frames, 0 = 8 */
 } tsr_job_spec;
@@ -611,7 +612,10 @@ void tsr_latent_from_file_scale(float *data, size_t n, float scaling_factor);
  * safetensors metadata says "tessera.latent_scale": "unscaled" (or "raw"); written: "scaled" / "unscaled",
  * as the CLI's safetensors-only encode/decode (feat/cpu) do. Reading divides by the factor (decoder-input
  * scale, as tsr_latent holds); writing multiplies. Safetensors metadata also keeps "tessera.frames",
- * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back. */
+ * "tessera.height", "tessera.width" (the source size before padding), so decode crops and trims back, and
+ * "tessera.fps" (the source frame rate as a rational "num/den", e.g. "30000/1001"; written when
+ * tsr_latent.fps_num > 0, read into fps_num/fps_den), which a decode job uses when the spec gives no rate.
+ * .npy has no metadata: it cannot carry the frame rate (decodes of .npy use the spec's rate, else 25). */
 typedef enum tsr_latent_file_format {
     TSR_LATENT_FILE_AUTO = 0,  /* by extension: .safetensors, .latent, .npy */
     TSR_LATENT_FILE_SAFETENSORS,
@@ -711,6 +715,23 @@ const char *tsr_event_type_name(tsr_event_type t);
  * "builtin:small" or "builtin:full"). */
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
+
+/* Optional listeners of tsr_job_run_cb; any member may be NULL. All are called on the job's thread. */
+typedef struct tsr_job_callbacks {
+    tsr_progress_fn progress;  /* as tsr_job_run's */
+    /* Once per VAE pass, before it starts: tiles per frame (tsr_job_spec.tile geometry, else 1 x 1) and the
+     * pass's temporal chunks (0 = unknown). */
+    void (*plan)(void *user, int tiles_x, int tiles_y, int chunks_total);
+    /* The latest output frame, RGB8 downscaled to at most 256 px wide (stride = 3 * width); the first frame
+     * and then at most one per preview_interval_s. The buffer is only valid during the call. */
+    void (*preview)(void *user, const uint8_t *rgb, int width, int height, int stride);
+    void *user;
+    double preview_interval_s; /* <= 0: 0.25 s */
+} tsr_job_callbacks;
+
+/* tsr_job_run with plan and preview listeners (cb NULL: none). The runner's default job uses it to emit
+ * TSR_EVENT_PLAN and TSR_EVENT_PREVIEW. */
+tsr_status tsr_job_run_cb(tsr_engine *engine, const tsr_job_spec *spec, const tsr_job_callbacks *cb, tsr_error *err);
 
 #ifdef __cplusplus
 }

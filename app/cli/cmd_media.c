@@ -133,7 +133,7 @@ static const char media_opts_help[] =
     "  --crf N | --bitrate B   quality (x264 18, x265 20 by default) or bits per second (e.g. 8M)\n"
     "  --10bit              10-bit video (16-bit PNG) where the codec allows\n"
     "  --audio-from CLIP    mux CLIP's audio (stream copy); --no-audio drops the source's audio\n"
-    "  --fps N[/D]          output frame rate (decode: default 25)\n"
+    "  --fps N[/D]          output frame rate (decode: the latent's recorded rate, else 25)\n"
     "  --model M            model file, builtin or builtin:small (default builtin)\n"
     "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
     "  --tile N             exact spatial tiles of N pixels (decode: output, encode: input; 0 = untiled)\n"

@@ -7,13 +7,21 @@
 
 #include "core/common.h"
 #include "job/frame_queue.h"
+#include "job/runner.h"
 #include "tsr_config.h"
 
 #if !TSR_HAVE_MEDIA
+tsr_status tsr_job_run_cb(tsr_engine *engine, const tsr_job_spec *spec, const tsr_job_callbacks *cb, tsr_error *err)
+{
+    (void)engine, (void)spec, (void)cb;
+    return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no FFmpeg support (media disabled)");
+}
+
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err)
 {
-    return tsr_fail(err, TSR_ERR_UNSUPPORTED, "this build has no FFmpeg support (media disabled)");
+    tsr_job_callbacks cb = {.progress = progress, .user = user};
+    return tsr_job_run_cb(engine, spec, &cb, err);
 }
 #else
 #include "media/latent_io.h"
@@ -26,8 +34,7 @@ typedef struct job {
     tsr_model *model;
     tsr_engine *own_engine;
     tsr_engine *engine;
-    tsr_progress_fn progress;
-    void *user;
+    tsr_job_callbacks cb;
     tsr_progress p;
     double t0;
     int cancelled;
@@ -38,6 +45,10 @@ typedef struct job {
     int thread_started;
     int out_w, out_h, max_frames;
     float *crop;               /* one frame, when the sink must crop */
+    int fps_num, fps_den;      /* the latent's recorded rate (decode), 0 = none */
+    uint8_t *preview;          /* RGB8 staging of the preview, lazily allocated */
+    size_t preview_cap;
+    double preview_last;       /* tsr_now() of the last preview, < 0 before the first */
     /* input side */
     tsr_media_reader *reader;
 } job;
@@ -47,7 +58,7 @@ static int report(job *j, const char *stage)
 {
     j->p.stage = stage;
     j->p.elapsed_s = tsr_now() - j->t0;
-    if (j->progress && j->progress(j->user, &j->p)) j->cancelled = 1;
+    if (j->cb.progress && j->cb.progress(j->cb.user, &j->p)) j->cancelled = 1;
     return j->cancelled;
 }
 
@@ -87,6 +98,7 @@ static tsr_status start_writer(job *j, int w, int h, const tsr_media_info *src, 
     wp.height = h;
     if (s->fps_num > 0) wp.fps_num = s->fps_num, wp.fps_den = s->fps_den > 0 ? s->fps_den : 1;
     else if (src) wp.fps_num = src->fps_num, wp.fps_den = src->fps_den;
+    else if (j->fps_num > 0) wp.fps_num = j->fps_num, wp.fps_den = j->fps_den > 0 ? j->fps_den : 1;
     if (src) {
         wp.sar_num = src->sar_num, wp.sar_den = src->sar_den;
         wp.color_space = src->color_space, wp.color_primaries = src->color_primaries;
@@ -132,6 +144,37 @@ static tsr_status stop_writer(job *j, tsr_status st, tsr_error *err)
     return st;
 }
 
+/* Offer frame f ([3][h][w] in [-1, 1], rows of `stride` floats) as a preview: nearest-neighbour straight from
+ * the floats into at most TSR_PREVIEW_MAX_WIDTH px wide RGB8, so the cost is the preview's pixels only, and
+ * at most once per interval (the first frame always). */
+static void offer_preview(job *j, const float *f, int h, int w, int stride)
+{
+    if (!j->cb.preview || w <= 0 || h <= 0) return;
+    double now = tsr_now(), every = j->cb.preview_interval_s > 0 ? j->cb.preview_interval_s : 0.25;
+    if (j->preview_last >= 0 && now - j->preview_last < every) return;
+    int ow, oh;
+    tsr_preview_size(w, h, TSR_PREVIEW_MAX_WIDTH, &ow, &oh);
+    if ((size_t)ow * oh * 3 > j->preview_cap) {
+        free(j->preview);
+        j->preview_cap = 0;
+        if (!(j->preview = malloc((size_t)ow * oh * 3))) return;
+        j->preview_cap = (size_t)ow * oh * 3;
+    }
+    size_t plane = (size_t)h * stride;
+    for (int y = 0; y < oh; y++) {
+        size_t row = (size_t)((int64_t)y * h / oh) * stride;
+        for (int x = 0; x < ow; x++) {
+            size_t at = row + (size_t)((int64_t)x * w / ow);
+            for (int c = 0; c < 3; c++) {
+                float v = (f[c * plane + at] + 1.0f) * 127.5f + 0.5f;
+                j->preview[((size_t)y * ow + x) * 3 + c] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : v);
+            }
+        }
+    }
+    j->preview_last = now;
+    j->cb.preview(j->cb.user, j->preview, ow, oh, 3 * ow);
+}
+
 /* tsr_frame_sink: crop/trim defensively, queue each frame for the writer, report, honour cancel. */
 static tsr_status sink(void *user, const float *frames, int n, int first, int height, int width, tsr_error *err)
 {
@@ -152,6 +195,7 @@ static tsr_status sink(void *user, const float *frames, int n, int first, int he
         tsr_status st = tsr_frame_queue_push(&j->queue, f, err);
         if (st != TSR_OK) return st;
         j->p.frames_done++;
+        offer_preview(j, f, j->out_h, j->out_w, j->out_w); /* f is out_h x out_w here (cropped above) */
     }
     if (report(j, "write")) return tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
     return TSR_OK;
@@ -188,6 +232,23 @@ static tsr_status run_transcode(job *j, tsr_error *err)
     return stop_writer(j, st, err);
 }
 
+/* Tiles per frame of a frame of h x w at tile edge `tile` (output pixels; 0 = untiled), as vae_tiled.c's
+ * grid() lays them out at full resolution. */
+static void tile_grid(int tile, int h, int w, int *nx, int *ny)
+{
+    int e = tile > 0 ? TSR_MIN(tile, TSR_MAX(h, w)) : TSR_MAX(h, w);
+    *nx = e > 0 ? (w + e - 1) / e : 1;
+    *ny = e > 0 ? (h + e - 1) / e : 1;
+}
+
+static void announce_plan(job *j, int tile, int h, int w, int chunks)
+{
+    if (!j->cb.plan) return;
+    int nx, ny;
+    tile_grid(tile, h, w, &nx, &ny);
+    j->cb.plan(j->cb.user, nx, ny, chunks);
+}
+
 static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, const tsr_media_info *src,
                                    tsr_error *err)
 {
@@ -207,6 +268,9 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
         dp.max_frames = j->max_frames;
         dp.progress = forward_progress;
         dp.progress_user = j;
+        int chunk = dp.chunk > 0 ? dp.chunk : 1; /* tsr_vae_decode's automatic chunk */
+        announce_plan(j, dp.tile, 8 * l->h, 8 * l->w, (l->t + chunk - 1) / chunk);
+        j->preview_last = -1;
         st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, sink, j, err);
         if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
     }
@@ -223,12 +287,18 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_
     ep.tile = j->spec->tile > 0 ? j->spec->tile : 0;
     ep.progress = forward_progress;
     ep.progress_user = j;
+    /* tsr_vae_encode's chunks: 1 + chunk frames, then chunk (0 = 4), over frames padded to 4k+1 */
+    int chunk = ep.chunk > 0 ? ep.chunk : 4, padded = in->frames > 0 ? (int)((in->frames + 2) / 4 * 4 + 1) : 0;
+    announce_plan(j, ep.tile, (in->height + 15) / 16 * 16, (in->width + 15) / 16 * 16,
+                  padded > 0 ? TSR_MAX(1, (padded - 1 + chunk - 1) / chunk) : 0);
     tsr_status st = tsr_vae_encode(vae, in->height, in->width, source, j, &ep, out, err);
     if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
     if (st == TSR_OK) {
         out->frames = (int)tsr_media_reader_frames_read(j->reader);
         out->height = in->height;
         out->width = in->width;
+        out->fps_num = in->fps_num;
+        out->fps_den = in->fps_den;
     }
     return st;
 }
@@ -241,6 +311,7 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     tsr_status st = tsr_vae_create(j->engine, j->model, &vae, err);
     if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
         st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
+        j->fps_num = lat.fps_num, j->fps_den = lat.fps_den;
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
     } else if (st == TSR_OK) {
         st = encode_from_reader(j, vae, &lat, err);
@@ -318,13 +389,19 @@ static tsr_status open_compute(job *j, const tsr_job_spec *s, tsr_error *err)
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err)
 {
+    tsr_job_callbacks cb = {.progress = progress, .user = user};
+    return tsr_job_run_cb(engine, spec, &cb, err);
+}
+
+tsr_status tsr_job_run_cb(tsr_engine *engine, const tsr_job_spec *spec, const tsr_job_callbacks *cb, tsr_error *err)
+{
     if (!spec) return tsr_fail(err, TSR_ERR_INVALID_ARG, "job: no spec");
     job j;
     memset(&j, 0, sizeof j);
     j.spec = spec;
     j.engine = engine;
-    j.progress = progress;
-    j.user = user;
+    if (cb) j.cb = *cb;
+    j.preview_last = -1;
     j.t0 = tsr_now();
     tsr_status st = resolve(&j, spec, err);
     if (st == TSR_OK && j.kind != TSR_JOB_TRANSCODE) st = open_compute(&j, spec, err);
@@ -339,6 +416,7 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
     tsr_engine_destroy(&j.own_engine);
     tsr_model_destroy(&j.model);
     free(j.crop);
+    free(j.preview);
     return st;
 }
 #endif

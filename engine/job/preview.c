@@ -27,9 +27,22 @@ void tsr_preview_downscale(const uint8_t *src, int w, int h, int stride, int max
     }
 }
 
-/* The file->file job of engine/job/pipeline.c (fails with TSR_ERR_UNSUPPORTED in builds without FFmpeg). */
+static void forward_plan(void *ctx, int tiles_x, int tiles_y, int chunks_total)
+{
+    tsr_job_ctx_plan(ctx, tiles_x, tiles_y, chunks_total);
+}
+
+static void forward_preview(void *ctx, const uint8_t *rgb, int width, int height, int stride)
+{
+    tsr_job_ctx_preview(ctx, rgb, width, height, stride);
+}
+
+/* The file->file job of engine/job/pipeline.c (fails with TSR_ERR_UNSUPPORTED in builds without FFmpeg), with
+ * its plan and previews forwarded as TSR_EVENT_PLAN / TSR_EVENT_PREVIEW. */
 tsr_status tsr_runner_default_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err)
 {
     (void)user;
-    return tsr_job_run(NULL, spec, tsr_job_ctx_progress, ctx, err);
+    tsr_job_callbacks cb = {.progress = tsr_job_ctx_progress, .plan = forward_plan, .preview = forward_preview,
+                            .user = ctx};
+    return tsr_job_run_cb(NULL, spec, &cb, err);
 }

@@ -60,6 +60,17 @@ static int meta_int(const tsr_weights *wt, const char *key, int fallback, int ma
     return x > 0 && x <= max ? (int)x : fallback;
 }
 
+/* "num/den" or "num" (den 1); anything else, or a rate outside (0, 1000] fps, is ignored. */
+static void parse_fps(const char *v, tsr_latent *l)
+{
+    if (!v) return;
+    char *end;
+    long num = strtol(v, &end, 10), den = 1;
+    if (*end == '/') den = strtol(end + 1, &end, 10);
+    if (*end || num <= 0 || den <= 0 || num > 1000000000L || den > 1000000000L || num > 1000 * den) return;
+    l->fps_num = (int)num, l->fps_den = (int)den;
+}
+
 static tsr_status read_safetensors(const char *path, int unscaled, tsr_latent *l, tsr_error *err)
 {
     tsr_weights wt;
@@ -82,6 +93,7 @@ static tsr_status read_safetensors(const char *path, int unscaled, tsr_latent *l
         l->frames = meta_int(&wt, "tessera.frames", l->frames, l->frames);
         l->height = meta_int(&wt, "tessera.height", l->height, l->height);
         l->width = meta_int(&wt, "tessera.width", l->width, l->width);
+        parse_fps(tsr_weights_meta(&wt, "tessera.fps"), l);
     }
     free(tmp);
     tsr_weights_free(&wt);
@@ -140,12 +152,14 @@ static void *export_data(const tsr_latent *l, int f16, float scale, size_t *nbyt
 static tsr_status write_safetensors(const char *path, const tsr_latent *l, int f16, int raw, int comfy,
                                     const void *data, tsr_error *err)
 {
-    char fr[16], hh[16], ww[16];
+    char fr[16], hh[16], ww[16], fps[32];
     snprintf(fr, sizeof fr, "%d", l->frames > 0 ? l->frames : 4 * l->t - 3);
     snprintf(hh, sizeof hh, "%d", l->height > 0 ? l->height : 8 * l->h);
     snprintf(ww, sizeof ww, "%d", l->width > 0 ? l->width : 8 * l->w);
     const char *meta[] = {"tessera.latent_scale", raw ? "unscaled" : "scaled", "tessera.layout", "1,C,T,H,W",
-                          "tessera.frames", fr, "tessera.height", hh, "tessera.width", ww};
+                          "tessera.frames", fr, "tessera.height", hh, "tessera.width", ww, "tessera.fps", fps};
+    snprintf(fps, sizeof fps, "%d/%d", l->fps_num, l->fps_den > 0 ? l->fps_den : 1);
+    int nmeta = l->fps_num > 0 ? 6 : 5;
     tsr_st_tensor t[2] = {{0}};
     t[0].name = comfy ? "latent_tensor" : "latent";
     t[0].dtype = f16 ? TSR_DT_F16 : TSR_DT_F32;
@@ -159,7 +173,7 @@ static tsr_status write_safetensors(const char *path, const tsr_latent *l, int f
     t[1].ndim = 1;
     t[1].shape[0] = 0;
     t[1].data = none;
-    return tsr_safetensors_write(path, t, comfy ? 2 : 1, meta, 5, err);
+    return tsr_safetensors_write(path, t, comfy ? 2 : 1, meta, nmeta, err);
 }
 
 tsr_status tsr_latent_write(const char *path, const tsr_latent *l, int f16, int raw, tsr_error *err)

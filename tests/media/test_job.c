@@ -1,5 +1,6 @@
 /* tsr_job_run without the VAE (kind TRANSCODE): concurrent jobs on two threads, cancel from the progress
- * callback (no output, no temp file), and the runner's default job running it end to end. */
+ * callback (no output, no temp file), and the runner's default job running it end to end; then a real VAE job
+ * (builtin:small): PLAN/PREVIEW events through the runner and the frame rate kept in latent files. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,12 @@
 #include "tsr_test.h"
 
 static char dir[256], clip[300];
+
+#define REQUIRE_MSG(cond, msg)                                                                       \
+    do {                                                                                             \
+        if (!(cond)) fprintf(stderr, "%s\n", msg);                                                   \
+        REQUIRE(cond);                                                                               \
+    } while (0)
 
 static void make_clip(void)
 {
@@ -125,6 +132,102 @@ static void test_runner_default_job(void)
     tsr_media_reader_close(&rd);
 }
 
+/* A real VAE job: encode a 30000/1001 fps clip with builtin:small (the rate lands in the latent's
+ * "tessera.fps"), then decode it through the runner's default job with tiles: PLAN and PREVIEW events arrive
+ * with the tile grid and the frame size, and the video gets the recorded rate; an explicit rate wins. */
+static void test_vae_plan_preview_fps(void)
+{
+    char small[300], lat[300], comfy[300], out[300], out24[300];
+    snprintf(small, sizeof small, "%s/small.mkv", dir);
+    tsr_media_writer_params p;
+    tsr_media_writer_params_default(&p);
+    p.width = 32, p.height = 48, p.codec = "ffv1", p.fps_num = 30000, p.fps_den = 1001;
+    tsr_media_writer *w = NULL;
+    tsr_error err = {0};
+    float *f = malloc(sizeof(float) * 3 * 32 * 48);
+    REQUIRE(f && tsr_media_writer_open(small, &p, &w, &err) == TSR_OK);
+    for (int k = 0; k < 5; k++) {
+        for (int i = 0; i < 3 * 32 * 48; i++) f[i] = (float)((i * 7 + k * 3) % 64) / 32.0f - 1.0f;
+        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
+    }
+    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
+    free(f);
+
+    snprintf(lat, sizeof lat, "%s/enc.safetensors", dir);
+    snprintf(comfy, sizeof comfy, "%s/enc.latent", dir);
+    const char *targets[2] = {lat, comfy};
+    for (int i = 0; i < 2; i++) {
+        tsr_job_spec s;
+        tsr_job_spec_default(&s);
+        s.kind = TSR_JOB_ENCODE;
+        snprintf(s.input, sizeof s.input, "%s", small);
+        snprintf(s.output, sizeof s.output, "%s", targets[i]);
+        tsr_status st = tsr_job_run(NULL, &s, NULL, NULL, &err);
+        REQUIRE_MSG(st == TSR_OK, err.message);
+        tsr_latent l = {0};
+        REQUIRE(tsr_latent_read(targets[i], &l, &err) == TSR_OK);
+        CHECKF(l.fps_num == 30000 && l.fps_den == 1001, "%s: fps %d/%d", targets[i], l.fps_num, l.fps_den);
+        CHECK(l.t == 2 && l.h == 6 && l.w == 4 && l.frames == 5);
+        tsr_latent_free(&l);
+    }
+
+    tsr_runner *r = NULL;
+    REQUIRE(tsr_runner_create(NULL, &r, NULL) == TSR_OK);
+    tsr_job_spec s;
+    tsr_job_spec_default(&s);
+    snprintf(s.input, sizeof s.input, "%s", lat);
+    snprintf(out, sizeof out, "%s/dec.mkv", dir);
+    snprintf(s.output, sizeof s.output, "%s", out);
+    snprintf(s.format, sizeof s.format, "mkv-ffv1");
+    s.tile = 16;
+    uint64_t id = 0;
+    REQUIRE(tsr_runner_submit(r, &s, &id, &err) == TSR_OK);
+    tsr_event ev = {0}, plan = {0}, preview = {0};
+    int done = 0, previews = 0, plan_first = 0;
+    for (int spins = 0; spins < 12000 && !done; spins++) {
+        while (tsr_runner_poll(r, &ev)) {
+            if (ev.job != id) continue;
+            if (ev.type == TSR_EVENT_PLAN && !plan.type) plan = ev, plan_first = previews == 0;
+            if (ev.type == TSR_EVENT_PREVIEW) preview = ev, previews++;
+            if (ev.type == TSR_EVENT_FINISHED || ev.type == TSR_EVENT_FAILED) done = ev.type;
+            if (ev.type == TSR_EVENT_FAILED) fprintf(stderr, "vae runner job failed: %s\n", ev.message);
+        }
+        if (!done) usleep(5000);
+    }
+    CHECKF(done == TSR_EVENT_FINISHED, "vae runner job: %s", tsr_event_type_name((tsr_event_type)done));
+    CHECKF(plan.type == TSR_EVENT_PLAN && plan.tiles_x == 2 && plan.tiles_y == 3 && plan.tiles == 6 &&
+               plan.chunks_total == 2 && plan_first,
+           "plan %dx%d, %d chunks", plan.tiles_x, plan.tiles_y, plan.chunks_total);
+    CHECKF(previews >= 1 && previews <= 5 && preview.preview_width == 32 && preview.preview_height == 48,
+           "%d previews, last %dx%d", previews, preview.preview_width, preview.preview_height);
+    int pw = 0, ph = 0;
+    uint8_t *rgb = malloc(32 * 48 * 3);
+    CHECK(rgb && tsr_runner_preview(r, id, rgb, 32 * 48 * 3, &pw, &ph) == 32 * 48 * 3 && pw == 32 && ph == 48);
+    int lo = 255, hi = 0;
+    for (int i = 0; rgb && i < 32 * 48 * 3; i++) lo = rgb[i] < lo ? rgb[i] : lo, hi = rgb[i] > hi ? rgb[i] : hi;
+    CHECKF(hi > lo, "flat preview %d..%d", lo, hi); /* a decoded picture, not an empty buffer */
+    free(rgb);
+    tsr_runner_destroy(&r);
+
+    tsr_media_reader *rd = NULL;
+    REQUIRE(tsr_media_reader_open(out, &rd, &err) == TSR_OK);
+    const tsr_media_info *in = tsr_media_reader_info(rd);
+    CHECKF(in->fps_num == 30000 && in->fps_den == 1001, "decoded at %d/%d fps", in->fps_num, in->fps_den);
+    CHECK(in->width == 32 && in->height == 48);
+    tsr_media_reader_close(&rd);
+
+    snprintf(s.input, sizeof s.input, "%s", comfy); /* .latent too; an explicit rate wins */
+    snprintf(out24, sizeof out24, "%s/dec24.mkv", dir);
+    snprintf(s.output, sizeof s.output, "%s", out24);
+    s.tile = 0, s.fps_num = 24, s.fps_den = 1;
+    tsr_status st = tsr_job_run(NULL, &s, NULL, NULL, &err);
+    REQUIRE_MSG(st == TSR_OK, err.message);
+    REQUIRE(tsr_media_reader_open(out24, &rd, &err) == TSR_OK);
+    in = tsr_media_reader_info(rd);
+    CHECKF(in->fps_num == 24 && in->fps_den == 1, "--fps 24 decoded at %d/%d", in->fps_num, in->fps_den);
+    tsr_media_reader_close(&rd);
+}
+
 int main(void)
 {
 #if !TSR_HAVE_MEDIA
@@ -135,6 +238,7 @@ int main(void)
     make_clip();
     test_concurrent_and_cancel();
     test_runner_default_job();
+    test_vae_plan_preview_fps();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (!tsr_test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

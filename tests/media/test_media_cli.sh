@@ -140,6 +140,13 @@ elif "$CLI" roundtrip "$STILL" -o "$T/rt_still/" $VAE -q >/dev/null 2>"$T/err"; 
       else expect_video "$T/dec_$ext.mkv" $EW $EH $EN 25/1; fi
     else bad "encode .$ext: $(cat "$T/err")"; fi
   done
+  # the source rate is kept in .safetensors/.latent ("tessera.fps") and used unless --fps is given
+  if "$CLI" encode --video "$AV" -o "$T/av.latent" $VAE -q >/dev/null 2>"$T/err"; then
+    "$CLI" decode --latent "$T/av.latent" -o "$T/dec_av.mkv" $VAE -q >/dev/null 2>"$T/err" \
+      && expect_video "$T/dec_av.mkv" $AW $AH $AN 24/1 || bad "decode av.latent: $(cat "$T/err")"
+    "$CLI" decode --latent "$T/av.latent" -o "$T/dec_av30.mkv" --fps 30 $VAE -q >/dev/null 2>"$T/err" \
+      && expect_video "$T/dec_av30.mkv" $AW $AH $AN 30/1 || bad "decode av.latent --fps 30: $(cat "$T/err")"
+  else bad "encode av.latent: $(cat "$T/err")"; fi
   expect_fail "cancelled roundtrip" roundtrip "$EYES" -o "$T/rt_cancel.mp4" $VAE --cancel-after 1
   [ -e "$T/rt_cancel.mp4" ] && bad "cancelled roundtrip left output"
   no_leftovers "$T" "VAE jobs"

@@ -87,7 +87,7 @@ fi
 
 # ---------------------------------------------------------------- unit tests under wine
 echo "-- unit tests under wine"
-# Timeouts x4: wine, the baseline x86-64 CPU kernel on Windows (no ifunc) and a shared CI machine.
+# Timeouts x4: wine and a shared CI machine.
 # A test that fails is run once more on its own: a pass then is reported as FLAKY (and counted ok), so a
 # timing-bound test on a loaded machine shows up without turning the step red; a second failure is a failure.
 if meson test -C "$build" --no-rebuild --suite unit --num-processes 2 --timeout-multiplier 4 --print-errorlogs \

@@ -403,6 +403,7 @@ tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out
     tsr_cpu_backend *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->base.ops = &cpu_ops;
+    b->kernel = tsr_cpu_kernel_select(&b->kernel_isa);
     tsr_status st = tsr_threadpool_create(p ? p->threads : 0, &b->pool, err);
     if (st != TSR_OK) {
         free(b);

@@ -12,14 +12,6 @@
 #define NR TSR_CPU_NR
 #define PANEL_FLOATS (64 * 1024)   /* target im2col panel size: 256 KiB, about an L2 */
 
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-/* one binary, the best FMA width the machine has (ifunc dispatch) */
-#define TSR_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TSR_KERNEL_CLONES
-#endif
-
 tsr_status tsr_cpu_conv_pack(const tsr_conv_desc *d, const float *weight, const float *bias, cpu_conv *out,
                              tsr_error *err)
 {
@@ -51,46 +43,41 @@ void tsr_cpu_conv_free(cpu_conv *c)
 }
 
 #if defined(__GNUC__) && MR == 6 && NR == 16
-/* GCC/clang vector extensions: 12 accumulators of 8 floats stay in registers (AVX2: 12 of 16 ymm);
- * without AVX the compiler splits each into two SSE registers. */
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
-
-/* c[i][j] += sum_k a[k][i] * b[k][j] for the valid mr x nr corner. */
-TSR_KERNEL_CLONES
-static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
-                         int mr, int nr)
-{
-    v8f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
-    v8f c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        v8f b0 = *(const v8f *)b, b1 = *(const v8f *)(b + 8);
-        c00 += a[0] * b0, c01 += a[0] * b1;
-        c10 += a[1] * b0, c11 += a[1] * b1;
-        c20 += a[2] * b0, c21 += a[2] * b1;
-        c30 += a[3] * b0, c31 += a[3] * b1;
-        c40 += a[4] * b0, c41 += a[4] * b1;
-        c50 += a[5] * b0, c51 += a[5] * b1;
-    }
-    float acc[MR][NR];
-    v8f *v = (v8f *)&acc[0][0];
-    v[0] = c00, v[1] = c01, v[2] = c10, v[3] = c11, v[4] = c20, v[5] = c21;
-    v[6] = c30, v[7] = c31, v[8] = c40, v[9] = c41, v[10] = c50, v[11] = c51;
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] += acc[i][j];
-}
-#else
-static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, size_t ldc,
-                         int mr, int nr)
-{
-    float acc[MR][NR];
-    memset(acc, 0, sizeof acc);
-    for (int k = 0; k < kc; k++)
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] += a[(size_t)k * MR + i] * b[(size_t)k * NR + j];
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] += acc[i][j];
-}
 #endif
+
+/* One micro-kernel per ISA, all from cpu_kernel.inc; tsr_cpu_kernel_select picks one at backend creation
+ * (cpuid through __builtin_cpu_supports: no ifunc, so it works in Windows PE executables as well). */
+#define TSR_KNAME micro_kernel_base
+#define TSR_KATTR
+#include "backend/cpu/cpu_kernel.inc"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define TSR_CPU_X86_DISPATCH 1
+#define TSR_KNAME micro_kernel_avx2
+#define TSR_KATTR __attribute__((target("avx2,fma")))
+#include "backend/cpu/cpu_kernel.inc"
+#define TSR_KNAME micro_kernel_avx512
+#define TSR_KATTR __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#include "backend/cpu/cpu_kernel.inc"
+#endif
+
+tsr_cpu_kernel_fn tsr_cpu_kernel_select(const char **isa)
+{
+    const char *name = "baseline";
+    tsr_cpu_kernel_fn fn = micro_kernel_base;
+#ifdef TSR_CPU_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        name = "avx512", fn = micro_kernel_avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        name = "avx2", fn = micro_kernel_avx2;
+#endif
+    if (isa) *isa = name;
+    return fn;
+}
 
 typedef struct conv_job {
     tsr_cpu_backend *be;
@@ -167,6 +154,7 @@ static void conv_item(conv_job *jb, long item, int worker)
     int *off = (int *)(panel + (size_t)jb->cchunk * taps * ((jb->tile + NR - 1) / NR * NR));
     int *run = off + (size_t)d->kh * d->kw * jb->tile;
     tile_offsets(jb, p0, n, off, run);
+    tsr_cpu_kernel_fn kernel = jb->be->kernel;
     float *obase = jb->out + (size_t)to * hwo + p0;
     for (int co = mp0 * MR; co < TSR_MIN(d->cout, mp1 * MR); co++)
         for (int j = 0; j < n; j++) obase[co * plane_out + j] = cv->bias[co];
@@ -177,7 +165,7 @@ static void conv_item(conv_job *jb, long item, int worker)
             const float *a = cv->packed + ((size_t)mp * K + (size_t)c0 * taps) * MR;
             int mr = TSR_MIN(MR, d->cout - mp * MR);
             for (int b = 0; b * NR < n; b++)
-                micro_kernel(kc, a, panel + (size_t)b * kc * NR, obase + (size_t)mp * MR * plane_out + b * NR,
+                kernel(kc, a, panel + (size_t)b * kc * NR, obase + (size_t)mp * MR * plane_out + b * NR,
                              plane_out, mr, TSR_MIN(NR, n - b * NR));
         }
     }

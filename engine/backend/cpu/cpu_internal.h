@@ -10,8 +10,13 @@
 #define TSR_CPU_MR 6
 #define TSR_CPU_NR 16
 
+/* c[i][j] += sum_k a[k][i] * b[k][j], i < mr, j < nr: kc steps over MR-row panel a and NR-column panel b. */
+typedef void (*tsr_cpu_kernel_fn)(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr);
+
 typedef struct tsr_cpu_backend {
     tsr_backend base;
+    tsr_cpu_kernel_fn kernel;   /* the micro-kernel for this CPU (tsr_cpu_kernel_select) */
+    const char *kernel_isa;     /* "avx512", "avx2" or "baseline" */
     tsr_threadpool *pool;
     int threads;
     float **scratch;            /* per worker: im2col panel */
@@ -68,6 +73,8 @@ typedef struct cpu_frames {
     size_t *cstride;            /* per frame: floats between channels */
 } cpu_frames;
 
+/* The best micro-kernel this CPU runs (cpuid, once per backend); *isa (optional) names it. */
+tsr_cpu_kernel_fn tsr_cpu_kernel_select(const char **isa);
 tsr_status tsr_cpu_conv_pack(const tsr_conv_desc *d, const float *weight, const float *bias, cpu_conv *out,
                              tsr_error *err);
 void tsr_cpu_conv_free(cpu_conv *c);

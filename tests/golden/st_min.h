@@ -1,42 +1,30 @@
-/* Test-only: read one F32 tensor by key from a safetensors file (the fixtures are plain F32). Kept
- * independent of the engine's loader so the goldens also check the numbers when the loader changes. */
+/* Read one F32 tensor of a golden fixture through the engine's validated safetensors reader. */
 #ifndef TSR_TEST_ST_MIN_H
 #define TSR_TEST_ST_MIN_H
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-/* Returns malloc'd floats and their count, or NULL. */
+#include "model/safetensors.h"
+
+/* Returns a malloc'd copy of `key` converted to fp32 (count in *count), or NULL with a message. */
 static float *st_min_read(const char *path, const char *key, size_t *count)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint64_t hl = 0;
-    unsigned char b[8];
-    float *out = NULL;
-    if (fread(b, 1, 8, f) != 8) goto done;
-    for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
-    char *hdr = calloc(hl + 1, 1);
-    if (!hdr || fread(hdr, 1, hl, f) != hl) {
-        free(hdr);
-        goto done;
+    tsr_weights w;
+    tsr_error err = {0};
+    if (tsr_safetensors_open(path, &w, &err) != TSR_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return NULL;
     }
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    char *k = strstr(hdr, pat), *o = k ? strstr(k, "\"data_offsets\"") : NULL;
-    unsigned long long a, e;
-    if (o && sscanf(strchr(o, '[') + 1, "%llu , %llu", &a, &e) == 2 && e >= a && (e - a) % 4 == 0) {
-        out = malloc(e - a + 4);
-        if (out && (fseek(f, (long)(8 + hl + a), SEEK_SET) != 0 || fread(out, 1, e - a, f) != e - a)) {
-            free(out);
-            out = NULL;
-        }
-        *count = (e - a) / 4;
+    const tsr_tensor_info *t = tsr_weights_find(&w, key);
+    float *out = t ? malloc((size_t)t->numel * sizeof(float)) : NULL;
+    if (out && tsr_tensor_read_f32(t, out, &err) == TSR_OK) {
+        *count = (size_t)t->numel;
+    } else {
+        fprintf(stderr, "%s: tensor '%s' %s\n", path, key, t ? err.message : "missing");
+        free(out);
+        out = NULL;
     }
-    free(hdr);
-done:
-    fclose(f);
+    tsr_weights_free(&w);
     return out;
 }
 #endif

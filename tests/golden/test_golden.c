@@ -6,13 +6,8 @@
 #include "tessera.h"
 #include "tsr_test.h"
 
-#include <time.h>
-static double now_s(void)
-{
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "core/common.h"
+static double now_s(void) { return tsr_now(); } /* portable clock (MinGW lacks timespec_get) */
 
 typedef struct collect {
     float *buf;         /* [3][F][H][W], like the golden file */

@@ -2,7 +2,7 @@
  * relative RMS error <= 1.8 % (the reference's own bf16 error is 1.77 %), and every chunking equal to the first
  * (relative RMS <= 1e-3). test_cuda_golden decode|encode FILE CHUNK...; exits 77 without a GPU. */
 #include "model/filler.h"
-#include "../golden/st_min.h"
+#include "../golden/golden_harness.h"
 #include "tessera.h"
 #include "tsr_test.h"
 
@@ -10,56 +10,11 @@
 
 static double now_s(void) { return tsr_now(); }
 
-typedef struct collect {
-    float *buf;         /* [3][F][H][W], like the golden file */
-    int frames, h, w;
-} collect;
-
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)
-{
-    collect *c = user;
-    for (int f = 0; f < n; f++)
-        for (int ch = 0; ch < 3; ch++)
-            memcpy(c->buf + (((size_t)ch * c->frames + first + f) * h) * w, fr + ((size_t)f * 3 + ch) * h * w,
-                   (size_t)h * w * sizeof(float));
-    return TSR_OK;
-}
-
 static double max_abs(const float *a, const float *b, size_t n)
 {
     double e = 0, r = 0;
     for (size_t i = 0; i < n; i++) e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), r += (double)b[i] * b[i];
     return sqrt(e / (r > 0 ? r : 1));   /* relative RMS, despite the name kept from test_golden.c */
-}
-
-static tsr_vae *vae;
-static tsr_error err;
-
-static float *decode(const float *lat, int t, int h, int w, int chunk)
-{
-    collect c = {calloc((size_t)3 * (4 * t - 3) * 64 * h * w, sizeof(float)), 4 * t - 3, 8 * h, 8 * w};
-    tsr_decode_params p;
-    tsr_decode_params_default(&p);
-    p.chunk = chunk;
-    tsr_status st = tsr_vae_decode(vae, lat, 16, t, h, w, &p, sink, &c, &err);
-    CHECKF(st == TSR_OK, "decode: %s", err.message);
-    return c.buf;
-}
-
-typedef struct src_state {
-    const float *video; /* [3][F][H][W] */
-    int f, h, w, next;
-} src_state;
-
-static int source(void *user, float *frames, int max, tsr_error *e)
-{
-    src_state *s = user;
-    int n = (max < s->f - s->next ? max : s->f - s->next);
-    for (int i = 0; i < n; i++, s->next++)
-        for (int c = 0; c < 3; c++)
-            memcpy(frames + ((size_t)i * 3 + c) * s->h * s->w, s->video + ((size_t)c * s->f + s->next) * s->h * s->w,
-                   (size_t)s->h * s->w * sizeof(float));
-    return n;
 }
 
 int main(int argc, char **argv)

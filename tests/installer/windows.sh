@@ -145,7 +145,16 @@ snapshot() { # the file tree of C: (wine's temp folders aside) and every registr
 
 # `wine reg` prints in the OEM code page (437) when piped; the registry itself holds UTF-16.
 regq() { wine reg query "$1" 2>/dev/null | iconv -f CP437 -t UTF-8; }
-has_key() { wine reg query "$1" >/dev/null 2>&1; }
+# wine's registry view can lag just after a silent install (seen once in CI: one key of the same NSIS section
+# missing, present on the next run): let wineserver settle and ask up to three times before deciding.
+has_key() {
+  local i
+  for i in 1 2 3; do
+    wine reg query "$1" >/dev/null 2>&1 && return 0
+    wineserver -w; sleep 1
+  done
+  return 1
+}
 no_key() { ! has_key "$1"; }
 
 # The keys the installer writes (tessera.nsi), under HKCU or HKLM by install mode.

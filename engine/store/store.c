@@ -22,42 +22,35 @@ void tsr_store_params_default(tsr_store_params *p)
     p->recover_interrupted = 1;
 }
 
-static int make_dir(const char *path)
+/* mkdir -p over the per-user data folder: ~/.local/share may not exist on a fresh account. */
+static int make_dirs(char *path)
 {
-#ifdef _WIN32
-    int rc = _mkdir(path);
-#else
-    int rc = mkdir(path, 0700);
-#endif
-    return rc == 0 || errno == EEXIST ? 0 : -1;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/' && *p != '\\') continue;
+        char c = *p;
+        *p = 0;
+        tsr_mkdir(path); /* parents that exist (or a drive like "C:") fail harmlessly */
+        *p = c;
+    }
+    return tsr_mkdir(path);
 }
 
 tsr_status tsr_store_default_path(char *buf, size_t cap, tsr_error *err)
 {
-    char dir[TSR_STORE_PATH_MAX];
+    char *dir = tsr_user_data_dir(); /* $XDG_DATA_HOME/tessera, ~/.local/share/tessera, %LOCALAPPDATA%\\Tessera */
+    if (!dir) return tsr_fail(err, TSR_ERR_IO, "store: no per-user data folder (HOME / LOCALAPPDATA unset)");
 #ifdef _WIN32
-    const char *base = getenv("LOCALAPPDATA");
-    if (!base || !*base) return tsr_fail(err, TSR_ERR_IO, "store: %%LOCALAPPDATA%% is not set");
-    snprintf(dir, sizeof dir, "%s\\Tessera", base);
     const char *sep = "\\";
 #else
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    char base[TSR_STORE_PATH_MAX];
-    if (xdg && xdg[0] == '/') snprintf(base, sizeof base, "%s", xdg);
-    else if (home && *home) {
-        snprintf(base, sizeof base, "%s/.local", home);
-        make_dir(base);
-        snprintf(base, sizeof base, "%s/.local/share", home);
-    } else return tsr_fail(err, TSR_ERR_IO, "store: neither XDG_DATA_HOME nor HOME is set");
-    make_dir(base);
-    snprintf(dir, sizeof dir, "%s/tessera", base);
     const char *sep = "/";
 #endif
-    if (make_dir(dir) != 0)
-        return tsr_fail(err, TSR_ERR_IO, "store: cannot create %s: %s", dir, strerror(errno));
-    if ((size_t)snprintf(buf, cap, "%s%stessera.db", dir, sep) >= cap)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "store: path buffer too small");
-    return TSR_OK;
+    tsr_status st = TSR_OK;
+    if (make_dirs(dir) != 0)
+        st = tsr_fail(err, TSR_ERR_IO, "store: cannot create %s: %s", dir, strerror(errno));
+    else if ((size_t)snprintf(buf, cap, "%s%stessera.db", dir, sep) >= cap)
+        st = tsr_fail(err, TSR_ERR_INVALID_ARG, "store: path buffer too small");
+    free(dir);
+    return st;
 }
 
 static int is_damage(sqlite3 *db)

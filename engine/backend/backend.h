@@ -36,6 +36,7 @@ typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is
 typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
 typedef struct tsr_wt tsr_wt;             /* backend-private uploaded parameters of one layer */
 typedef struct tsr_state tsr_state;       /* backend-private causal state of one temporal conv */
+typedef struct tsr_gnstats tsr_gnstats;   /* backend-private GroupNorm sums per (frame, group) */
 
 typedef struct tsr_act {
     tsr_buf *buf;
@@ -121,6 +122,23 @@ typedef struct tsr_backend_ops {
     /* Optional (may be NULL): bytes of device memory in use / high-water mark, profile labels. */
     void (*memory)(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64_t *total);
     void (*profile_mark)(tsr_backend *be, const char *label);
+
+    /* --- GroupNorm over a frame processed in spatial tiles (vae/vae_tiled.c) ---
+     * A tsr_gnstats holds, per (frame, group), the element count, sum and sum of squares (double on the
+     * CPU; fp32 partials merged into double on the GPU) of everything accumulated since the last reset, so a
+     * frame's statistics can be gathered tile by tile (each tile's core once) on the device and then applied
+     * as the norm's affine to any tile: the same function as group_norm over the whole frame. */
+    tsr_status (*gn_stats_create)(tsr_backend *be, int t, int channels, int groups, tsr_gnstats **out,
+                                  tsr_error *err);
+    void (*gn_stats_reset)(tsr_backend *be, tsr_gnstats *s);
+    void (*gn_stats_free)(tsr_backend *be, tsr_gnstats *s);                     /* NULL-safe */
+    /* Add rows [y0, y1) x columns [x0, x1) of frames [f0, f0 + t) of `in` (t and channels as created). */
+    tsr_status (*gn_stats_accum)(tsr_backend *be, const tsr_act *in, int f0, int y0, int x0, int y1, int x1,
+                                 tsr_gnstats *s, tsr_error *err);
+    /* out = silu?(in * a + b) per (frame, channel): a = gamma / sqrt(var + eps), b = beta - mean * a, mean and
+     * var of the channel's group from `s` (population variance). out may be in. */
+    tsr_status (*gn_stats_apply)(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
+                                 int silu, tsr_act *out, tsr_error *err);
 } tsr_backend_ops;
 
 struct tsr_backend {
@@ -131,7 +149,8 @@ typedef struct tsr_backend_params {
     int threads;                    /* CPU: worker threads (0 = all cores) */
     int device;                     /* CUDA: device ordinal */
     tsr_layer_precision precision;  /* default precision for layers that do not say */
-    uint64_t memory_budget;         /* bytes, 0 = backend decides */
+    uint64_t memory_budget;         /* bytes, 0 = backend decides. CPU: a cap on its activation bytes that emulates a
+                                     * device of that size (act_alloc past it fails with TSR_ERR_DEVICE_OOM) */
 } tsr_backend_params;
 
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);

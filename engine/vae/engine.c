@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/threadpool.h"
 #include "tsr_config.h"
 #include "vae/vae_internal.h"
 
@@ -129,7 +128,6 @@ void tsr_vae_destroy(tsr_vae **vae)
     tsr_vae *v = *vae;
     tsr_vae_free_half(v, &v->dec);
     tsr_vae_free_half(v, &v->enc);
-    tsr_threadpool_destroy(&v->host_pool);
     free(v);
     *vae = NULL;
 }

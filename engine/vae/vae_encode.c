@@ -105,7 +105,7 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
     }
     if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, hx.c, hx.t, hx.h, hx.w, &x, err);
     if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, hx.d, err);
-    free(hx.d);
+    tsr_vae_tiled_free(v, &hx);
     if (st == TSR_OK && r->p->tile > 0) st = tsr_vae_encoder_tail(v, &x, &y, err);
     else if (st == TSR_OK) st = tsr_vae_encoder_forward(v, &x, &y, err);
     else v->be->ops->act_free(v->be, &x);

@@ -21,16 +21,8 @@ typedef struct vae_conv {
     int tile_count;
 } vae_conv;
 
-/* Host copy of a decoder GroupNorm's affine parameters: the tiled decode normalises on the host with
- * whole-frame statistics (vae_tiled.c). */
-typedef struct vae_hnorm {
-    float *gamma, *beta;
-    int c;
-} vae_hnorm;
-
 typedef struct vae_resnet {
     tsr_wt *norm1, *norm2;
-    vae_hnorm h1, h2;          /* decoder only */
     vae_conv conv1, conv2, shortcut; /* shortcut.w == NULL when cin == cout */
 } vae_resnet;
 
@@ -44,7 +36,6 @@ typedef struct vae_half {
     vae_resnet mid[2];
     tsr_wt *attn_norm, *attn;
     tsr_wt *norm_out;
-    vae_hnorm hnorm_out;       /* decoder only */
 } vae_half;
 
 struct tsr_vae {
@@ -55,7 +46,6 @@ struct tsr_vae {
     int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
     uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */
     uint64_t tile_hist_bytes;  /* fp32 bytes of host-side state history (host_state mode) */
-    struct tsr_threadpool *host_pool; /* tiled paths: host GroupNorm threads (created lazily) */
 };
 
 /* vae_load.c */
@@ -76,6 +66,7 @@ tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blo
 typedef struct tsr_tiled_out {
     float *d;
     int c, t, h, w;
+    tsr_gnstats *gs;           /* its GroupNorm statistics per (frame, group), gathered on the device, or NULL */
 } tsr_tiled_out;
 typedef int (*tsr_tile_tick)(void *user, int step, int steps);
 typedef struct tsr_tiling {
@@ -86,6 +77,10 @@ typedef struct tsr_tiling {
 } tsr_tiling;
 tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, const tsr_tiling *t,
                                 tsr_tiled_out *out, tsr_error *err);
+/* The tiled decode's input from the untiled head: x (device, consumed) downloaded, with its GroupNorm
+ * statistics gathered on the device first. */
+tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, tsr_tiled_out *out, tsr_error *err);
+void tsr_vae_tiled_free(tsr_vae *v, tsr_tiled_out *t);
 /* Encoder conv_in and down blocks over a host [3][T][H][W] chunk in tiles of `tile` input pixels; the
  * result (input of the mid block) lands in *out. `x` is consumed. */
 tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int tile, tsr_tiled_out *out,

@@ -35,7 +35,7 @@ static conv_geom k3(int cin, int cout) { return (conv_geom){cin, cout, 3, 3, 3, 
 static conv_geom k1(int cin, int cout) { return (conv_geom){cin, cout, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}; }
 
 static tsr_status load_norm(tsr_vae *v, const tsr_weights *w, const char *prefix, int ch, tsr_wt **out,
-                            vae_hnorm *keep, tsr_error *err)
+                            tsr_error *err)
 {
     char name[128];
     int64_t s[1] = {ch};
@@ -45,10 +45,6 @@ static tsr_status load_norm(tsr_vae *v, const tsr_weights *w, const char *prefix
     snprintf(name, sizeof name, "%s.bias", prefix);
     if (st == TSR_OK) st = tsr_weights_load_f32(w, name, 1, s, &b, err);
     if (st == TSR_OK) st = v->be->ops->norm_upload(v->be, ch, v->cfg.norm_groups, v->cfg.norm_eps, g, b, out, err);
-    if (st == TSR_OK && keep) { /* the host copy stays for the tiled decode's host-side normalisation */
-        *keep = (vae_hnorm){g, b, ch};
-        return st;
-    }
     free(g);
     free(b);
     return st;
@@ -59,13 +55,12 @@ static tsr_status load_resnet(tsr_vae *v, const tsr_weights *w, const char *p, i
 {
     char n[128];
     memset(r, 0, sizeof *r);
-    int keep = 1; /* host copies for the tiled paths (a few KiB per norm) */
     snprintf(n, sizeof n, "%s.norm1", p);
-    tsr_status st = load_norm(v, w, n, cin, &r->norm1, keep ? &r->h1 : NULL, err);
+    tsr_status st = load_norm(v, w, n, cin, &r->norm1, err);
     snprintf(n, sizeof n, "%s.conv1", p);
     if (st == TSR_OK) st = load_conv(v, w, n, k3(cin, cout), &r->conv1, err);
     snprintf(n, sizeof n, "%s.norm2", p);
-    if (st == TSR_OK) st = load_norm(v, w, n, cout, &r->norm2, keep ? &r->h2 : NULL, err);
+    if (st == TSR_OK) st = load_norm(v, w, n, cout, &r->norm2, err);
     snprintf(n, sizeof n, "%s.conv2", p);
     if (st == TSR_OK) st = load_conv(v, w, n, k3(cout, cout), &r->conv2, err);
     snprintf(n, sizeof n, "%s.conv_shortcut", p);
@@ -81,7 +76,7 @@ static tsr_status load_attention(tsr_vae *v, const tsr_weights *w, const char *h
     float *m[4][2] = {{0}};
     int64_t ws[2] = {c, c}, bs[1] = {c};
     snprintf(n, sizeof n, "%s.mid_block.attentions.0.group_norm", half);
-    tsr_status st = load_norm(v, w, n, c, &h->attn_norm, NULL, err);
+    tsr_status st = load_norm(v, w, n, c, &h->attn_norm, err);
     for (int i = 0; i < 4 && st == TSR_OK; i++) {
         snprintf(n, sizeof n, "%s.mid_block.attentions.0.%s.weight", half, lin[i]);
         st = tsr_weights_load_f32(w, n, 2, ws, &m[i][0], err);
@@ -128,7 +123,7 @@ static tsr_status load_encoder(tsr_vae *v, const tsr_weights *w, vae_half *h, ts
         st = load_conv(v, w, n, g, &h->resample[i], err);
     }
     if (st == TSR_OK) st = load_mid(v, w, "encoder", top, h, err);
-    if (st == TSR_OK) st = load_norm(v, w, "encoder.conv_norm_out", top, &h->norm_out, NULL, err);
+    if (st == TSR_OK) st = load_norm(v, w, "encoder.conv_norm_out", top, &h->norm_out, err);
     if (st == TSR_OK) st = load_conv(v, w, "encoder.conv_out", k3(top, 2 * c->latent_channels), &h->conv_out, err);
     return st;
 }
@@ -154,7 +149,7 @@ static tsr_status load_decoder(tsr_vae *v, const tsr_weights *w, vae_half *h, ts
         snprintf(n, sizeof n, "decoder.up_blocks.%d.upsamplers.0.conv", i);
         if (st == TSR_OK) st = load_conv(v, w, n, k3(cout, cout), &h->resample[i], err);
     }
-    if (st == TSR_OK) st = load_norm(v, w, "decoder.conv_norm_out", c->block_out[0], &h->norm_out, &h->hnorm_out, err);
+    if (st == TSR_OK) st = load_norm(v, w, "decoder.conv_norm_out", c->block_out[0], &h->norm_out, err);
     if (st == TSR_OK)
         st = load_conv(v, w, "decoder.conv_out", k3(c->block_out[0], c->out_channels), &h->conv_out, err);
     return st;
@@ -187,13 +182,6 @@ static void drop_tile_states(tsr_backend *be, vae_conv *c)
     c->tile_count = 0;
 }
 
-static void free_hnorm(vae_hnorm *n)
-{
-    free(n->gamma);
-    free(n->beta);
-    memset(n, 0, sizeof *n);
-}
-
 static void free_conv(tsr_backend *be, vae_conv *c)
 {
     drop_tile_states(be, c);
@@ -210,8 +198,6 @@ static void free_resnet(tsr_backend *be, vae_resnet *r)
     free_conv(be, &r->conv1);
     free_conv(be, &r->conv2);
     free_conv(be, &r->shortcut);
-    free_hnorm(&r->h1);
-    free_hnorm(&r->h2);
     r->norm1 = r->norm2 = NULL;
 }
 
@@ -229,7 +215,6 @@ void tsr_vae_free_half(tsr_vae *v, vae_half *h)
     be->ops->wt_free(be, h->attn_norm);
     be->ops->wt_free(be, h->attn);
     be->ops->wt_free(be, h->norm_out);
-    free_hnorm(&h->hnorm_out);
     h->attn_norm = h->attn = h->norm_out = NULL;
 }
 

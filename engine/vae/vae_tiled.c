@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "core/threadpool.h"
 #include "vae/vae_internal.h"
 
 typedef tsr_tiled_out htens;
@@ -26,10 +25,8 @@ typedef struct trun {
     tsr_vae *v;
     int tile, out_h;           /* tile edge in output pixels; a layer of height h uses tile*h/out_h */
     int first_chunk, host_state;
-    float *in, *out, *ext;     /* staging of one tile's input / output / history ++ input */
-    size_t in_cap, out_cap, ext_cap;
-    double *ms;                /* [t][groups][2]: mean, 1/sqrt(var+eps) */
-    size_t ms_cap;
+    float *in, *out, *ext, *rs;/* staging of one tile's input / output / history ++ input / residual */
+    size_t in_cap, out_cap, ext_cap, rs_cap;
     tsr_tile_tick tick;
     void *tick_user;
     int step, steps;
@@ -37,13 +34,14 @@ typedef struct trun {
 
 static tsr_status htens_alloc(htens *a, int c, int t, int h, int w, tsr_error *err)
 {
-    *a = (htens){tsr_malloc((size_t)c * t * h * w * sizeof(float), err), c, t, h, w};
+    *a = (htens){tsr_malloc((size_t)c * t * h * w * sizeof(float), err), c, t, h, w, NULL};
     return a->d ? TSR_OK : TSR_ERR_NOMEM;
 }
 
-static void htens_free(htens *a)
+static void htens_free(tsr_vae *v, htens *a)
 {
     free(a->d);
+    if (a->gs) v->be->ops->gn_stats_free(v->be, a->gs);
     memset(a, 0, sizeof *a);
 }
 
@@ -66,91 +64,22 @@ static void tile_at(int k, int e, int nx, int h, int w, int halo, trect *core, t
     reg->y1 = TSR_MIN(h, core->y1 + halo), reg->x1 = TSR_MIN(w, core->x1 + halo);
 }
 
-/* ------------------------------------------------------------------ host GroupNorm */
+/* ------------------------------------------------------------------ GroupNorm statistics on the device */
 
-/* Host GroupNorm work, split over (frame, group) items for the statistics and channels for the
- * normalisation on the VAE's host thread pool (the norm is memory-bound host work between device convs). */
-typedef struct gn_job {
-    float *d;
-    int c, t, h, w, groups, silu;
-    trect g;
-    double eps;
-    double *ms;                /* [t][groups][2] */
-    const vae_hnorm *n;
-} gn_job;
-
-/* Mean and 1/sqrt(var+eps) of one (frame, group) over region g: two passes in double, the CPU backend's
- * formula, so whole-frame statistics equal the untiled layer's. */
-static void stats_item(const gn_job *j, int f, int gr)
+/* The statistics of a host tensor's frames: gathered on the device (backend gn_stats ops) from each tile's
+ * core while the layer that produces the tensor runs, so they are complete when the next layer needs them. */
+static tsr_status stats_new(trun *r, htens *a, tsr_error *err)
 {
-    int cpg = j->c / j->groups;
-    double cnt = (double)cpg * (j->g.y1 - j->g.y0) * (j->g.x1 - j->g.x0), sum = 0, sq = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        double mean = sum / cnt;
-        for (int ch = gr * cpg; ch < (gr + 1) * cpg; ch++)
-            for (int y = j->g.y0; y < j->g.y1; y++) {
-                const float *row = j->d + (((size_t)ch * j->t + f) * j->h + y) * j->w;
-                for (int x = j->g.x0; x < j->g.x1; x++) {
-                    double dv = row[x] - mean;
-                    if (pass == 0) sum += row[x];
-                    else sq += dv * dv;
-                }
-            }
-    }
-    j->ms[((size_t)f * j->groups + gr) * 2] = sum / cnt;
-    j->ms[((size_t)f * j->groups + gr) * 2 + 1] = 1.0 / sqrt(sq / cnt + j->eps);
+    tsr_backend *be = r->v->be;
+    return be->ops->gn_stats_create(be, a->t, a->c, r->v->cfg.norm_groups, &a->gs, err);
 }
 
-static void stats_range(void *user, long b, long e, int worker)
+static tsr_status have_stats_ops(tsr_vae *v, tsr_error *err)
 {
-    const gn_job *j = user;
-    for (long i = b; i < e; i++) stats_item(j, (int)(i / j->groups), (int)(i % j->groups));
-}
-
-static void stats(trun *r, const float *d, int c, int t, int h, int w, trect g)
-{
-    gn_job j = {(float *)d, c, t, h, w, r->v->cfg.norm_groups, 0, g, r->v->cfg.norm_eps, r->ms, NULL};
-    tsr_parallel_for(r->v->host_pool, (long)t * j.groups, 1, stats_range, &j);
-}
-
-/* y = x*a + b per channel and frame (a = gamma*rstd, b = beta - mean*a, as the backend), then SiLU. */
-static void norm_range(void *user, long b, long e, int worker)
-{
-    const gn_job *j = user;
-    size_t hw = (size_t)j->h * j->w;
-    int cpg = j->c / j->groups;
-    for (long ch = b; ch < e; ch++)
-        for (int f = 0; f < j->t; f++) {
-            const double *s = j->ms + ((size_t)f * j->groups + ch / cpg) * 2;
-            float a = (float)(s[1] * j->n->gamma[ch]), bb = (float)(j->n->beta[ch] - s[0] * s[1] * j->n->gamma[ch]);
-            float *x = j->d + ((size_t)ch * j->t + f) * hw;
-            for (size_t p = 0; p < hw; p++) {
-                float y = x[p] * a + bb;
-                x[p] = j->silu ? y / (1.0f + expf(-y)) : y;
-            }
-        }
-}
-
-static void normalise(trun *r, float *d, int c, int t, int h, int w, const vae_hnorm *n, int silu)
-{
-    gn_job j = {d, c, t, h, w, r->v->cfg.norm_groups, silu, {0, 0, h, w}, 0, r->ms, n};
-    tsr_parallel_for(r->v->host_pool, c, 1, norm_range, &j);
-}
-
-/* The host thread pool for the GroupNorm work: the engine's thread count, created at the first use. */
-static tsr_status host_pool(tsr_vae *v, tsr_error *err)
-{
-    return v->host_pool ? TSR_OK : tsr_threadpool_create(v->engine->params.threads, &v->host_pool, err);
-}
-
-static int ms_reserve(trun *r, int t, tsr_error *err)
-{
-    size_t need = (size_t)t * r->v->cfg.norm_groups * 2;
-    if (need <= r->ms_cap) return 1;
-    free(r->ms);
-    r->ms = tsr_malloc(need * sizeof(double), err);
-    r->ms_cap = r->ms ? need : 0;
-    return r->ms != NULL;
+    tsr_backend *be = v->be;
+    if (!be->ops->gn_stats_create || !be->ops->gn_stats_accum || !be->ops->gn_stats_apply)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "the %s backend has no tiled GroupNorm statistics ops", be->ops->name);
+    return TSR_OK;
 }
 
 /* ------------------------------------------------------------------ tile transfer */
@@ -262,78 +191,150 @@ static tsr_status update_history(trun *r, vae_conv *c, int k, int t, size_t plan
     return TSR_OK;
 }
 
-/* Stage a tile's region of `in`, normalised (+SiLU) when the conv has a norm prologue. */
-static tsr_status stage_tile(trun *r, const htens *in, const vae_hnorm *norm, int silu, trect g, size_t n_out,
+/* The tile's region g of `in` on the device in *x, normalised (+SiLU) there when the conv has a norm
+ * prologue: with the whole frame's statistics (in->gs, gathered while `in` was produced), or in the
+ * reference's approximation (tile_local_norm) with the tile region's own. */
+static tsr_status stage_tile(trun *r, const htens *in, const tsr_wt *norm, int silu, trect g, size_t n_out, tsr_act *x,
                              tsr_error *err)
 {
+    tsr_backend *be = r->v->be;
     int gh = g.y1 - g.y0, gw = g.x1 - g.x0;
     if (!staging(r, (size_t)in->c * in->t * gh * gw, n_out, err)) return TSR_ERR_NOMEM;
     extract(in, g, r->in);
-    if (norm && r->v->tile_local_norm) /* the reference's approximation: statistics of the tile alone */
-        stats(r, r->in, in->c, in->t, gh, gw, (trect){0, 0, gh, gw});
-    if (norm) normalise(r, r->in, in->c, in->t, gh, gw, norm, silu);
-    return TSR_OK;
-}
-
-/* The backend conv over `tin` staged frames of gh x gw with the tile's state (a device state per tile, or
- * a fresh one in host-state mode); the result goes to r->out. */
-static tsr_status run_conv(trun *r, vae_conv *c, int k, const float *src, int tin, int gh, int gw, const int o[3],
-                           tsr_error *err)
-{
-    tsr_backend *be = r->v->be;
-    tsr_act x = {0}, y = {0};
-    tsr_state *fresh = NULL, **sp = c->d.kt > 1 ? (r->host_state ? &fresh : &c->tile_states[k]) : NULL;
-    tsr_status st = be->ops->act_alloc(be, c->d.cin, tin, gh, gw, &x, err);
-    if (st == TSR_OK) st = be->ops->act_upload(be, &x, src, err);
-    if (st == TSR_OK && sp && !*sp) {
-        st = be->ops->state_create(be, &c->d, gh, gw, sp, err);
-        if (!r->host_state) r->v->tile_state_bytes += (uint64_t)c->d.cin * (c->d.kt - c->d.st) * gh * gw * sizeof(float);
+    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, x, r->in, err);
+    if (st != TSR_OK || !norm) return st;
+    tsr_gnstats *gs = in->gs, *local = NULL;
+    if (r->v->tile_local_norm) {
+        st = be->ops->gn_stats_create(be, in->t, in->c, r->v->cfg.norm_groups, &local, err);
+        if (st == TSR_OK) st = be->ops->gn_stats_accum(be, x, 0, 0, 0, gh, gw, local, err);
+        gs = local;
+    } else if (!gs) {
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "tiled GroupNorm: no statistics of the input");
     }
-    if (st == TSR_OK) st = be->ops->conv3d(be, c->w, &x, sp ? *sp : NULL, NULL, 0, NULL, &y, err);
-    be->ops->act_free(be, &x);
-    be->ops->state_free(be, fresh);
-    if (st == TSR_OK && (y.c != c->d.cout || y.t != o[0] || y.h != o[1] || y.w != o[2]))
-        st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y.c, y.t, y.h, y.w);
-    if (st == TSR_OK) st = be->ops->act_download(be, &y, r->out, err);
-    be->ops->act_free(be, &y);
+    if (st == TSR_OK) st = be->ops->gn_stats_apply(be, norm, x, gs, silu, x, err);
+    if (be->ops->gn_stats_free) be->ops->gn_stats_free(be, local);
     return st;
 }
 
-/* One tile of a conv: stage its region (normalised), run the backend conv with the tile's state, keep
- * the core. */
-static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const vae_hnorm *norm, int silu,
+/* The residual over region g into a device tensor of `t` frames whose first `skip` are zero (history re-runs). */
+static tsr_status stage_residual(trun *r, const htens *res, trect g, int skip, tsr_act *out, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, t = res->t + skip;
+    size_t plane = (size_t)gh * gw, need = (size_t)res->c * t * plane;
+    if (need > r->rs_cap) {
+        free(r->rs);
+        r->rs = tsr_malloc(need * sizeof(float), err);
+        r->rs_cap = r->rs ? need : 0;
+        if (!r->rs) return TSR_ERR_NOMEM;
+    }
+    htens view = *res;
+    if (skip) {
+        memset(r->rs, 0, need * sizeof(float));
+        float *tmp = tsr_malloc((size_t)res->c * res->t * plane * sizeof(float), err);
+        if (!tmp) return TSR_ERR_NOMEM;
+        extract(&view, g, tmp);
+        for (int c = 0; c < res->c; c++)
+            memcpy(r->rs + ((size_t)c * t + skip) * plane, tmp + (size_t)c * res->t * plane, res->t * plane * sizeof(float));
+        free(tmp);
+    } else {
+        extract(&view, g, r->rs);
+    }
+    tsr_status st = be->ops->act_alloc(be, res->c, t, gh, gw, out, err);
+    return st == TSR_OK ? be->ops->act_upload(be, out, r->rs, err) : st;
+}
+
+/* The backend conv over the device tile x (consumed) with the tile's state (a device state per tile, or a
+ * fresh one in host-state mode) and residual; the result y stays on the device. */
+static tsr_status run_conv(trun *r, vae_conv *c, int k, tsr_act *x, const tsr_act *res, const int o[3], tsr_act *y,
+                           tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    tsr_state *fresh = NULL, **sp = c->d.kt > 1 ? (r->host_state ? &fresh : &c->tile_states[k]) : NULL;
+    tsr_status st = TSR_OK;
+    if (sp && !*sp) {
+        st = be->ops->state_create(be, &c->d, x->h, x->w, sp, err);
+        if (st == TSR_OK && !r->host_state)
+            r->v->tile_state_bytes += (uint64_t)c->d.cin * (c->d.kt - c->d.st) * x->h * x->w * sizeof(float);
+    }
+    if (st == TSR_OK) st = be->ops->conv3d(be, c->w, x, sp ? *sp : NULL, NULL, 0, res, y, err);
+    be->ops->act_free(be, x);
+    be->ops->state_free(be, fresh);
+    if (st == TSR_OK && (y->c != c->d.cout || y->t != o[0] || y->h != o[1] || y->w != o[2]))
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "tile output %dx%dx%dx%d is unexpected", y->c, y->t, y->h, y->w);
+    return st;
+}
+
+/* Gather the output statistics from the tile's core (frames after `skip`), download the tile to r->out. */
+static tsr_status finish_tile(trun *r, tsr_act *y, htens *out, trect core, trect g, int s, int skip, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    tsr_status st = TSR_OK;
+    if (out->gs)
+        st = be->ops->gn_stats_accum(be, y, skip, (core.y0 - g.y0) * s, (core.x0 - g.x0) * s, (core.y1 - g.y0) * s,
+                                     (core.x1 - g.x0) * s, out->gs, err);
+    if (st == TSR_OK) st = be->ops->act_download(be, y, r->out, err);
+    be->ops->act_free(be, y);
+    return st;
+}
+
+/* Host-state mode: the normalised tile goes back to the host (its last frames become the history), and the
+ * conv input is [history] ++ tile. */
+static tsr_status history_input(trun *r, vae_conv *c, int k, tsr_act *x, int *tin, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int t = x->t, gh = x->h, gw = x->w;
+    size_t plane = (size_t)gh * gw;
+    tsr_status st = be->ops->act_download(be, x, r->in, err);
+    const float *src = st == TSR_OK ? with_history(r, c, k, t, plane, tin, err) : NULL;
+    if (st == TSR_OK && !src) st = TSR_ERR_NOMEM;
+    if (st == TSR_OK) st = update_history(r, c, k, t, plane, err);
+    if (st != TSR_OK || *tin == t) return st; /* first chunk: the tile itself (the backend replicates frame 0) */
+    be->ops->act_free(be, x);
+    st = be->ops->act_alloc(be, c->d.cin, *tin, gh, gw, x, err);
+    return st == TSR_OK ? be->ops->act_upload(be, x, src, err) : st;
+}
+
+/* One tile of a conv: stage its region (normalised on the device), run the backend conv with the tile's
+ * state and residual, gather the output statistics of the core, keep the core. */
+static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const tsr_wt *norm, int silu,
                             const htens *res, htens *out, trect core, trect g, int k, tsr_error *err)
 {
+    tsr_backend *be = r->v->be;
     int gh = g.y1 - g.y0, gw = g.x1 - g.x0, hist = r->host_state && c->d.kt > 1, tin = in->t;
-    size_t plane = (size_t)gh * gw, n_out = (size_t)out->c * (out->t + (hist ? c->d.kt - c->d.st : 0)) * plane;
-    tsr_status st = stage_tile(r, in, norm, silu, g, n_out, err);
-    const float *src = r->in;
-    if (st == TSR_OK && hist && !(src = with_history(r, c, k, in->t, plane, &tin, err))) st = TSR_ERR_NOMEM;
+    size_t n_out = (size_t)out->c * (out->t + (hist ? c->d.kt - c->d.st : 0)) * gh * gw;
+    tsr_act x = {0}, rs = {0}, y = {0};
+    tsr_status st = stage_tile(r, in, norm, silu, g, n_out, &x, err);
+    if (st == TSR_OK && hist) st = history_input(r, c, k, &x, &tin, err);
+    if (st == TSR_OK && res) st = stage_residual(r, res, g, tin - in->t, &rs, err);
     int o[3] = {tin, gh, gw};
-    if (st == TSR_OK) st = run_conv(r, c, k, src, tin, gh, gw, o, err);
-    if (st == TSR_OK && hist) st = update_history(r, c, k, in->t, plane, err);
-    if (st == TSR_OK) place(out, r->out, g, core, 1, res, tin - in->t);
+    if (st == TSR_OK) st = run_conv(r, c, k, &x, res ? &rs : NULL, o, &y, err);
+    be->ops->act_free(be, &x);
+    be->ops->act_free(be, &rs);
+    if (st == TSR_OK) st = finish_tile(r, &y, out, core, g, 1, tin - in->t, err);
+    be->ops->act_free(be, &y);
+    if (st == TSR_OK) place(out, r->out, g, core, 1, NULL, tin - in->t);
     if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     return st == TSR_OK ? tick(r, err) : st;
 }
 
-/* out = conv(silu?(norm?(in))) (+ res) over the whole frame, tile by tile. Stride-1 'same' convs only
- * (every decoder conv): output frame size and frame count equal the input's. */
-static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const vae_hnorm *norm, int silu,
-                             const htens *res, htens *out, tsr_error *err)
+/* out = conv(silu?(norm?(in))) (+ res) over the whole frame, tile by tile; with `stats`, out's GroupNorm
+ * statistics are gathered on the way. Stride-1 'same' convs only (every decoder conv): output frame size
+ * and frame count equal the input's. */
+static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const tsr_wt *norm, int silu,
+                             const htens *res, int stats, htens *out, tsr_error *err)
 {
     int e, nx, n = grid(r, in->h, in->w, &e, &nx), halo = c->d.kh / 2;
     tsr_status st = ensure_states(r, c, n, err);
-    if (st == TSR_OK && !ms_reserve(r, in->t, err)) st = TSR_ERR_NOMEM;
-    if (st == TSR_OK && norm && !r->v->tile_local_norm) /* pass 1: statistics of the whole frame */
-        stats(r, in->d, in->c, in->t, in->h, in->w, (trect){0, 0, in->h, in->w});
     if (st == TSR_OK) st = htens_alloc(out, c->d.cout, in->t, in->h, in->w, err);
-    for (int k = 0; k < n && st == TSR_OK; k++) { /* pass 2: normalise and convolve tile by tile */
+    if (st == TSR_OK && stats) st = stats_new(r, out, err);
+    for (int k = 0; k < n && st == TSR_OK; k++) {
         trect core, g;
         tile_at(k, e, nx, in->h, in->w, halo, &core, &g);
         st = conv_tile(r, c, in, norm, silu, res, out, core, g, k, err);
     }
-    if (st != TSR_OK) htens_free(out);
+    if (st != TSR_OK) htens_free(r->v, out);
     return st;
 }
 
@@ -350,18 +351,22 @@ static tsr_status tiled_down(trun *r, vae_conv *c, const htens *in, htens *out, 
     int e, nx, n = grid(r, ho, wo, &e, &nx);
     tsr_status st = ensure_states(r, c, n, err);
     if (st == TSR_OK) st = htens_alloc(out, d->cout, to, ho, wo, err);
+    if (st == TSR_OK) st = stats_new(r, out, err);
     for (int k = 0; k < n && st == TSR_OK; k++) {
         trect core, g;
         tile_at(k, e, nx, ho, wo, 0, &core, &g);
         g = (trect){2 * core.y0, 2 * core.x0, TSR_MIN(in->h, 2 * core.y1 + 1), TSR_MIN(in->w, 2 * core.x1 + 1)};
-        int gh = g.y1 - g.y0, gw = g.x1 - g.x0, o[3] = {to, core.y1 - core.y0, core.x1 - core.x0};
-        if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)d->cout * to * o[1] * o[2], err)) st = TSR_ERR_NOMEM;
-        if (st == TSR_OK) extract(in, g, r->in);
-        if (st == TSR_OK) st = run_conv(r, c, k, r->in, in->t, gh, gw, o, err);
+        int o[3] = {to, core.y1 - core.y0, core.x1 - core.x0};
+        tsr_act x = {0}, y = {0};
+        st = stage_tile(r, in, NULL, 0, g, (size_t)d->cout * to * o[1] * o[2], &x, err);
+        if (st == TSR_OK) st = run_conv(r, c, k, &x, NULL, o, &y, err);
+        r->v->be->ops->act_free(r->v->be, &x);
+        if (st == TSR_OK) st = finish_tile(r, &y, out, core, core, 1, 0, err);
+        r->v->be->ops->act_free(r->v->be, &y);
         if (st == TSR_OK) place(out, r->out, core, core, 1, NULL, 0);
         if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     }
-    if (st != TSR_OK) htens_free(out);
+    if (st != TSR_OK) htens_free(r->v, out);
     return st;
 }
 
@@ -402,9 +407,9 @@ static tsr_status tiled_upsample(trun *r, int i, htens *x, tsr_error *err)
         tile_at(k, e, nx, x->h, x->w, 0, &core, &g);
         st = upscale_tile(r, i, x, &u, core, err);
     }
-    htens_free(x);
-    if (st == TSR_OK) st = tiled_conv(r, &h->resample[i], &u, NULL, 0, NULL, &y, err);
-    htens_free(&u);
+    htens_free(r->v, x);
+    if (st == TSR_OK) st = tiled_conv(r, &h->resample[i], &u, NULL, 0, NULL, 1, &y, err);
+    htens_free(r->v, &u);
     *x = y;
     return st;
 }
@@ -413,17 +418,17 @@ static tsr_status tiled_upsample(trun *r, int i, htens *x, tsr_error *err)
 static tsr_status tiled_resnet(trun *r, vae_resnet *rn, htens *x, tsr_error *err)
 {
     htens h = {0}, s = {0}, y = {0};
-    tsr_status st = tiled_conv(r, &rn->conv1, x, &rn->h1, 1, NULL, &h, err);
+    tsr_status st = tiled_conv(r, &rn->conv1, x, rn->norm1, 1, NULL, 1, &h, err);
     const htens *res = x;
     if (st == TSR_OK && rn->shortcut.w) {
-        st = tiled_conv(r, &rn->shortcut, x, NULL, 0, NULL, &s, err);
-        htens_free(x); /* the shortcut replaces it as the residual */
+        st = tiled_conv(r, &rn->shortcut, x, NULL, 0, NULL, 0, &s, err);
+        htens_free(r->v, x); /* the shortcut replaces it as the residual */
         res = &s;
     }
-    if (st == TSR_OK) st = tiled_conv(r, &rn->conv2, &h, &rn->h2, 1, res, &y, err);
-    htens_free(&h);
-    htens_free(&s);
-    htens_free(x);
+    if (st == TSR_OK) st = tiled_conv(r, &rn->conv2, &h, rn->norm2, 1, res, 1, &y, err);
+    htens_free(r->v, &h);
+    htens_free(r->v, &s);
+    htens_free(r->v, x);
     *x = y;
     return st;
 }
@@ -453,17 +458,17 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, c
               .tick = t->tick, .tick_user = t->tick_user};
     r.steps = count_steps(&r, from, x->h, x->w);
     memset(out, 0, sizeof *out);
-    tsr_status st = host_pool(v, err);
+    tsr_status st = have_stats_ops(v, err);
     for (int i = from; i < nb && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = tiled_resnet(&r, &h->resnets[i * h->layers + j], x, err);
         if (st == TSR_OK && i < nb - 1) st = tiled_upsample(&r, i, x, err);
     }
-    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_out, x, &h->hnorm_out, 1, NULL, out, err);
-    htens_free(x);
+    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_out, x, h->norm_out, 1, NULL, 0, out, err);
+    htens_free(v, x);
     free(r.in);
     free(r.out);
     free(r.ext);
-    free(r.ms);
+    free(r.rs);
     return st;
 }
 
@@ -474,22 +479,39 @@ tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     int nb = v->cfg.num_blocks;
     trun r = {.v = v, .tile = tile, .out_h = x->h, .first_chunk = first_chunk};
     htens y = {0};
-    tsr_status st = host_pool(v, err);
-    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, &y, err);
-    htens_free(x);
+    tsr_status st = have_stats_ops(v, err);
+    if (st == TSR_OK) st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, 1, &y, err);
+    htens_free(v, x);
     *x = y;
     for (int i = 0; i < nb && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = tiled_resnet(&r, &h->resnets[i * h->layers + j], x, err);
         if (st != TSR_OK || i == nb - 1) continue;
         st = tiled_down(&r, &h->resample[i], x, &y, err);
-        htens_free(x);
+        htens_free(v, x);
         *x = y;
     }
     *out = *x;
     memset(x, 0, sizeof *x);
-    if (st != TSR_OK) htens_free(out);
+    if (st != TSR_OK) htens_free(v, out);
     free(r.in);
     free(r.out);
-    free(r.ms);
+    free(r.ext);
+    free(r.rs);
     return st;
 }
+
+tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, tsr_tiled_out *out, tsr_error *err)
+{
+    tsr_backend *be = v->be;
+    memset(out, 0, sizeof *out);
+    tsr_status st = have_stats_ops(v, err);
+    if (st == TSR_OK) st = htens_alloc(out, x->c, x->t, x->h, x->w, err);
+    if (st == TSR_OK) st = be->ops->gn_stats_create(be, x->t, x->c, v->cfg.norm_groups, &out->gs, err);
+    if (st == TSR_OK) st = be->ops->gn_stats_accum(be, x, 0, 0, 0, x->h, x->w, out->gs, err);
+    if (st == TSR_OK) st = be->ops->act_download(be, x, out->d, err);
+    be->ops->act_free(be, x);
+    if (st != TSR_OK) htens_free(v, out);
+    return st;
+}
+
+void tsr_vae_tiled_free(tsr_vae *v, tsr_tiled_out *t) { htens_free(v, t); }

@@ -28,6 +28,11 @@ static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr
     memset(out, 0, sizeof *out);
     if (c <= 0 || t < 0 || h <= 0 || w <= 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "activation shape %dx%dx%dx%d is invalid", c, t, h, w);
+    tsr_cpu_backend *cb = cpu(be);
+    uint64_t bytes = (uint64_t)act_numel(c, t, h, w) * sizeof(float);
+    if (cb->budget && cb->in_use + bytes > cb->budget)
+        return tsr_fail(err, TSR_ERR_DEVICE_OOM, "emulated device cap: %llu bytes wanted, %llu of %llu in use",
+                        (unsigned long long)bytes, (unsigned long long)cb->in_use, (unsigned long long)cb->budget);
     tsr_buf *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->n = act_numel(c, t, h, w);
@@ -36,7 +41,6 @@ static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr
         free(b);
         return TSR_ERR_NOMEM;
     }
-    tsr_cpu_backend *cb = cpu(be);
     cb->in_use += b->n * sizeof(float);
     if (cb->in_use > cb->peak) cb->peak = cb->in_use;
     *out = (tsr_act){b, c, t, h, w};
@@ -65,7 +69,7 @@ static tsr_status cpu_act_download(tsr_backend *be, const tsr_act *src, float *h
 }
 
 /* Allocate `out` with the given shape, or check that a caller-provided one has it. */
-static tsr_status ensure_out(tsr_backend *be, tsr_act *out, int c, int t, int h, int w, const char *op,
+tsr_status tsr_cpu_ensure_out(tsr_backend *be, tsr_act *out, int c, int t, int h, int w, const char *op,
                              tsr_error *err)
 {
     if (!out->buf) return cpu_act_alloc(be, c, t, h, w, out, err);
@@ -286,7 +290,7 @@ static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act 
         int tout = n >= d->kt ? (n - d->kt) / d->st + 1 : 0;
         int ho = tsr_conv_out_len(in->h, d->kh, d->sh, d->pad_top, d->pad_bottom);
         int wo = tsr_conv_out_len(in->w, d->kw, d->sw, d->pad_left, d->pad_right);
-        st = ensure_out(be, out, d->cout, tout, ho, wo, "conv3d", err);
+        st = tsr_cpu_ensure_out(be, out, d->cout, tout, ho, wo, "conv3d", err);
         if (st == TSR_OK && residual &&
             (residual->c != d->cout || residual->t != tout || residual->h != ho || residual->w != wo))
             st = tsr_fail(err, TSR_ERR_INTERNAL, "conv3d: residual shape does not match the output");
@@ -307,7 +311,7 @@ static tsr_status cpu_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_
 {
     if (norm->kind != CPU_WT_NORM || norm->u.norm.channels != in->c)
         return tsr_fail(err, TSR_ERR_INTERNAL, "group_norm: norm of %d channels expected", in->c);
-    tsr_status st = ensure_out(be, out, in->c, in->t, in->h, in->w, "group_norm", err);
+    tsr_status st = tsr_cpu_ensure_out(be, out, in->c, in->t, in->h, in->w, "group_norm", err);
     if (st != TSR_OK) return st;
     tsr_cpu_group_norm_run(cpu(be), &norm->u.norm, in->buf->data, in->c, in->t, in->h * in->w, silu, out->buf->data);
     return TSR_OK;
@@ -317,7 +321,7 @@ static tsr_status cpu_attention(tsr_backend *be, const tsr_wt *attn, const tsr_a
 {
     if (attn->kind != CPU_WT_ATTN || attn->u.attn.channels != in->c)
         return tsr_fail(err, TSR_ERR_INTERNAL, "attention: %d channels expected", in->c);
-    tsr_status st = ensure_out(be, out, in->c, in->t, in->h, in->w, "attention", err);
+    tsr_status st = tsr_cpu_ensure_out(be, out, in->c, in->t, in->h, in->w, "attention", err);
     if (st != TSR_OK) return st;
     return tsr_cpu_attention_run(cpu(be), &attn->u.attn, in->buf->data, in->t, in->h, in->w, out->buf->data, err);
 }
@@ -330,7 +334,7 @@ static tsr_status cpu_depth_to_space(tsr_backend *be, const tsr_act *in, int rt,
         return tsr_fail(err, TSR_ERR_INTERNAL, "depth_to_space: %d channels do not split by %d", in->c, r);
     int C = in->c / r, drop = drop_first && rt == 2 && in->t > 0;
     int tout = in->t * rt - drop, ho = in->h * rs, wo = in->w * rs;
-    tsr_status st = ensure_out(be, out, C, tout, ho, wo, "depth_to_space", err);
+    tsr_status st = tsr_cpu_ensure_out(be, out, C, tout, ho, wo, "depth_to_space", err);
     if (st != TSR_OK) return st;
     size_t hw = (size_t)in->h * in->w, ohw = (size_t)ho * wo;
     const float *src = in->buf->data;
@@ -355,7 +359,7 @@ static tsr_status cpu_add(tsr_backend *be, const tsr_act *a, const tsr_act *b, t
 {
     if (a->c != b->c || a->t != b->t || a->h != b->h || a->w != b->w)
         return tsr_fail(err, TSR_ERR_INTERNAL, "add: shapes differ");
-    tsr_status st = ensure_out(be, out, a->c, a->t, a->h, a->w, "add", err);
+    tsr_status st = tsr_cpu_ensure_out(be, out, a->c, a->t, a->h, a->w, "add", err);
     if (st != TSR_OK) return st;
     const float *x = a->buf->data, *y = b->buf->data;
     float *o = out->buf->data;
@@ -395,6 +399,11 @@ static const tsr_backend_ops cpu_ops = {
     .sync = cpu_sync,
     .memory = cpu_memory,
     .profile_mark = NULL,
+    .gn_stats_create = tsr_cpu_gn_stats_create,
+    .gn_stats_reset = tsr_cpu_gn_stats_reset,
+    .gn_stats_free = tsr_cpu_gn_stats_free,
+    .gn_stats_accum = tsr_cpu_gn_stats_accum,
+    .gn_stats_apply = tsr_cpu_gn_stats_apply,
 };
 
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err)
@@ -410,6 +419,7 @@ tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out
         return st;
     }
     b->threads = tsr_threadpool_size(b->pool);
+    b->budget = p ? p->memory_budget : 0;
     b->scratch = calloc((size_t)b->threads, sizeof *b->scratch);
     b->scratch_len = calloc((size_t)b->threads, sizeof *b->scratch_len);
     if (!b->scratch || !b->scratch_len) {

@@ -22,6 +22,7 @@ typedef struct tsr_cpu_backend {
     float **scratch;            /* per worker: im2col panel */
     size_t *scratch_len;        /* floats */
     uint64_t in_use, peak;
+    uint64_t budget;            /* emulated device cap on activation bytes, 0 = none */
 } tsr_cpu_backend;
 
 struct tsr_buf {
@@ -81,6 +82,18 @@ void tsr_cpu_conv_free(cpu_conv *c);
 /* out[cout][tout][ho][wo] = bias + conv over `in` (frames already extended), plus residual if non-NULL. */
 tsr_status tsr_cpu_conv_run(tsr_cpu_backend *be, const cpu_conv *c, const cpu_frames *in, int h, int w,
                             float *out, int tout, int ho, int wo, const float *residual, tsr_error *err);
+
+/* Allocate `out` with the given shape, or check that a caller-provided one has it (cpu_backend.c). */
+tsr_status tsr_cpu_ensure_out(tsr_backend *be, tsr_act *out, int c, int t, int h, int w, const char *op,
+                              tsr_error *err);
+/* The tiled-GroupNorm statistics ops of backend.h (cpu_gnstats.c). */
+tsr_status tsr_cpu_gn_stats_create(tsr_backend *be, int t, int channels, int groups, tsr_gnstats **out, tsr_error *err);
+void tsr_cpu_gn_stats_reset(tsr_backend *be, tsr_gnstats *s);
+void tsr_cpu_gn_stats_free(tsr_backend *be, tsr_gnstats *s);
+tsr_status tsr_cpu_gn_stats_accum(tsr_backend *be, const tsr_act *in, int f0, int y0, int x0, int y1, int x1, tsr_gnstats *s,
+                                  tsr_error *err);
+tsr_status tsr_cpu_gn_stats_apply(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
+                                  int silu, tsr_act *out, tsr_error *err);
 
 void tsr_cpu_group_norm_run(tsr_cpu_backend *be, const cpu_norm *n, const float *in, int c, int t, int hw, int silu,
                             float *out);

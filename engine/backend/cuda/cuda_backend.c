@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda_internal.h"
+#include "backend/cuda/cuda_tiled.h"
 #include "core/common.h"
 #include "core/half.h"
 #include "core/threadpool.h"
@@ -553,6 +554,11 @@ const tsr_backend_ops tsr_cuda_ops = {
     .sync = be_sync,
     .memory = be_memory,
     .profile_mark = NULL,
+    .gn_stats_create = tsr_cuda_gn_stats_create,
+    .gn_stats_reset = tsr_cuda_gn_stats_reset,
+    .gn_stats_free = tsr_cuda_gn_stats_free,
+    .gn_stats_accum = tsr_cuda_gn_stats_accum,
+    .gn_stats_apply = tsr_cuda_gn_stats_apply,
 };
 
 static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)

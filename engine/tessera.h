@@ -230,6 +230,8 @@ typedef int (*tsr_progress_fn)(void *user, const tsr_progress *p);
 typedef tsr_status (*tsr_frame_sink)(void *user, const float *frames, int n, int first, int height, int width,
                                      tsr_error *err);
 
+struct tsr_plan; /* memory planning, below */
+
 typedef struct tsr_decode_params {
     int chunk;                  /* latent frames per chunk, 0 = automatic (the planner) */
     int crop_height, crop_width;/* crop output to this size (after padding on encode); 0 = no crop */
@@ -245,6 +247,16 @@ typedef struct tsr_decode_params {
                                  * temporal conv and chunk (use larger chunks). Exact either way */
     tsr_progress_fn progress;
     void *progress_user;
+    /* Planned execution: with memory_budget > 0 and tile == 0 the decode runs the planner's plan for this
+     * device budget (tsr_plan_make over the engine's backend: chunk, tiles, per-tile or host-side states;
+     * `chunk` > 0 fixes the chunk). On TSR_ERR_DEVICE_OOM it takes tsr_plan_next_smaller, tells on_plan why,
+     * and continues: the causal states of the chunk that failed are no longer trustworthy (layers before the
+     * failing one have consumed part of it), so the new plan re-derives them by re-running the earlier
+     * latent frames without output and then goes on with that chunk; the sink never sees a frame twice.
+     * Fails with TSR_ERR_DEVICE_OOM (and the memory the smallest plan needs) when nothing fits. */
+    uint64_t memory_budget;
+    void (*on_plan)(void *user, const struct tsr_plan *plan, const char *reason); /* reason NULL: the first */
+    void *plan_user;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -383,7 +395,7 @@ void tsr_store_free(void *p);
 /* --- presets --- */
 typedef enum tsr_tiling_policy {
     TSR_TILING_AUTO = 0,     /* least approximate plan that fits the budget (tiles only when needed) */
-    TSR_TILING_EXACT_ONLY,   /* never an approximate plan: fail with the memory needed instead */
+    TSR_TILING_EXACT_ONLY,   /* never an approximate plan (FP8 state); exact tiles are allowed */
     TSR_TILING_ALWAYS        /* always spatial tiles (smallest VRAM) */
 } tsr_tiling_policy;
 
@@ -516,10 +528,11 @@ void tsr_tuned_clear(tsr_tuned *t);
  *   EXACT          stream the latent chunk by chunk, every causal state in device memory;
  *   EXACT_OFFLOAD  the same with the causal state of the largest layers in pinned host memory (prefetched);
  *   FP8_STATE      causal state stored as FP8 e4m3 (only with an FP8 precision), plus offload as needed;
- *   TILED          low-resolution stages (conv_in, mid block with attention, up_blocks.0) untiled per frame,
- *                  the high-resolution stages in overlapping spatial tiles whose halo covers the convolutions'
- *                  receptive field, seams cross-faded, GroupNorm statistics of the tiled stages taken over the
- *                  whole frame (two passes: statistics of all tiles first, then normalise).
+ *   TILED          low-resolution stages (conv_in, mid block with attention, up_blocks.0) whole per chunk,
+ *                  every later layer in square spatial tiles (core + 1 px halo per layer, exact), GroupNorm
+ *                  statistics gathered from all tiles' cores on the device before the next layer normalises
+ *                  (vae/vae_tiled.c); causal states per tile on the device, or (offloaded > 0) as history
+ *                  frames in host memory. Exact: equal to the untiled decode up to rounding.
  * The planner returns the least approximate plan that fits. Pure functions: any thread. */
 
 typedef enum tsr_plan_kind {
@@ -540,6 +553,10 @@ typedef struct tsr_plan_request {
     uint64_t host_budget;       /* host memory for offloaded state / tile-major buffers, 0 = no limit */
     int fused_norm;             /* 1: the backend applies GroupNorm+SiLU inside the conv (CPU backend); 0: it
                                  * writes the normalised conv input to a buffer first (CUDA backend today) */
+    int no_offload;             /* 1: no plan that keeps untiled causal states in host memory (EXACT_OFFLOAD,
+                                 * FP8_STATE): tsr_vae_decode does not execute those yet */
+    int activations_only;       /* 1: the budget bounds activation memory alone (the CPU backend's emulated
+                                 * device cap; its weights and causal states live in ordinary host memory) */
 } tsr_plan_request;
 
 void tsr_plan_request_default(tsr_plan_request *r);
@@ -553,21 +570,18 @@ typedef struct tsr_plan {
     int state_bytes;            /* bytes per causal-state element (1 when FP8_STATE) */
     int offloaded;              /* causal states kept in pinned host memory (the largest first) */
     /* TILED: output-pixel geometry (0 when untiled) */
-    int tile_h, tile_w;         /* tile core, multiple of tile_align */
+    int tile_h, tile_w;         /* tile core edge in output pixels (square; the last row/column may be smaller) */
     int tiles_y, tiles_x;
-    int halo;                   /* context computed around a core on each side (>= receptive field) */
-    int blend;                  /* width of the raised-cosine cross-fade across each seam */
+    int halo;                   /* context per layer and side around a core (1: the 3x3 convs) */
+    int blend;                  /* cross-fade width across seams (0: exact tiles need none) */
     int tile_align;
     int tiled_scale;            /* first tiled spatial scale relative to the latent (2) */
     int two_pass_norm;          /* GroupNorm statistics gathered over all tiles before normalising */
-    int tile_major;             /* 1: the low-resolution stages run over the whole clip first (their output kept
-                                 * in host memory), then each tile runs through the whole clip with only its own
-                                 * causal state; 0: frame-major, every tile's state kept between chunks */
+    int tile_major;             /* reserved (0): no executor runs tile-major plans */
     /* predicted device memory, bytes */
     uint64_t weights, state_device, activations, workspace, peak;
     uint64_t state_host;        /* pinned host memory for offloaded state */
-    uint64_t host_boundary;     /* tile_major: host memory for the low-resolution stages' output and the
-                                 * blended output frames of the whole clip */
+    uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers */
     uint64_t budget;
     uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
     int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */

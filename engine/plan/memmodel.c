@@ -40,6 +40,7 @@ static void add_causal(builder *b, const char *name, int cin, int scale)
     snprintf(c->name, sizeof c->name, "%s", name);
     c->cin = cin;
     c->scale = scale;
+    c->stage = b->mm->nstages - 1;
 }
 
 /* ResnetBlock3D as engine/vae/vae_forward.c runs it (GN+SiLU fused into the conv prologues, the residual
@@ -51,7 +52,7 @@ static void add_resnet(builder *b, const char *name, int cin, int cout)
     int s = cin != cout ? cout : 0;
     int peak = cin + 2 * cout + s;
     tsr_mm_stage *st = add_stage(b, name, peak, 2, cout);
-    if (st) st->elems_normbuf = TSR_MAX(2 * cin + cout, cin + s + 3 * cout);
+    if (st) st->elems_normbuf = TSR_MAX(2 * cin + cout, cin + s + 3 * cout), st->cin = cin, st->cout = cout;
     char n[80];
     snprintf(n, sizeof n, "%s.conv1", name);
     add_causal(b, n, cin, b->scale);
@@ -67,11 +68,12 @@ static void add_upsampler(builder *b, const char *name, int c, int rt)
     snprintf(n, sizeof n, "%s.upscale", name);
     int u = 4 * rt * c; /* per input pixel-frame: upscale output, and the shuffled copy of the same size */
     tsr_mm_stage *s = add_stage(b, n, TSR_MAX(c + u, 2 * u), 0, u);
-    (void)s;
+    if (s) s->cin = c, s->cout = u, s->upscale = 1, s->rt = rt;
     b->scale *= 2;
     b->tfac *= rt;
     snprintf(n, sizeof n, "%s.conv", name);
-    add_stage(b, n, 2 * c, 1, c);
+    s = add_stage(b, n, 2 * c, 1, c);
+    if (s) s->cin = s->cout = c;
     add_causal(b, n, c, b->scale);
 }
 
@@ -97,7 +99,8 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
     if (nb < 1 || nb > TSR_MAX_BLOCKS || cfg->latent_channels < 1 || cfg->dec_layers_per_block < 1) return 0;
     builder b = {mm, 1, 1, 1};
     int top = cfg->block_out[nb - 1];
-    add_stage(&b, "conv_in", cfg->latent_channels + top, 1, top);
+    tsr_mm_stage *ci = add_stage(&b, "conv_in", cfg->latent_channels + top, 1, top);
+    if (ci) ci->cin = cfg->latent_channels, ci->cout = top;
     add_causal(&b, "decoder.conv_in", cfg->latent_channels, 1);
     add_resnet(&b, "decoder.mid_block.resnets.0", top, top);
     tsr_mm_stage *a = add_stage(&b, "decoder.mid_block.attentions.0", 5 * top, 0, top);
@@ -121,7 +124,8 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
         prev = cout;
     }
     tsr_mm_stage *o = add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
-    if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels;
+    if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels, o->cin = cfg->block_out[0],
+           o->cout = cfg->out_channels;
     add_causal(&b, "decoder.conv_out", cfg->block_out[0], b.scale);
     mm->out_scale = b.scale;
     mm->out_tfac = b.tfac;

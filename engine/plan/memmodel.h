@@ -21,11 +21,15 @@ typedef struct tsr_mm_stage {
     int out_elems;      /* elements per pixel-frame of the stage's output (what the next stage reads) */
     int attention;      /* needs the whole frame: never tiled */
     int attn_channels;
+    int cin, cout;      /* channels in / out of the stage's convolutions */
+    int upscale;        /* an upsampler's 1x1 conv + depth-to-space: 4*rt*cin channels at the input scale */
+    int rt;             /* upscale: temporal factor */
 } tsr_mm_stage;
 
 typedef struct tsr_mm_causal {
     char name[64];
     int cin, scale;     /* state = 2 frames x cin x (scale*h) x (scale*w) */
+    int stage;          /* the stage whose conv it is */
 } tsr_mm_causal;
 
 typedef struct tsr_mm {

@@ -89,7 +89,7 @@ static const char *kind_text(tsr_plan_kind k)
     case TSR_PLAN_EXACT: return "exact streaming, causal state in VRAM";
     case TSR_PLAN_EXACT_OFFLOAD: return "exact streaming, largest causal states in pinned host memory";
     case TSR_PLAN_FP8_STATE: return "streaming with FP8 causal state (approximate)";
-    case TSR_PLAN_TILED: return "spatial tiles for the high-resolution stages (approximate)";
+    case TSR_PLAN_TILED: return "exact spatial tiles for the high-resolution layers";
     default: return "nothing fits the budget";
     }
 }
@@ -101,13 +101,13 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
                         kind_text(p->kind), (double)p->budget / GIB_F, (double)p->min_needed / GIB_F);
     char tiles[192] = "";
     if (p->kind == TSR_PLAN_TILED)
-        snprintf(tiles, sizeof tiles, "  %s tiles %dx%d of %dx%d px (halo %d px, seams cross-faded over %d px), "
-                 "GroupNorm statistics over the whole frame\n", p->tile_major ? "tile-major" : "frame-major",
-                 p->tiles_y, p->tiles_x, p->tile_h, p->tile_w, p->halo, p->blend);
+        snprintf(tiles, sizeof tiles, "  tiles %dx%d of %dx%d px (halo %d px per layer), GroupNorm statistics of the "
+                 "whole frame gathered on the device, tile states %s\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w,
+                 p->halo, p->offloaded ? "in host memory (history frames re-run)" : "on the device");
     return snprintf(buf, cap,
                     "plan: %s\n  chunk %d latent frame%s, %d-byte activations, %d-byte state, %d state%s offloaded\n"
                     "%s  predicted peak %.2f GiB of %.2f GiB: weights %.2f, state %.2f, activations %.2f, "
-                    "workspace %.2f\n  host memory: state %.2f GiB, tile-major clip buffers %.2f GiB\n",
+                    "workspace %.2f\n  host memory: state %.2f GiB, whole-frame tile buffers %.2f GiB\n",
                     kind_text(p->kind), p->chunk, p->chunk == 1 ? "" : "s", p->act_bytes, p->state_bytes,
                     p->offloaded, p->offloaded == 1 ? "" : "s", tiles, (double)p->peak / GIB_F,
                     (double)p->budget / GIB_F, (double)p->weights / GIB_F, (double)p->state_device / GIB_F,

@@ -10,8 +10,6 @@
 
 #define MIB (1024ull * 1024ull)
 #define GIB (1024ull * MIB)
-#define TILE_ALIGN 8
-#define BLEND_PX 16
 
 typedef struct ctx {
     const tsr_plan_request *r;
@@ -112,124 +110,112 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int o
     p->state_device = (total - host + 2 * biggest) * (uint64_t)p->state_bytes;
     p->activations = tsr_mm_act_chunk(&c->mm, 0, c->mm.nstages, c->r->latent_t, chunk, !c->r->fused_norm) * (uint64_t)c->h *
                      (uint64_t)c->w * (uint64_t)c->act_bytes;
-    p->peak = p->weights + p->state_device + p->activations + p->workspace;
+    p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
 }
 
-static int round_up(int v, int a) { return (v + a - 1) / a * a; }
+/* ------------------------------------------------------------------ tiled plans (vae/vae_tiled.c)
+ *
+ * The executor: conv_in, the mid block and up_blocks.0 (with its upsampler) run whole per chunk (the
+ * "head"); every later layer runs over the frame in square tiles of `tile` output pixels (scaled to the
+ * layer), each tile = core + 1 px halo, normalised on the device with whole-frame GroupNorm statistics.
+ * Whole-frame tensors of the tiled layers live in host memory (fp32). Causal states of the tiled layers:
+ * one device state per tile (`offloaded` = 0), or the last 2 normalised input frames of each tile in host
+ * memory, re-run every later chunk (`offloaded` = number of tiled causal convs). Exact either way. */
 
-/* Tile extent (with halo, clipped to the frame) at a stage's scale, in that stage's pixels. */
-static uint64_t tile_px(const ctx *c, const tsr_plan *p, int scale)
+/* First stage of the tiled part: the one after up_blocks.0's upsampler conv (tile_from = 1). */
+static int tiled_from(const ctx *c)
 {
-    int S = c->mm.out_scale, H = c->h * S, W = c->w * S;
-    uint64_t th = (uint64_t)TSR_MIN(p->tile_h + 2 * p->halo, H), tw = (uint64_t)TSR_MIN(p->tile_w + 2 * p->halo, W);
-    return th * (uint64_t)scale / (uint64_t)S * (tw * (uint64_t)scale / (uint64_t)S);
+    int up = tsr_mm_first_at_scale(&c->mm, 2);
+    return up > 0 && up + 1 < c->mm.nstages ? up + 1 : -1;
 }
 
-typedef struct tiled_state {
-    uint64_t untiled, untiled_max, tiled_host, tiled_max;
-} tiled_state;
-
-static tiled_state tiled_states(const ctx *c, const tsr_plan *p)
+/* A layer of h rows in tiles of `tile` output rows: vae_tiled.c's grid() (edge e = tile*h/H, >= 1). */
+static int layer_edge(const ctx *c, int tile, int scale)
 {
-    tiled_state t = {0, 0, 0, 0};
-    uint64_t tiles = (uint64_t)p->tiles_y * (uint64_t)p->tiles_x;
-    for (int i = 0; i < c->mm.ncausal; i++) {
-        const tsr_mm_causal *cc = &c->mm.causal[i];
-        if (cc->scale < p->tiled_scale) {
-            uint64_t e = tsr_mm_state_elems(&c->mm, i, c->h, c->w);
-            t.untiled += e;
-            t.untiled_max = TSR_MAX(t.untiled_max, e);
-        } else {
-            uint64_t e = 2ull * (uint64_t)cc->cin * tile_px(c, p, cc->scale);
-            t.tiled_host += e * tiles;
-            t.tiled_max = TSR_MAX(t.tiled_max, e);
-        }
-    }
-    return t;
+    int64_t e = (int64_t)tile * scale / c->mm.out_scale;
+    int lim = TSR_MAX(c->h, c->w) * scale;
+    return e < 1 ? 1 : (int)TSR_MIN(e, (int64_t)lim);
 }
 
-static void tile_geometry(const ctx *c, int tile, tsr_plan *p)
+/* Pixels of the largest tile region (core + 1 px halo each side, clipped) at `scale`, and the sum of all
+ * tiles' regions (every interior seam adds 2 px per axis). */
+static uint64_t region_px(const ctx *c, int tile, int scale, int halo, uint64_t *sum)
 {
-    int S = c->mm.out_scale, H = c->h * S, W = c->w * S;
-    p->tiles_y = (H + tile - 1) / tile;
-    p->tiles_x = (W + tile - 1) / tile;
-    p->tile_h = round_up((H + p->tiles_y - 1) / p->tiles_y, TILE_ALIGN);
-    p->tile_w = round_up((W + p->tiles_x - 1) / p->tiles_x, TILE_ALIGN);
-    p->tiles_y = (H + p->tile_h - 1) / p->tile_h; /* rounding up the core may leave fewer tiles */
-    p->tiles_x = (W + p->tile_w - 1) / p->tile_w;
+    int H = c->h * scale, W = c->w * scale, e = layer_edge(c, tile, scale);
+    int ny = (H + e - 1) / e, nx = (W + e - 1) / e;
+    if (sum) *sum = (uint64_t)(H + 2 * halo * (ny - 1)) * (uint64_t)(W + 2 * halo * (nx - 1));
+    return (uint64_t)TSR_MIN(e + 2 * halo, H) * (uint64_t)TSR_MIN(e + 2 * halo, W);
 }
 
-static uint64_t tile_activations(const ctx *c, const tsr_plan *p, int from)
+/* Device elements per region pixel of one tiled stage: its largest conv's input tile (+ the history frames
+ * in host-state mode), residual tile, output tile, and (backends that do not fuse the norm, i.e. CUDA) the
+ * conv's materialised [causal prefix | input] copy. */
+static uint64_t tile_stage_elems(const ctx *c, const tsr_mm_stage *s, int frames, int host)
 {
-    uint64_t tile_act = 0, ab = (uint64_t)p->act_bytes;
+    uint64_t t = (uint64_t)frames, t2 = t + (host ? 2 : 0), ext = c->r->fused_norm ? 0 : 1;
+    uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
+    if (s->upscale) /* in + 1x1 conv out + depth-to-space out (no halo, no state) */
+        return ci * t + 2 * co * t;
+    uint64_t conv1 = ci * t2 + co * t2 + ext * ci * (t2 + 2);
+    if (s->halo < 2) return conv1; /* a single conv (upsampler conv, conv_out) */
+    uint64_t conv2 = co * t2 * 3 + ext * co * (t2 + 2); /* resnet conv2: input, residual, output */
+    return TSR_MAX(conv1, conv2);
+}
+
+static void predict_tiled_memory(const ctx *c, int from, int tile, int host, tsr_plan *p)
+{
+    uint64_t ab = (uint64_t)p->act_bytes, sb = (uint64_t)p->state_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
+    uint64_t head = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk, !c->r->fused_norm) * px * ab;
+    uint64_t tile_act = 0, host_frames = 0;
     for (int i = from; i < c->mm.nstages; i++) {
         const tsr_mm_stage *s = &c->mm.stages[i];
-        uint64_t frames = (uint64_t)tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
-        tile_act = TSR_MAX(tile_act, (uint64_t)tsr_mm_elems(s, !c->r->fused_norm) * frames * tile_px(c, p, s->scale) * ab);
+        int frames = tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
+        uint64_t reg = s->upscale ? region_px(c, tile, s->scale, 0, NULL) : region_px(c, tile, s->scale, 1, NULL);
+        tile_act = TSR_MAX(tile_act, tile_stage_elems(c, s, frames, host) * reg * ab);
+        /* host: the layer's whole-frame fp32 tensors (an upscale's output counted at its input scale) */
+        uint64_t whole = (uint64_t)(s->scale * s->scale) * px * (uint64_t)frames * 4;
+        uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
+        uint64_t t4 = s->halo == 2 ? ci + 2 * co + (ci != co ? co : 0) : ci + co; /* resnet: x, h, shortcut, y */
+        host_frames = TSR_MAX(host_frames, t4 * whole);
     }
-    return tile_act;
-}
-
-/* Output of the last untiled stage (the tiles' input) per latent pixel of one chunk, elements. */
-static uint64_t boundary_per_lpx(const ctx *c, int from, int chunk)
-{
-    const tsr_mm_stage *b = &c->mm.stages[from - 1];
-    return (uint64_t)b->out_elems * (uint64_t)(b->scale * b->scale) *
-           (uint64_t)tsr_mm_stage_frames(b, c->r->latent_t, chunk);
-}
-
-enum tiled_mode { FRAME_MAJOR_DEVICE_STATE, FRAME_MAJOR_HOST_STATE, TILE_MAJOR };
-
-/* Frame-major: per chunk, the untiled stages run over the frame, then every tile; each tile's state stays
- * in host memory between chunks (prefetched layer by layer). Tile-major: the untiled stages run over the
- * whole clip first (output kept in host memory), then each tile runs through the whole clip holding only
- * its own state in device memory. */
-static void predict_tiled_memory(const ctx *c, int from, enum tiled_mode mode, tsr_plan *p)
-{
-    tiled_state ts = tiled_states(c, p);
-    uint64_t tiles = (uint64_t)p->tiles_y * (uint64_t)p->tiles_x;
-    uint64_t sb = (uint64_t)p->state_bytes, ab = (uint64_t)p->act_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
-    uint64_t untiled = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk, !c->r->fused_norm) * px * ab;
-    uint64_t boundary = boundary_per_lpx(c, from, p->chunk) * px * ab;
-    uint64_t tile_act = tile_activations(c, p, from);
-    if (mode == TILE_MAJOR) {
-        p->tile_major = 1;
-        uint64_t one_tile_state = tiles ? ts.tiled_host / tiles : 0;
-        uint64_t slice = boundary * tile_px(c, p, c->mm.stages[from].scale) /
-                         (px * (uint64_t)(c->mm.stages[from].scale * c->mm.stages[from].scale));
-        uint64_t phase1 = ts.untiled * sb + untiled, phase2 = one_tile_state * sb + slice + tile_act;
-        p->state_device = phase1 > phase2 ? ts.untiled * sb : one_tile_state * sb;
-        p->activations = phase1 > phase2 ? untiled : slice + tile_act;
-        /* the tiles' input for the whole clip, and the output frames (fp32 RGB) that tiles blend into */
-        uint64_t S = (uint64_t)c->mm.out_scale, frames = (uint64_t)(c->mm.out_tfac * (c->r->latent_t - 1) + 1);
-        p->host_boundary = boundary_per_lpx(c, from, c->r->latent_t) * px * ab +
-                           frames * 3 * px * S * S * 4;
-        return;
+    uint64_t head_states = 0, tiled_states = 0;
+    for (int i = 0; i < c->mm.ncausal; i++) {
+        const tsr_mm_causal *cc = &c->mm.causal[i];
+        if (cc->stage < from) {
+            head_states += tsr_mm_state_elems(&c->mm, i, c->h, c->w);
+            continue;
+        }
+        uint64_t sum = 0;
+        region_px(c, tile, cc->scale, 1, &sum);
+        tiled_states += 2ull * (uint64_t)cc->cin * sum;
     }
-    int host = mode == FRAME_MAJOR_HOST_STATE;
-    p->offloaded = host ? c->mm.ncausal : 0;
-    p->state_device = ((host ? 2 * ts.untiled_max : ts.untiled) + 2 * ts.tiled_max) * sb;
-    p->state_host = ((host ? ts.untiled : 0) + ts.tiled_host) * sb;
-    p->activations = TSR_MAX(untiled, boundary + tile_act);
+    p->offloaded = host ? 1 : 0;
+    for (int i = 0; host && i < c->mm.ncausal; i++) p->offloaded += c->mm.causal[i].stage >= from;
+    p->offloaded -= host ? 1 : 0;
+    p->state_device = (head_states + (host ? 0 : tiled_states)) * sb;
+    p->state_host = host ? tiled_states * 4 : 0; /* fp32 history frames */
+    p->host_boundary = host_frames;
+    p->activations = TSR_MAX(head, tile_act);
 }
 
-/* Tiled: stages below scale 2 (conv_in, mid block, up_blocks.0 resnets and upscale) untiled per frame, the
- * rest tile by tile from the untiled part's output. */
-static int predict_tiled(const ctx *c, int tile, enum tiled_mode mode, tsr_plan *p)
+static int predict_tiled(const ctx *c, int tile, int host, tsr_plan *p)
 {
-    int from = tsr_mm_first_at_scale(&c->mm, 2);
-    if (from <= 0 || from >= c->mm.nstages) return 0;
+    int from = tiled_from(c);
+    if (from < 0) return 0;
     base_plan(c, TSR_PLAN_TILED, c->r->chunk > 0 ? c->chunk_max : 1, p);
-    p->approximate = 1;
+    p->approximate = 0;   /* exact: halos + whole-frame GroupNorm statistics */
     p->two_pass_norm = 1;
     p->tiled_scale = 2;
-    p->tile_align = TILE_ALIGN;
-    p->halo = round_up(tsr_mm_halo_out(&c->mm, from), TILE_ALIGN);
-    p->blend = TSR_MIN(BLEND_PX, p->halo);
-    tile_geometry(c, tile, p);
+    p->tile_align = 1;
+    p->halo = 1;          /* per layer */
+    p->blend = 0;
+    int S = c->mm.out_scale, H = c->h * S, W = c->w * S;
+    p->tile_h = p->tile_w = tile;
+    p->tiles_y = (H + tile - 1) / tile;
+    p->tiles_x = (W + tile - 1) / tile;
     if (p->tiles_y * p->tiles_x < 2) return 0;
-    predict_tiled_memory(c, from, mode, p);
-    p->peak = p->weights + p->state_device + p->activations + p->workspace;
+    predict_tiled_memory(c, from, tile, host, p);
+    p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
     return 1;
 }
 
@@ -238,31 +224,14 @@ static void push(tsr_ladder *l, const tsr_plan *p)
     if (l->n < TSR_LADDER_MAX) l->rungs[l->n++] = *p;
 }
 
-static int tiled_before(const tsr_plan *a, const tsr_plan *b)
-{
-    int ta = a->tiles_y * a->tiles_x, tb = b->tiles_y * b->tiles_x;
-    return ta != tb ? ta < tb : a->peak > b->peak;
-}
-
+/* Fewest tiles first (least halo work, fewest transfers), device states before host states (no re-run). */
 static void push_tiled(const ctx *c, tsr_ladder *l)
 {
-    static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128};
-    int first = l->n;
+    static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32, 24, 16};
     tsr_plan p;
-    for (int mode = FRAME_MAJOR_DEVICE_STATE; mode <= TILE_MAJOR; mode++)
+    for (int host = 0; host <= 1; host++)
         for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
-            if (predict_tiled(c, sizes[i], (enum tiled_mode)mode, &p)) push(l, &p);
-    /* equally approximate: fewest tiles (least halo recomputed) first, then the largest peak (the fewest host
-     * transfers); prune() then drops every candidate that is not smaller than a preferred one */
-    for (int i = first + 1; i < l->n; i++) {
-        tsr_plan v = l->rungs[i];
-        int j = i;
-        while (j > first && tiled_before(&v, &l->rungs[j - 1])) {
-            l->rungs[j] = l->rungs[j - 1];
-            j--;
-        }
-        l->rungs[j] = v;
-    }
+            if (predict_tiled(c, sizes[i], host, &p)) push(l, &p);
 }
 
 static void push_streaming(const ctx *c, tsr_ladder *l, tsr_plan_kind kind)
@@ -305,10 +274,10 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
     if (st == TSR_OK) {
         if (r->tiling != TSR_TILING_ALWAYS) {
             push_streaming(c, l, TSR_PLAN_EXACT);
-            push_streaming(c, l, TSR_PLAN_EXACT_OFFLOAD);
-            if (c->fp8 && r->tiling != TSR_TILING_EXACT_ONLY) push_streaming(c, l, TSR_PLAN_FP8_STATE);
+            if (!r->no_offload) push_streaming(c, l, TSR_PLAN_EXACT_OFFLOAD);
+            if (c->fp8 && !r->no_offload && r->tiling != TSR_TILING_EXACT_ONLY) push_streaming(c, l, TSR_PLAN_FP8_STATE);
         }
-        if (r->tiling != TSR_TILING_EXACT_ONLY) push_tiled(c, l);
+        push_tiled(c, l);
         prune(l, r->host_budget);
     }
     free(c);

@@ -37,6 +37,7 @@ typedef struct dec_run {
     float *frames;             /* frame-major output of one chunk */
     size_t frames_cap;
     int emitted, total;        /* frames given to the sink / frames the clip will have */
+    int produced;              /* frames decoded so far in this pass (a re-planned pass re-runs emitted ones) */
     int chunk_i, chunks;       /* for the tiled decode's progress */
     double t_start;
 } dec_run;
@@ -48,7 +49,9 @@ static tsr_status emit_chunk(dec_run *r, const tsr_act *y, const float *raw_host
 {
     int oh = r->p->crop_height > 0 ? TSR_MIN(r->p->crop_height, H) : H;
     int ow = r->p->crop_width > 0 ? TSR_MIN(r->p->crop_width, W) : W;
-    int keep = TSR_MIN(n, r->total - r->emitted);
+    int skip = TSR_MAX(0, r->emitted - r->produced); /* already delivered before a re-plan */
+    r->produced += n;
+    int keep = TSR_MIN(n - skip, r->total - r->emitted);
     if (keep <= 0) return TSR_OK;
     size_t all = raw_host ? 0 : (size_t)ch * n * H * W, need = (size_t)keep * ch * oh * ow;
     if (r->frames_cap < all + need) {
@@ -64,7 +67,7 @@ static tsr_status emit_chunk(dec_run *r, const tsr_act *y, const float *raw_host
     for (int f = 0; f < keep; f++)
         for (int c = 0; c < ch; c++)
             for (int yy = 0; yy < oh; yy++)
-                memcpy(out + (((size_t)f * ch + c) * oh + yy) * ow, raw + (((size_t)c * n + f) * H + yy) * W,
+                memcpy(out + (((size_t)f * ch + c) * oh + yy) * ow, raw + (((size_t)c * n + skip + f) * H + yy) * W,
                        (size_t)ow * sizeof(float));
     st = r->sink(r->sink_user, out, keep, r->emitted, oh, ow, err);
     r->emitted += keep;
@@ -133,6 +136,34 @@ static int report(dec_run *r, int done, int chunks, int tile, int tiles)
     return r->p->progress(r->p->progress_user, &pr);
 }
 
+/* The chunk loop with fixed settings; frames below *emitted were delivered by an earlier pass and are only
+ * re-computed (their causal history), not handed to the sink again. */
+tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
+                               tsr_frame_sink sink, void *sink_user, int *emitted, tsr_error *err)
+{
+    /* automatic chunk: one latent frame, the reference's streaming size (memory independent of length) */
+    int chunk = p->chunk > 0 ? p->chunk : 1;
+    int up = 1; /* temporal factor: 4 for SeedVR2, so 4t-3 frames (spec §4) */
+    for (int i = 0; i < vae->cfg.num_blocks - 1; i++) up *= vae->cfg.dec_temporal_up[i] ? 2 : 1;
+    int out_frames = up * (t - 1) + 1;
+    dec_run r = {vae, p, sink, sink_user, NULL, 0, *emitted, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
+                 0, 0, (t + chunk - 1) / chunk, tsr_now()};
+    int chunks = r.chunks;
+    tsr_status st = TSR_OK;
+    tsr_vae_reset_states(vae, &vae->dec);
+    vae->tile_state_bytes = vae->tile_hist_bytes = 0;
+    for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
+        r.chunk_i = i;
+        if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+        if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
+    }
+    if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
+    tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
+    free(r.frames);
+    *emitted = r.emitted;
+    return st;
+}
+
 tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
                           tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
@@ -144,23 +175,7 @@ tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
     tsr_status st = check_latent(vae, latent, c, t, h, w, err);
     if (st != TSR_OK) return st;
-    /* automatic chunk: one latent frame, the reference's streaming size (memory independent of length) */
-    int chunk = p->chunk > 0 ? p->chunk : 1;
-    int up = 1; /* temporal factor: 4 for SeedVR2, so 4t-3 frames (spec §4) */
-    for (int i = 0; i < vae->cfg.num_blocks - 1; i++) up *= vae->cfg.dec_temporal_up[i] ? 2 : 1;
-    int out_frames = up * (t - 1) + 1;
-    dec_run r = {vae, p, sink, sink_user, NULL, 0, 0, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
-                 0, (t + chunk - 1) / chunk, tsr_now()};
-    int chunks = r.chunks;
-    tsr_vae_reset_states(vae, &vae->dec);
-    vae->tile_state_bytes = vae->tile_hist_bytes = 0;
-    for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
-        r.chunk_i = i;
-        if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
-        if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
-    }
-    if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
-    tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
-    free(r.frames);
-    return st;
+    if (p->memory_budget > 0 && p->tile == 0) return tsr_vae_decode_planned(vae, latent, c, t, h, w, p, sink, sink_user, err);
+    int emitted = 0;
+    return tsr_vae_decode_pass(vae, latent, c, t, h, w, p, sink, sink_user, &emitted, err);
 }

@@ -86,6 +86,13 @@ void tsr_vae_tiled_free(tsr_vae *v, tsr_tiled_out *t);
 tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int tile, tsr_tiled_out *out,
                                 tsr_error *err);
 
+/* vae_decode.c: the chunk loop with fixed settings; frames below *emitted are re-computed, not re-delivered. */
+tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
+                               tsr_frame_sink sink, void *sink_user, int *emitted, tsr_error *err);
+/* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */
+tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
+                                  const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
+
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 /* The encoder's mid block, conv_norm_out and conv_out (what follows the tiled part). */
 tsr_status tsr_vae_encoder_tail(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);

@@ -194,6 +194,79 @@ static void test_decodes(void)
     tsr_engine_destroy(&eng);
 }
 
+typedef struct planned {
+    float *d;
+    int next, bad, plans;
+    tsr_plan last;
+    char why[TSR_ERROR_MESSAGE_MAX];
+    uint64_t peak;
+} planned;
+
+static tsr_status sink_ordered(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
+{
+    planned *o = user;
+    if (first != o->next) o->bad++;
+    o->next = first + n;
+    return sink(o->d, fr, n, first, h, w, e);
+}
+
+static void on_plan(void *user, const tsr_plan *p, const char *why)
+{
+    planned *o = user;
+    o->plans++;
+    o->last = *p;
+    if (why) snprintf(o->why, sizeof o->why, "%s", why);
+}
+
+static int on_progress(void *user, const tsr_progress *p)
+{
+    planned *o = user;
+    if (p->mem_peak > o->peak) o->peak = p->mem_peak;
+    return 0;
+}
+
+/* A planned decode (chunk 1) on an engine whose arena is `arena` bytes. */
+static tsr_status planned_decode(uint64_t arena, const float *lat, planned *o)
+{
+    tsr_engine *eng;
+    tsr_model *m;
+    tsr_vae *vae = make_vae(&eng, &m, arena);
+    memset(o, 0, sizeof *o);
+    o->d = calloc(ON, sizeof(float));
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = 1;
+    p.memory_budget = 1ull << 40;
+    p.on_plan = on_plan, p.plan_user = o;
+    p.progress = on_progress, p.progress_user = o;
+    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink_ordered, o, &err);
+    tsr_vae_destroy(&vae);
+    tsr_model_destroy(&m);
+    tsr_engine_destroy(&eng);
+    return st;
+}
+
+/* The arena too small for the exact plan's later chunks: TSR_ERR_DEVICE_OOM on the GPU, re-plan, continue. */
+static void test_oom(void)
+{
+    size_t n = (size_t)16 * LT * LH * LW;
+    float *lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    planned full, capped;
+    REQUIRE(planned_decode(0, lat, &full) == TSR_OK && full.plans == 1 && full.last.kind == TSR_PLAN_EXACT);
+    uint64_t cap = full.peak / 2;
+    tsr_status st = planned_decode(cap, lat, &capped);
+    double r = rel_rms(capped.d, full.d, ON);
+    printf("CUDA OOM recovery: arena %.2f MiB (exact peak %.2f MiB): %d plans, last %s %dx%d, rel RMS %.3g vs exact, "
+           "peak %.2f MiB, why: %s\n", cap / 1048576.0, full.peak / 1048576.0, capped.plans,
+           tsr_plan_kind_name(capped.last.kind), capped.last.tiles_y, capped.last.tiles_x, r, capped.peak / 1048576.0,
+           capped.why);
+    CHECKF(st == TSR_OK, "%s", err.message);
+    CHECK(capped.plans >= 2 && capped.bad == 0 && capped.next == OF && strstr(capped.why, "arena") != NULL);
+    CHECKF(r <= 1e-2, "after re-planning: rel RMS %g", r);
+    free(full.d), free(capped.d), free(lat);
+}
+
 int main(void)
 {
     tsr_backend_params bp = {0};
@@ -205,5 +278,6 @@ int main(void)
     cpu->ops->destroy(cpu);
     gpu->ops->destroy(gpu);
     test_decodes();
+    test_oom();
     return tsr_test_done();
 }

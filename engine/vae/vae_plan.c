@@ -1,0 +1,84 @@
+/* The executor of the memory planner's plans (tsr_decode_params.memory_budget): tsr_plan_make for the
+ * engine's backend, the plan mapped onto tsr_vae_decode_pass's settings, and tsr_plan_next_smaller after
+ * TSR_ERR_DEVICE_OOM. A re-planned pass re-runs the latent frames whose output was already delivered (to
+ * rebuild the causal states exactly) without delivering them again. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "vae/vae_internal.h"
+
+/* The request for this VAE on its backend: the CPU backend's cap bounds activations alone (fp32, norm fused
+ * into its conv); the CUDA backend's arena holds activations, states and scratch in bf16 (the weights are
+ * outside it), with each normalised conv input written to its own buffer. */
+static void plan_request(const tsr_vae *v, int t, int h, int w, const tsr_decode_params *p, tsr_plan_request *r)
+{
+    tsr_plan_request_default(r);
+    r->cfg = &v->cfg;
+    r->latent_t = t, r->latent_h = h, r->latent_w = w;
+    r->budget = p->memory_budget;
+    r->chunk = p->chunk;
+    r->no_offload = 1; /* untiled states stay on the device: offload is not executed yet */
+    int cpu = strcmp(v->be->ops->name, "cpu") == 0;
+    r->precision = cpu ? TSR_PRECISION_FP32 : v->engine->params.precision;
+    r->fused_norm = cpu;
+    r->activations_only = cpu;
+}
+
+/* Decode settings that execute plan `pl`. */
+static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_decode_params *q)
+{
+    *q = *user;
+    q->memory_budget = 0;
+    q->chunk = pl->chunk;
+    q->tile = pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0;
+    q->tile_from = 1;
+    q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
+}
+
+static void size_text(uint64_t b, char *buf, size_t n)
+{
+    if (b >= (1ull << 30)) snprintf(buf, n, "%.2f GiB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20)) snprintf(buf, n, "%.1f MiB", (double)b / (1ull << 20));
+    else snprintf(buf, n, "%llu bytes", (unsigned long long)b);
+}
+
+static void tell(const tsr_decode_params *p, const tsr_plan *pl, const char *why)
+{
+    if (p->on_plan) p->on_plan(p->plan_user, pl, why);
+}
+
+tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
+                                  const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
+{
+    tsr_plan_request r;
+    plan_request(vae, t, h, w, p, &r);
+    tsr_plan pl;
+    tsr_status st = tsr_plan_make(&r, &pl, err);
+    if (st != TSR_OK) return st;
+    char why[TSR_ERROR_MESSAGE_MAX] = "";
+    int emitted = 0, replans = 0;
+    for (;;) {
+        if (pl.kind == TSR_PLAN_IMPOSSIBLE) {
+            char need[32], have[32];
+            size_text(pl.min_needed, need, sizeof need);
+            size_text(r.budget, have, sizeof have);
+            if (why[0])
+                return tsr_fail(err, TSR_ERR_DEVICE_OOM, "out of device memory and no smaller plan (budget %s, smallest "
+                                "plan %s): %s", have, need, why);
+            return tsr_fail(err, TSR_ERR_DEVICE_OOM, "no plan fits %s of device memory (the smallest needs %s)", have,
+                            need);
+        }
+        tell(p, &pl, replans ? why : NULL);
+        tsr_decode_params q;
+        plan_params(&pl, p, &q);
+        st = tsr_vae_decode_pass(vae, latent, c, t, h, w, &q, sink, sink_user, &emitted, err);
+        if (st != TSR_ERR_DEVICE_OOM) return st;
+        snprintf(why, sizeof why, "%s", err ? err->message : "out of device memory");
+        tsr_plan smaller;
+        st = tsr_plan_next_smaller(&r, &pl, &smaller, err);
+        if (st != TSR_OK) return st;
+        pl = smaller;
+        replans++;
+    }
+}

@@ -1,0 +1,177 @@
+/* The planner's plans executed (tsr_decode_params.memory_budget) on the CPU backend with an emulated device
+ * cap (its memory budget): the plan that runs is the one tsr_plan_make chose, its measured activation peak
+ * stays within the prediction, a tiled plan equals the untiled decode, and TSR_ERR_DEVICE_OOM in the middle
+ * of a clip re-plans smaller (on_plan tells why) and continues without delivering any frame twice. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/filler.h"
+#include "tessera.h"
+#include "tsr_test.h"
+
+enum { LT = 3, LH = 6, LW = 10, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
+#define ON ((size_t)3 * OF * OH * OW)
+
+static tsr_error err;
+static tsr_vae_config cfg;
+static tsr_model *model;
+static float *lat;
+
+typedef struct out {
+    float d[ON];
+    int next, bad_order, frames;
+    uint64_t peak;
+    int plans;
+    tsr_plan last;
+    char why[TSR_ERROR_MESSAGE_MAX];
+} out;
+
+static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
+{
+    out *o = user;
+    if (first != o->next || h != OH || w != OW) o->bad_order++;
+    for (int i = 0; i < n && first + i < OF; i++)
+        for (int c = 0; c < 3; c++)
+            memcpy(o->d + (((size_t)c * OF + first + i) * h) * w, fr + ((size_t)i * 3 + c) * h * w, sizeof(float) * h * w);
+    o->next = first + n;
+    o->frames += n;
+    return TSR_OK;
+}
+
+static int on_progress(void *user, const tsr_progress *p)
+{
+    out *o = user;
+    if (p->mem_peak > o->peak) o->peak = p->mem_peak;
+    return 0;
+}
+
+static void on_plan(void *user, const tsr_plan *p, const char *why)
+{
+    out *o = user;
+    o->plans++;
+    o->last = *p;
+    if (why) snprintf(o->why, sizeof o->why, "%s", why);
+}
+
+/* A decode on a fresh CPU engine capped at `cap` bytes of activations (0 = none). */
+static tsr_status run(uint64_t cap, uint64_t budget, int chunk, out *o)
+{
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = TSR_BACKEND_CPU;
+    ep.threads = 2;
+    ep.memory_budget = cap;
+    tsr_engine *eng = NULL;
+    tsr_vae *vae = NULL;
+    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
+    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
+    memset(o, 0, sizeof *o);
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = chunk;
+    p.memory_budget = budget;
+    p.on_plan = on_plan, p.plan_user = o;
+    p.progress = on_progress, p.progress_user = o;
+    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, o, &err);
+    tsr_vae_destroy(&vae);
+    tsr_engine_destroy(&eng);
+    return st;
+}
+
+static double max_abs(const float *a, const float *b)
+{
+    double m = 0;
+    for (size_t i = 0; i < ON; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static tsr_plan plan_at(uint64_t budget, int chunk)
+{
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.cfg = &cfg;
+    r.latent_t = LT, r.latent_h = LH, r.latent_w = LW;
+    r.precision = TSR_PRECISION_FP32;
+    r.fused_norm = 1;
+    r.activations_only = 1;
+    r.no_offload = 1;
+    r.chunk = chunk;
+    r.budget = budget;
+    tsr_plan p;
+    REQUIRE(tsr_plan_make(&r, &p, &err) == TSR_OK);
+    return p;
+}
+
+int main(void)
+{
+    tsr_vae_config_seedvr2(&cfg);
+    static const int ch[4] = {32, 32, 64, 64};
+    memcpy(cfg.block_out, ch, sizeof ch);
+    cfg.has_encoder = 0;
+    REQUIRE(tsr_model_builtin(&cfg, &model, &err) == TSR_OK);
+    size_t n = (size_t)16 * LT * LH * LW;
+    lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    static out ref, o;
+
+    REQUIRE(run(0, 0, LT, &ref) == TSR_OK && ref.frames == OF && !ref.bad_order);
+
+    /* plenty of memory: the exact plan, the whole clip in one chunk */
+    CHECKF(run(0, 1ull << 40, 0, &o) == TSR_OK, "%s", err.message);
+    CHECK(o.plans == 1 && o.last.kind == TSR_PLAN_EXACT && o.last.chunk == LT && o.why[0] == 0);
+    CHECK(max_abs(o.d, ref.d) == 0 && o.frames == OF);
+    printf("exact plan: chunk %d, predicted %.3f MiB, measured %.3f MiB\n", o.last.chunk, o.last.peak / 1048576.0,
+           o.peak / 1048576.0);
+    CHECK(o.peak <= o.last.peak && o.peak * 10 >= o.last.peak * 9);
+
+    /* walk down the ladder: every plan that fits runs within its prediction and equals the reference */
+    int tiled_seen = 0;
+    uint64_t budget = o.last.peak;
+    for (int step = 0; step < 40; step++) {
+        tsr_plan want = plan_at(budget, 0);
+        if (want.kind == TSR_PLAN_IMPOSSIBLE) break;
+        tsr_status st = run(want.peak, budget, 0, &o);
+        CHECKF(st == TSR_OK, "budget %llu: %s", (unsigned long long)budget, err.message);
+        CHECK(o.plans == 1 && o.last.rung == want.rung && o.last.kind == want.kind);
+        double d = max_abs(o.d, ref.d), ratio = (double)o.peak / (double)want.peak;
+        printf("budget %8.3f MiB: %-6s chunk %d tiles %dx%d of %d px %s: predicted %.3f MiB, measured %.3f MiB "
+               "(%.3f), max abs %.2g\n", budget / 1048576.0, tsr_plan_kind_name(want.kind), want.chunk, want.tiles_y,
+               want.tiles_x, want.tile_w, want.offloaded ? "host states" : "device states", want.peak / 1048576.0,
+               o.peak / 1048576.0, ratio, d);
+        CHECKF(d <= 1e-4, "plan %d differs from the untiled decode by %g", want.rung, d);
+        CHECKF(ratio <= 1.0 && ratio >= 0.75, "rung %d: measured/predicted %.3f", want.rung, ratio);
+        tiled_seen += want.kind == TSR_PLAN_TILED;
+        budget = want.peak - 1;
+    }
+    CHECK(tiled_seen >= 3);
+
+    /* out of (emulated) device memory in the second chunk: re-plan smaller, continue, no frame twice */
+    run(0, 0, 1, &o);
+    uint64_t chunk1_peak = o.peak;
+    tsr_plan exact1 = plan_at(1ull << 40, 1);
+    REQUIRE(exact1.kind == TSR_PLAN_EXACT && exact1.chunk == 1);
+    tsr_plan small = plan_at(exact1.peak * 6 / 10, 1);
+    REQUIRE(small.kind == TSR_PLAN_TILED);
+    uint64_t cap = small.peak + (chunk1_peak - small.peak) / 4;
+    tsr_status st = run(cap, 1ull << 40, 1, &o);
+    printf("cap %.3f MiB (exact chunk-1 peak %.3f MiB): %d plans, last %s %dx%d tiles, frames %d, why: %s\n",
+           cap / 1048576.0, chunk1_peak / 1048576.0, o.plans, tsr_plan_kind_name(o.last.kind), o.last.tiles_y,
+           o.last.tiles_x, o.frames, o.why);
+    CHECKF(st == TSR_OK, "%s", err.message);
+    CHECK(o.plans >= 2 && o.last.kind == TSR_PLAN_TILED && strstr(o.why, "emulated device cap") != NULL);
+    CHECK(o.frames == OF && o.bad_order == 0 && o.peak <= cap);
+    CHECKF(max_abs(o.d, ref.d) <= 1e-4, "after re-planning: %g", max_abs(o.d, ref.d));
+
+    /* nothing fits: a clear error, no crash */
+    st = run(4096, 1ull << 40, 1, &o);
+    CHECK(st == TSR_ERR_DEVICE_OOM && strstr(err.message, "no smaller plan") != NULL);
+    printf("4 KiB cap: %s\n", err.message);
+    st = run(0, 1000, 0, &o);
+    CHECK(st == TSR_ERR_DEVICE_OOM && strstr(err.message, "no plan fits") != NULL && o.plans == 0);
+    printf("1000-byte budget: %s\n", err.message);
+
+    free(lat);
+    tsr_model_destroy(&model);
+    return tsr_test_done();
+}

@@ -611,6 +611,22 @@ typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, do
  * `store` may be NULL (nothing remembered). */
 tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
                         tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
+/* The request tsr_vae_decode's planned execution makes for this VAE on its engine: the backend's accounting
+ * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights), states not offloaded. */
+void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
+                          tsr_plan_request *out);
+/* Autotune's timing source: the backend's measured time of a short probe. Decodes `latent_t` latent frames of
+ * latent_h x latent_w (filler data) under the candidate plan, one warm-up and `runs` timed runs (0 = 1, the
+ * fastest counts); *peak = the backend's device high-water mark. Pass a tsr_tune_probe as `user` of
+ * tsr_autotune. TSR_ERR_DEVICE_OOM when the candidate does not fit (autotune skips it). */
+typedef struct tsr_tune_probe {
+    tsr_vae *vae;
+    int latent_t, latent_h, latent_w;
+    int runs;
+} tsr_tune_probe;
+tsr_status tsr_tune_probe_time(void *probe, const tsr_plan *candidate, double *seconds, uint64_t *peak, char *algos,
+                               size_t algos_cap, tsr_error *err);
+
 /* The latent scale at the file boundary: a stored latent is the decoder input times the scaling factor
  * (0.9152 for SeedVR2). to_file multiplies, from_file divides, in place. Any thread. */
 void tsr_latent_to_file_scale(float *data, size_t n, float scaling_factor);

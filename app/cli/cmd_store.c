@@ -89,25 +89,3 @@ int cmd_queue(int argc, char **argv)
     tsr_store_close(&s);
     return 0;
 }
-
-int cmd_tune(int argc, char **argv)
-{
-    const char *path = NULL;
-    int retune = 0;
-    int rc = parse_store_args("tune", argc, argv, &path, &retune);
-    if (rc >= 0) return rc;
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CUDA;
-    tsr_engine *e = NULL;
-    tsr_error err = {0};
-    if (tsr_engine_create(&ep, &e, &err) != TSR_OK)
-        return cli_fail("tune needs a GPU backend: %s (use 'tessera-cli plan' for a prediction)",
-                        err.message[0] ? err.message : tsr_status_name(err.status));
-    const char *desc = tsr_engine_description(e);
-    tsr_engine_destroy(&e);
-    /* tsr_autotune (engine/plan/autotune.c) takes the timing callback; the decoder does not run a plan's
-     * offload/tiling yet, so there is nothing to time beyond the chunk size. */
-    return cli_fail("tune: %s is usable, but the decoder does not execute memory plans yet; nothing was timed%s",
-                    desc, retune ? " (--retune ignored)" : "");
-}

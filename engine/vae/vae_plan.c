@@ -3,21 +3,23 @@
  * TSR_ERR_DEVICE_OOM. A re-planned pass re-runs the latent frames whose output was already delivered (to
  * rebuild the causal states exactly) without delivering them again. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
+#include "model/filler.h"
 #include "vae/vae_internal.h"
 
 /* The request for this VAE on its backend: the CPU backend's cap bounds activations alone (fp32, norm fused
  * into its conv); the CUDA backend's arena holds activations, states and scratch in bf16 (the weights are
  * outside it), with each normalised conv input written to its own buffer. */
-static void plan_request(const tsr_vae *v, int t, int h, int w, const tsr_decode_params *p, tsr_plan_request *r)
+void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget, int chunk, tsr_plan_request *r)
 {
     tsr_plan_request_default(r);
     r->cfg = &v->cfg;
     r->latent_t = t, r->latent_h = h, r->latent_w = w;
-    r->budget = p->memory_budget;
-    r->chunk = p->chunk;
+    r->budget = budget;
+    r->chunk = chunk;
     r->no_offload = 1; /* untiled states stay on the device: offload is not executed yet */
     int cpu = strcmp(v->be->ops->name, "cpu") == 0;
     r->precision = cpu ? TSR_PRECISION_FP32 : v->engine->params.precision;
@@ -52,7 +54,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int 
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
     tsr_plan_request r;
-    plan_request(vae, t, h, w, p, &r);
+    tsr_vae_plan_request(vae, t, h, w, p->memory_budget, p->chunk, &r);
     tsr_plan pl;
     tsr_status st = tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;
@@ -81,4 +83,51 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int 
         pl = smaller;
         replans++;
     }
+}
+
+static tsr_status discard(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)
+{
+    (void)user, (void)fr, (void)n, (void)first, (void)h, (void)w, (void)err;
+    return TSR_OK;
+}
+
+static int probe_progress(void *user, const tsr_progress *p)
+{
+    uint64_t *peak = user;
+    if (p->mem_peak > *peak) *peak = p->mem_peak;
+    return 0;
+}
+
+tsr_status tsr_tune_probe_time(void *user, const tsr_plan *cand, double *seconds, uint64_t *peak, char *algos,
+                               size_t algos_cap, tsr_error *err)
+{
+    tsr_tune_probe *pr = user;
+    tsr_vae *v = pr->vae;
+    int c = v->cfg.latent_channels, t = pr->latent_t, h = pr->latent_h, w = pr->latent_w;
+    if (t < 1 || h < 1 || w < 1) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tune probe: latent %dx%dx%d", t, h, w);
+    size_t n = (size_t)c * t * h * w;
+    float *lat = tsr_malloc(n * sizeof(float), err);
+    if (!lat) return TSR_ERR_NOMEM;
+    tsr_filler_latent(lat, n);
+    tsr_decode_params base, q;
+    tsr_decode_params_default(&base);
+    base.progress = probe_progress;
+    base.progress_user = peak;
+    plan_params(cand, &base, &q);
+    *peak = 0;
+    double best = -1;
+    tsr_status st = TSR_OK;
+    for (int i = 0; i < 1 + TSR_MAX(pr->runs, 1) && st == TSR_OK; i++) { /* the first run warms up */
+        int emitted = 0;
+        double t0 = tsr_now();
+        st = tsr_vae_decode_pass(v, lat, c, t, h, w, &q, discard, NULL, &emitted, err);
+        if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
+        double s = tsr_now() - t0;
+        if (st == TSR_OK && i > 0 && (best < 0 || s < best)) best = s;
+    }
+    free(lat);
+    if (st != TSR_OK) return st;
+    *seconds = best;
+    snprintf(algos, algos_cap, "{\"probe\":\"%dx%dx%d\",\"tile\":%d,\"chunk\":%d}", t, h, w, q.tile, q.chunk);
+    return TSR_OK;
 }

@@ -1,0 +1,317 @@
+/* bench_plan — the memory planner's plans measured on the CUDA backend (built only with CUDA).
+ *
+ *   bench_plan caps LT LH LW CAP_GIB...   one planned decode per cap (tsr_decode_params.memory_budget = cap,
+ *                                         arena = cap - predicted weights): JSON line per cap with the plan,
+ *                                         predicted peak, arena high-water, measured weights, cuMemGetInfo
+ *                                         low-water, wall time, re-plans
+ *   bench_plan psnr LT LH LW TILE DIR     untiled vs tiled (TILE px, exact: whole-frame statistics) vs tiled
+ *                                         with per-tile GroupNorm statistics (the reference's approximation):
+ *                                         PSNR, max abs, worst tile colour shift; difference images (PNG) in DIR
+ *
+ * The latent is the deterministic filler's; the model the builtin full SeedVR2 configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cuda/cuda_driver.h"
+#include "core/common.h"
+#include "model/filler.h"
+#include "tsr_test.h"
+#include "vae/vae_internal.h"
+
+static tsr_error err;
+static tsr_cu_api cu;
+static size_t free_low;
+
+static size_t free_now(void)
+{
+    size_t f = 0, t = 0;
+    if (cu.cuMemGetInfo) cu.cuMemGetInfo(&f, &t);
+    return f;
+}
+
+typedef struct run {
+    float *d;              /* [3][F][H][W] or NULL */
+    int f, h, w, frames, plans;
+    uint64_t peak;
+    tsr_plan first, last;
+} run;
+
+static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
+{
+    run *r = user;
+    r->frames += n;
+    r->h = h, r->w = w;
+    if (r->d)
+        for (int i = 0; i < n && first + i < r->f; i++)
+            for (int c = 0; c < 3; c++)
+                memcpy(r->d + (((size_t)c * r->f + first + i) * h) * w, fr + ((size_t)i * 3 + c) * h * w,
+                       sizeof(float) * h * w);
+    return TSR_OK;
+}
+
+static int progress(void *user, const tsr_progress *p)
+{
+    run *r = user;
+    if (p->mem_peak > r->peak) r->peak = p->mem_peak;
+    size_t f = free_now();
+    if (f && f < free_low) free_low = f;
+    return 0;
+}
+
+static void on_plan(void *user, const tsr_plan *p, const char *why)
+{
+    run *r = user;
+    if (r->plans++ == 0) r->first = *p;
+    r->last = *p;
+    if (why) fprintf(stderr, "re-plan: %s\n", why);
+}
+
+static tsr_model *model;
+static float *lat;
+static int LT, LH, LW;
+
+static tsr_vae *make(uint64_t arena, tsr_engine **eng, size_t *weights)
+{
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = TSR_BACKEND_CUDA;
+    ep.memory_budget = arena;
+    REQUIRE(tsr_engine_create(&ep, eng, &err) == TSR_OK);
+    if (!cu.lib) tsr_cu_load(&cu, NULL);
+    size_t before = free_now();
+    tsr_vae *v = NULL;
+    if (tsr_vae_create(*eng, model, &v, &err) != TSR_OK) {
+        fprintf(stderr, "vae: %s\n", err.message);
+        exit(1);
+    }
+    *weights = before - free_now();
+    return v;
+}
+
+static int caps(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        double cap_gib = atof(argv[i]);
+        uint64_t cap = (uint64_t)(cap_gib * (1ull << 30));
+        tsr_plan_request r;
+        tsr_plan_request_default(&r);
+        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap, r.no_offload = 1;
+        tsr_plan want;
+        REQUIRE(tsr_plan_make(&r, &want, &err) == TSR_OK);
+        if (want.kind == TSR_PLAN_IMPOSSIBLE) {
+            printf("{\"cap_gib\":%.1f,\"plan\":\"impossible\",\"min_needed_gib\":%.3f}\n", cap_gib,
+                   want.min_needed / 1073741824.0);
+            continue;
+        }
+        tsr_engine *eng = NULL;
+        size_t weights = 0;
+        tsr_vae *v = make(cap - want.weights, &eng, &weights);
+        run rr = {0};
+        free_low = free_now();
+        size_t total = 0, fr = 0;
+        cu.cuMemGetInfo(&fr, &total);
+        tsr_decode_params p;
+        tsr_decode_params_default(&p);
+        p.memory_budget = cap;
+        p.progress = progress, p.progress_user = &rr;
+        p.on_plan = on_plan, p.plan_user = &rr;
+        double t0 = tsr_now();
+        tsr_status st = tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &rr, &err);
+        double secs = tsr_now() - t0;
+        uint64_t measured = rr.peak + weights;
+        printf("{\"cap_gib\":%.1f,\"latent\":\"16x%dx%dx%d\",\"status\":\"%s\",\"plan\":\"%s\",\"chunk\":%d,\"tile\":%d,"
+               "\"tiles\":\"%dx%d\",\"host_states\":%d,\"plans\":%d,\"predicted_gib\":%.3f,\"arena_peak_gib\":%.3f,"
+               "\"weights_gib\":%.3f,\"measured_gib\":%.3f,\"pred_over_meas\":%.3f,\"fits\":%d,\"device_used_lowwater_gib\":%.3f,"
+               "\"arena_gib\":%.3f,\"frames\":%d,\"seconds\":%.2f}\n",
+               cap_gib, LT, LH, LW, tsr_status_name(st), tsr_plan_kind_name(rr.last.kind), rr.last.chunk,
+               rr.last.tile_w, rr.last.tiles_y, rr.last.tiles_x, rr.last.offloaded > 0, rr.plans,
+               rr.last.peak / 1073741824.0, rr.peak / 1073741824.0, weights / 1073741824.0, measured / 1073741824.0,
+               (double)rr.last.peak / (double)(measured ? measured : 1), measured <= cap,
+               (total - free_low) / 1073741824.0, (cap - want.weights) / 1073741824.0, rr.frames, secs);
+        if (st != TSR_OK) fprintf(stderr, "decode: %s\n", err.message);
+        fflush(stdout);
+        tsr_vae_destroy(&v);
+        tsr_engine_destroy(&eng);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ PNG (stored deflate, no zlib) */
+
+static uint32_t crc_table[256];
+static uint32_t crc(const unsigned char *b, size_t n, uint32_t c)
+{
+    if (!crc_table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t v = i;
+            for (int k = 0; k < 8; k++) v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
+            crc_table[i] = v;
+        }
+    c = ~c;
+    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ b[i]) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+static void be32(unsigned char *p, uint32_t v) { p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v; }
+
+static void chunk(FILE *f, const char *type, const unsigned char *d, size_t n)
+{
+    unsigned char h[8];
+    be32(h, (uint32_t)n);
+    memcpy(h + 4, type, 4);
+    fwrite(h, 1, 8, f);
+    if (n) fwrite(d, 1, n, f);
+    uint32_t c = crc((const unsigned char *)type, 4, 0);
+    c = crc(d, n, c);
+    be32(h, c);
+    fwrite(h, 1, 4, f);
+}
+
+/* 8-bit RGB, rows filtered with 0, zlib stream of stored blocks. */
+static void write_png(const char *path, const unsigned char *rgb, int w, int h)
+{
+    size_t row = (size_t)w * 3 + 1, raw_n = row * h;
+    unsigned char *raw = malloc(raw_n);
+    for (int y = 0; y < h; y++) raw[y * row] = 0, memcpy(raw + y * row + 1, rgb + (size_t)y * w * 3, (size_t)w * 3);
+    size_t blocks = (raw_n + 65534) / 65535, zn = 2 + raw_n + blocks * 5 + 4;
+    unsigned char *z = malloc(zn), *p = z;
+    *p++ = 0x78, *p++ = 0x01;
+    uint32_t a = 1, b = 0;
+    for (size_t off = 0; off < raw_n; off += 65535) {
+        size_t n = raw_n - off < 65535 ? raw_n - off : 65535;
+        *p++ = off + n == raw_n;
+        *p++ = n & 0xff, *p++ = n >> 8, *p++ = ~n & 0xff, *p++ = (~n >> 8) & 0xff;
+        memcpy(p, raw + off, n);
+        p += n;
+    }
+    for (size_t i = 0; i < raw_n; i++) a = (a + raw[i]) % 65521, b = (b + a) % 65521;
+    be32(p, (b << 16) | a);
+    p += 4;
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', 13, 10, 26, 10};
+    fwrite(sig, 1, 8, f);
+    unsigned char ih[13];
+    be32(ih, (uint32_t)w), be32(ih + 4, (uint32_t)h);
+    ih[8] = 8, ih[9] = 2, ih[10] = ih[11] = ih[12] = 0;
+    chunk(f, "IHDR", ih, 13);
+    chunk(f, "IDAT", z, (size_t)(p - z));
+    chunk(f, "IEND", NULL, 0);
+    fclose(f);
+    free(raw), free(z);
+}
+
+/* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped; the tile grid drawn in blue. */
+static void diff_png(const char *path, const float *a, const float *b, int F, int H, int W, int fi, double gain, int tile)
+{
+    unsigned char *rgb = malloc((size_t)W * H * 3);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                size_t i = (((size_t)c * F + fi) * H + y) * W + x;
+                double v = fabs((double)a[i] - b[i]) * 127.5 * gain;
+                rgb[((size_t)y * W + x) * 3 + c] = (unsigned char)(v > 255 ? 255 : v);
+            }
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            if ((y % tile == 0 && y) || (x % tile == 0 && x)) rgb[((size_t)y * W + x) * 3 + 2] = 160;
+    write_png(path, rgb, W, H);
+    free(rgb);
+}
+
+static double psnr(const float *a, const float *b, size_t n, double *maxabs)
+{
+    double se = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        se += 0.25 * d * d;
+        m = fmax(m, fabs(d));
+    }
+    *maxabs = m;
+    return se > 0 ? 10.0 * log10((double)n / se) : 999;
+}
+
+/* Largest |mean(a - b)| over one tile's pixels (all frames, per channel), 8-bit levels. */
+static double tile_shift(const float *a, const float *b, int F, int H, int W, int tile)
+{
+    double worst = 0;
+    for (int y0 = 0; y0 < H; y0 += tile)
+        for (int x0 = 0; x0 < W; x0 += tile)
+            for (int c = 0; c < 3; c++) {
+                double s = 0;
+                long n = 0;
+                for (int f = 0; f < F; f++)
+                    for (int y = y0; y < H && y < y0 + tile; y++)
+                        for (int x = x0; x < W && x < x0 + tile; x++, n++) {
+                            size_t i = (((size_t)c * F + f) * H + y) * W + x;
+                            s += (double)a[i] - b[i];
+                        }
+                worst = fmax(worst, fabs(s / n) * 127.5);
+            }
+    return worst;
+}
+
+static float *decode_full(tsr_vae *v, int tile, int host_state, double *secs)
+{
+    int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
+    run r = {0};
+    r.f = F;
+    r.d = calloc((size_t)3 * F * H * W, sizeof(float));
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = 1, p.tile = tile, p.tile_host_state = host_state;
+    double t0 = tsr_now();
+    if (tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &r, &err) != TSR_OK) {
+        fprintf(stderr, "decode tile %d: %s\n", tile, err.message);
+        exit(1);
+    }
+    *secs = tsr_now() - t0;
+    return r.d;
+}
+
+static int psnr_mode(int tile, const char *dir)
+{
+    int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
+    size_t n = (size_t)3 * F * H * W;
+    tsr_engine *eng = NULL;
+    size_t weights;
+    tsr_vae *v = make(0, &eng, &weights);
+    double t_u, t_t, t_l, m_t, m_l;
+    float *u = decode_full(v, 0, 0, &t_u);
+    float *t = decode_full(v, tile, 1, &t_t);
+    v->tile_local_norm = 1;
+    float *l = decode_full(v, tile, 1, &t_l);
+    v->tile_local_norm = 0;
+    double p_t = psnr(t, u, n, &m_t), p_l = psnr(l, u, n, &m_l);
+    double s_t = tile_shift(t, u, F, H, W, tile), s_l = tile_shift(l, u, F, H, W, tile);
+    printf("{\"latent\":\"16x%dx%dx%d\",\"tile\":%d,\"untiled_s\":%.2f,\"tiled_s\":%.2f,\"psnr_db\":%.2f,\"max_abs\":%.4g,"
+           "\"tile_shift_levels\":%.3f,\"per_tile_gn_psnr_db\":%.2f,\"per_tile_gn_max_abs\":%.4g,"
+           "\"per_tile_gn_shift_levels\":%.3f}\n", LT, LH, LW, tile, t_u, t_t, p_t, m_t, s_t, p_l, m_l, s_l);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tiled_diff_x64.png", dir);
+    diff_png(path, t, u, F, H, W, F / 2, 64, tile);
+    snprintf(path, sizeof path, "%s/per_tile_gn_diff_x4.png", dir);
+    diff_png(path, l, u, F, H, W, F / 2, 4, tile);
+    free(u), free(t), free(l);
+    tsr_vae_destroy(&v);
+    tsr_engine_destroy(&eng);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: bench_plan caps LT LH LW CAP_GIB... | psnr LT LH LW TILE DIR\n");
+        return 2;
+    }
+    LT = atoi(argv[2]), LH = atoi(argv[3]), LW = atoi(argv[4]);
+    REQUIRE(tsr_model_builtin(NULL, &model, &err) == TSR_OK);
+    size_t n = (size_t)16 * LT * LH * LW;
+    lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    int rc = strcmp(argv[1], "caps") == 0 ? caps(argc - 5, argv + 5) : psnr_mode(atoi(argv[5]), argv[6]);
+    free(lat);
+    tsr_model_destroy(&model);
+    return rc;
+}

@@ -1,0 +1,31 @@
+#!/bin/bash
+# The planner's plans on the GPU (run through the device tool from the repository root, $OUT set):
+#   bash tests/bench/device_plan.sh probe   build, GPU op/tiled/OOM test, a short 1080p planned decode, PSNR
+#   bash tests/bench/device_plan.sh caps    build, 1080p 21 f at 8/12/16 GiB, 81 f at 16 GiB
+# Logs and JSON go to $OUT; a short table is printed last.
+set -u
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+export PATH=/opt/torch/.venv/bin:$PATH
+b=build-gpu
+t0=$(date +%s)
+meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false >"$OUT/setup.log" 2>&1 ||
+  { tail -20 "$OUT/setup.log"; exit 1; }
+ninja -C $b >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
+echo "build: $(( $(date +%s) - t0 )) s"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+bp=$b/tests/bench/bench_plan
+case "${1:-probe}" in
+probe)
+  timeout 240 $b/tests/gpu/test_cuda_tiled >"$OUT/test_cuda_tiled.log" 2>&1
+  echo "test_cuda_tiled rc=$?"; grep -E "gn_stats|CUDA|checks" "$OUT/test_cuda_tiled.log"
+  timeout 120 $bp caps 2 135 240 16 8 >"$OUT/probe.json" 2>"$OUT/probe.err"; echo "probe rc=$?"
+  timeout 150 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
+  ;;
+caps)
+  timeout 400 $bp caps 6 135 240 16 12 8 >"$OUT/caps.json" 2>"$OUT/caps.err"; echo "caps rc=$?"
+  ;;
+esac
+echo "== results"
+cat "$OUT"/*.json 2>/dev/null
+tail -3 "$OUT"/*.err 2>/dev/null

@@ -8,8 +8,15 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 export PATH=/opt/torch/.venv/bin:$PATH
 b=build-gpu
+store=disabled
+if [ -f .sqlite/usr/include/sqlite3.h ]; then # libsqlite3 unpacked from the Debian packages (the GPU machine has none)
+  pc=.sqlite/usr/lib/x86_64-linux-gnu/pkgconfig
+  sed -i "s|^prefix=.*|prefix=$PWD/.sqlite/usr|" $pc/sqlite3.pc
+  export PKG_CONFIG_PATH=$PWD/$pc LD_LIBRARY_PATH=$PWD/.sqlite/usr/lib/x86_64-linux-gnu
+  store=enabled
+fi
 t0=$(date +%s)
-meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false >"$OUT/setup.log" 2>&1 ||
+meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=$store -Dgolden_tests=false >"$OUT/setup.log" 2>&1 ||
   { tail -20 "$OUT/setup.log"; exit 1; }
 ninja -C $b >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
@@ -21,6 +28,11 @@ probe)
   echo "test_cuda_tiled rc=$?"; grep -E "gn_stats|CUDA|checks" "$OUT/test_cuda_tiled.log"
   timeout 120 $bp caps 2 135 240 16 8 >"$OUT/probe.json" 2>"$OUT/probe.err"; echo "probe rc=$?"
   timeout 150 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
+  for i in 1 2; do
+    timeout 100 $b/app/cli/tessera-cli tune --latent-shape 16x6x135x240 --budget 16G --store "$OUT/tune.db" \
+      --probe-frames 1 >"$OUT/tune$i.log" 2>&1; echo "tune $i rc=$?"; head -1 "$OUT/tune$i.log"
+  done
+  rm -f "$OUT"/tune.db*
   ;;
 caps)
   timeout 400 $bp caps 6 135 240 16 12 8 >"$OUT/caps.json" 2>"$OUT/caps.err"; echo "caps rc=$?"

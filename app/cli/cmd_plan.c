@@ -17,6 +17,8 @@ static void plan_usage(void)
            "  --tiling T               auto (default), exact (never approximate), always\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
            "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM)\n"
+           "  --with-offload           also consider untiled causal states in host memory (modelled, not yet\n"
+           "                           executed by the decoder)\n"
            "  --json                   print the plan as JSON\n");
 }
 
@@ -52,6 +54,7 @@ typedef struct plan_args {
 static int parse_plan_args(int argc, char **argv, plan_args *a)
 {
     tsr_plan_request_default(&a->req);
+    a->req.no_offload = 1; /* what the decoder executes; --with-offload adds the modelled host-state rungs */
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool bad = false;
@@ -60,6 +63,8 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
             return 0;
         } else if (cli_flag(argv, i, "--json")) {
             a->json = 1;
+        } else if (cli_flag(argv, i, "--with-offload")) {
+            a->req.no_offload = 0;
         } else if (cli_opt_str(argc, argv, &i, "--budget", &v, &bad)) {
             if (bad || !cli_parse_bytes(v, &a->req.budget) || a->req.budget == 0)
                 return cli_usage_error("plan", "--budget needs a size like 12G");

@@ -245,6 +245,9 @@ typedef struct tsr_decode_params {
                                  * host memory and re-run those 2 frames every later chunk: device memory
                                  * then is bounded by the tile alone, at 2 extra frames of conv work per
                                  * temporal conv and chunk (use larger chunks). Exact either way */
+    uint64_t tile_resident;     /* tiled only: device bytes the whole-frame tensors of the tiled layers may take
+                                 * (kept on the device: tiles are cut and placed by device copies instead of
+                                 * host transfers); beyond it they live in host memory. 0 = host only */
     tsr_progress_fn progress;
     void *progress_user;
     /* Planned execution: with memory_budget > 0 and tile == 0 the decode runs the planner's plan for this

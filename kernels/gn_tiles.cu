@@ -1,4 +1,4 @@
-// gn_tiles.cu — GroupNorm over a frame processed in spatial tiles (backend.h gn_stats_*): per (frame, group)
+// gn_tiles.cu — the tiled decode's device ops. GroupNorm over a frame processed in spatial tiles (gn_stats_*): per (frame, group)
 // count / sum / sum of squares of a region of a tile, accumulated into double on the device across tiles,
 // then turned into the norm's per-(frame, channel) affine and applied (+SiLU). NDHWC bf16, cp = channels
 // padded to a multiple of 8.
@@ -94,4 +94,16 @@ extern "C" __global__ void tsr_gnt_apply(const tsr_bf16 *x, const float2 *aff, l
         }
         *(uint4 *)(y + e) = v;
     }
+}
+
+// act_copy_region: grid (h rows, t frames); each block copies one row of w pixels x cp channels (16-byte
+// vectors) from src frame sf+f row sy+y col sx into dst frame df+f row dy+y col dx.
+extern "C" __global__ void tsr_copy_region(const tsr_bf16 *src, int sf, int sy, int sx, int sh, int sw, tsr_bf16 *dst,
+                                           int df, int dy, int dx, int dh, int dw, int h, int w, int cp)
+{
+    int y = blockIdx.x, f = blockIdx.y;
+    const uint4 *s = (const uint4 *)(src + (((long long)(sf + f) * sh + sy + y) * sw + sx) * cp);
+    uint4 *d = (uint4 *)(dst + (((long long)(df + f) * dh + dy + y) * dw + dx) * cp);
+    int n = w * cp / 8;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) d[i] = s[i];
 }

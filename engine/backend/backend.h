@@ -139,6 +139,10 @@ typedef struct tsr_backend_ops {
      * var of the channel's group from `s` (population variance). out may be in. */
     tsr_status (*gn_stats_apply)(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
                                  int silu, tsr_act *out, tsr_error *err);
+    /* Copy a box of t frames x h rows x w columns (every channel) from src at (sf, sy, sx) into dst at
+     * (df, dy, dx); same channel count. Tiles cut from / put into whole frames kept on the device. */
+    tsr_status (*act_copy_region)(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
+                                  int dy, int dx, int t, int h, int w, tsr_error *err);
 } tsr_backend_ops;
 
 struct tsr_backend {

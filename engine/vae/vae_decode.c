@@ -89,7 +89,7 @@ static tsr_status decode_chunk_tiled(dec_run *r, tsr_act *x, int first, int h, t
     int from = TSR_MIN(r->p->tile_from, v->cfg.num_blocks);
     tsr_status st = tsr_vae_decoder_head(v, x, first, from, err);
     tsr_tiled_out hx = {0}, y = {0};
-    if (st == TSR_OK) st = tsr_vae_tiled_input(v, x, &hx, err);
+    if (st == TSR_OK) st = tsr_vae_tiled_input(v, x, r->p->tile_resident, &hx, err);
     v->be->ops->act_free(v->be, x);
     tsr_tiling tl = {from, r->p->tile, 8 * h, r->p->tile_host_state, tile_tick, r};
     if (st == TSR_OK) st = tsr_vae_decode_tiled(v, &hx, first, &tl, &y, err);

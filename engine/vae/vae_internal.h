@@ -46,6 +46,8 @@ struct tsr_vae {
     int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
     uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */
     uint64_t tile_hist_bytes;  /* fp32 bytes of host-side state history (host_state mode) */
+    uint64_t tile_resident_cap, tile_resident_used; /* device bytes whole-frame tiled tensors may take / take */
+    uint64_t tile_resident_peak;                   /* high-water of tile_resident_used (tests, benchmarks) */
 };
 
 /* vae_load.c */
@@ -67,6 +69,7 @@ typedef struct tsr_tiled_out {
     float *d;
     int c, t, h, w;
     tsr_gnstats *gs;           /* its GroupNorm statistics per (frame, group), gathered on the device, or NULL */
+    tsr_act dev;               /* kept on the device instead (d == NULL) while the resident allowance lasts */
 } tsr_tiled_out;
 typedef int (*tsr_tile_tick)(void *user, int step, int steps);
 typedef struct tsr_tiling {
@@ -77,9 +80,10 @@ typedef struct tsr_tiling {
 } tsr_tiling;
 tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, const tsr_tiling *t,
                                 tsr_tiled_out *out, tsr_error *err);
-/* The tiled decode's input from the untiled head: x (device, consumed) downloaded, with its GroupNorm
- * statistics gathered on the device first. */
-tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, tsr_tiled_out *out, tsr_error *err);
+/* The tiled decode's input from the untiled head: x (device, consumed) kept on the device when `resident`
+ * bytes (the allowance for whole-frame tensors of the tiled layers this chunk) hold it, else downloaded; its
+ * GroupNorm statistics gathered on the device first. */
+tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, uint64_t resident, tsr_tiled_out *out, tsr_error *err);
 void tsr_vae_tiled_free(tsr_vae *v, tsr_tiled_out *t);
 /* Encoder conv_in and down blocks over a host [3][T][H][W] chunk in tiles of `tile` input pixels; the
  * result (input of the mid block) lands in *out. `x` is consumed. */

@@ -1,10 +1,12 @@
 /* Exact spatially tiled decode, layer by layer (engine/README.md, "Tiled decode").
  *
- * From up block `from` on, every activation of the chunk lives on the host as a whole frame ([C][T][H][W]
- * fp32). Each layer (a conv with its GroupNorm+SiLU prologue, or an upsampler's 1x1 conv + depth-to-space)
- * runs over the frame in tiles: the tile's core plus the conv's halo (1 px for 3x3, clipped at the frame)
- * is normalised on the host with the statistics of the WHOLE frame, uploaded, convolved by the backend,
- * downloaded, and only the core is kept. The conv's zero padding is then right at the frame border and
+ * From up block `from` on, every activation of the chunk is a whole frame ([C][T][H][W]) kept on the device
+ * while `resident` bytes allow, else on the host (fp32). Each layer (a conv with its GroupNorm+SiLU
+ * prologue, or an upsampler's 1x1 conv + depth-to-space) runs over the frame in tiles: the tile's core plus
+ * the conv's halo (1 px for 3x3, clipped at the frame) is cut out (device copy or upload), normalised on the
+ * device with the statistics of the WHOLE frame (gathered from every tile's core while the producing layer
+ * ran), convolved with the residual added in the epilogue, and only the core is kept (device copy or
+ * download). The conv's zero padding is then right at the frame border and
  * never used inside, so every kept pixel equals the untiled result. Each tile owns a causal state over its
  * region incl. halo (vae_conv.tile_states), so temporal streaming stays exact. Device memory is bounded by
  * one tile of one layer (plus the per-tile states). Only backend.h ops are used. */
@@ -30,19 +32,51 @@ typedef struct trun {
     tsr_tile_tick tick;
     void *tick_user;
     int step, steps;
+    const vae_conv *host_out;  /* the conv whose output goes back to the caller: always in host memory */
 } trun;
 
-static tsr_status htens_alloc(htens *a, int c, int t, int h, int w, tsr_error *err)
+/* Bytes a whole-frame tensor takes on the backend (CUDA: bf16, channels padded to 8; CPU: fp32). */
+static uint64_t dev_bytes(const tsr_vae *v, int c, int t, int h, int w)
 {
-    *a = (htens){tsr_malloc((size_t)c * t * h * w * sizeof(float), err), c, t, h, w, NULL};
+    uint64_t px = (uint64_t)t * (uint64_t)h * (uint64_t)w;
+    return strcmp(v->be->ops->name, "cpu") == 0 ? px * (uint64_t)c * 4 : px * (uint64_t)((c + 7) / 8 * 8) * 2;
+}
+
+/* A whole-frame tensor: on the device when `may_dev` and the resident allowance has room, else on the host. */
+static tsr_status htens_alloc(tsr_vae *v, htens *a, int c, int t, int h, int w, int may_dev, tsr_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->c = c, a->t = t, a->h = h, a->w = w;
+    uint64_t need = dev_bytes(v, c, t, h, w);
+    if (may_dev && v->be->ops->act_copy_region && v->tile_resident_used + need <= v->tile_resident_cap &&
+        v->be->ops->act_alloc(v->be, c, t, h, w, &a->dev, NULL) == TSR_OK) {
+        v->tile_resident_used += need;
+        v->tile_resident_peak = TSR_MAX(v->tile_resident_peak, v->tile_resident_used);
+        return TSR_OK;
+    }
+    memset(&a->dev, 0, sizeof a->dev);
+    a->d = tsr_malloc((size_t)c * t * h * w * sizeof(float), err);
     return a->d ? TSR_OK : TSR_ERR_NOMEM;
 }
 
 static void htens_free(tsr_vae *v, htens *a)
 {
     free(a->d);
+    if (a->dev.buf) {
+        v->be->ops->act_free(v->be, &a->dev);
+        v->tile_resident_used -= dev_bytes(v, a->c, a->t, a->h, a->w);
+    }
     if (a->gs) v->be->ops->gn_stats_free(v->be, a->gs);
     memset(a, 0, sizeof *a);
+}
+
+static int ensure(float **buf, size_t *cap, size_t n, tsr_error *err)
+{
+    if (n <= *cap) return 1;
+    free(*buf);
+    *buf = tsr_malloc(n * sizeof(float), err);
+    *cap = *buf ? n : 0;
+    return *buf != NULL;
 }
 
 /* ------------------------------------------------------------------ geometry */
@@ -84,21 +118,6 @@ static tsr_status have_stats_ops(tsr_vae *v, tsr_error *err)
 
 /* ------------------------------------------------------------------ tile transfer */
 
-static int staging(trun *r, size_t n_in, size_t n_out, tsr_error *err)
-{
-    if (n_in > r->in_cap) {
-        free(r->in);
-        r->in = tsr_malloc(n_in * sizeof(float), err);
-        r->in_cap = r->in ? n_in : 0;
-    }
-    if (r->in && n_out > r->out_cap) {
-        free(r->out);
-        r->out = tsr_malloc(n_out * sizeof(float), err);
-        r->out_cap = r->out ? n_out : 0;
-    }
-    return r->in && r->out;
-}
-
 /* Region g of src into dst ([c][t][gh][gw]). */
 static void extract(const htens *src, trect g, float *dst)
 {
@@ -123,6 +142,45 @@ static void place(htens *dst, const float *src, trect g, trect core, int s, cons
                 if (!res) memcpy(dst->d + o, in, (size_t)cw * sizeof(float));
                 else for (int x = 0; x < cw; x++) dst->d[o + x] = in[x] + res->d[o + x];
             }
+}
+
+/* Region g of `src` (frames into [skip, skip + src->t) of a new device tensor *x; frames below skip are left
+ * as they are: history re-runs whose results are dropped) via a device copy or an upload of host data. */
+static tsr_status load_region(trun *r, const htens *src, trect g, int skip, float **buf, size_t *cap, tsr_act *x,
+                              tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, t = src->t + skip;
+    tsr_status st = be->ops->act_alloc(be, src->c, t, gh, gw, x, err);
+    if (st != TSR_OK) return st;
+    if (src->dev.buf) return be->ops->act_copy_region(be, &src->dev, 0, g.y0, g.x0, x, skip, 0, 0, src->t, gh, gw, err);
+    size_t plane = (size_t)gh * gw, n = (size_t)src->c * t * plane;
+    if (!ensure(buf, cap, n + (skip ? (size_t)src->c * src->t * plane : 0), err)) return TSR_ERR_NOMEM;
+    if (!skip) {
+        extract(src, g, *buf);
+    } else { /* extract behind the tensor, then spread the channels out with zero history frames */
+        float *tmp = *buf + n;
+        extract(src, g, tmp);
+        memset(*buf, 0, n * sizeof(float));
+        for (int c = 0; c < src->c; c++)
+            memcpy(*buf + ((size_t)c * t + skip) * plane, tmp + (size_t)c * src->t * plane, src->t * plane * sizeof(float));
+    }
+    return be->ops->act_upload(be, x, *buf, err);
+}
+
+/* The core of tile result y (over region g at scale s; its first `skip` frames dropped) into `out`. */
+static tsr_status store_core(trun *r, const tsr_act *y, trect core, trect g, int s, int skip, htens *out,
+                             tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    if (out->dev.buf)
+        return be->ops->act_copy_region(be, y, skip, (core.y0 - g.y0) * s, (core.x0 - g.x0) * s, &out->dev, 0,
+                                        core.y0 * s, core.x0 * s, out->t, (core.y1 - core.y0) * s,
+                                        (core.x1 - core.x0) * s, err);
+    if (!ensure(&r->out, &r->out_cap, (size_t)y->c * y->t * y->h * y->w, err)) return TSR_ERR_NOMEM;
+    tsr_status st = be->ops->act_download(be, y, r->out, err);
+    if (st == TSR_OK) place(out, r->out, g, core, s, NULL, skip);
+    return st;
 }
 
 static tsr_status tick(trun *r, tsr_error *err)
@@ -194,15 +252,12 @@ static tsr_status update_history(trun *r, vae_conv *c, int k, int t, size_t plan
 /* The tile's region g of `in` on the device in *x, normalised (+SiLU) there when the conv has a norm
  * prologue: with the whole frame's statistics (in->gs, gathered while `in` was produced), or in the
  * reference's approximation (tile_local_norm) with the tile region's own. */
-static tsr_status stage_tile(trun *r, const htens *in, const tsr_wt *norm, int silu, trect g, size_t n_out, tsr_act *x,
+static tsr_status stage_tile(trun *r, const htens *in, const tsr_wt *norm, int silu, trect g, tsr_act *x,
                              tsr_error *err)
 {
     tsr_backend *be = r->v->be;
     int gh = g.y1 - g.y0, gw = g.x1 - g.x0;
-    if (!staging(r, (size_t)in->c * in->t * gh * gw, n_out, err)) return TSR_ERR_NOMEM;
-    extract(in, g, r->in);
-    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, x, err);
-    if (st == TSR_OK) st = be->ops->act_upload(be, x, r->in, err);
+    tsr_status st = load_region(r, in, g, 0, &r->in, &r->in_cap, x, err);
     if (st != TSR_OK || !norm) return st;
     tsr_gnstats *gs = in->gs, *local = NULL;
     if (r->v->tile_local_norm) {
@@ -215,34 +270,6 @@ static tsr_status stage_tile(trun *r, const htens *in, const tsr_wt *norm, int s
     if (st == TSR_OK) st = be->ops->gn_stats_apply(be, norm, x, gs, silu, x, err);
     if (be->ops->gn_stats_free) be->ops->gn_stats_free(be, local);
     return st;
-}
-
-/* The residual over region g into a device tensor of `t` frames whose first `skip` are zero (history re-runs). */
-static tsr_status stage_residual(trun *r, const htens *res, trect g, int skip, tsr_act *out, tsr_error *err)
-{
-    tsr_backend *be = r->v->be;
-    int gh = g.y1 - g.y0, gw = g.x1 - g.x0, t = res->t + skip;
-    size_t plane = (size_t)gh * gw, need = (size_t)res->c * t * plane;
-    if (need > r->rs_cap) {
-        free(r->rs);
-        r->rs = tsr_malloc(need * sizeof(float), err);
-        r->rs_cap = r->rs ? need : 0;
-        if (!r->rs) return TSR_ERR_NOMEM;
-    }
-    htens view = *res;
-    if (skip) {
-        memset(r->rs, 0, need * sizeof(float));
-        float *tmp = tsr_malloc((size_t)res->c * res->t * plane * sizeof(float), err);
-        if (!tmp) return TSR_ERR_NOMEM;
-        extract(&view, g, tmp);
-        for (int c = 0; c < res->c; c++)
-            memcpy(r->rs + ((size_t)c * t + skip) * plane, tmp + (size_t)c * res->t * plane, res->t * plane * sizeof(float));
-        free(tmp);
-    } else {
-        extract(&view, g, r->rs);
-    }
-    tsr_status st = be->ops->act_alloc(be, res->c, t, gh, gw, out, err);
-    return st == TSR_OK ? be->ops->act_upload(be, out, r->rs, err) : st;
 }
 
 /* The backend conv over the device tile x (consumed) with the tile's state (a device state per tile, or a
@@ -266,7 +293,7 @@ static tsr_status run_conv(trun *r, vae_conv *c, int k, tsr_act *x, const tsr_ac
     return st;
 }
 
-/* Gather the output statistics from the tile's core (frames after `skip`), download the tile to r->out. */
+/* Gather the output statistics from the tile's core (frames after `skip`), keep the core in `out`. */
 static tsr_status finish_tile(trun *r, tsr_act *y, htens *out, trect core, trect g, int s, int skip, tsr_error *err)
 {
     tsr_backend *be = r->v->be;
@@ -274,7 +301,7 @@ static tsr_status finish_tile(trun *r, tsr_act *y, htens *out, trect core, trect
     if (out->gs)
         st = be->ops->gn_stats_accum(be, y, skip, (core.y0 - g.y0) * s, (core.x0 - g.x0) * s, (core.y1 - g.y0) * s,
                                      (core.x1 - g.x0) * s, out->gs, err);
-    if (st == TSR_OK) st = be->ops->act_download(be, y, r->out, err);
+    if (st == TSR_OK) st = store_core(r, y, core, g, s, skip, out, err);
     be->ops->act_free(be, y);
     return st;
 }
@@ -286,6 +313,7 @@ static tsr_status history_input(trun *r, vae_conv *c, int k, tsr_act *x, int *ti
     tsr_backend *be = r->v->be;
     int t = x->t, gh = x->h, gw = x->w;
     size_t plane = (size_t)gh * gw;
+    if (!ensure(&r->in, &r->in_cap, (size_t)x->c * t * plane, err)) return TSR_ERR_NOMEM;
     tsr_status st = be->ops->act_download(be, x, r->in, err);
     const float *src = st == TSR_OK ? with_history(r, c, k, t, plane, tin, err) : NULL;
     if (st == TSR_OK && !src) st = TSR_ERR_NOMEM;
@@ -303,18 +331,16 @@ static tsr_status conv_tile(trun *r, vae_conv *c, const htens *in, const tsr_wt 
 {
     tsr_backend *be = r->v->be;
     int gh = g.y1 - g.y0, gw = g.x1 - g.x0, hist = r->host_state && c->d.kt > 1, tin = in->t;
-    size_t n_out = (size_t)out->c * (out->t + (hist ? c->d.kt - c->d.st : 0)) * gh * gw;
     tsr_act x = {0}, rs = {0}, y = {0};
-    tsr_status st = stage_tile(r, in, norm, silu, g, n_out, &x, err);
+    tsr_status st = stage_tile(r, in, norm, silu, g, &x, err);
     if (st == TSR_OK && hist) st = history_input(r, c, k, &x, &tin, err);
-    if (st == TSR_OK && res) st = stage_residual(r, res, g, tin - in->t, &rs, err);
+    if (st == TSR_OK && res) st = load_region(r, res, g, tin - in->t, &r->rs, &r->rs_cap, &rs, err);
     int o[3] = {tin, gh, gw};
     if (st == TSR_OK) st = run_conv(r, c, k, &x, res ? &rs : NULL, o, &y, err);
     be->ops->act_free(be, &x);
     be->ops->act_free(be, &rs);
     if (st == TSR_OK) st = finish_tile(r, &y, out, core, g, 1, tin - in->t, err);
     be->ops->act_free(be, &y);
-    if (st == TSR_OK) place(out, r->out, g, core, 1, NULL, tin - in->t);
     if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     return st == TSR_OK ? tick(r, err) : st;
 }
@@ -327,7 +353,7 @@ static tsr_status tiled_conv(trun *r, vae_conv *c, const htens *in, const tsr_wt
 {
     int e, nx, n = grid(r, in->h, in->w, &e, &nx), halo = c->d.kh / 2;
     tsr_status st = ensure_states(r, c, n, err);
-    if (st == TSR_OK) st = htens_alloc(out, c->d.cout, in->t, in->h, in->w, err);
+    if (st == TSR_OK) st = htens_alloc(r->v, out, c->d.cout, in->t, in->h, in->w, c != r->host_out, err);
     if (st == TSR_OK && stats) st = stats_new(r, out, err);
     for (int k = 0; k < n && st == TSR_OK; k++) {
         trect core, g;
@@ -350,7 +376,7 @@ static tsr_status tiled_down(trun *r, vae_conv *c, const htens *in, htens *out, 
                             : tsr_conv_out_len(in->t + d->kt - d->st, d->kt, d->st, 0, 0);
     int e, nx, n = grid(r, ho, wo, &e, &nx);
     tsr_status st = ensure_states(r, c, n, err);
-    if (st == TSR_OK) st = htens_alloc(out, d->cout, to, ho, wo, err);
+    if (st == TSR_OK) st = htens_alloc(r->v, out, d->cout, to, ho, wo, 1, err);
     if (st == TSR_OK) st = stats_new(r, out, err);
     for (int k = 0; k < n && st == TSR_OK; k++) {
         trect core, g;
@@ -358,12 +384,11 @@ static tsr_status tiled_down(trun *r, vae_conv *c, const htens *in, htens *out, 
         g = (trect){2 * core.y0, 2 * core.x0, TSR_MIN(in->h, 2 * core.y1 + 1), TSR_MIN(in->w, 2 * core.x1 + 1)};
         int o[3] = {to, core.y1 - core.y0, core.x1 - core.x0};
         tsr_act x = {0}, y = {0};
-        st = stage_tile(r, in, NULL, 0, g, (size_t)d->cout * to * o[1] * o[2], &x, err);
+        st = stage_tile(r, in, NULL, 0, g, &x, err);
         if (st == TSR_OK) st = run_conv(r, c, k, &x, NULL, o, &y, err);
         r->v->be->ops->act_free(r->v->be, &x);
         if (st == TSR_OK) st = finish_tile(r, &y, out, core, core, 1, 0, err);
         r->v->be->ops->act_free(r->v->be, &y);
-        if (st == TSR_OK) place(out, r->out, core, core, 1, NULL, 0);
         if (st != TSR_OK) tsr_error_prefix(err, "%s (tile %d): ", c->name, k);
     }
     if (st != TSR_OK) htens_free(r->v, out);
@@ -376,20 +401,16 @@ static tsr_status upscale_tile(trun *r, int i, const htens *in, htens *out, trec
     tsr_backend *be = r->v->be;
     vae_conv *u = &r->v->dec.upscale[i];
     int gh = core.y1 - core.y0, gw = core.x1 - core.x0;
-    if (!staging(r, (size_t)in->c * in->t * gh * gw, (size_t)out->c * out->t * 4 * gh * gw, err)) return TSR_ERR_NOMEM;
-    extract(in, core, r->in);
     tsr_act x = {0}, y = {0}, z = {0};
-    tsr_status st = be->ops->act_alloc(be, in->c, in->t, gh, gw, &x, err);
-    if (st == TSR_OK) st = be->ops->act_upload(be, &x, r->in, err);
+    tsr_status st = load_region(r, in, core, 0, &r->in, &r->in_cap, &x, err);
     if (st == TSR_OK) st = be->ops->conv3d(be, u->w, &x, NULL, NULL, 0, NULL, &y, err);
     be->ops->act_free(be, &x);
     if (st == TSR_OK) st = be->ops->depth_to_space(be, &y, r->v->dec.rt[i], 2, r->first_chunk, &z, err);
     be->ops->act_free(be, &y);
     if (st == TSR_OK && (z.c != out->c || z.t != out->t || z.h != 2 * gh || z.w != 2 * gw))
         st = tsr_fail(err, TSR_ERR_INTERNAL, "upsampled tile %dx%dx%dx%d is unexpected", z.c, z.t, z.h, z.w);
-    if (st == TSR_OK) st = be->ops->act_download(be, &z, r->out, err);
+    if (st == TSR_OK) st = store_core(r, &z, core, core, 2, 0, out, err);
     be->ops->act_free(be, &z);
-    if (st == TSR_OK) place(out, r->out, core, core, 2, NULL, 0);
     if (st != TSR_OK) tsr_error_prefix(err, "%s: ", u->name);
     return st == TSR_OK ? tick(r, err) : st;
 }
@@ -401,7 +422,7 @@ static tsr_status tiled_upsample(trun *r, int i, htens *x, tsr_error *err)
     int rt = h->rt[i], drop = r->first_chunk && rt == 2 && x->t > 0;
     int e, nx, n = grid(r, x->h, x->w, &e, &nx);
     htens u = {0}, y = {0};
-    tsr_status st = htens_alloc(&u, h->upscale[i].d.cout / (4 * rt), x->t * rt - drop, 2 * x->h, 2 * x->w, err);
+    tsr_status st = htens_alloc(r->v, &u, h->upscale[i].d.cout / (4 * rt), x->t * rt - drop, 2 * x->h, 2 * x->w, 1, err);
     for (int k = 0; k < n && st == TSR_OK; k++) {
         trect core, g;
         tile_at(k, e, nx, x->h, x->w, 0, &core, &g);
@@ -455,7 +476,7 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, c
     vae_half *h = &v->dec;
     int nb = v->cfg.num_blocks, from = t->from;
     trun r = {.v = v, .tile = t->tile, .out_h = t->out_h, .first_chunk = first_chunk, .host_state = t->host_state,
-              .tick = t->tick, .tick_user = t->tick_user};
+              .tick = t->tick, .tick_user = t->tick_user, .host_out = &h->conv_out};
     r.steps = count_steps(&r, from, x->h, x->w);
     memset(out, 0, sizeof *out);
     tsr_status st = have_stats_ops(v, err);
@@ -478,6 +499,7 @@ tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     vae_half *h = &v->enc;
     int nb = v->cfg.num_blocks;
     trun r = {.v = v, .tile = tile, .out_h = x->h, .first_chunk = first_chunk};
+    v->tile_resident_cap = 0; /* the caller reads the result from host memory */
     htens y = {0};
     tsr_status st = have_stats_ops(v, err);
     if (st == TSR_OK) st = tiled_conv(&r, &h->conv_in, x, NULL, 0, NULL, 1, &y, err);
@@ -500,15 +522,25 @@ tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     return st;
 }
 
-tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, tsr_tiled_out *out, tsr_error *err)
+tsr_status tsr_vae_tiled_input(tsr_vae *v, tsr_act *x, uint64_t resident, tsr_tiled_out *out, tsr_error *err)
 {
     tsr_backend *be = v->be;
     memset(out, 0, sizeof *out);
+    v->tile_resident_cap = resident;
+    v->tile_resident_used = 0;
     tsr_status st = have_stats_ops(v, err);
-    if (st == TSR_OK) st = htens_alloc(out, x->c, x->t, x->h, x->w, err);
-    if (st == TSR_OK) st = be->ops->gn_stats_create(be, x->t, x->c, v->cfg.norm_groups, &out->gs, err);
-    if (st == TSR_OK) st = be->ops->gn_stats_accum(be, x, 0, 0, 0, x->h, x->w, out->gs, err);
-    if (st == TSR_OK) st = be->ops->act_download(be, x, out->d, err);
+    uint64_t need = dev_bytes(v, x->c, x->t, x->h, x->w);
+    if (st == TSR_OK && be->ops->act_copy_region && need <= resident) { /* stays on the device */
+        *out = (tsr_tiled_out){NULL, x->c, x->t, x->h, x->w, NULL, *x};
+        memset(x, 0, sizeof *x);
+        v->tile_resident_used = need;
+        v->tile_resident_peak = TSR_MAX(v->tile_resident_peak, need);
+    } else if (st == TSR_OK) {
+        st = htens_alloc(v, out, x->c, x->t, x->h, x->w, 0, err);
+    }
+    if (st == TSR_OK) st = be->ops->gn_stats_create(be, out->t, out->c, v->cfg.norm_groups, &out->gs, err);
+    if (st == TSR_OK) st = be->ops->gn_stats_accum(be, out->dev.buf ? &out->dev : x, 0, 0, 0, out->h, out->w, out->gs, err);
+    if (st == TSR_OK && out->d) st = be->ops->act_download(be, x, out->d, err);
     be->ops->act_free(be, x);
     if (st != TSR_OK) htens_free(v, out);
     return st;

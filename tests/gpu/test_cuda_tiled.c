@@ -115,6 +115,24 @@ static void test_ops(tsr_backend *cpu, tsr_backend *gpu)
            r_gpu, max_abs(og, oc, m));
     CHECKF(d_cpu <= 1e-4, "CPU tiled statistics vs whole frame: %g", d_cpu);
     CHECKF(r_gpu <= 8e-3, "CUDA gn_stats vs CPU: rel RMS %g", r_gpu);
+    /* act_copy_region: a box between two tensors, against the CPU */
+    {
+        float *dst_c = malloc(n * sizeof(float)), *dst_g = malloc(n * sizeof(float));
+        tsr_act sc = {0}, dc = {0}, sg = {0}, dg = {0};
+        REQUIRE(cpu->ops->act_alloc(cpu, C, T, H, W, &sc, &err) == TSR_OK && cpu->ops->act_upload(cpu, &sc, x, &err) == TSR_OK);
+        REQUIRE(gpu->ops->act_alloc(gpu, C, T, H, W, &sg, &err) == TSR_OK && gpu->ops->act_upload(gpu, &sg, x, &err) == TSR_OK);
+        REQUIRE(cpu->ops->act_alloc(cpu, C, T, H, W, &dc, &err) == TSR_OK && cpu->ops->act_upload(cpu, &dc, whole, &err) == TSR_OK);
+        REQUIRE(gpu->ops->act_alloc(gpu, C, T, H, W, &dg, &err) == TSR_OK && gpu->ops->act_upload(gpu, &dg, whole, &err) == TSR_OK);
+        CHECK(cpu->ops->act_copy_region(cpu, &sc, 1, 3, 5, &dc, 0, 20, 30, 2, 17, 23, &err) == TSR_OK);
+        CHECK(gpu->ops->act_copy_region(gpu, &sg, 1, 3, 5, &dg, 0, 20, 30, 2, 17, 23, &err) == TSR_OK);
+        CHECK(gpu->ops->act_copy_region(gpu, &sg, 1, 3, 5, &dg, 0, 30, 30, 2, 17, 23, &err) == TSR_ERR_INVALID_ARG);
+        REQUIRE(cpu->ops->act_download(cpu, &dc, dst_c, &err) == TSR_OK && gpu->ops->act_download(gpu, &dg, dst_g, &err) == TSR_OK);
+        double rc = rel_rms(dst_g, dst_c, n);
+        printf("act_copy_region: CUDA vs CPU rel RMS %.3g\n", rc);
+        CHECKF(rc <= 5e-3, "act_copy_region: %g", rc);
+        cpu->ops->act_free(cpu, &sc), cpu->ops->act_free(cpu, &dc), gpu->ops->act_free(gpu, &sg), gpu->ops->act_free(gpu, &dg);
+        free(dst_c), free(dst_g);
+    }
     /* bad input: a frame range outside the tensor, a region outside the frame */
     tsr_gnstats *s = NULL;
     REQUIRE(gpu->ops->gn_stats_create(gpu, T, C, G, &s, &err) == TSR_OK);
@@ -141,12 +159,14 @@ static tsr_status sink(void *user, const float *fr, int n, int first, int h, int
     return TSR_OK;
 }
 
+static uint64_t resident; /* tsr_decode_params.tile_resident of the next decodes */
+
 static float *decode(tsr_vae *vae, const float *lat, int chunk, int tile, int host_state)
 {
     float *out = calloc(ON, sizeof(float));
     tsr_decode_params p;
     tsr_decode_params_default(&p);
-    p.chunk = chunk, p.tile = tile, p.tile_host_state = host_state;
+    p.chunk = chunk, p.tile = tile, p.tile_host_state = host_state, p.tile_resident = resident;
     tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, out, &err);
     CHECKF(st == TSR_OK, "decode tile %d chunk %d: %s", tile, chunk, err.message);
     return out;
@@ -179,15 +199,19 @@ static void test_decodes(void)
     tsr_filler_latent(lat, n);
     float *ref = decode(vae, lat, 1, 0, 0);
     static const int tiles[3] = {48, 40, 17};
-    for (int i = 0; i < 3; i++)
-        for (int hs = 0; hs <= 1; hs++) {
-            float *o = decode(vae, lat, hs ? 2 : 1, tiles[i], hs);
-            double r = rel_rms(o, ref, ON);
-            printf("CUDA tiled decode tile %d %s: rel RMS %.3g vs untiled, max abs %.3g\n", tiles[i],
-                   hs ? "host states chunk 2" : "device states chunk 1", r, max_abs(o, ref, ON));
-            CHECKF(r <= 1e-2, "tile %d host_state %d: %g", tiles[i], hs, r);
-            free(o);
-        }
+    for (int res = 0; res <= 1; res++)
+        for (int i = 0; i < 3; i++)
+            for (int hs = 0; hs <= 1; hs++) {
+                resident = res ? 1ull << 30 : 0;
+                float *o = decode(vae, lat, hs ? 2 : 1, tiles[i], hs);
+                double r = rel_rms(o, ref, ON);
+                printf("CUDA tiled decode tile %d %s, whole frames %s: rel RMS %.3g vs untiled, max abs %.3g\n",
+                       tiles[i], hs ? "host states chunk 2" : "device states chunk 1", res ? "on the device" : "on the host",
+                       r, max_abs(o, ref, ON));
+                CHECKF(r <= 1e-2, "tile %d host_state %d resident %d: %g", tiles[i], hs, res, r);
+                free(o);
+            }
+    resident = 0;
     free(ref), free(lat);
     tsr_vae_destroy(&vae);
     tsr_model_destroy(&m);

@@ -9,6 +9,7 @@
 #include "model/filler.h"
 #include "tessera.h"
 #include "tsr_test.h"
+#include "vae/vae_internal.h"
 
 enum { LT = 3, LH = 6, LW = 10, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
 #define ON ((size_t)3 * OF * OH * OW)
@@ -21,7 +22,7 @@ static float *lat;
 typedef struct out {
     float d[ON];
     int next, bad_order, frames;
-    uint64_t peak;
+    uint64_t peak, resident;
     int plans;
     tsr_plan last;
     char why[TSR_ERROR_MESSAGE_MAX];
@@ -74,6 +75,7 @@ static tsr_status run(uint64_t cap, uint64_t budget, int chunk, out *o)
     p.on_plan = on_plan, p.plan_user = o;
     p.progress = on_progress, p.progress_user = o;
     tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, o, &err);
+    o->resident = vae->tile_resident_peak;
     tsr_vae_destroy(&vae);
     tsr_engine_destroy(&eng);
     return st;
@@ -110,6 +112,7 @@ int main(void)
     memcpy(cfg.block_out, ch, sizeof ch);
     cfg.has_encoder = 0;
     REQUIRE(tsr_model_builtin(&cfg, &model, &err) == TSR_OK);
+    tsr_status st;
     size_t n = (size_t)16 * LT * LH * LW;
     lat = malloc(n * sizeof(float));
     tsr_filler_latent(lat, n);
@@ -126,12 +129,12 @@ int main(void)
     CHECK(o.peak <= o.last.peak && o.peak * 10 >= o.last.peak * 9);
 
     /* walk down the ladder: every plan that fits runs within its prediction and equals the reference */
-    int tiled_seen = 0;
+    int tiled_seen = 0, resident_seen = 0;
     uint64_t budget = o.last.peak;
     for (int step = 0; step < 40; step++) {
         tsr_plan want = plan_at(budget, 0);
         if (want.kind == TSR_PLAN_IMPOSSIBLE) break;
-        tsr_status st = run(want.peak, budget, 0, &o);
+        st = run(want.peak, want.peak, 0, &o);
         CHECKF(st == TSR_OK, "budget %llu: %s", (unsigned long long)budget, err.message);
         CHECK(o.plans == 1 && o.last.rung == want.rung && o.last.kind == want.kind);
         double d = max_abs(o.d, ref.d), ratio = (double)o.peak / (double)want.peak;
@@ -142,9 +145,20 @@ int main(void)
         CHECKF(d <= 1e-4, "plan %d differs from the untiled decode by %g", want.rung, d);
         CHECKF(ratio <= 1.0 && ratio >= 0.75, "rung %d: measured/predicted %.3f", want.rung, ratio);
         tiled_seen += want.kind == TSR_PLAN_TILED;
+        /* the same plan with room to spare: the slack keeps whole-frame tensors on the device (resident) */
+        uint64_t roomy = want.peak + want.peak / 2;
+        if (want.kind == TSR_PLAN_TILED && plan_at(roomy, 0).rung == want.rung) {
+            st = run(roomy, roomy, 0, &o);
+            d = max_abs(o.d, ref.d);
+            printf("  with %.3f MiB: measured %.3f MiB, whole-frame tensors on the device up to %.3f MiB, max abs "
+                   "%.2g\n", roomy / 1048576.0, o.peak / 1048576.0, o.resident / 1048576.0, d);
+            CHECKF(st == TSR_OK && o.plans == 1 && d <= 1e-4, "resident: %s %g", err.message, d);
+            CHECK(o.peak <= roomy);
+            resident_seen += o.resident > 0;
+        }
         budget = want.peak - 1;
     }
-    CHECK(tiled_seen >= 3);
+    CHECK(tiled_seen >= 3 && resident_seen >= 1);
 
     /* out of (emulated) device memory in the second chunk: re-plan smaller, continue, no frame twice */
     run(0, 0, 1, &o);
@@ -154,7 +168,7 @@ int main(void)
     tsr_plan small = plan_at(exact1.peak * 6 / 10, 1);
     REQUIRE(small.kind == TSR_PLAN_TILED);
     uint64_t cap = small.peak + (chunk1_peak - small.peak) / 4;
-    tsr_status st = run(cap, 1ull << 40, 1, &o);
+    st = run(cap, 1ull << 40, 1, &o);
     printf("cap %.3f MiB (exact chunk-1 peak %.3f MiB): %d plans, last %s %dx%d tiles, frames %d, why: %s\n",
            cap / 1048576.0, chunk1_peak / 1048576.0, o.plans, tsr_plan_kind_name(o.last.kind), o.last.tiles_y,
            o.last.tiles_x, o.frames, o.why);

@@ -404,6 +404,7 @@ static const tsr_backend_ops cpu_ops = {
     .gn_stats_free = tsr_cpu_gn_stats_free,
     .gn_stats_accum = tsr_cpu_gn_stats_accum,
     .gn_stats_apply = tsr_cpu_gn_stats_apply,
+    .act_copy_region = tsr_cpu_act_copy_region,
 };
 
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err)

@@ -138,3 +138,20 @@ tsr_status tsr_cpu_gn_stats_apply(tsr_backend *be, const tsr_wt *norm, const tsr
     tsr_parallel_for(((tsr_cpu_backend *)be)->pool, in->c, 1, apply_range, &j);
     return TSR_OK;
 }
+
+tsr_status tsr_cpu_act_copy_region(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
+                                   int dy, int dx, int t, int h, int w, tsr_error *err)
+{
+    (void)be;
+    if (!src || !dst || !src->buf || !dst->buf || src->c != dst->c || t < 1 || h < 1 || w < 1 || sf < 0 || sy < 0 ||
+        sx < 0 || df < 0 || dy < 0 || dx < 0 || sf + t > src->t || sy + h > src->h || sx + w > src->w ||
+        df + t > dst->t || dy + h > dst->h || dx + w > dst->w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
+    for (int c = 0; c < src->c; c++)
+        for (int f = 0; f < t; f++)
+            for (int y = 0; y < h; y++)
+                memcpy(dst->buf->data + (((size_t)c * dst->t + df + f) * dst->h + dy + y) * dst->w + dx,
+                       src->buf->data + (((size_t)c * src->t + sf + f) * src->h + sy + y) * src->w + sx,
+                       (size_t)w * sizeof(float));
+    return TSR_OK;
+}

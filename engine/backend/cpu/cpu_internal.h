@@ -95,6 +95,9 @@ tsr_status tsr_cpu_gn_stats_accum(tsr_backend *be, const tsr_act *in, int f0, in
 tsr_status tsr_cpu_gn_stats_apply(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
                                   int silu, tsr_act *out, tsr_error *err);
 
+tsr_status tsr_cpu_act_copy_region(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
+                                   int dy, int dx, int t, int h, int w, tsr_error *err);
+
 void tsr_cpu_group_norm_run(tsr_cpu_backend *be, const cpu_norm *n, const float *in, int c, int t, int hw, int silu,
                             float *out);
 tsr_status tsr_cpu_attention_run(tsr_cpu_backend *be, const cpu_attn *a, const float *in, int t, int h, int w,

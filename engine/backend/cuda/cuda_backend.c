@@ -559,6 +559,7 @@ const tsr_backend_ops tsr_cuda_ops = {
     .gn_stats_free = tsr_cuda_gn_stats_free,
     .gn_stats_accum = tsr_cuda_gn_stats_accum,
     .gn_stats_apply = tsr_cuda_gn_stats_apply,
+    .act_copy_region = tsr_cuda_act_copy_region,
 };
 
 static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)

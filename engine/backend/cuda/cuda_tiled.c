@@ -107,3 +107,16 @@ tsr_status tsr_cuda_gn_stats_apply(tsr_backend *be, const tsr_wt *norm, const ts
     tsr_cuda_arena_free(cu, aff);
     return st;
 }
+
+tsr_status tsr_cuda_act_copy_region(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
+                                    int dy, int dx, int t, int h, int w, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!src || !dst || !src->buf || !dst->buf || src->c != dst->c || src->buf->cp != dst->buf->cp || t < 1 || h < 1 ||
+        w < 1 || sf < 0 || sy < 0 || sx < 0 || df < 0 || dy < 0 || dx < 0 || sf + t > src->t || sy + h > src->h ||
+        sx + w > src->w || df + t > dst->t || dy + h > dst->h || dx + w > dst->w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
+    int cp = src->buf->cp, sh = src->h, sw = src->w, dh = dst->h, dw = dst->w;
+    void *a[] = {&src->buf->p, &sf, &sy, &sx, &sh, &sw, &dst->buf->p, &df, &dy, &dx, &dh, &dw, &h, &w, &cp};
+    return launch(cu, "tsr_copy_region", (unsigned)h, (unsigned)t, 256, a, err);
+}

@@ -11,4 +11,6 @@ tsr_status tsr_cuda_gn_stats_accum(tsr_backend *be, const tsr_act *in, int f0, i
                                    tsr_gnstats *s, tsr_error *err);
 tsr_status tsr_cuda_gn_stats_apply(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
                                    int silu, tsr_act *out, tsr_error *err);
+tsr_status tsr_cuda_act_copy_region(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
+                                    int dy, int dx, int t, int h, int w, tsr_error *err);
 #endif

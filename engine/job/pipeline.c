@@ -249,6 +249,22 @@ static void announce_plan(job *j, int tile, int h, int w, int chunks)
     j->cb.plan(j->cb.user, nx, ny, chunks);
 }
 
+typedef struct planned_decode {
+    job *j;
+    int h, w, t;
+} planned_decode;
+
+/* tsr_decode_params.on_plan: the planner's plan (and every re-plan after running out of device memory)
+ * becomes the job's plan event. */
+static void on_decode_plan(void *user, const tsr_plan *pl, const char *why)
+{
+    planned_decode *d = user;
+    int chunk = pl->chunk > 0 ? pl->chunk : 1;
+    if (why) tsr_log(TSR_LOG_WARN, "out of device memory, continuing with a smaller plan (%s): %s",
+                     tsr_plan_kind_name(pl->kind), why);
+    announce_plan(d->j, pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0, d->h, d->w, (d->t + chunk - 1) / chunk);
+}
+
 static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, const tsr_media_info *src,
                                    tsr_error *err)
 {
@@ -268,8 +284,15 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
         dp.max_frames = j->max_frames;
         dp.progress = forward_progress;
         dp.progress_user = j;
-        int chunk = dp.chunk > 0 ? dp.chunk : 1; /* tsr_vae_decode's automatic chunk */
-        announce_plan(j, dp.tile, 8 * l->h, 8 * l->w, (l->t + chunk - 1) / chunk);
+        planned_decode pd = {j, 8 * l->h, 8 * l->w, l->t};
+        if (j->spec->memory_budget > 0 && dp.tile == 0) { /* the planner decides; re-plans on device OOM */
+            dp.memory_budget = j->spec->memory_budget;
+            dp.on_plan = on_decode_plan;
+            dp.plan_user = &pd;
+        } else {
+            int chunk = dp.chunk > 0 ? dp.chunk : 1; /* tsr_vae_decode's automatic chunk */
+            announce_plan(j, dp.tile, 8 * l->h, 8 * l->w, (l->t + chunk - 1) / chunk);
+        }
         j->preview_last = -1;
         st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, sink, j, err);
         if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");

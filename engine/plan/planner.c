@@ -138,13 +138,13 @@ static int layer_edge(const ctx *c, int tile, int scale)
 }
 
 /* Pixels of the largest tile region (core + 1 px halo each side, clipped) at `scale`, and the sum of all
- * tiles' regions (every interior seam adds 2 px per axis). */
+ * tiles' regions (every interior seam adds 2 px per axis). Tiles are balanced: ceil(H/e) rows of H/rows. */
 static uint64_t region_px(const ctx *c, int tile, int scale, int halo, uint64_t *sum)
 {
     int H = c->h * scale, W = c->w * scale, e = layer_edge(c, tile, scale);
-    int ny = (H + e - 1) / e, nx = (W + e - 1) / e;
+    int ny = (H + e - 1) / e, nx = (W + e - 1) / e, eh = (H + ny - 1) / ny, ew = (W + nx - 1) / nx; /* balanced */
     if (sum) *sum = (uint64_t)(H + 2 * halo * (ny - 1)) * (uint64_t)(W + 2 * halo * (nx - 1));
-    return (uint64_t)TSR_MIN(e + 2 * halo, H) * (uint64_t)TSR_MIN(e + 2 * halo, W);
+    return (uint64_t)TSR_MIN(eh + 2 * halo, H) * (uint64_t)TSR_MIN(ew + 2 * halo, W);
 }
 
 /* Device elements per region pixel of one tiled stage: its largest conv's input tile (+ the history frames

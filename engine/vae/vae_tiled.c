@@ -90,10 +90,13 @@ static int grid(const trun *r, int h, int w, int *e, int *nx)
     return ((h + *e - 1) / *e) * *nx;
 }
 
+/* Tile k of the grid: ceil(h/e) x nx tiles of balanced size (rows and columns differ by at most one pixel,
+ * so a layer has few distinct tile shapes: the backend builds one conv plan per shape). */
 static void tile_at(int k, int e, int nx, int h, int w, int halo, trect *core, trect *reg)
 {
-    core->y0 = (k / nx) * e, core->x0 = (k % nx) * e;
-    core->y1 = TSR_MIN(h, core->y0 + e), core->x1 = TSR_MIN(w, core->x0 + e);
+    int ny = (h + e - 1) / e, i = k / nx, j = k % nx;
+    core->y0 = (int)((int64_t)i * h / ny), core->y1 = (int)((int64_t)(i + 1) * h / ny);
+    core->x0 = (int)((int64_t)j * w / nx), core->x1 = (int)((int64_t)(j + 1) * w / nx);
     reg->y0 = TSR_MAX(0, core->y0 - halo), reg->x0 = TSR_MAX(0, core->x0 - halo);
     reg->y1 = TSR_MIN(h, core->y1 + halo), reg->x1 = TSR_MIN(w, core->x1 + halo);
 }

@@ -585,6 +585,8 @@ typedef struct tsr_plan {
     uint64_t weights, state_device, activations, workspace, peak;
     uint64_t state_host;        /* pinned host memory for offloaded state */
     uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers */
+    uint64_t resident;          /* TILED: device memory for those tensors when they stay on the device (part of
+                                 * activations; 0: they live in host memory) */
     uint64_t budget;
     uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
     int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */

@@ -162,11 +162,11 @@ static uint64_t tile_stage_elems(const ctx *c, const tsr_mm_stage *s, int frames
     return TSR_MAX(conv1, conv2);
 }
 
-static void predict_tiled_memory(const ctx *c, int from, int tile, int host, tsr_plan *p)
+static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int resident, tsr_plan *p)
 {
     uint64_t ab = (uint64_t)p->act_bytes, sb = (uint64_t)p->state_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
     uint64_t head = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk, !c->r->fused_norm) * px * ab;
-    uint64_t tile_act = 0, host_frames = 0;
+    uint64_t tile_act = 0, host_frames = 0, dev_frames = 0, out_frames = 0;
     for (int i = from; i < c->mm.nstages; i++) {
         const tsr_mm_stage *s = &c->mm.stages[i];
         int frames = tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
@@ -177,6 +177,8 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, tsr
         uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
         uint64_t t4 = s->halo == 2 ? ci + 2 * co + (ci != co ? co : 0) : ci + co; /* resnet: x, h, shortcut, y */
         host_frames = TSR_MAX(host_frames, t4 * whole);
+        dev_frames = TSR_MAX(dev_frames, t4 * whole / 4 * ab);
+        if (i == c->mm.nstages - 1) out_frames = (uint64_t)s->cout * whole; /* conv_out's result: host */
     }
     uint64_t head_states = 0, tiled_states = 0;
     for (int i = 0; i < c->mm.ncausal; i++) {
@@ -194,11 +196,12 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, tsr
     p->offloaded -= host ? 1 : 0;
     p->state_device = (head_states + (host ? 0 : tiled_states)) * sb;
     p->state_host = host ? tiled_states * 4 : 0; /* fp32 history frames */
-    p->host_boundary = host_frames;
-    p->activations = TSR_MAX(head, tile_act);
+    p->resident = resident ? dev_frames : 0;
+    p->host_boundary = resident ? out_frames : host_frames;
+    p->activations = TSR_MAX(head, tile_act + p->resident);
 }
 
-static int predict_tiled(const ctx *c, int tile, int host, tsr_plan *p)
+static int predict_tiled(const ctx *c, int tile, int host, int resident, tsr_plan *p)
 {
     int from = tiled_from(c);
     if (from < 0) return 0;
@@ -214,7 +217,7 @@ static int predict_tiled(const ctx *c, int tile, int host, tsr_plan *p)
     p->tiles_y = (H + tile - 1) / tile;
     p->tiles_x = (W + tile - 1) / tile;
     if (p->tiles_y * p->tiles_x < 2) return 0;
-    predict_tiled_memory(c, from, tile, host, p);
+    predict_tiled_memory(c, from, tile, host, resident, p);
     p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
     return 1;
 }
@@ -224,14 +227,16 @@ static void push(tsr_ladder *l, const tsr_plan *p)
     if (l->n < TSR_LADDER_MAX) l->rungs[l->n++] = *p;
 }
 
-/* Fewest tiles first (least halo work, fewest transfers), device states before host states (no re-run). */
+/* Fastest first: whole-frame tensors on the device (no host transfers) before host ones, device states
+ * before host states (no re-run), fewest tiles first (least halo work). */
 static void push_tiled(const ctx *c, tsr_ladder *l)
 {
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32, 24, 16};
     tsr_plan p;
-    for (int host = 0; host <= 1; host++)
-        for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
-            if (predict_tiled(c, sizes[i], host, &p)) push(l, &p);
+    for (int resident = 1; resident >= 0; resident--)
+        for (int host = 0; host <= 1; host++)
+            for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
+                if (predict_tiled(c, sizes[i], host, resident, &p)) push(l, &p);
 }
 
 static void push_streaming(const ctx *c, tsr_ladder *l, tsr_plan_kind kind)

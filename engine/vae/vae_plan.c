@@ -38,7 +38,7 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
     /* what the plan leaves of the budget (less 5 % for allocator slack) holds whole-frame tensors on the device */
     uint64_t slack = pl->budget > pl->peak ? pl->budget - pl->peak : 0;
-    q->tile_resident = q->tile ? slack / 20 * 19 : 0;
+    q->tile_resident = q->tile ? pl->resident + slack / 20 * 19 : 0;
 }
 
 static void size_text(uint64_t b, char *buf, size_t n)

@@ -56,6 +56,8 @@ static int progress(void *user, const tsr_progress *p)
     if (p->mem_peak > r->peak) r->peak = p->mem_peak;
     size_t f = free_now();
     if (f && f < free_low) free_low = f;
+    if (p->tile == 0) fprintf(stderr, "chunk %d/%d, %d frames, %.1f s\n", p->chunks_done, p->chunks_total, p->frames_done,
+                              p->elapsed_s);
     return 0;
 }
 
@@ -261,6 +263,7 @@ static float *decode_full(tsr_vae *v, int tile, int host_state, double *secs)
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = 1, p.tile = tile, p.tile_host_state = host_state;
+    p.tile_resident = tile ? 40ull << 30 : 0; /* whole frames on the device: the comparison, not the memory */
     double t0 = tsr_now();
     if (tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &r, &err) != TSR_OK) {
         fprintf(stderr, "decode tile %d: %s\n", tile, err.message);

@@ -208,50 +208,6 @@ static tsr_status ensure_states(trun *r, vae_conv *c, int n, tsr_error *err)
     return c->tile_hist ? TSR_OK : TSR_ERR_NOMEM;
 }
 
-/* Host-state mode: the conv input of a later chunk is [2 history frames] ++ chunk (a fresh backend state
- * replicates history frame 0; the 2 outputs that depend on it are dropped). Returns the frames to feed. */
-static const float *with_history(trun *r, const vae_conv *c, int k, int t, size_t plane, int *tin, tsr_error *err)
-{
-    const float *h = c->tile_hist[k];
-    *tin = t;
-    if (!h) return r->in;
-    int n = c->d.kt - c->d.st;
-    size_t need = (size_t)c->d.cin * (n + t) * plane;
-    if (need > r->ext_cap) {
-        free(r->ext);
-        r->ext = tsr_malloc(need * sizeof(float), err);
-        r->ext_cap = r->ext ? need : 0;
-        if (!r->ext) return NULL;
-    }
-    for (int ch = 0; ch < c->d.cin; ch++) {
-        memcpy(r->ext + (size_t)ch * (n + t) * plane, h + (size_t)ch * n * plane, n * plane * sizeof(float));
-        memcpy(r->ext + ((size_t)ch * (n + t) + n) * plane, r->in + (size_t)ch * t * plane, t * plane * sizeof(float));
-    }
-    *tin = n + t;
-    return r->ext;
-}
-
-/* Keep the last kt-st frames of (history, or frame 0 replicated as the backend does) ++ chunk. */
-static tsr_status update_history(trun *r, vae_conv *c, int k, int t, size_t plane, tsr_error *err)
-{
-    int n = c->d.kt - c->d.st;
-    float *h = c->tile_hist[k];
-    if (!h) {
-        h = c->tile_hist[k] = tsr_malloc((size_t)c->d.cin * n * plane * sizeof(float), err);
-        if (!h) return TSR_ERR_NOMEM;
-        r->v->tile_hist_bytes += (uint64_t)c->d.cin * n * plane * sizeof(float);
-        for (int ch = 0; ch < c->d.cin; ch++)
-            for (int i = 0; i < n; i++) memcpy(h + ((size_t)ch * n + i) * plane, r->in + (size_t)ch * t * plane, plane * sizeof(float));
-    }
-    for (int ch = 0; ch < c->d.cin; ch++)
-        for (int i = 0; i < n; i++) { /* sequence index n + t - n + i = t + i over (h[0..n) ++ chunk) */
-            int f = t + i;
-            const float *src = f < n ? h + ((size_t)ch * n + f) * plane : r->in + ((size_t)ch * t + f - n) * plane;
-            memmove(h + ((size_t)ch * n + i) * plane, src, plane * sizeof(float)); /* src index >= i: safe */
-        }
-    return TSR_OK;
-}
-
 /* The tile's region g of `in` on the device in *x, normalised (+SiLU) there when the conv has a norm
  * prologue: with the whole frame's statistics (in->gs, gathered while `in` was produced), or in the
  * reference's approximation (tile_local_norm) with the tile region's own. */
@@ -309,22 +265,74 @@ static tsr_status finish_tile(trun *r, tsr_act *y, htens *out, trect core, trect
     return st;
 }
 
-/* Host-state mode: the normalised tile goes back to the host (its last frames become the history), and the
- * conv input is [history] ++ tile. */
+/* Host-state mode, the tile's causal history (the last kt-st normalised input frames of its region) in
+ * host memory. New history = the last n frames of (old history, or frame 0 replicated as the backend does
+ * on a first chunk) ++ this chunk's t frames: only those frames (and frame 0 on the first chunk) cross the
+ * bus, cut out on the device. */
+static tsr_status update_history(trun *r, vae_conv *c, int k, const tsr_act *x, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int n = c->d.kt - c->d.st, t = x->t, m = TSR_MIN(t, n), first = c->tile_hist[k] == NULL;
+    size_t plane = (size_t)x->h * x->w, fr = (size_t)c->d.cin * plane;
+    if (!ensure(&r->in, &r->in_cap, fr * (size_t)(m + 1), err)) return TSR_ERR_NOMEM;
+    float *tail = r->in, *f0 = r->in + fr * (size_t)m; /* [cin][m] and [cin][1] */
+    tsr_act a = {0};
+    tsr_status st = be->ops->act_alloc(be, c->d.cin, m, x->h, x->w, &a, err);
+    if (st == TSR_OK) st = be->ops->act_copy_region(be, x, t - m, 0, 0, &a, 0, 0, 0, m, x->h, x->w, err);
+    if (st == TSR_OK) st = be->ops->act_download(be, &a, tail, err);
+    be->ops->act_free(be, &a);
+    if (st == TSR_OK && first) {
+        st = be->ops->act_alloc(be, c->d.cin, 1, x->h, x->w, &a, err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, x, 0, 0, 0, &a, 0, 0, 0, 1, x->h, x->w, err);
+        if (st == TSR_OK) st = be->ops->act_download(be, &a, f0, err);
+        be->ops->act_free(be, &a);
+    }
+    if (st != TSR_OK) return st;
+    float *h = c->tile_hist[k];
+    if (first) {
+        h = c->tile_hist[k] = tsr_malloc(fr * (size_t)n * sizeof(float), err);
+        if (!h) return TSR_ERR_NOMEM;
+        r->v->tile_hist_bytes += fr * (uint64_t)n * sizeof(float);
+        for (int ch = 0; ch < c->d.cin; ch++)
+            for (int i = 0; i < n; i++) memcpy(h + ((size_t)ch * n + i) * plane, f0 + (size_t)ch * plane, plane * sizeof(float));
+    }
+    for (int ch = 0; ch < c->d.cin; ch++)
+        for (int i = 0; i < n; i++) { /* sequence index t + i over (h[0..n) ++ chunk[0..t)) */
+            int f = t + i;
+            const float *src = f < n ? h + ((size_t)ch * n + f) * plane : tail + ((size_t)ch * m + (f - n) - (t - m)) * plane;
+            memmove(h + ((size_t)ch * n + i) * plane, src, plane * sizeof(float)); /* src index >= i: safe */
+        }
+    return TSR_OK;
+}
+
+/* Host-state mode: the conv input of a later chunk is [history] ++ tile, assembled on the device (a fresh
+ * backend state then replicates history frame 0; the outputs that depend on it are dropped). The first
+ * chunk feeds the tile itself (the backend replicates frame 0 as the untiled conv does). */
 static tsr_status history_input(trun *r, vae_conv *c, int k, tsr_act *x, int *tin, tsr_error *err)
 {
     tsr_backend *be = r->v->be;
-    int t = x->t, gh = x->h, gw = x->w;
-    size_t plane = (size_t)gh * gw;
-    if (!ensure(&r->in, &r->in_cap, (size_t)x->c * t * plane, err)) return TSR_ERR_NOMEM;
-    tsr_status st = be->ops->act_download(be, x, r->in, err);
-    const float *src = st == TSR_OK ? with_history(r, c, k, t, plane, tin, err) : NULL;
-    if (st == TSR_OK && !src) st = TSR_ERR_NOMEM;
-    if (st == TSR_OK) st = update_history(r, c, k, t, plane, err);
-    if (st != TSR_OK || *tin == t) return st; /* first chunk: the tile itself (the backend replicates frame 0) */
+    int n = c->d.kt - c->d.st, t = x->t;
+    const float *old = c->tile_hist[k];
+    tsr_act ext = {0}, ha = {0};
+    tsr_status st = TSR_OK;
+    *tin = t;
+    if (old) {
+        st = be->ops->act_alloc(be, c->d.cin, n + t, x->h, x->w, &ext, err);
+        if (st == TSR_OK) st = be->ops->act_alloc(be, c->d.cin, n, x->h, x->w, &ha, err);
+        if (st == TSR_OK) st = be->ops->act_upload(be, &ha, old, err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, &ha, 0, 0, 0, &ext, 0, 0, 0, n, x->h, x->w, err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, x, 0, 0, 0, &ext, n, 0, 0, t, x->h, x->w, err);
+        be->ops->act_free(be, &ha);
+    }
+    if (st == TSR_OK) st = update_history(r, c, k, x, err);
+    if (st != TSR_OK || !old) {
+        be->ops->act_free(be, &ext);
+        return st;
+    }
     be->ops->act_free(be, x);
-    st = be->ops->act_alloc(be, c->d.cin, *tin, gh, gw, x, err);
-    return st == TSR_OK ? be->ops->act_upload(be, x, src, err) : st;
+    *x = ext;
+    *tin = n + t;
+    return TSR_OK;
 }
 
 /* One tile of a conv: stage its region (normalised on the device), run the backend conv with the tile's

@@ -56,8 +56,8 @@ static int progress(void *user, const tsr_progress *p)
     if (p->mem_peak > r->peak) r->peak = p->mem_peak;
     size_t f = free_now();
     if (f && f < free_low) free_low = f;
-    if (p->tile == 0) fprintf(stderr, "chunk %d/%d, %d frames, %.1f s\n", p->chunks_done, p->chunks_total, p->frames_done,
-                              p->elapsed_s);
+    if (p->tile == 0) fprintf(stderr, "chunk %d/%d, %d frames, %.1f s, arena peak %.3f GiB\n", p->chunks_done,
+                              p->chunks_total, p->frames_done, p->elapsed_s, p->mem_peak / 1073741824.0);
     return 0;
 }
 
@@ -282,9 +282,9 @@ static int psnr_mode(int tile, const char *dir)
     tsr_vae *v = make(0, &eng, &weights);
     double t_u, t_t, t_l, m_t, m_l;
     float *u = decode_full(v, 0, 0, &t_u);
-    float *t = decode_full(v, tile, 1, &t_t);
+    float *t = decode_full(v, tile, 0, &t_t);
     v->tile_local_norm = 1;
-    float *l = decode_full(v, tile, 1, &t_l);
+    float *l = decode_full(v, tile, 0, &t_l);
     v->tile_local_norm = 0;
     double p_t = psnr(t, u, n, &m_t), p_l = psnr(l, u, n, &m_l);
     double s_t = tile_shift(t, u, F, H, W, tile), s_l = tile_shift(l, u, F, H, W, tile);

@@ -24,17 +24,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 bp=$b/tests/bench/bench_plan
 case "${1:-probe}" in
 probe)
-  timeout 150 $b/tests/gpu/test_cuda_tiled >"$OUT/test_cuda_tiled.log" 2>&1
-  echo "test_cuda_tiled rc=$?"; grep -E "gn_stats|act_copy|OOM|checks|CHECK|REQUIRE" "$OUT/test_cuda_tiled.log" | head -12
-  timeout 150 $bp caps 6 135 240 16 12 >"$OUT/caps_21f.json" 2>"$OUT/caps_21f.err"; echo "caps 21f rc=$?"
-  timeout 90 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
+  timeout 40 $b/tests/gpu/test_cuda_tiled >"$OUT/test_cuda_tiled.log" 2>&1
+  echo "test_cuda_tiled rc=$?"; grep -E "OOM|checks|CHECK|REQUIRE" "$OUT/test_cuda_tiled.log" | head -6
+  timeout 50 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
+  timeout 70 $bp caps 2 135 240 16 12 >"$OUT/caps_5f.json" 2>"$OUT/caps_5f.err"; echo "caps 5f rc=$?"
   for i in 1 2; do
-    timeout 60 $b/app/cli/tessera-cli tune --latent-shape 16x6x135x240 --budget 16G --store "$OUT/tune.db" \
+    timeout 30 $b/app/cli/tessera-cli tune --latent-shape 16x6x135x240 --budget 40G --store "$OUT/tune.db" \
       --probe-frames 1 >"$OUT/tune$i.txt" 2>&1; echo "tune $i rc=$?"; head -1 "$OUT/tune$i.txt"
   done
   rm -f "$OUT"/tune.db*
-  timeout 90 $bp caps 21 135 240 16 >"$OUT/caps_81f.json" 2>"$OUT/caps_81f.err"; echo "caps 81f rc=$?"
-  timeout 100 $bp caps 2 135 240 8 >"$OUT/caps_5f_8g.json" 2>"$OUT/caps_5f_8g.err"; echo "caps 5f 8G rc=$?"
   ;;
 esac
 echo "== results"

@@ -27,7 +27,7 @@ probe)
   timeout 40 $b/tests/gpu/test_cuda_tiled >"$OUT/test_cuda_tiled.log" 2>&1
   echo "test_cuda_tiled rc=$?"; grep -E "OOM|checks|CHECK|REQUIRE" "$OUT/test_cuda_tiled.log" | head -6
   timeout 50 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
-  timeout 70 $bp caps 2 135 240 16 12 >"$OUT/caps_5f.json" 2>"$OUT/caps_5f.err"; echo "caps 5f rc=$?"
+  timeout 75 $bp caps 2 135 240 16 >"$OUT/caps_5f.json" 2>"$OUT/caps_5f.err"; echo "caps 5f rc=$?"
   for i in 1 2; do
     timeout 30 $b/app/cli/tessera-cli tune --latent-shape 16x6x135x240 --budget 40G --store "$OUT/tune.db" \
       --probe-frames 1 >"$OUT/tune$i.txt" 2>&1; echo "tune $i rc=$?"; head -1 "$OUT/tune$i.txt"

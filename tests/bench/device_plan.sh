@@ -25,7 +25,7 @@ bp=$b/tests/bench/bench_plan
 case "${1:-probe}" in
 probe)
   timeout 40 $b/tests/gpu/test_cuda_tiled >"$OUT/test_cuda_tiled.log" 2>&1
-  echo "test_cuda_tiled rc=$?"; grep -E "OOM|checks|CHECK|REQUIRE" "$OUT/test_cuda_tiled.log" | head -6
+  echo "test_cuda_tiled rc=$?"; grep -E "CUDA|checks|CHECK|REQUIRE" "$OUT/test_cuda_tiled.log" | head -16
   timeout 50 $bp psnr 2 135 240 1024 "$OUT" >"$OUT/psnr.json" 2>"$OUT/psnr.err"; echo "psnr rc=$?"
   timeout 75 $bp caps 2 135 240 16 >"$OUT/caps_5f.json" 2>"$OUT/caps_5f.err"; echo "caps 5f rc=$?"
   for i in 1 2; do

@@ -171,13 +171,15 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int
         const tsr_mm_stage *s = &c->mm.stages[i];
         int frames = tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
         uint64_t reg = s->upscale ? region_px(c, tile, s->scale, 0, NULL) : region_px(c, tile, s->scale, 1, NULL);
-        tile_act = TSR_MAX(tile_act, tile_stage_elems(c, s, frames, host) * reg * ab);
+        uint64_t act = tile_stage_elems(c, s, frames, host) * reg * ab;
         /* host: the layer's whole-frame fp32 tensors (an upscale's output counted at its input scale) */
         uint64_t whole = (uint64_t)(s->scale * s->scale) * px * (uint64_t)frames * 4;
         uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
         uint64_t t4 = s->halo == 2 ? ci + 2 * co + (ci != co ? co : 0) : ci + co; /* resnet: x, h, shortcut, y */
         host_frames = TSR_MAX(host_frames, t4 * whole);
         dev_frames = TSR_MAX(dev_frames, t4 * whole / 4 * ab);
+        /* a layer's tiles work beside that layer's whole-frame tensors (when those stay on the device) */
+        tile_act = TSR_MAX(tile_act, act + (resident ? t4 * whole / 4 * ab : 0));
         if (i == c->mm.nstages - 1) out_frames = (uint64_t)s->cout * whole; /* conv_out's result: host */
     }
     uint64_t head_states = 0, tiled_states = 0;
@@ -198,7 +200,7 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int
     p->state_host = host ? tiled_states * 4 : 0; /* fp32 history frames */
     p->resident = resident ? dev_frames : 0;
     p->host_boundary = resident ? out_frames : host_frames;
-    p->activations = TSR_MAX(head, tile_act + p->resident);
+    p->activations = TSR_MAX(head, tile_act);
 }
 
 static int predict_tiled(const ctx *c, int tile, int host, int resident, tsr_plan *p)

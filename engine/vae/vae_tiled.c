@@ -27,8 +27,8 @@ typedef struct trun {
     tsr_vae *v;
     int tile, out_h;           /* tile edge in output pixels; a layer of height h uses tile*h/out_h */
     int first_chunk, host_state;
-    float *in, *out, *ext, *rs;/* staging of one tile's input / output / history ++ input / residual */
-    size_t in_cap, out_cap, ext_cap, rs_cap;
+    float *in, *out, *rs;      /* host staging of one tile's input (and history frames) / output / residual */
+    size_t in_cap, out_cap, rs_cap;
     tsr_tile_tick tick;
     void *tick_user;
     int step, steps;
@@ -499,7 +499,6 @@ tsr_status tsr_vae_decode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, c
     htens_free(v, x);
     free(r.in);
     free(r.out);
-    free(r.ext);
     free(r.rs);
     return st;
 }
@@ -528,7 +527,6 @@ tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, i
     if (st != TSR_OK) htens_free(v, out);
     free(r.in);
     free(r.out);
-    free(r.ext);
     free(r.rs);
     return st;
 }

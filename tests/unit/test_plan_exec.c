@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "model/filler.h"
 #include "tessera.h"
 #include "tsr_test.h"
@@ -105,8 +106,53 @@ static tsr_plan plan_at(uint64_t budget, int chunk)
     return p;
 }
 
+/* The CPU reference of the tiled GroupNorm ops: statistics of two halves of a frame accumulated one after
+ * the other equal group_norm over the whole frame; bad arguments fail cleanly. */
+static void test_gn_stats_ops(void)
+{
+    enum { C = 64, T = 2, H = 9, W = 13, G = 32 };
+    tsr_backend_params bp = {1, 0, TSR_LP_DEFAULT, 0};
+    tsr_backend *be = NULL;
+    REQUIRE(tsr_cpu_backend_create(&bp, &be, &err) == TSR_OK);
+    size_t n = (size_t)C * T * H * W;
+    float *x = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    float gam[C], bet[C];
+    tsr_filler_latent(x, n);
+    for (size_t i = 0; i < n; i++) x[i] = 3.0f + 2.0f * x[i] + (float)(i % 7) * 0.1f;
+    for (int c = 0; c < C; c++) gam[c] = 1.0f + 0.01f * c, bet[c] = 0.02f * c - 0.5f;
+    tsr_wt *norm = NULL;
+    REQUIRE(be->ops->norm_upload(be, C, G, 1e-6f, gam, bet, &norm, &err) == TSR_OK);
+    tsr_act in = {0}, whole = {0}, tiled = {0};
+    REQUIRE(be->ops->act_alloc(be, C, T, H, W, &in, &err) == TSR_OK && be->ops->act_upload(be, &in, x, &err) == TSR_OK);
+    REQUIRE(be->ops->group_norm(be, norm, &in, 1, &whole, &err) == TSR_OK);
+    tsr_gnstats *s = NULL;
+    REQUIRE(be->ops->gn_stats_create(be, T, C, G, &s, &err) == TSR_OK);
+    CHECK(be->ops->gn_stats_accum(be, &in, 0, 0, 0, 5, W, s, &err) == TSR_OK);
+    CHECK(be->ops->gn_stats_accum(be, &in, 0, 5, 0, H, W, s, &err) == TSR_OK);
+    CHECK(be->ops->gn_stats_apply(be, norm, &in, s, 1, &tiled, &err) == TSR_OK);
+    REQUIRE(be->ops->act_download(be, &whole, a, &err) == TSR_OK && be->ops->act_download(be, &tiled, b, &err) == TSR_OK);
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    printf("gn_stats (two halves) vs group_norm: max abs %.3g\n", m);
+    CHECK(m <= 1e-5);
+    CHECK(be->ops->gn_stats_accum(be, &in, 1, 0, 0, H, W, s, &err) == TSR_ERR_INVALID_ARG);   /* frames */
+    CHECK(be->ops->gn_stats_accum(be, &in, 0, 0, 0, H + 1, W, s, &err) == TSR_ERR_INVALID_ARG); /* rows */
+    CHECK(be->ops->gn_stats_accum(be, &in, 0, 3, 0, 3, W, s, &err) == TSR_ERR_INVALID_ARG);     /* empty */
+    be->ops->gn_stats_reset(be, s);
+    CHECK(be->ops->gn_stats_apply(be, norm, &in, s, 0, &tiled, &err) == TSR_ERR_INVALID_ARG);  /* nothing gathered */
+    tsr_gnstats *bad = NULL;
+    CHECK(be->ops->gn_stats_create(be, T, 30, G, &bad, &err) == TSR_ERR_INVALID_ARG && bad == NULL);
+    CHECK(be->ops->act_copy_region(be, &in, 0, 0, 0, &tiled, 0, 5, 0, T, H, W, &err) == TSR_ERR_INVALID_ARG);
+    be->ops->gn_stats_free(be, s);
+    be->ops->act_free(be, &in), be->ops->act_free(be, &whole), be->ops->act_free(be, &tiled);
+    be->ops->wt_free(be, norm);
+    be->ops->destroy(be);
+    free(x), free(a), free(b);
+}
+
 int main(void)
 {
+    test_gn_stats_ops();
     tsr_vae_config_seedvr2(&cfg);
     static const int ch[4] = {32, 32, 64, 64};
     memcpy(cfg.block_out, ch, sizeof ch);

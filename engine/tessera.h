@@ -553,7 +553,7 @@ typedef struct tsr_plan_request {
     uint64_t budget;            /* bytes the plan may use (see tsr_plan_default_budget) */
     tsr_tiling_policy tiling;
     int chunk;                  /* latent frames per chunk, 0 = the planner picks (1..4) */
-    uint64_t host_budget;       /* host memory for offloaded state / tile-major buffers, 0 = no limit */
+    uint64_t host_budget;       /* host memory for offloaded state / whole-frame tile buffers, 0 = no limit */
     int fused_norm;             /* 1: the backend applies GroupNorm+SiLU inside the conv (CPU backend); 0: it
                                  * writes the normalised conv input to a buffer first (CUDA backend today) */
     int no_offload;             /* 1: no plan that keeps untiled causal states in host memory (EXACT_OFFLOAD,
@@ -571,7 +571,8 @@ typedef struct tsr_plan {
     int chunk;                  /* latent frames per chunk */
     int act_bytes;              /* bytes per activation element (2 bf16/fp16, 4 fp32) */
     int state_bytes;            /* bytes per causal-state element (1 when FP8_STATE) */
-    int offloaded;              /* causal states kept in pinned host memory (the largest first) */
+    int offloaded;              /* causal states kept in host memory: EXACT_OFFLOAD/FP8_STATE the largest first;
+                                 * TILED the tiled layers' per-tile history (0: per-tile device states) */
     /* TILED: output-pixel geometry (0 when untiled) */
     int tile_h, tile_w;         /* tile core edge in output pixels (square; the last row/column may be smaller) */
     int tiles_y, tiles_x;
@@ -583,7 +584,7 @@ typedef struct tsr_plan {
     int tile_major;             /* reserved (0): no executor runs tile-major plans */
     /* predicted device memory, bytes */
     uint64_t weights, state_device, activations, workspace, peak;
-    uint64_t state_host;        /* pinned host memory for offloaded state */
+    uint64_t state_host;        /* host memory for offloaded state (TILED: fp32 history frames) */
     uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers */
     uint64_t resident;          /* TILED: device memory for those tensors when they stay on the device (part of
                                  * activations; 0: they live in host memory) */
@@ -598,7 +599,7 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
- * Every plan streams the same causal state, so the executor continues from the chunk that failed. */
+ * tsr_vae_decode (memory_budget) then re-derives the causal states and continues with the chunk that failed. */
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
 const char *tsr_plan_kind_name(tsr_plan_kind k);
 /* Compact JSON of the plan (stored by the autotuner); returns the length snprintf would write. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The planner's plans on the GPU (run through the device tool from the repository root, $OUT set):
-#   bash tests/bench/device_plan.sh probe   build, GPU op/tiled/OOM test, a short 1080p planned decode, PSNR
-#   bash tests/bench/device_plan.sh caps    build, 1080p 21 f at 8/12/16 GiB, 81 f at 16 GiB
+#   bash tests/bench/device_plan.sh probe   build, GPU op/tiled/OOM test, PSNR and drift at 1080p, a 1080p
+#                                           planned decode at 16 GiB, tune twice (the steps RESULTS.md reports)
+# Longer runs: build-gpu/tests/bench/bench_plan caps LT LH LW CAP_GIB... (e.g. 6 135 240 16 12 8 for 1080p 21 f).
 # Logs and JSON go to $OUT; a short table is printed last.
 set -u
 OUT=${OUT:-/tmp/out}

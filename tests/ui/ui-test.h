@@ -45,6 +45,21 @@ static inline char *ui_test_write_file(const char *dir, const char *name, const 
     return path;
 }
 
+/* A small full SeedVR2-shaped VAE file (channels 32/32/64/64, F16) written by tessera-cli make-model ($TSR_CLI);
+ * NULL (and the test skipped) when the CLI is not there. */
+static inline char *ui_test_make_model(const char *dir, const char *name)
+{
+    const char *cli = g_getenv("TSR_CLI");
+    if (!cli || !g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) return NULL;
+    char *path = g_build_filename(dir, name, NULL);
+    const char *argv[] = {cli, "make-model", "--config", "small", "-o", path, NULL};
+    int status = 0;
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return path;
+}
+
 /* Every interactive widget under `root` has an accessible name: a LABEL property, a LABELLED_BY relation,
  * or a visible text label (buttons). Returns the first offender's type name, or NULL. */
 static inline const char *ui_test_find_unnamed(GtkWidget *root)
@@ -54,7 +69,8 @@ static inline const char *ui_test_find_unnamed(GtkWidget *root)
         gboolean interactive = GTK_IS_BUTTON(c) || GTK_IS_MENU_BUTTON(c) || GTK_IS_DROP_DOWN(c) ||
                                GTK_IS_ENTRY(c) || GTK_IS_SPIN_BUTTON(c) || GTK_IS_LIST_BOX(c) ||
                                GTK_IS_COLUMN_VIEW(c) || GTK_IS_LEVEL_BAR(c) || GTK_IS_PICTURE(c) ||
-                               GTK_IS_DRAWING_AREA(c);
+                               GTK_IS_DRAWING_AREA(c) || GTK_IS_CHECK_BUTTON(c) || GTK_IS_SWITCH(c) ||
+                               GTK_IS_TEXT_VIEW(c) || GTK_IS_SCALE(c);
         if (!interactive) {
             const char *inner = ui_test_find_unnamed(c);
             if (inner) return inner;
@@ -64,6 +80,7 @@ static inline const char *ui_test_find_unnamed(GtkWidget *root)
         if (gtk_test_accessible_has_relation(GTK_ACCESSIBLE(c), GTK_ACCESSIBLE_RELATION_LABELLED_BY)) continue;
         if (GTK_IS_BUTTON(c) && gtk_button_get_label(GTK_BUTTON(c)) && !gtk_button_get_icon_name(GTK_BUTTON(c)))
             continue;
+        if (GTK_IS_CHECK_BUTTON(c) && gtk_check_button_get_label(GTK_CHECK_BUTTON(c))) continue;
         g_test_message("no accessible name: %s (%s)", G_OBJECT_TYPE_NAME(c), gtk_widget_get_tooltip_text(c));
         return G_OBJECT_TYPE_NAME(c);
     }

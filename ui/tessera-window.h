@@ -22,6 +22,8 @@ void tessera_window_toast(TesseraWindow *self, const char *message);
 const char *tessera_window_get_last_toast(TesseraWindow *self);
 GtkDropTarget *tessera_window_get_drop_target(TesseraWindow *self);
 TesseraPreset *tessera_window_get_preset(TesseraWindow *self);
+/* Make `preset` (an item of get_presets) the one new jobs get. */
+void tessera_window_select_preset(TesseraWindow *self, TesseraPreset *preset);
 GListStore *tessera_window_get_presets(TesseraWindow *self);
 TesseraLivePanel *tessera_window_get_live_panel(TesseraWindow *self);
 TesseraModelList *tessera_window_get_model_list(TesseraWindow *self);

@@ -97,32 +97,54 @@ static void on_open_clicked(GtkButton *b, TesseraHistoryView *self)
     if (uri) launch_uri(GTK_WIDGET(b), uri);
 }
 
-/* The file manager selects the file (org.freedesktop.FileManager1.ShowItems); without one, open its folder. */
+/* The file manager selects the file (org.freedesktop.FileManager1.ShowItems); without one, open its folder.
+ * Everything is asynchronous: the main loop never waits on D-Bus. */
+typedef struct {
+    char *uri, *folder_uri;
+} ShowRequest;
+
+static void show_request_free(ShowRequest *r)
+{
+    g_free(r->uri);
+    g_free(r->folder_uri);
+    g_free(r);
+}
+
 static void on_show_items_done(GObject *bus, GAsyncResult *res, gpointer data)
 {
-    g_autofree char *folder_uri = data;
+    ShowRequest *r = data;
     g_autoptr(GVariant) ret = g_dbus_connection_call_finish(G_DBUS_CONNECTION(bus), res, NULL);
-    if (!ret) gtk_show_uri(NULL, folder_uri, GDK_CURRENT_TIME);
+    if (!ret) gtk_show_uri(NULL, r->folder_uri, GDK_CURRENT_TIME);
+    show_request_free(r);
+}
+
+static void on_bus(GObject *source, GAsyncResult *res, gpointer data)
+{
+    ShowRequest *r = data;
+    g_autoptr(GDBusConnection) bus = g_bus_get_finish(res, NULL);
+    if (!bus) {
+        gtk_show_uri(NULL, r->folder_uri, GDK_CURRENT_TIME);
+        show_request_free(r);
+        return;
+    }
+    const char *uris[] = {r->uri, NULL};
+    g_dbus_connection_call(bus, "org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
+                           "org.freedesktop.FileManager1", "ShowItems", g_variant_new("(^ass)", uris, ""), NULL,
+                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_show_items_done, r);
 }
 
 static void on_show_in_folder_clicked(GtkButton *b, TesseraHistoryView *self)
 {
     const char *path = g_object_get_data(G_OBJECT(b), "path");
-    g_autofree char *uri = g_filename_to_uri(path, NULL, NULL);
     g_autofree char *dir = g_path_get_dirname(path);
-    char *folder_uri = g_filename_to_uri(dir, NULL, NULL);
-    GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
-    if (!bus || !uri) {
-        if (folder_uri) launch_uri(GTK_WIDGET(b), folder_uri);
-        g_free(folder_uri);
-        g_clear_object(&bus);
+    ShowRequest *r = g_new0(ShowRequest, 1);
+    r->uri = g_filename_to_uri(path, NULL, NULL);
+    r->folder_uri = g_filename_to_uri(dir, NULL, NULL);
+    if (!r->uri || !r->folder_uri) {
+        show_request_free(r);
         return;
     }
-    const char *uris[] = {uri, NULL};
-    g_dbus_connection_call(bus, "org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
-                           "org.freedesktop.FileManager1", "ShowItems", g_variant_new("(^ass)", uris, ""), NULL,
-                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_show_items_done, folder_uri);
-    g_object_unref(bus);
+    g_bus_get(G_BUS_TYPE_SESSION, NULL, on_bus, r);
 }
 
 static void on_again_clicked(GtkButton *b, TesseraHistoryView *self)

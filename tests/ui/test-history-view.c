@@ -170,10 +170,25 @@ static void test_duration_text(void)
     g_assert_cmpstr(d, ==, "1 h 02 min");
 }
 
+/* The accessible-name check itself sees controls inside list rows (where the history's buttons live). */
+static void test_name_check_sees_rows(void)
+{
+    GtkWidget *list = g_object_ref_sink(gtk_list_box_new());
+    gtk_accessible_update_property(GTK_ACCESSIBLE(list), GTK_ACCESSIBLE_PROPERTY_LABEL, "Rows", -1);
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 0);
+    gtk_box_append(GTK_BOX(box), list);
+    g_object_ref_sink(box);
+    gtk_list_box_append(GTK_LIST_BOX(list), gtk_button_new_from_icon_name("view-refresh-symbolic"));
+    g_assert_cmpstr(ui_test_find_unnamed(box), ==, "GtkButton");
+    g_object_unref(box);
+    g_object_unref(list);
+}
+
 int main(int argc, char **argv)
 {
     ui_test_init(&argc, &argv);
     g_test_add_func("/history-view/entries-run-again-clear", test_history);
     g_test_add_func("/history-view/duration", test_duration_text);
+    g_test_add_func("/history-view/name-check-sees-rows", test_name_check_sees_rows);
     return g_test_run();
 }

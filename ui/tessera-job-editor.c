@@ -25,6 +25,28 @@ static void tessera_job_editor_class_init(TesseraJobEditorClass *klass)
     G_OBJECT_CLASS(klass)->finalize = tessera_job_editor_finalize;
 }
 
+static void on_folder_chosen(GtkNativeDialog *dialog, int response, gpointer data)
+{
+    GtkEntry *entry = g_object_get_data(G_OBJECT(dialog), "entry"); /* held by the dialog: safe if the editor went */
+    if (response == GTK_RESPONSE_ACCEPT) {
+        g_autoptr(GFile) f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
+        g_autofree char *path = f ? g_file_get_path(f) : NULL;
+        if (path) gtk_editable_set_text(GTK_EDITABLE(entry), path);
+    }
+    g_object_unref(dialog);
+}
+
+static void on_choose_folder(GtkButton *b, TesseraJobEditor *self)
+{
+    GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
+    GtkFileChooserNative *d = gtk_file_chooser_native_new("Output Folder", GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL,
+                                                          GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Select", "_Cancel");
+    gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(d), TRUE);
+    g_object_set_data_full(G_OBJECT(d), "entry", g_object_ref(self->folder), g_object_unref);
+    g_signal_connect(d, "response", G_CALLBACK(on_folder_chosen), NULL);
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
+}
+
 static void tessera_job_editor_init(TesseraJobEditor *self)
 {
     self->loaded = g_new0(tsr_job_spec, 1);
@@ -35,6 +57,12 @@ static void tessera_job_editor_init(TesseraJobEditor *self)
     gtk_box_append(GTK_BOX(self), GTK_WIDGET(grid));
     self->folder = GTK_ENTRY(gtk_entry_new());
     tessera_form_add_row(grid, 0, "Output _folder", GTK_WIDGET(self->folder));
+    GtkWidget *choose = gtk_button_new_from_icon_name("folder-open-symbolic");
+    gtk_widget_set_tooltip_text(choose, "Choose the output folder");
+    gtk_accessible_update_property(GTK_ACCESSIBLE(choose), GTK_ACCESSIBLE_PROPERTY_LABEL, "Choose the output folder",
+                                   -1);
+    g_signal_connect(choose, "clicked", G_CALLBACK(on_choose_folder), self);
+    gtk_grid_attach(grid, choose, 2, 0, 1, 1);
     self->name = GTK_ENTRY(gtk_entry_new());
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->name), "The extension follows the output format");
     tessera_form_add_row(grid, 1, "Output _name", GTK_WIDGET(self->name));

@@ -51,8 +51,7 @@ static gboolean batch_idle(TesseraJobQueue *self, int *done, int *failed)
 
 static void append_history(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
 {
-    g_autofree tsr_history_entry *e_heap = g_new0(tsr_history_entry, 1); /* ~17 KB: the spec */
-    tsr_history_entry *e = e_heap;
+    g_autofree tsr_history_entry *e = g_new0(tsr_history_entry, 1); /* ~17 KB with the spec: not on the stack */
     const tsr_queue_item *row = tessera_job_get_row(job);
     g_strlcpy(e->input, row->spec.input, sizeof e->input);
     g_strlcpy(e->output, row->spec.output, sizeof e->output);

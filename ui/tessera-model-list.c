@@ -181,8 +181,3 @@ const TesseraModelInfo *tessera_model_list_get_info(TesseraModelList *self, guin
 {
     return self->models && i + 1 < self->models->len ? self->models->pdata[i + 1] : NULL;
 }
-
-GtkWidget *tessera_model_list_get_row(TesseraModelList *self, guint i)
-{
-    return GTK_WIDGET(gtk_list_box_get_row_at_index(self->list, (int)i + 1));
-}

@@ -22,8 +22,7 @@ const char *tessera_model_list_get_selected(TesseraModelList *self); /* a path o
 /* Use `path` for new jobs ("model-selected" is emitted when it changes). FALSE when it is not listed (yet) or
  * not usable; a path not listed yet is selected by the next scan that lists it. */
 gboolean tessera_model_list_select(TesseraModelList *self, const char *path);
-/* The row of file i (builtin excluded). */
-GtkWidget *tessera_model_list_get_row(TesseraModelList *self, guint i);
+
 gboolean tessera_model_list_get_first_run(TesseraModelList *self);
 
 G_END_DECLS

@@ -100,7 +100,12 @@ char *tessera_preset_dup_summary(TesseraPreset *self)
     g_autofree char *budget = p->vram_budget ? g_format_size_full(p->vram_budget, G_FORMAT_SIZE_IEC_UNITS)
                                                : g_strdup("VRAM auto");
     g_autofree char *tile = p->tile ? g_strdup_printf("tiles %d px", p->tile) : g_strdup("tiles auto");
-    return g_strdup_printf("%s · %s · %s · %s", tessera_precision_label(p->precision), budget, tile, p->format);
+    const TesseraFormat *f = tessera_format_find(p->format);
+    g_autofree char *quality = !f || !f->codec[0] ? g_strdup("")
+                               : f->crf ? g_strdup_printf(" %d-bit CRF %d", p->bit_depth >= 10 ? 10 : 8, p->crf)
+                                        : g_strdup(" 10-bit");
+    return g_strdup_printf("%s · %s · %s · %s%s", tessera_precision_label(p->precision), budget, tile, p->format,
+                           quality);
 }
 
 /* Tile edge for "always tile" when the preset names none: small enough for 8 GiB at 4K, few seams at 1080p. */

@@ -34,7 +34,7 @@ const char *tessera_format_extension(const char *format);
 /* Set a preset's container and codec columns (and 10-bit for FFV1/ProRes) from its format. */
 void tessera_format_sync(tsr_preset *p);
 const char *tessera_precision_label(tsr_precision p);
-/* One line: "BF16 · 8 GiB · tiles auto · mp4-h264". */
+/* One line: "BF16 · 8.0 GiB · tiles 256 px · mp4-h264 8-bit CRF 18". */
 char *tessera_preset_dup_summary(TesseraPreset *self);
 /* What a preset puts into a job spec: precision, memory budget, tile (tiling "always" without a tile edge:
  * 512 px), format, codec (from the format), CRF (CRF codecs only, else -1) and ten_bit. */

@@ -191,11 +191,20 @@ static GtkWidget *labelled(GtkWidget *w, const char *name)
 /* The expression's string is owned by the caller: return a copy. */
 static char *dup_preset_name(TesseraPreset *preset) { return g_strdup(tessera_preset_get_name(preset)); }
 
+/* The selected preset's settings in its tooltip ("BF16 · VRAM auto · tiles auto · mp4-hevc 10-bit CRF 20"). */
+static void on_preset_selected(GtkDropDown *dd, GParamSpec *pspec, gpointer data)
+{
+    TesseraPreset *p = gtk_drop_down_get_selected_item(dd);
+    g_autofree char *summary = p ? tessera_preset_dup_summary(p) : NULL;
+    gtk_widget_set_tooltip_text(GTK_WIDGET(dd), summary);
+}
+
 static void build_options(TesseraWindow *self)
 {
     GtkExpression *expr = gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL,
                                                       G_CALLBACK(dup_preset_name), NULL, NULL);
     self->preset_dropdown = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(g_object_ref(self->presets)), expr));
+    g_signal_connect(self->preset_dropdown, "notify::selected", G_CALLBACK(on_preset_selected), NULL);
     gtk_drop_down_set_selected(self->preset_dropdown, 1); /* Balanced — BF16 */
     gtk_box_append(self->options_box, labelled(GTK_WIDGET(self->preset_dropdown), "Preset for new jobs"));
     GtkWidget *edit = gtk_menu_button_new();

@@ -72,7 +72,10 @@ static void test_builtins(void)
     g_autoptr(TesseraPreset) low = g_list_model_get_item(G_LIST_MODEL(store), 2);
     g_autofree char *summary = tessera_preset_dup_summary(low);
     g_assert_true(g_str_has_prefix(summary, "BF16 · 8.0"));
-    g_assert_true(g_str_has_suffix(summary, "GiB · tiles 256 px · mp4-h264"));
+    g_assert_true(g_str_has_suffix(summary, "GiB · tiles 256 px · mp4-h264 8-bit CRF 18"));
+    g_autoptr(TesseraPreset) master = g_list_model_get_item(G_LIST_MODEL(store), 3);
+    g_autofree char *msum = tessera_preset_dup_summary(master);
+    g_assert_cmpstr(msum, ==, "BF16 · VRAM auto · tiles auto · mov-prores 10-bit");
     g_assert_cmpstr(tessera_format_extension("mp4-hevc"), ==, "mp4");
     g_assert_cmpstr(tessera_format_extension("mov-prores"), ==, "mov");
     g_assert_cmpstr(tessera_format_extension("latent"), ==, "safetensors");

@@ -146,6 +146,11 @@ static void run_flow(tsr_job_fn job_fn, const char *shot_prefix, gboolean archiv
     TesseraHistoryView *hv = tessera_window_get_history_view(win);
     g_assert_cmpuint(tessera_history_view_get_n_entries(hv), ==, 1);
     g_assert_cmpint(tessera_history_view_get_entry(hv, 0)->state, ==, TSR_JOB_DONE);
+    GStatBuf st;
+    g_assert_cmpint(g_stat(tessera_job_get_output(job), &st), ==, 0);
+    g_test_message("history: %s, %d frames, %.1f s, output %lld bytes", tessera_history_view_get_entry(hv, 0)->preset,
+                   tessera_history_view_get_entry(hv, 0)->frames, tessera_history_view_get_entry(hv, 0)->seconds,
+                   (long long)st.st_size);
     g_assert_cmpstr(tessera_history_view_get_entry(hv, 0)->output, ==, tessera_job_get_output(job));
     adw_view_stack_set_visible_child_name(tessera_window_get_stack(win), "history");
     ui_test_sleep(400);

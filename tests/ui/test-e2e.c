@@ -161,7 +161,7 @@ static void run_flow(tsr_job_fn job_fn, const char *shot_prefix, gboolean archiv
         if (ADW_IS_VIEW_STACK(w)) stack = ADW_VIEW_STACK(w);
     adw_view_stack_set_visible_child_name(stack, "models");
     ui_test_sleep(400);
-    ui_test_screenshot(GTK_WIDGET(win), shot_prefix, "4-models-first-run");
+    ui_test_screenshot(GTK_WIDGET(win), shot_prefix, model ? "4-models-file" : "4-models-first-run");
     adw_view_stack_set_visible_child_name(stack, "queue");
     adw_style_manager_set_color_scheme(adw_style_manager_get_default(), ADW_COLOR_SCHEME_FORCE_DARK);
     ui_test_sleep(400);

@@ -13,6 +13,9 @@ struct _TesseraHistoryView {
     int n;
 };
 
+/* Newest entries shown (each carries its ~17 KB job spec; older ones stay in the store until cleared). */
+#define HISTORY_ROWS 200
+
 G_DEFINE_FINAL_TYPE(TesseraHistoryView, tessera_history_view, GTK_TYPE_BOX)
 
 enum { SIGNAL_REQUEUED, SIGNAL_MESSAGE, N_SIGNALS };
@@ -209,7 +212,7 @@ void tessera_history_view_reload(TesseraHistoryView *self)
     g_clear_pointer(&self->entries, tsr_store_free);
     self->n = 0;
     g_autoptr(GError) error = NULL;
-    self->entries = tessera_job_queue_list_history(self->queue, 500, &self->n, &error);
+    self->entries = tessera_job_queue_list_history(self->queue, HISTORY_ROWS, &self->n, &error);
     if (!self->entries && error) g_signal_emit(self, signals[SIGNAL_MESSAGE], 0, error->message);
     GtkWidget *c;
     while ((c = gtk_widget_get_first_child(GTK_WIDGET(self->list)))) gtk_list_box_remove(self->list, c);

@@ -399,8 +399,9 @@ typedef struct tsr_preset {
     int crf;                     /* quality for CRF codecs; ignored by ProRes/FFV1 */
     int bit_depth;               /* 8 or 10 */
     int tile;                    /* tile edge in output pixels, 0 = planner decides (schema 2) */
-    char format[32];             /* job output format as tsr_job_spec.format: "mp4-h264", "mkv-ffv1",
-                                  * "mov-prores", "latent" (schema 2; what the GUI applies to its jobs) */
+    char format[32];             /* job output format as tsr_job_spec.format: "mp4-h264", "mp4-hevc",
+                                  * "mkv-ffv1", "mov-prores", "latent" (schema 2; what the GUI applies to its
+                                  * jobs: container and codec; schema 3 made the x265 built-in "mp4-hevc") */
 } tsr_preset;
 
 void tsr_preset_default(tsr_preset *p);
@@ -476,6 +477,7 @@ typedef struct tsr_history_entry {
     uint64_t peak_vram;
     char error[TSR_ERROR_MESSAGE_MAX];
     int64_t finished;            /* Unix seconds; 0 on append = now */
+    tsr_job_spec spec;           /* the job as it ran (schema 3); spec.input[0] == 0: not recorded */
 } tsr_history_entry;
 
 tsr_status tsr_store_history_append(tsr_store *s, tsr_history_entry *e, tsr_error *err);
@@ -696,6 +698,9 @@ void tsr_runner_destroy(tsr_runner **runner);
 tsr_status tsr_runner_submit(tsr_runner *r, const tsr_job_spec *spec, uint64_t *id, tsr_error *err);
 /* Cancel a queued or running job; returns 0 when the id is unknown or already over. Any thread. */
 int tsr_runner_cancel(tsr_runner *r, uint64_t id);
+/* Take back a job that is still waiting (no event follows; the caller may submit an edited spec): 1 when it
+ * was waiting, 0 when it has started, is over or is unknown. Any thread. */
+int tsr_runner_withdraw(tsr_runner *r, uint64_t id);
 /* Pause/resume: the running job blocks at its next progress report; queued jobs wait. Any thread. */
 void tsr_runner_set_paused(tsr_runner *r, int paused);
 int tsr_runner_paused(const tsr_runner *r);

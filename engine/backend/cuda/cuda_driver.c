@@ -65,6 +65,8 @@ tsr_status tsr_cu_load(tsr_cu_api *api, tsr_error *err)
     SYM(cuEventElapsedTime, "cuEventElapsedTime");
     SYM(cuEventDestroy, "cuEventDestroy_v2");
     SYM(cuGetErrorName, "cuGetErrorName");
+    SYM(cuStreamWaitEvent, "cuStreamWaitEvent");
+    SYM(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
     return TSR_OK;
 }
 

@@ -67,6 +67,8 @@ typedef struct tsr_cu_api {
     CUresult(TSR_CUAPI *cuEventElapsedTime)(float *, CUevent, CUevent);
     CUresult(TSR_CUAPI *cuEventDestroy)(CUevent);
     CUresult(TSR_CUAPI *cuGetErrorName)(CUresult, const char **);
+    CUresult(TSR_CUAPI *cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+    CUresult(TSR_CUAPI *cuMemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
 } tsr_cu_api;
 
 /* Load the driver library and resolve every symbol. TSR_ERR_NO_DEVICE with a reason when absent. */

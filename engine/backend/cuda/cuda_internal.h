@@ -9,8 +9,22 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR, K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
+    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_COUNT
 };
+
+/* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
+ * planar fp32 in `dev` (arena, held until the wait) on the compute stream, copied to `pinned` on the copy
+ * stream once `ready` fires; `done` marks the copy's end. */
+typedef struct tsr_dl_slot {
+    int busy, ticket;
+    float *host;                    /* caller's destination */
+    size_t n;                       /* floats */
+    CUdeviceptr dev;
+    void *pinned;
+    size_t pinned_bytes;
+    CUevent ready, done;
+} tsr_dl_slot;
 
 typedef struct tsr_arena_block {
     uint64_t off, size;
@@ -57,11 +71,21 @@ struct tsr_cuda {
     void *stage;                    /* pinned host staging buffer for transfers */
     struct tsr_threadpool *pool;    /* host threads for the fp32<->bf16 conversion of transfers (may be NULL) */
     size_t stage_bytes;
+    CUevent stage_ev;               /* recorded after the last copy out of `stage`; waited before reuse */
+    int stage_pending;
+    CUstream copy_stream;           /* device-to-host copies of act_download_start, beside the compute */
+    tsr_dl_slot dl[TSR_BACKEND_MAX_DOWNLOADS];
+    int dl_seq;
+    double upload_s, download_s, wait_s; /* host seconds since the last stats reset (tsr_engine_stats) */
+    uint64_t free_total;
     int profile;
     tsr_prof_rec *prof;
     int prof_n;
     double prof_ms[P_KINDS], prof_flop[P_KINDS];
     long prof_calls[P_KINDS];
+    unsigned *gate;                 /* profile: pinned word the gate kernel polls; released at each part's end */
+    CUdeviceptr gate_dev;
+    unsigned gate_seq;
 };
 
 struct tsr_buf {

@@ -216,6 +216,8 @@ typedef struct tsr_engine_stats {
     double upload_s;            /* since reset: host time inside uploads (conversion, staging copies) */
     double download_s;          /* since reset: host time copying downloaded data out of staging */
     double wait_s;              /* since reset: host time blocked waiting for the device (syncs, download waits) */
+    long graph_captures;        /* since reset: chunk graphs recorded / replayed / not run (chunk redone eagerly) */
+    long graph_replays, graph_fallbacks;
     int profiled;               /* TSR_CUDA_PROFILE=1: the fields below are valid */
     double device_busy_ms;      /* since reset: device time of every profiled op part (each part timed alone) */
     int parts;

@@ -313,11 +313,13 @@ int cmd_bench(int argc, char **argv)
                    "\"arena_peak_bytes\":%llu,\"arena_bytes\":%llu,\"device_free_low_bytes\":%llu,"
                    "\"device_total_bytes\":%llu,\"model_load_s\":%.2f,"
                    "\"stages_s\":{\"wall\":%.4f,\"source\":%.4f,\"sink\":%.4f,\"upload\":%.4f,\"download\":%.4f,"
-                   "\"wait_device\":%.4f,\"host_enqueue_other\":%.4f}",
+                   "\"wait_device\":%.4f,\"host_enqueue_other\":%.4f},\"graphs\":{\"recorded\":%ld,\"replayed\":%ld,"
+                   "\"redone\":%ld}",
                    what, o.shape, o.c, o.t, o.h, o.w, desc, o.chunk, o.runs, med, best, tflop,
                    tflop > 0 ? tflop / med : 0, (unsigned long long)rs.mem_peak, (unsigned long long)rs.mem_budget,
                    (unsigned long long)free_low, (unsigned long long)dev_total, t_load, m->wall, m->source, m->sink,
-                   m->st.upload_s, m->st.download_s, m->st.wait_s, compute);
+                   m->st.upload_s, m->st.download_s, m->st.wait_s, compute, m->st.graph_captures,
+                   m->st.graph_replays, m->st.graph_fallbacks);
             if (prs.profile.profiled) print_profile(&prs.profile, med, prof_wall, 1);
             printf("}\n");
         } else {
@@ -333,6 +335,8 @@ int cmd_bench(int argc, char **argv)
                    o.encode ? "frame source" : "frame sink");
             printf("| %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", m->wall, o.encode ? m->source : m->sink,
                    m->st.upload_s, m->st.download_s, m->st.wait_s, compute);
+            printf("chunk graphs in the median run: %ld recorded, %ld replayed, %ld redone eagerly\n",
+                   m->st.graph_captures, m->st.graph_replays, m->st.graph_fallbacks);
             if (prs.profile.profiled) print_profile(&prs.profile, med, prof_wall, 0);
         }
     }

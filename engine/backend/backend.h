@@ -142,6 +142,17 @@ typedef struct tsr_backend_ops {
     /* Counters for benchmarks (tessera.h tsr_engine_stats); `reset` clears the since-reset parts after
      * filling `out` (out may be NULL). */
     void (*stats)(tsr_backend *be, tsr_engine_stats *out, int reset);
+
+    /* --- per-chunk graphs (ABI 2, optional: NULL = always eager) ---
+     * graph_begin opens one chunk's op sequence, `key` naming its shapes (same key = same ops on same-shaped
+     * data; 0 = run eagerly). The backend runs the ops eagerly, or records them into a graph while doing
+     * their host bookkeeping, or replays the graph recorded for the key (the ops then do their host
+     * bookkeeping only, checked against the recording). No transfer, download or sync between begin and end.
+     * graph_end(ok = the ops succeeded) launches what was recorded or replayed. *ran = 0: nothing ran on
+     * the device (recording failed, bookkeeping differed): free the chunk's outputs and run the chunk
+     * again (its input re-made) without graph_begin; the device state is as before the chunk. */
+    tsr_status (*graph_begin)(tsr_backend *be, uint64_t key, tsr_error *err);
+    tsr_status (*graph_end)(tsr_backend *be, int ok, int *ran, tsr_error *err);
 } tsr_backend_ops;
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2

@@ -148,6 +148,29 @@ static tsr_status download_overlapped(dec_run *r, tsr_act *y, tsr_error *err)
     return st;
 }
 
+/* One chunk's input on the device (called again when a graph replay could not run). */
+typedef struct dec_chunk {
+    tsr_vae *v;
+    const float *host;         /* [c][n][h][w] */
+    int c, n, h, w, first;
+} dec_chunk;
+
+static tsr_status dec_input(void *user, tsr_act *x, tsr_error *err)
+{
+    dec_chunk *d = user;
+    tsr_backend *be = d->v->be;
+    tsr_status st = be->ops->act_alloc(be, d->c, d->n, d->h, d->w, x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, x, d->host, err);
+    if (st != TSR_OK) be->ops->act_free(be, x);
+    return st;
+}
+
+static tsr_status dec_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
+{
+    dec_chunk *d = user;
+    return tsr_vae_decoder_forward(d->v, x, d->first, y, err);
+}
+
 static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, int h, int w, int t0, int n,
                                tsr_error *err)
 {
@@ -158,12 +181,17 @@ static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, in
     if (!host) return TSR_ERR_NOMEM;
     for (int ci = 0; ci < c; ci++)
         memcpy(host + (size_t)ci * n * hw, latent + ((size_t)ci * t + t0) * hw, (size_t)n * hw * sizeof(float));
-    tsr_status st = v->be->ops->act_alloc(v->be, c, n, h, w, &x, err);
-    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, host, err);
+    dec_chunk in = {v, host, c, n, h, w, t0 == 0};
+    tsr_status st;
+    if (r->p->tile > 0) {
+        st = dec_input(&in, &x, err);
+        free(host);
+        return st == TSR_OK ? decode_chunk_tiled(r, &x, t0 == 0, h, err) : st;
+    }
+    /* steady-state chunks (states filled) of one shape repeat the same ops: a graph per shape */
+    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(1, c, n, h, w);
+    st = tsr_vae_run_chunk(v, key, dec_input, dec_body, &in, &y, err);
     free(host);
-    if (st == TSR_OK && r->p->tile > 0) return decode_chunk_tiled(r, &x, t0 == 0, h, err);
-    if (st == TSR_OK) st = tsr_vae_decoder_forward(v, &x, t0 == 0, &y, err);
-    else v->be->ops->act_free(v->be, &x);
     if (st == TSR_OK) return download_overlapped(r, &y, err);
     v->be->ops->act_free(v->be, &y);
     return st;

@@ -138,33 +138,48 @@ static float *padded_host(enc_run *r, int n, tsr_error *err)
     return host;
 }
 
-/* The chunk's input on the device: untiled, the frames go up as they are and the backend pads them with -1
- * (act_upload_frames: on the GPU); tiled, conv_in and the down blocks run over padded host frames first. */
-static tsr_status chunk_input(enc_run *r, int n, tsr_act *x, int *tiled_tail, tsr_error *err)
+/* Untiled: the buffered frames go up as they are and the backend pads them with -1 (act_upload_frames: on
+ * the GPU). Called again when a graph replay could not run. */
+typedef struct enc_chunk {
+    enc_run *r;
+    int n;
+} enc_chunk;
+
+static tsr_status enc_input(void *user, tsr_act *x, tsr_error *err)
+{
+    enc_chunk *c = user;
+    enc_run *r = c->r;
+    tsr_backend *be = r->v->be;
+    const float *frames[64];
+    const float **fp = c->n <= 64 ? frames : tsr_malloc(sizeof *fp * (size_t)c->n, err);
+    if (!fp) return TSR_ERR_NOMEM;
+    for (int f = 0; f < c->n; f++) fp[f] = r->buf + (size_t)f * r->fsz;
+    tsr_status st = be->ops->act_alloc(be, r->ch, c->n, r->hp, r->wp, x, err);
+    if (st == TSR_OK) st = be->ops->act_upload_frames(be, x, fp, c->n, r->height, r->width, -1.0f, err);
+    if (fp != frames) free(fp);
+    if (st != TSR_OK) be->ops->act_free(be, x);
+    return st;
+}
+
+static tsr_status enc_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
+{
+    return tsr_vae_encoder_forward(((enc_chunk *)user)->r->v, x, y, err);
+}
+
+/* Tiled: conv_in and the down blocks run over padded host frames first, then the tail on the device. */
+static tsr_status encode_tiled_chunk(enc_run *r, int n, tsr_act *y, tsr_error *err)
 {
     tsr_vae *v = r->v;
-    tsr_status st;
-    *tiled_tail = 0;
-    if (r->p->tile <= 0) {
-        const float *frames[64];
-        const float **fp = n <= 64 ? frames : tsr_malloc(sizeof *fp * (size_t)n, err);
-        if (!fp) return TSR_ERR_NOMEM;
-        for (int f = 0; f < n; f++) fp[f] = r->buf + (size_t)f * r->fsz;
-        st = v->be->ops->act_alloc(v->be, r->ch, n, r->hp, r->wp, x, err);
-        if (st == TSR_OK) st = v->be->ops->act_upload_frames(v->be, x, fp, n, r->height, r->width, -1.0f, err);
-        if (fp != frames) free(fp);
-        if (st != TSR_OK) v->be->ops->act_free(v->be, x);
-        return st;
-    }
+    tsr_act x = {0};
     float *host = padded_host(r, n, err);
     if (!host) return TSR_ERR_NOMEM;
     tsr_tiled_out hx = {host, r->ch, n, r->hp, r->wp}, mid = {0};
-    st = tsr_vae_encode_tiled(v, &hx, r->submitted == 0, r->p->tile, &mid, err);
-    if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, mid.c, mid.t, mid.h, mid.w, x, err);
-    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, x, mid.d, err);
-    if (st != TSR_OK) v->be->ops->act_free(v->be, x);
+    tsr_status st = tsr_vae_encode_tiled(v, &hx, r->submitted == 0, r->p->tile, &mid, err);
+    if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, mid.c, mid.t, mid.h, mid.w, &x, err);
+    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, mid.d, err);
     free(mid.d);
-    *tiled_tail = 1;
+    if (st == TSR_OK) return tsr_vae_encoder_tail(v, &x, y, err);
+    v->be->ops->act_free(v->be, &x);
     return st;
 }
 
@@ -173,10 +188,15 @@ static tsr_status chunk_input(enc_run *r, int n, tsr_act *x, int *tiled_tail, ts
 static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
 {
     tsr_vae *v = r->v;
-    tsr_act x = {0}, y = {0};
-    int tail = 0;
-    tsr_status st = chunk_input(r, n, &x, &tail, err);
-    if (st == TSR_OK) st = tail ? tsr_vae_encoder_tail(v, &x, &y, err) : tsr_vae_encoder_forward(v, &x, &y, err);
+    tsr_act y = {0};
+    tsr_status st;
+    if (r->p->tile > 0) {
+        st = encode_tiled_chunk(r, n, &y, err);
+    } else { /* chunks after the first (states filled) of one size repeat the same ops: a graph per size */
+        enc_chunk c = {r, n};
+        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(2, r->ch, n, r->hp, r->wp);
+        st = tsr_vae_run_chunk(v, key, enc_input, enc_body, &c, &y, err);
+    }
     r->submitted++;
     int slot = r->pend_next, older = (slot + 1) % TSR_BACKEND_MAX_DOWNLOADS;
     if (st == TSR_OK) {

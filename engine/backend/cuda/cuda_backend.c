@@ -75,6 +75,7 @@ tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, 
             a->count++;
         }
         b->used = 1;
+        if (cu->gmode) tsr_cuda_graph_log(cu, b->off, n, 0);
         a->in_use += n;
         if (a->in_use > a->peak) a->peak = a->in_use;
         *out = a->base + b->off;
@@ -90,6 +91,7 @@ void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p)
     if (!p) return;
     for (int i = 0; i < a->count; i++) {
         if (a->base + a->blocks[i].off != p) continue;
+        if (cu->gmode) tsr_cuda_graph_log(cu, a->blocks[i].off, a->blocks[i].size, 1);
         a->blocks[i].used = 0;
         a->in_use -= a->blocks[i].size;
         if (i + 1 < a->count && !a->blocks[i + 1].used) {
@@ -450,8 +452,15 @@ static tsr_status act_download_start(tsr_backend *be, const tsr_act *src, float 
         if (st) return st;
         s->pinned_bytes = n * 4;
     }
-    tsr_status st = tsr_cuda_arena_alloc(cu, n * 4, &s->dev, err);
-    if (st) return st;
+    if (s->dev_bytes < n * 4) { /* the slot is idle: nothing reads the old buffer */
+        if (s->dev) cu->api.cuMemFree(s->dev);
+        s->dev = 0;
+        s->dev_bytes = 0;
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAlloc(&s->dev, n * 4), err, "download buffer");
+        if (st) return st;
+        s->dev_bytes = n * 4;
+    }
+    tsr_status st;
     int pr = tsr_cuda_prof_begin(cu);
     void *a[] = {&src->buf->p, &cp, &c, &pix, &s->dev};
     st = tsr_cuda_launch(cu, K_TO_PLANAR_F32, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
@@ -461,10 +470,8 @@ static tsr_status act_download_start(tsr_backend *be, const tsr_act *src, float 
     if (!st)
         st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(s->pinned, s->dev, n * 4, cu->copy_stream), err, "download");
     if (!st) st = tsr_cuda_check(cu, cu->api.cuEventRecord(s->done, cu->copy_stream), err, "download");
-    if (st) { /* nothing reads s->dev once the copy stream is idle */
+    if (st) {
         cu->api.cuStreamSynchronize(cu->copy_stream);
-        tsr_cuda_arena_free(cu, s->dev);
-        s->dev = 0;
         return st;
     }
     s->busy = 1;
@@ -488,8 +495,6 @@ static tsr_status download_wait(tsr_backend *be, int ticket, tsr_error *err)
     cu->wait_s += t1 - t0;
     if (!st) copy_flat(cu, s->host, s->pinned, s->n * 4);
     cu->download_s += tsr_now() - t1;
-    tsr_cuda_arena_free(cu, s->dev); /* the copy stream is past it (done fired) or the context is broken */
-    s->dev = 0;
     s->busy = 0;
     return st;
 }
@@ -704,6 +709,8 @@ static void be_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
         out->device_free_low = cu->free_low, out->device_total = cu->free_total;
         out->upload_s = cu->upload_s, out->download_s = cu->download_s, out->wait_s = cu->wait_s;
         out->profiled = cu->profile;
+        out->graph_captures = cu->graph_captures, out->graph_replays = cu->graph_replays;
+        out->graph_fallbacks = cu->graph_fallbacks;
         if (cu->profile) {
             prof_flush(cu);
             for (int k = 0; k < P_KINDS && out->parts < TSR_STATS_PARTS; k++) {
@@ -721,6 +728,7 @@ static void be_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
         cu->free_low = 0;
         sample_free(cu);
         cu->upload_s = cu->download_s = cu->wait_s = 0;
+        cu->graph_captures = cu->graph_replays = cu->graph_fallbacks = 0;
         if (cu->profile) prof_reset(cu);
     }
 }
@@ -733,9 +741,11 @@ static void be_destroy(tsr_backend *be)
         if (cu->stream) cu->api.cuStreamSynchronize(cu->stream);
         if (cu->copy_stream) cu->api.cuStreamSynchronize(cu->copy_stream);
         if (cu->profile) prof_print(cu);
+        tsr_cuda_graph_destroy(cu);
         for (int i = 0; i < TSR_BACKEND_MAX_DOWNLOADS; i++) {
             tsr_dl_slot *s = &cu->dl[i];
             if (s->pinned) cu->api.cuMemFreeHost(s->pinned);
+            if (s->dev) cu->api.cuMemFree(s->dev);
             if (s->ready) cu->api.cuEventDestroy(s->ready);
             if (s->done) cu->api.cuEventDestroy(s->done);
         }
@@ -808,6 +818,8 @@ const tsr_backend_ops tsr_cuda_ops = {
     .act_download_start = act_download_start,
     .download_wait = download_wait,
     .stats = be_stats,
+    .graph_begin = tsr_cuda_graph_begin,
+    .graph_end = tsr_cuda_graph_end,
 };
 
 static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)
@@ -905,6 +917,7 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     if (!st) st = load_kernels(cu, err);
     if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
     if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
+    if (!st) st = tsr_cuda_graph_init(cu, err);
     if (!st) { /* host conversion threads: optional, a failure only costs speed */
         int threads = p && p->threads > 0 ? p->threads : TSR_MIN(tsr_cpu_count(), 8);
         if (threads > 1 && tsr_threadpool_create(threads, &cu->pool, NULL) != TSR_OK) cu->pool = NULL;

@@ -415,6 +415,7 @@ static void cpu_memory(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64
 static void cpu_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
 {
     (void)reset;
+    if (out) memset(out, 0, sizeof *out);
     if (out) cpu_memory(be, &out->mem_in_use, &out->mem_peak, &out->mem_budget);
 }
 

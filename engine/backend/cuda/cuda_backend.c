@@ -705,6 +705,7 @@ static void be_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
     tsr_cuda *cu = (tsr_cuda *)be;
     sample_free(cu);
     if (out) {
+        memset(out, 0, sizeof *out);
         out->mem_in_use = cu->arena.in_use, out->mem_peak = cu->arena.peak, out->mem_budget = cu->arena.size;
         out->device_free_low = cu->free_low, out->device_total = cu->free_total;
         out->upload_s = cu->upload_s, out->download_s = cu->download_s, out->wait_s = cu->wait_s;

@@ -12,8 +12,9 @@
  * replay checks that the arena's block list at the start equals the recording's and that every allocation
  * and free in the chunk returns the recorded offset and size. Any difference, or a failed recording, makes
  * graph_end report "not run": nothing reached the device, so the VAE runs the chunk again eagerly, and the
- * key is recorded afresh the next time. TSR_CUDA_GRAPHS=0 turns graphs off; so do the profiler (events
- * around every part) and FP8 (its quantisation reads scales back). */
+ * key is recorded afresh the next time. TSR_CUDA_GRAPHS=0 turns graphs off, and so does the profiler (events
+ * and gates around every part). FP8 convs are capturable (scales stay on the device; weights are quantised
+ * on first use, in the eager chunk). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,6 @@ tsr_status tsr_cuda_graph_init(tsr_cuda *cu, tsr_error *err)
 {
     const char *env = getenv("TSR_CUDA_GRAPHS");
     cu->graphs = !(env && *env == '0') && !cu->profile;
-    for (int i = 0; i < cu->impl_count; i++)
-        if (cu->impls[i].name && !strncmp(cu->impls[i].name, "fp8", 3)) cu->graphs = 0;
     cu->gcur = -1;
     if (!cu->graphs) return TSR_OK;
     cu->gent = tsr_calloc(TSR_GRAPH_CAP, sizeof *cu->gent, err);

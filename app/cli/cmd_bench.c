@@ -197,6 +197,8 @@ static int run_bench(const bench_opts *o, const float *lat, tsr_model *model, ru
     for (int i = 0; i < o->warmup + o->runs && !rc; i++) {
         if (i == o->warmup) tsr_engine_stats_get(eng, 1, NULL); /* counters cover the recorded runs only */
         if (i >= o->warmup) rs->source_s = rs->sink_s = 0, cur_rs = rs;
+        tsr_engine_stats s0;
+        tsr_engine_stats_get(eng, 0, &s0);
         double t0 = tsr_now();
         if (one_run(vae, o, lat, rs, &err) != TSR_OK) rc = cli_fail_err(&err);
         double wall = tsr_now() - t0;
@@ -206,7 +208,10 @@ static int run_bench(const bench_opts *o, const float *lat, tsr_model *model, ru
             run_rec *r = &recs[i - o->warmup];
             r->wall = wall, r->source = rs->source_s, r->sink = rs->sink_s;
             r->s = wall - rs->source_s - rs->sink_s;
-            tsr_engine_stats_get(eng, 1, &r->st);
+            tsr_engine_stats_get(eng, 0, &r->st); /* this run's share: differences (the profile keeps counting) */
+            r->st.upload_s -= s0.upload_s, r->st.download_s -= s0.download_s, r->st.wait_s -= s0.wait_s;
+            r->st.graph_captures -= s0.graph_captures, r->st.graph_replays -= s0.graph_replays;
+            r->st.graph_fallbacks -= s0.graph_fallbacks;
         }
     }
     if (!recs && !rc) {

@@ -6,11 +6,11 @@
 #include "core/common.h"
 #include "vae/vae_internal.h"
 
-uint64_t tsr_vae_chunk_key(int kind, int c, int t, int h, int w)
+uint64_t tsr_vae_chunk_key(const tsr_vae *v, int kind, int c, int t, int h, int w)
 {
-    uint64_t k = 0xcbf29ce484222325ull;
-    int v[5] = {kind, c, t, h, w};
-    for (int i = 0; i < 5; i++) k = (k ^ (uint64_t)(uint32_t)v[i]) * 0x100000001b3ull;
+    uint64_t k = 0xcbf29ce484222325ull ^ (uint64_t)(uintptr_t)v; /* two VAEs on one engine: their own graphs */
+    int dims[5] = {kind, c, t, h, w};
+    for (int i = 0; i < 5; i++) k = (k ^ (uint64_t)(uint32_t)dims[i]) * 0x100000001b3ull;
     return k ? k : 1;
 }
 

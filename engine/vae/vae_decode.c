@@ -189,7 +189,7 @@ static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, in
         return st == TSR_OK ? decode_chunk_tiled(r, &x, t0 == 0, h, err) : st;
     }
     /* steady-state chunks (states filled) of one shape repeat the same ops: a graph per shape */
-    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(1, c, n, h, w);
+    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(v, 1, c, n, h, w);
     st = tsr_vae_run_chunk(v, key, dec_input, dec_body, &in, &y, err);
     free(host);
     if (st == TSR_OK) return download_overlapped(r, &y, err);

@@ -194,7 +194,7 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
         st = encode_tiled_chunk(r, n, &y, err);
     } else { /* chunks after the first (states filled) of one size repeat the same ops: a graph per size */
         enc_chunk c = {r, n};
-        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(2, r->ch, n, r->hp, r->wp);
+        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(v, 2, r->ch, n, r->hp, r->wp);
         st = tsr_vae_run_chunk(v, key, enc_input, enc_body, &c, &y, err);
     }
     r->submitted++;

@@ -98,7 +98,7 @@ tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_err
  * names the chunk's shapes (tsr_vae_chunk_key), 0 = always eager (first chunks: states start there). */
 typedef tsr_status (*tsr_chunk_input)(void *user, tsr_act *x, tsr_error *err);
 typedef tsr_status (*tsr_chunk_body)(void *user, tsr_act *x, tsr_act *y, tsr_error *err);
-uint64_t tsr_vae_chunk_key(int kind, int c, int t, int h, int w);
+uint64_t tsr_vae_chunk_key(const tsr_vae *v, int kind, int c, int t, int h, int w);
 tsr_status tsr_vae_run_chunk(tsr_vae *v, uint64_t key, tsr_chunk_input input, tsr_chunk_body body, void *user,
                              tsr_act *y, tsr_error *err);
 /* The encoder's mid block, conv_norm_out and conv_out (what follows the tiled part). */

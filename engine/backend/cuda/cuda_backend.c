@@ -524,6 +524,7 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!w) return;
+    tsr_cuda_graph_invalidate(cu);
     CUdeviceptr *ps[] = {&w->w, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
@@ -536,6 +537,7 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (d->cin <= 0 || d->cout <= 0 || d->kt <= 0 || d->kh <= 0 || d->kw <= 0 || d->st <= 0 || d->sh <= 0 ||
         d->sw <= 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv_upload %s: bad descriptor", d->name ? d->name : "?");
@@ -574,6 +576,7 @@ static tsr_status norm_upload(tsr_backend *be, int channels, int groups, float e
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (channels <= 0 || groups <= 0 || groups > 64 || channels % groups)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "norm_upload: %d channels in %d groups", channels, groups);
     tsr_wt *w = tsr_calloc(1, sizeof *w, err);
@@ -612,6 +615,7 @@ static tsr_status attn_upload(tsr_backend *be, int channels, const tsr_wt *norm,
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (!norm || norm->kind != WT_NORM || norm->channels != channels || channels % 8)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "attn_upload: needs a GroupNorm of %d channels", channels);
     tsr_wt *w = tsr_calloc(1, sizeof *w, err);

@@ -79,6 +79,20 @@ void tsr_cuda_graph_destroy(tsr_cuda *cu)
     cu->gent = NULL;
 }
 
+/* Weights live outside the arena: a recording baked their addresses in. Any parameter upload or free drops
+ * every recording (a VAE created, destroyed or replaced on this backend). */
+void tsr_cuda_graph_invalidate(tsr_cuda *cu)
+{
+    if (!cu->gent) return;
+    for (int i = 0; i < TSR_GRAPH_CAP; i++) {
+        if (cu->gent[i].exec) cu->api.cuGraphExecDestroy(cu->gent[i].exec);
+        cu->gent[i].exec = NULL;
+        cu->gent[i].key = 0;
+        cu->gent[i].seen = 0;
+        cu->gent[i].nlog = 0;
+    }
+}
+
 static uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);

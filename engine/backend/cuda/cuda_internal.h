@@ -108,6 +108,7 @@ typedef struct tsr_graph_ent {
 } tsr_graph_ent;
 tsr_status tsr_cuda_graph_init(tsr_cuda *cu, tsr_error *err);
 void tsr_cuda_graph_destroy(tsr_cuda *cu);
+void tsr_cuda_graph_invalidate(tsr_cuda *cu);
 void tsr_cuda_graph_log(tsr_cuda *cu, uint64_t off, uint64_t size, int is_free);
 tsr_status tsr_cuda_graph_begin(tsr_backend *be, uint64_t key, tsr_error *err);
 tsr_status tsr_cuda_graph_end(tsr_backend *be, int ok, int *ran, tsr_error *err);

@@ -205,6 +205,31 @@ const char *tsr_engine_description(const tsr_engine *e);
 /* Why AUTO did not pick CUDA (empty when it did or was not asked). */
 const char *tsr_engine_fallback_reason(const tsr_engine *e);
 
+/* Counters of an engine for benchmarks. "Since reset" fields count from creation or the last
+ * tsr_engine_stats(e, 1, ...). Same thread as the engine's VAE calls. */
+#define TSR_STATS_PARTS 12
+typedef struct tsr_engine_stats {
+    uint64_t mem_in_use, mem_peak, mem_budget; /* device arena (CUDA) / activations (CPU): bytes, high-water */
+    uint64_t device_free_low;   /* since reset: lowest free device memory (cuMemGetInfo, sampled at every chunk
+                                 * boundary and in this call); 0 = not a device backend */
+    uint64_t device_total;
+    double upload_s;            /* since reset: host time inside uploads (conversion, staging copies) */
+    double download_s;          /* since reset: host time copying downloaded data out of staging */
+    double wait_s;              /* since reset: host time blocked waiting for the device (syncs, download waits) */
+    long graph_captures;        /* since reset: chunk graphs recorded / replayed / not run (chunk redone eagerly) */
+    long graph_replays, graph_fallbacks;
+    int profiled;               /* TSR_CUDA_PROFILE=1: the fields below are valid */
+    double device_busy_ms;      /* since reset: device time of every profiled op part (each part timed alone) */
+    int parts;
+    struct {
+        const char *name;
+        long calls;
+        double ms, tflop;
+    } part[TSR_STATS_PARTS];
+} tsr_engine_stats;
+/* Fills *out (may be NULL) and, with reset != 0, clears the since-reset counters afterwards. */
+void tsr_engine_stats_get(tsr_engine *e, int reset, tsr_engine_stats *out);
+
 /* ---------------------------------------------------------------- running the VAE */
 
 typedef struct tsr_vae tsr_vae;   /* a model's weights bound to an engine; one thread per handle */

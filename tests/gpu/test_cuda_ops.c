@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "core/common.h"
+#include "core/half.h"
 #include "tsr_test.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -338,6 +339,136 @@ static void bench_conv(int c, int t, int h, int w, int reps)
     free(wt), free(g), free(b);
 }
 
+static float bf(float x) { return tsr_bf16_to_f32(tsr_f32_to_bf16(x)); }
+
+/* act_upload_frames (device padding/conversion) against the CPU backend's, bit for bit after bf16 rounding. */
+static void upload_frames_case(int c, int n, int h, int w, int H, int W)
+{
+    tsr_backend *cpu = NULL;
+    OK(tsr_cpu_backend_create(NULL, &cpu, &err));
+    size_t fsz = (size_t)c * h * w;
+    float *src = rnd(fsz * (size_t)n, 2.f);
+    const float *frames[8];
+    for (int f = 0; f < n; f++) frames[f] = src + fsz * (size_t)(f == n - 1 && n > 2 ? n - 3 : f); /* a repeat */
+    tsr_act g = {0}, r = {0};
+    OK(be->ops->act_alloc(be, c, n, H, W, &g, &err));
+    OK(cpu->ops->act_alloc(cpu, c, n, H, W, &r, &err));
+    OK(be->ops->act_upload_frames(be, &g, frames, n, h, w, -1.f, &err));
+    OK(cpu->ops->act_upload_frames(cpu, &r, frames, n, h, w, -1.f, &err));
+    size_t all = (size_t)c * n * H * W;
+    float *gv = download(&g), *rv = malloc(all * sizeof *rv);
+    OK(cpu->ops->act_download(cpu, &r, rv, &err));
+    size_t bad = 0;
+    for (size_t i = 0; i < all; i++) bad += gv[i] != bf(rv[i]);
+    fprintf(stderr, "upload_frames %dx%dx%dx%d into %dx%d: %zu mismatches\n", c, n, h, w, H, W, bad);
+    CHECK(bad == 0);
+    CHECK(be->ops->act_upload_frames(be, &g, frames, n, H + 1, w, -1.f, &err) == TSR_ERR_INVALID_ARG);
+    be->ops->act_free(be, &g);
+    cpu->ops->act_free(cpu, &r);
+    cpu->ops->destroy(cpu);
+    free(src), free(gv), free(rv);
+}
+
+/* Two downloads in flight, sources freed and their memory reused at once, waited in order: each equals the
+ * synchronous download; a third start and a wrong ticket are refused. */
+static void download_async_case(void)
+{
+    int dims[2][4] = {{3, 4, 9, 17}, {128, 2, 5, 7}};
+    tsr_act a[2] = {{0}}, junk = {0};
+    float *host[2], *ref[2];
+    int ticket[2];
+    for (int k = 0; k < 2; k++) {
+        size_t n = (size_t)dims[k][0] * dims[k][1] * dims[k][2] * dims[k][3];
+        float *x = rnd(n, 3.f);
+        upload_new(dims[k][0], dims[k][1], dims[k][2], dims[k][3], x, &a[k]);
+        ref[k] = download(&a[k]);
+        host[k] = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) host[k][i] = NAN; /* poisoned: every element must be written */
+        free(x);
+    }
+    for (int k = 0; k < 2; k++) {
+        OK(be->ops->act_download_start(be, &a[k], host[k], &ticket[k], &err));
+        be->ops->act_free(be, &a[k]);
+    }
+    int t3 = 0;
+    CHECK(be->ops->act_download_start(be, &junk, host[0], &t3, &err) == TSR_ERR_INVALID_ARG);
+    CHECK(be->ops->download_wait(be, ticket[1] + 7, &err) == TSR_ERR_INVALID_ARG);
+    float *over = rnd((size_t)128 * 4 * 9 * 17, 1.f); /* reuse the freed memory before the waits */
+    upload_new(128, 4, 9, 17, over, &junk);
+    free(over);
+    for (int k = 0; k < 2; k++) {
+        OK(be->ops->download_wait(be, ticket[k], &err));
+        size_t n = (size_t)dims[k][0] * dims[k][1] * dims[k][2] * dims[k][3], bad = 0;
+        for (size_t i = 0; i < n; i++) bad += !(host[k][i] == ref[k][i]);
+        fprintf(stderr, "download_start %dx%dx%dx%d: %zu mismatches\n", dims[k][0], dims[k][1], dims[k][2], dims[k][3],
+                bad);
+        CHECK(bad == 0);
+        free(host[k]), free(ref[k]);
+    }
+    CHECK(be->ops->download_wait(be, ticket[0], &err) == TSR_ERR_INVALID_ARG); /* already waited */
+    be->ops->act_free(be, &junk);
+    tsr_engine_stats s;
+    be->ops->stats(be, &s, 1);
+    fprintf(stderr, "stats: free low %.2f GiB of %.2f, upload %.4f s, download %.4f s, wait %.4f s\n",
+            s.device_free_low / 1073741824.0, s.device_total / 1073741824.0, s.upload_s, s.download_s, s.wait_s);
+    CHECK(s.device_free_low > 0 && s.device_free_low <= s.device_total);
+    CHECK(s.upload_s > 0 && s.mem_budget > 0);
+}
+
+/* Profile mode (gated parts): same results, and the device time it reports fits inside the wall time. */
+static void profile_case(void)
+{
+    set_env("TSR_CUDA_PROFILE", "1");
+    tsr_backend *pb = NULL;
+    tsr_backend_params p = {0};
+    p.memory_budget = (uint64_t)2 << 30;
+    OK(tsr_cuda_backend_create(&p, &pb, &err));
+    set_env("TSR_CUDA_PROFILE", NULL);
+    tsr_conv_desc d = {64, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "profiled"};
+    size_t nin = (size_t)64 * 3 * 24 * 40, nw = (size_t)64 * 64 * 27;
+    float *x = rnd(nin, 1.f), *wt = rnd(nw, 0.02f);
+    tsr_wt *cw = NULL, *cw2 = NULL;
+    tsr_state *s1 = NULL, *s2 = NULL;
+    tsr_act a = {0}, y1 = {0}, a2 = {0}, y2 = {0};
+    OK(pb->ops->conv_upload(pb, &d, wt, NULL, &cw, &err));
+    OK(be->ops->conv_upload(be, &d, wt, NULL, &cw2, &err));
+    OK(pb->ops->state_create(pb, &d, 24, 40, &s1, &err));
+    OK(be->ops->state_create(be, &d, 24, 40, &s2, &err));
+    OK(pb->ops->act_alloc(pb, 64, 3, 24, 40, &a, &err));
+    OK(pb->ops->act_upload(pb, &a, x, &err));
+    upload_new(64, 3, 24, 40, x, &a2);
+    OK(pb->ops->conv3d(pb, cw, &a, s1, NULL, 0, NULL, &y1, &err)); /* warm-up (cuDNN plan on first use) */
+    pb->ops->act_free(pb, &y1);
+    OK(pb->ops->sync(pb, &err));
+    pb->ops->stats(pb, NULL, 1);
+    double t0 = tsr_now();
+    for (int i = 0; i < 5; i++) {
+        pb->ops->act_free(pb, &y1);
+        OK(pb->ops->conv3d(pb, cw, &a, s1, NULL, 0, NULL, &y1, &err));
+    }
+    OK(pb->ops->sync(pb, &err));
+    double wall_ms = (tsr_now() - t0) * 1e3;
+    tsr_engine_stats st;
+    pb->ops->stats(pb, &st, 0);
+    fprintf(stderr, "profile: %d parts, device busy %.3f ms in %.3f ms wall\n", st.parts, st.device_busy_ms, wall_ms);
+    CHECK(st.profiled && st.parts > 0 && st.device_busy_ms > 0 && st.device_busy_ms <= wall_ms);
+    /* the same 6 chunks unprofiled give the same bits */
+    for (int i = 0; i < 6; i++) {
+        be->ops->act_free(be, &y2);
+        OK(be->ops->conv3d(be, cw2, &a2, s2, NULL, 0, NULL, &y2, &err));
+    }
+    float *v1 = NULL, *v2 = download(&y2);
+    v1 = malloc(sizeof(float) * (size_t)64 * 3 * 24 * 40);
+    OK(pb->ops->act_download(pb, &y1, v1, &err));
+    CHECK(memcmp(v1, v2, sizeof(float) * (size_t)64 * 3 * 24 * 40) == 0);
+    free(v1), free(v2), free(x), free(wt);
+    pb->ops->act_free(pb, &a), pb->ops->act_free(pb, &y1);
+    be->ops->act_free(be, &a2), be->ops->act_free(be, &y2);
+    pb->ops->state_free(pb, s1), be->ops->state_free(be, s2);
+    pb->ops->wt_free(pb, cw), be->ops->wt_free(be, cw2);
+    pb->ops->destroy(pb);
+}
+
 int main(void)
 {
     tsr_backend_params p = {0};
@@ -379,6 +510,10 @@ int main(void)
     gn_case(256, 2, 7, 5, 1);
     attn_case(512, 2, 8, 12);
     d2s_add_case();
+    upload_frames_case(3, 5, 13, 21, 16, 32);
+    upload_frames_case(3, 1, 16, 16, 16, 16);
+    download_async_case();
+    profile_case();
     uint64_t in_use = 0, peak = 0, total = 0;
     be->ops->memory(be, &in_use, &peak, &total);
     fprintf(stderr, "arena: %llu in use, peak %llu of %llu\n", (unsigned long long)in_use, (unsigned long long)peak,

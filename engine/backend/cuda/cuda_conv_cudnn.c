@@ -52,9 +52,11 @@ tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv
     a.bias = (void *)(uintptr_t)p->bias, a.residual = (void *)(uintptr_t)p->residual;
     a.workspace = (void *)(uintptr_t)ws, a.workspace_size = ws_size;
     tsr_status st = TSR_OK;
-    if (!tsr_cudnn_conv_is_tuned(cv) && tsr_cudnn_conv_tune(dnn, cv, &a, 3, sync_now, cu, NULL, &e2) != TSR_OK)
+    if (tsr_cuda_graph_dry(cu) && !tsr_cudnn_conv_is_tuned(cv)) /* graph replay: a shape the recording never had */
+        tsr_cuda_graph_mismatch(cu), st = TSR_ERR_UNSUPPORTED;
+    else if (!tsr_cudnn_conv_is_tuned(cv) && tsr_cudnn_conv_tune(dnn, cv, &a, 3, sync_now, cu, NULL, &e2) != TSR_OK)
         st = TSR_ERR_UNSUPPORTED; /* no plan ran: the built-in kernels take this shape */
-    if (!st) st = tsr_cudnn_conv_run(dnn, cv, &a, err);
+    if (!st && !tsr_cuda_graph_dry(cu)) st = tsr_cudnn_conv_run(dnn, cv, &a, err); /* replay: the graph runs it */
     if (ws) tsr_cuda_arena_free(cu, ws);
     return st;
 }

@@ -243,12 +243,12 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
             st = tsr_cuda_gemm_run(cu, &g, err);
         }
     }
-    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
     if (!st) { /* out = o Wo^T + bo + in */
         g = (tsr_cuda_gemm){.a = o, .b = attn->wo, .c = out->buf->p, .bias = attn->bo, .res = in->buf->p,
                             .m = (long long)tok, .n = c, .k = c, .ldc = c, .batch = 1, .alpha = 1.f};
         st = tsr_cuda_gemm_run(cu, &g, err);
     }
+    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
     CUdeviceptr all[] = {aff, u, q, k, vt, o, s, pr};
     for (size_t i = 0; i < TSR_ARRAY_LEN(all); i++) tsr_cuda_arena_free(cu, all[i]);
     return st;

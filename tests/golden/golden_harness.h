@@ -109,7 +109,7 @@ typedef struct golden_cfg {
 /* test decode|encode FILE CHUNK... (CHUNK 0 = whole clip in one chunk). Inputs are regenerated with the
  * filler; only the expected outputs are read from $TSR_FIXTURES/FILE. Skips (77) without fixtures or, for a
  * GPU backend, without a device. */
-static int golden_main(int argc, char **argv, const golden_cfg *cfg)
+static inline int golden_main(int argc, char **argv, const golden_cfg *cfg)
 {
     if (argc < 4) return 2;
     const char *dir = tsr_test_env("TSR_FIXTURES", NULL);

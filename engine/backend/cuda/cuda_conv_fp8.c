@@ -3,16 +3,10 @@
  * device), weights per output channel once, at first use (cached per weight buffer), fp32 accumulation, bias and
  * residual fused into the bf16 epilogue, causal state read in place.
  *
- * Which convs run in FP8: every conv whose desc->precision is TSR_LP_FP8, plus the policy in TSR_FP8:
- *   all      every conv it can run
- *   fast     the resnet convs (conv1, conv2): their input comes out of GroupNorm+SiLU, so a per-tensor scale
- *            fits it; conv_in, conv_out, upsampler and shortcut convs read the raw residual stream, whose
- *            outliers make a per-tensor e4m3 scale coarse (the H100 scan added 2-3x the error there)
- *   quality  "fast" restricted to conv2 of the stages with cin <= 256 (high resolution: most of the FLOPs,
- *            the smallest added error in the scan)
- *   name:S   only convs whose name contains S (one layer at a time: the sensitivity scan, fp8_e2e.sh)
- * Measured (tests/bench/notes/conv.md): FP8 everywhere costs far more than 40 dB allows on the synthetic
- * model; treat fast/quality as the starting point for a scan on real weights.
+ * Which convs run in FP8: those whose desc->precision is TSR_LP_FP8 — set at load from the engine precision by the
+ * policy table (vae/precision.c: "fp8-fast", "fp8-quality") — unless the diagnostic override (TSR_FP8 or
+ * tsr_fp8_override_set, see vae/precision.h) says otherwise. TSR_FP8_KERNEL=own (read per call) bypasses cuDNN
+ * FP8 for the own mma.sync kernel (per-layer own-vs-cuDNN comparisons).
  * A conv it cannot run (GPU older than sm_89, strides, input prologue, odd channels) falls back to bf16. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +16,8 @@
 #include "backend/cuda/cudnn.h"
 #include "../../../kernels/conv_fp8.h" /* the kernel parameter block */
 #include "core/common.h"
+#include "vae/precision.h"
 
-enum { POL_OFF, POL_ALL, POL_FAST, POL_QUALITY, POL_NAME };
 enum { WCACHE = 128 };
 
 typedef struct fp8_wq {
@@ -33,32 +27,22 @@ typedef struct fp8_wq {
 
 typedef struct fp8_impl {
     tsr_cuda *cu;
-    int policy;
-    char name[64];
     CUfunction conv, amax, quant, quant_rows;
     fp8_wq w[WCACHE];
     int nw;
     struct tsr_cudnn *dnn;           /* TSR_CUDNN=1: FP8 convs through cuDNN where it supports them */
 } fp8_impl;
 
-static int ends_with(const char *s, const char *suffix)
+static int policy_wants(const tsr_conv_desc *d)
 {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
+    int o = tsr_fp8_override_for(d->name);
+    return o >= 0 ? o : d->precision == TSR_LP_FP8;
 }
 
-static int policy_wants(const fp8_impl *f, const tsr_conv_desc *d)
+static int own_kernel_forced(void)
 {
-    if (d->precision == TSR_LP_FP8) return 1;
-    const char *name = d->name ? d->name : "";
-    int resnet = strstr(name, ".resnets.") && (ends_with(name, ".conv1") || ends_with(name, ".conv2"));
-    switch (f->policy) {
-    case POL_ALL: return 1;
-    case POL_FAST: return resnet;
-    case POL_QUALITY: return resnet && ends_with(name, ".conv2") && d->cin <= 256;
-    case POL_NAME: return strstr(name, f->name) != NULL;
-    default: return 0;
-    }
+    const char *k = getenv("TSR_FP8_KERNEL");
+    return k && !strcmp(k, "own");
 }
 
 static tsr_status quantise_weights(fp8_impl *f, const tsr_cuda_conv_problem *p, fp8_wq **out, tsr_error *err)
@@ -114,7 +98,7 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
 {
     fp8_impl *f = user;
     const tsr_conv_desc *d = p->desc;
-    if (!policy_wants(f, d)) return TSR_ERR_UNSUPPORTED;
+    if (!policy_wants(d)) return TSR_ERR_UNSUPPORTED;
     if (d->st != 1 || d->sh != 1 || d->sw != 1 || p->in_affine || p->cin_p % 16 || d->pad_top != d->pad_bottom ||
         d->pad_left != d->pad_right || p->t_out != p->t_in || (p->prefix && p->prefix != d->kt - 1))
         return TSR_ERR_UNSUPPORTED;
@@ -133,7 +117,7 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
     if (!st && p->prefix_ptr) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
     if (!st) st = quant(f, p->in, n_in, scratch, q_in, scratch + 4, err);
     if (!st && p->prefix_ptr) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
-    if (!st && f->dnn) { /* cuDNN FP8 (Hopper: ~4x the own kernel) on the materialised [prefix | input] */
+    if (!st && f->dnn && !own_kernel_forced()) { /* cuDNN FP8 (Hopper: ~4x the own kernel) on the materialised [prefix | input] */
         for (int e = 0; e < p->prefix && !p->prefix_ptr && !st; e++)
             st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(q_pre + (uint64_t)e * frame, q_in, frame, cu->stream),
                                 err, "fp8 prefix");
@@ -185,21 +169,10 @@ static void fp8_destroy(void *user)
 
 tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err)
 {
-    const char *env = getenv("TSR_FP8");
-    int policy = POL_OFF;
-    if (env && *env) {
-        if (!strcmp(env, "all")) policy = POL_ALL;
-        else if (!strcmp(env, "fast")) policy = POL_FAST;
-        else if (!strcmp(env, "quality")) policy = POL_QUALITY;
-        else if (!strncmp(env, "name:", 5)) policy = POL_NAME;
-        else if (strcmp(env, "off")) tsr_log(TSR_LOG_WARN, "TSR_FP8=%s: unknown policy, FP8 off", env);
-    }
     if (cu->cc_major * 10 + cu->cc_minor < 89) return TSR_OK; /* no FP8 tensor cores: bf16 everywhere */
     fp8_impl *f = tsr_calloc(1, sizeof *f, err);
     if (!f) return TSR_ERR_NOMEM;
     f->cu = cu;
-    f->policy = policy;
-    if (policy == POL_NAME) snprintf(f->name, sizeof f->name, "%s", env + 5);
     f->conv = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_conv_fp8_f32acc");
     f->amax = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_amax_bf16");
     f->quant = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_quant_bf16_e4m3");

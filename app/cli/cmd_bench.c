@@ -12,11 +12,13 @@
 
 #include "cli.h"
 #include "core/common.h"
+#include "vae/precision.h"
 
 typedef struct bench_opts {
     const char *model, *backend, *shape;
     int c, t, h, w;
     int encode, runs, warmup, chunk, json, profile;
+    tsr_precision precision;
 } bench_opts;
 
 typedef struct shape_def {
@@ -96,22 +98,25 @@ static int usage(void)
 {
     printf("usage: tessera-cli bench [decode|encode] [--shape 720p17|1080p21|4k21] [--latent-shape CxTxHxW]\n"
            "          [--model FILE|builtin] [--backend cuda|cpu|auto] [--runs N] [--warmup N] [--chunk N]\n"
-           "          [--profile] [--json]\n\n"
+           "          [--precision bf16|fp8-fast|fp8-quality] [--profile] [--json]\n\n"
            "Times decoding a latent of the shape (or encoding the matching video, 4T-3 frames of 8H x 8W):\n"
-           "warm-up, then the median of N runs. Default: decode 720p17, builtin model, 3 runs, 1 warm-up.\n");
+           "warm-up, then the median of N runs. Default: decode 720p17, builtin model, 3 runs, 1 warm-up.\n"
+           "--precision picks the per-layer policy (FP8 layers run on sm_89+ GPUs); the output states each conv's\n"
+           "precision (TSR_FP8 overrides the policy for diagnostics, see engine/vae/precision.h).\n");
     return 0;
 }
 
 static int parse(int argc, char **argv, bench_opts *o)
 {
     bool bad = false;
-    const char *lshape = NULL;
+    const char *lshape = NULL, *prec = NULL;
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
         if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
             cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
             cli_opt_str(argc, argv, &i, "--shape", &o->shape, &bad) ||
             cli_opt_str(argc, argv, &i, "--latent-shape", &lshape, &bad) ||
+            cli_opt_str(argc, argv, &i, "--precision", &prec, &bad) ||
             cli_opt_int(argc, argv, &i, "--runs", &o->runs, &bad) ||
             cli_opt_int(argc, argv, &i, "--warmup", &o->warmup, &bad) ||
             cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad))
@@ -123,6 +128,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         else return cli_usage_error("bench", "unknown argument '%s'", argv[i]);
     }
     if (bad) return 2;
+    if (prec && !cli_parse_precision(prec, &o->precision))
+        return cli_usage_error("bench", "unknown precision '%s' (bf16, fp8-fast, fp8-quality)", prec);
     if (lshape) {
         if (sscanf(lshape, "%dx%dx%dx%d", &o->c, &o->t, &o->h, &o->w) != 4 || o->c <= 0 || o->t <= 0 || o->h <= 0 ||
             o->w <= 0)
@@ -147,6 +154,38 @@ static double decode_tflop(const bench_opts *o)
 }
 
 static const float *frame; /* encode input frame (noise_frame) */
+
+/* Each conv's precision under the policy (the decoder's for decode, the encoder's for encode). Returns the
+ * number of FP8 convs; prints the table unless `quiet`. With TSR_FP8 set, the override decides (marked). */
+static int print_layer_precisions(const bench_opts *o, const tsr_model *model, const char *engine, int quiet,
+                                  int *total)
+{
+    int cpu = strncmp(engine, "cpu", 3) == 0; /* the CPU backend computes every layer in fp32 */
+    const tsr_vae_config *cfg = tsr_model_config(model);
+    int n = tsr_layer_precisions(o->precision, cfg, NULL, 0), fp8 = 0;
+    *total = 0;
+    tsr_layer_prec_info *l = n > 0 ? calloc((size_t)n, sizeof *l) : NULL;
+    if (!l) return 0;
+    tsr_layer_precisions(o->precision, cfg, l, n);
+    const char *half = o->encode ? "encoder." : "decoder.";
+    if (!quiet) {
+        printf("layer precisions (--precision %s%s):\n", tsr_precision_name(o->precision),
+               getenv("TSR_FP8") && *getenv("TSR_FP8") ? ", TSR_FP8 override" : "");
+        printf("| conv | cin->cout | kernel | precision | why |\n|---|---|---|---|---|\n");
+    }
+    for (int i = 0; i < n; i++) {
+        if (strncmp(l[i].name, half, strlen(half))) continue;
+        int ov = tsr_fp8_override_for(l[i].name);
+        int is8 = !cpu && (ov >= 0 ? ov : l[i].precision == TSR_LP_FP8);
+        fp8 += is8;
+        ++*total;
+        if (!quiet)
+            printf("| %s | %d->%d | %dx%dx%d | %s | %s |\n", l[i].name, l[i].cin, l[i].cout, l[i].kt, l[i].kh,
+                   l[i].kw, is8 ? "fp8 e4m3" : cpu ? "fp32" : "bf16", cpu ? "CPU backend: fp32 everywhere" : ov >= 0 ? "TSR_FP8 override" : l[i].why);
+    }
+    free(l);
+    return fp8;
+}
 
 static tsr_status one_run(tsr_vae *vae, const bench_opts *o, const float *lat, run_stats *rs, tsr_error *err)
 {
@@ -186,7 +225,7 @@ static int run_bench(const bench_opts *o, const float *lat, tsr_model *model, ru
     tsr_engine *eng = NULL;
     tsr_vae *vae = NULL;
     tsr_error err = {0};
-    int rc = cli_make_engine(o->backend, 0, &eng, &err);
+    int rc = cli_make_engine_prec(o->backend, 0, o->precision, &eng, &err);
     if (rc) return rc;
     snprintf(desc, desc_n, "%s", tsr_engine_description(eng));
     if (tsr_vae_create(eng, model, &vae, &err) != TSR_OK) {
@@ -255,7 +294,7 @@ static void print_profile(const tsr_engine_stats *p, double wall_med, double pro
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_opts o = {"builtin", "auto", "720p17", 0, 0, 0, 0, 0, 3, 1, 0, 0, 0};
+    bench_opts o = {"builtin", "auto", "720p17", 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, TSR_PRECISION_AUTO};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     tsr_model *model = NULL;
@@ -312,15 +351,18 @@ int cmd_bench(int argc, char **argv)
         double tflop = o.encode ? 0 : decode_tflop(&o);
         const char *what = o.encode ? "encode" : "decode";
         double compute = m->wall - m->source - m->sink - m->st.upload_s - m->st.download_s - m->st.wait_s;
+        int n_conv = 0, n_fp8 = print_layer_precisions(&o, model, desc, o.json, &n_conv);
         if (o.json) {
-            printf("{\"op\":\"%s\",\"shape\":\"%s\",\"latent\":[%d,%d,%d,%d],\"engine\":\"%s\",\"chunk\":%d,"
+            printf("{\"op\":\"%s\",\"shape\":\"%s\",\"precision\":\"%s\",\"fp8_convs\":%d,\"convs\":%d,"
+                   "\"latent\":[%d,%d,%d,%d],\"engine\":\"%s\",\"chunk\":%d,"
                    "\"runs\":%d,\"median_s\":%.4f,\"best_s\":%.4f,\"tflop\":%.1f,\"tflops\":%.1f,"
                    "\"arena_peak_bytes\":%llu,\"arena_bytes\":%llu,\"device_free_low_bytes\":%llu,"
                    "\"device_total_bytes\":%llu,\"model_load_s\":%.2f,"
                    "\"stages_s\":{\"wall\":%.4f,\"source\":%.4f,\"sink\":%.4f,\"upload\":%.4f,\"download\":%.4f,"
                    "\"wait_device\":%.4f,\"host_enqueue_other\":%.4f},\"graphs\":{\"recorded\":%ld,\"replayed\":%ld,"
                    "\"redone\":%ld}",
-                   what, o.shape, o.c, o.t, o.h, o.w, desc, o.chunk, o.runs, med, best, tflop,
+                   what, o.shape, tsr_precision_name(o.precision), n_fp8, n_conv, o.c, o.t, o.h, o.w, desc, o.chunk,
+                   o.runs, med, best, tflop,
                    tflop > 0 ? tflop / med : 0, (unsigned long long)rs.mem_peak, (unsigned long long)rs.mem_budget,
                    (unsigned long long)free_low, (unsigned long long)dev_total, t_load, m->wall, m->source, m->sink,
                    m->st.upload_s, m->st.download_s, m->st.wait_s, compute, m->st.graph_captures,
@@ -328,7 +370,8 @@ int cmd_bench(int argc, char **argv)
             if (prs.profile.profiled) print_profile(&prs.profile, med, prof_wall, 1);
             printf("}\n");
         } else {
-            printf("engine: %s\nmodel: %s (filled/loaded in %.1f s)\n", desc, o.model, t_load);
+            printf("engine: %s\nmodel: %s (filled/loaded in %.1f s)\nprecision: %s, %d of %d convs in FP8\n", desc,
+                   o.model, t_load, tsr_precision_name(o.precision), n_fp8, n_conv);
             printf("| op | shape | latent | chunk | runs | median s | best s | TFLOP | TFLOP/s | peak arena GiB | device free low-water GiB |\n");
             printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
             printf("| %s | %s | %dx%dx%dx%d | %d | %d | %.3f | %.3f | %.1f | %.0f | %.2f | %.2f of %.2f |\n", what,

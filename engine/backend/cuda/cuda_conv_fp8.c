@@ -8,6 +8,7 @@
  * tsr_fp8_override_set, see vae/precision.h) says otherwise. TSR_FP8_KERNEL=own (read per call) bypasses cuDNN
  * FP8 for the own mma.sync kernel (per-layer own-vs-cuDNN comparisons).
  * A conv it cannot run (GPU older than sm_89, strides, input prologue, odd channels) falls back to bf16. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ typedef struct fp8_wq {
 typedef struct fp8_impl {
     tsr_cuda *cu;
     CUfunction conv, amax, quant, quant_rows;
+    CUfunction amax_chan, act_stats;  /* TSR_FP8_STATS diagnostics (kernels/quant_fp8.cu) */
     fp8_wq w[WCACHE];
     int nw;
     struct tsr_cudnn *dnn;           /* TSR_CUDNN=1: FP8 convs through cuDNN where it supports them */
@@ -94,6 +96,40 @@ static tsr_status quant(fp8_impl *f, CUdeviceptr x, size_t n, CUdeviceptr bits, 
                           err, "fp8 quantise");
 }
 
+/* TSR_FP8_STATS=1: one line per FP8 conv call on stderr — how a per-tensor e4m3 scale (what runs) compares with
+ * per-channel scales on this very input: quantisation SNR of each, and the share of non-zero values that fall
+ * below the e4m3 normal range under the per-tensor scale (where a float format loses relative precision).
+ * Synchronises the stream: diagnostics only. */
+static tsr_status act_stats(fp8_impl *f, const tsr_cuda_conv_problem *p, CUdeviceptr tensor_amax, size_t n,
+                            tsr_error *err)
+{
+    tsr_cuda *cu = f->cu;
+    if (!f->amax_chan || !f->act_stats) return TSR_OK;
+    CUdeviceptr buf = 0;
+    size_t chan_bytes = ((size_t)p->cin_p * 4 + 63) & ~(size_t)63;
+    tsr_status st = tsr_cuda_arena_alloc(cu, chan_bytes + 64, &buf, err);
+    if (st) return st;
+    CUdeviceptr acc = buf + chan_bytes;
+    int cp = p->cin_p;
+    st = tsr_cuda_check(cu, cu->api.cuMemsetD8Async(buf, 0, chan_bytes + 64, cu->stream), err, "fp8 stats");
+    uint64_t x = p->in;
+    void *a1[] = {&x, &n, &cp, &buf};
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuLaunchKernel(f->amax_chan, 512, 1, 1, 256, 1, 1, 0, cu->stream, a1, NULL),
+                                 err, "fp8 channel amax");
+    void *a2[] = {&x, &n, &cp, &tensor_amax, &buf, &acc};
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuLaunchKernel(f->act_stats, 512, 1, 1, 256, 1, 1, 0, cu->stream, a2, NULL),
+                                 err, "fp8 stats");
+    double h[5] = {0};
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(h, acc, sizeof h, cu->stream), err, "fp8 stats");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "fp8 stats");
+    tsr_cuda_arena_free(cu, buf);
+    if (!st && h[0] > 0)
+        fprintf(stderr, "fp8-stats %s cin %d: SNR per-tensor %.2f dB, per-channel %.2f dB, below-normal %.4f %%\n",
+                p->desc->name ? p->desc->name : "?", p->desc->cin, 10 * log10(h[0] / (h[1] > 0 ? h[1] : 1e-300)),
+                10 * log10(h[0] / (h[2] > 0 ? h[2] : 1e-300)), h[4] > 0 ? 100 * h[3] / h[4] : 0.0);
+    return st;
+}
+
 static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
     fp8_impl *f = user;
@@ -115,6 +151,7 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
     st = tsr_cuda_check(cu, cu->api.cuMemsetD8Async(scratch, 0, 8, cu->stream), err, "fp8 scratch");
     if (!st) st = amax(f, p->in, n_in, scratch, err);
     if (!st && p->prefix_ptr) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
+    if (!st && getenv("TSR_FP8_STATS")) st = act_stats(f, p, scratch, n_in, err);
     if (!st) st = quant(f, p->in, n_in, scratch, q_in, scratch + 4, err);
     if (!st && p->prefix_ptr) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
     if (!st && f->dnn && !own_kernel_forced()) { /* cuDNN FP8 (Hopper: ~4x the own kernel) on the materialised [prefix | input] */
@@ -177,6 +214,8 @@ tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err)
     f->amax = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_amax_bf16");
     f->quant = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_quant_bf16_e4m3");
     f->quant_rows = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_quant_rows_bf16_e4m3");
+    f->amax_chan = tsr_cuda_find_kernel(cu, "quant_fp8", "tsr_amax_chan_bf16");
+    f->act_stats = tsr_cuda_find_kernel(cu, "quant_fp8", "tsr_fp8_act_stats");
     if (!f->conv || !f->amax || !f->quant || !f->quant_rows) {
         free(f);
         tsr_log(TSR_LOG_WARN, "FP8 conv kernels missing from the fatbin: FP8 off");

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CUDA;
     ep.precision = TSR_PRECISION_BF16;
+    ep.memory_budget = 8ull << 30; /* goldens are small; leaves room for a second model's weights (step 4) */
     tsr_engine *eng = NULL;
     tsr_status st = tsr_engine_create(&ep, &eng, &err);
     if (st == TSR_ERR_NO_DEVICE || st == TSR_ERR_UNSUPPORTED) {

@@ -44,3 +44,24 @@ extern "C" __global__ void tsr_fp8_act_stats(const uint16_t *x, size_t n, int cp
         if ((threadIdx.x & 31) == 0) atomicAdd(&acc[k], t);
     }
 }
+
+// Delayed per-tensor scale (TSR_FP8_SCALE=delayed, cuda_conv_fp8.c): one pass instead of amax + quantise. The scale
+// comes from the amax of the same conv's previous call (scale_amax_bits, e.g. the previous chunk) with headroom:
+// s = amax_prev / target (target 448/16: values may grow 16x before they saturate; e4m3 keeps its relative
+// precision down to 2^-6, so the headroom costs nothing above ~amax/300). This call's amax goes to amax_out_bits
+// (zeroed by the caller; a different word than scale_amax_bits) for the next call.
+extern "C" __global__ void tsr_quant_bf16_e4m3_delayed(const uint16_t *x, size_t n, const unsigned *scale_amax_bits,
+                                                       float target, uint8_t *q, float *scale, unsigned *amax_out_bits)
+{
+    float amax = __uint_as_float(*scale_amax_bits);
+    float s = (amax > 0.0f && amax <= 3.0e38f) ? amax / target : 1.0f;
+    float inv = 1.0f / s, m = 0.0f;
+    if (blockIdx.x == 0 && threadIdx.x == 0) *scale = s;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float v = bf(x, i);
+        m = fmaxf(m, fabsf(v));
+        q[i] = (uint8_t)__nv_cvt_float_to_fp8(v * inv, __NV_SATFINITE, __NV_E4M3);
+    }
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if ((threadIdx.x & 31) == 0 && m > 0.0f) atomicMax(amax_out_bits, __float_as_uint(m));
+}

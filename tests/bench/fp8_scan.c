@@ -9,7 +9,9 @@
  *      alone (bf16 convs on the dequantised weights) — the weight share of the FP8 error.
  * PSNR: values in [-1,1] mapped to [0,1], peak 1, no clamping. Writes the greedy sets as comma lists
  * (TSR_FP8=layers:...) to DIR/set_<target>.txt.
- * Usage: TSR_FIXTURES=dir fp8_scan OUTDIR [QUANTISED_MODEL] */
+ * With a third argument "policies" it stops after step 1, which then also runs 1-frame chunks with the two-pass
+ * and the delayed activation scale (TSR_FP8_SCALE=delayed).
+ * Usage: TSR_FIXTURES=dir fp8_scan OUTDIR [QUANTISED_MODEL|-] [policies] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,8 @@ static tsr_status sink(void *user, const float *fr, int n, int first, int h, int
     return TSR_OK;
 }
 
+static int chunk_frames; /* latent frames per chunk, 0 = whole clip */
+
 /* decode golden g with the current override; rel RMS into *rel, PSNR into *psnr */
 static int measure(tsr_vae *vae, const golden *g, double *rel, double *psnr)
 {
@@ -76,7 +80,7 @@ static int measure(tsr_vae *vae, const golden *g, double *rel, double *psnr)
     collect c = {out, 4 * g->t - 3};
     tsr_decode_params p;
     tsr_decode_params_default(&p);
-    p.chunk = g->t;
+    p.chunk = chunk_frames ? chunk_frames : g->t;
     tsr_status st = tsr_vae_decode(vae, lat, 16, g->t, g->h, g->w, &p, sink, &c, &err);
     if (st == TSR_OK) {
         double e = 0;
@@ -172,6 +176,23 @@ int main(int argc, char **argv)
         printf("| %s (table) | | %.4f | %.2f | %.4f | %.2f |\n", pols[k], e, p, e1, p1);
     }
     fflush(stdout);
+    if (argc > 3 && !strcmp(argv[3], "policies")) {
+        printf("\n## 1-frame chunks (causal state), two-pass vs delayed activation scale\n\n"
+               "| TSR_FP8 | scale | rel RMS | PSNR | rel RMS (small) | PSNR (small) |\n|---|---|---|---|---|---|\n");
+        chunk_frames = 1;
+        const char *pc[] = {"none", "all", "fast", "quality"};
+        for (int k = 0; k < 4; k++)
+            for (int dl = 0; dl < 2; dl++) {
+                if (dl) setenv("TSR_FP8_SCALE", "delayed", 1);
+                tsr_fp8_override_set(pc[k]);
+                double e1, p1;
+                if (measure(vae, &gs[0], &e, &p) || measure(vae, &gs[1], &e1, &p1)) return 1;
+                printf("| %s | %s | %.4f | %.2f | %.4f | %.2f |\n", pc[k], dl ? "delayed" : "two-pass", e, p, e1, p1);
+                unsetenv("TSR_FP8_SCALE");
+            }
+        printf("\nscan wall %.1f s\n", tsr_now() - t0);
+        return 0;
+    }
 
     /* per-layer scan */
     int n_all = tsr_layer_precisions(TSR_PRECISION_BF16, tsr_model_config(model), NULL, 0);
@@ -248,7 +269,7 @@ int main(int argc, char **argv)
     printf("\n");
 
     /* weights alone: e4m3 weights (quantised file), bf16 convs */
-    if (argc > 2) {
+    if (argc > 2 && strcmp(argv[2], "-")) {
         tsr_model *qm = NULL;
         tsr_vae *qv = NULL;
         if (tsr_model_open(argv[2], &qm, &err) || tsr_vae_create(eng, qm, &qv, &err)) {

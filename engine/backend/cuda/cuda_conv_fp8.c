@@ -24,12 +24,15 @@ enum { WCACHE = 128 };
 typedef struct fp8_wq {
     uint64_t src;                    /* bf16 weight buffer it came from */
     CUdeviceptr q, scale;            /* e4m3 [cout_p][taps][cin_p], fp32 [cout_p] */
+    CUdeviceptr hist;                /* amax bits of this conv's last input (TSR_FP8_SCALE=delayed), after scale */
+    int have_hist;
 } fp8_wq;
 
 typedef struct fp8_impl {
     tsr_cuda *cu;
     CUfunction conv, amax, quant, quant_rows;
     CUfunction amax_chan, act_stats;  /* TSR_FP8_STATS diagnostics (kernels/quant_fp8.cu) */
+    CUfunction quant_delayed;         /* TSR_FP8_SCALE=delayed (kernels/quant_fp8.cu) */
     fp8_wq w[WCACHE];
     int nw;
     struct tsr_cudnn *dnn;           /* TSR_CUDNN=1: FP8 convs through cuDNN where it supports them */
@@ -39,6 +42,24 @@ static int policy_wants(const tsr_conv_desc *d)
 {
     int o = tsr_fp8_override_for(d->name);
     return o >= 0 ? o : d->precision == TSR_LP_FP8;
+}
+
+/* TSR_FP8_SCALE=delayed (read per call): the activation scale of a conv comes from its previous call's amax with
+ * 16x headroom, so quantising is one pass (which also records this call's amax) instead of amax + quantise. The
+ * first call of each conv uses the two passes. */
+static int delayed_scale(void)
+{
+    const char *k = getenv("TSR_FP8_SCALE");
+    return k && !strcmp(k, "delayed");
+}
+
+static tsr_status quant_delayed(fp8_impl *f, CUdeviceptr x, size_t n, CUdeviceptr prev_amax, CUdeviceptr q,
+                                CUdeviceptr scale, CUdeviceptr amax_out, tsr_error *err)
+{
+    float target = 448.0f / 16.0f;
+    void *args[] = {&x, &n, &prev_amax, &target, &q, &scale, &amax_out};
+    return tsr_cuda_check(f->cu, f->cu->api.cuLaunchKernel(f->quant_delayed, 1024, 1, 1, 256, 1, 1, 0, f->cu->stream,
+                                                           args, NULL), err, "fp8 quantise (delayed scale)");
 }
 
 static int own_kernel_forced(void)
@@ -60,7 +81,7 @@ static tsr_status quantise_weights(fp8_impl *f, const tsr_cuda_conv_problem *p, 
     int cols = d->kt * d->kh * d->kw * p->cin_p;
     fp8_wq *w = &f->w[f->nw];
     if (cu->api.cuMemAlloc(&w->q, (size_t)p->cout_p * cols)) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "fp8: no memory");
-    if (cu->api.cuMemAlloc(&w->scale, (size_t)p->cout_p * 4)) {
+    if (cu->api.cuMemAlloc(&w->scale, (size_t)p->cout_p * 4 + 16)) {
         cu->api.cuMemFree(w->q);
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "fp8: no memory");
     }
@@ -74,6 +95,8 @@ static tsr_status quantise_weights(fp8_impl *f, const tsr_cuda_conv_problem *p, 
         return st;
     }
     w->src = p->weight;
+    w->hist = w->scale + (size_t)p->cout_p * 4;
+    w->have_hist = 0;
     f->nw++;
     *out = w;
     return TSR_OK;
@@ -148,12 +171,24 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
     CUdeviceptr buf = 0;
     if ((st = tsr_cuda_arena_alloc(cu, n_pre + n_in + 256, &buf, err))) return st;
     CUdeviceptr scratch = buf, q_pre = buf + 256, q_in = q_pre + n_pre;
-    st = tsr_cuda_check(cu, cu->api.cuMemsetD8Async(scratch, 0, 8, cu->stream), err, "fp8 scratch");
-    if (!st) st = amax(f, p->in, n_in, scratch, err);
-    if (!st && p->prefix_ptr) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
-    if (!st && getenv("TSR_FP8_STATS")) st = act_stats(f, p, scratch, n_in, err);
-    if (!st) st = quant(f, p->in, n_in, scratch, q_in, scratch + 4, err);
-    if (!st && p->prefix_ptr) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
+    /* scratch words: 0 amax (two-pass), 1 scale, 2 this call's amax (delayed), 3 unused amax of the prefix */
+    st = tsr_cuda_check(cu, cu->api.cuMemsetD8Async(scratch, 0, 16, cu->stream), err, "fp8 scratch");
+    int delayed = delayed_scale() && f->quant_delayed;
+    if (delayed && w->have_hist) {
+        if (!st) st = quant_delayed(f, p->in, n_in, w->hist, q_in, scratch + 4, scratch + 8, err);
+        if (!st && p->prefix_ptr) st = quant_delayed(f, p->prefix_ptr, n_pre, w->hist, q_pre, scratch + 4, scratch + 12, err);
+        if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(w->hist, scratch + 8, 4, cu->stream), err, "fp8 amax");
+    } else {
+        if (!st) st = amax(f, p->in, n_in, scratch, err);
+        if (!st && p->prefix_ptr) st = amax(f, p->prefix_ptr, n_pre, scratch, err);
+        if (!st && getenv("TSR_FP8_STATS")) st = act_stats(f, p, scratch, n_in, err);
+        if (!st) st = quant(f, p->in, n_in, scratch, q_in, scratch + 4, err);
+        if (!st && p->prefix_ptr) st = quant(f, p->prefix_ptr, n_pre, scratch, q_pre, scratch + 4, err);
+        if (!st && delayed) {
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(w->hist, scratch, 4, cu->stream), err, "fp8 amax");
+            w->have_hist = !st;
+        }
+    }
     if (!st && f->dnn && !own_kernel_forced()) { /* cuDNN FP8 (Hopper: ~4x the own kernel) on the materialised [prefix | input] */
         for (int e = 0; e < p->prefix && !p->prefix_ptr && !st; e++)
             st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(q_pre + (uint64_t)e * frame, q_in, frame, cu->stream),
@@ -216,6 +251,7 @@ tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err)
     f->quant_rows = tsr_cuda_find_kernel(cu, "conv_fp8", "tsr_quant_rows_bf16_e4m3");
     f->amax_chan = tsr_cuda_find_kernel(cu, "quant_fp8", "tsr_amax_chan_bf16");
     f->act_stats = tsr_cuda_find_kernel(cu, "quant_fp8", "tsr_fp8_act_stats");
+    f->quant_delayed = tsr_cuda_find_kernel(cu, "quant_fp8", "tsr_quant_bf16_e4m3_delayed");
     if (!f->conv || !f->amax || !f->quant || !f->quant_rows) {
         free(f);
         tsr_log(TSR_LOG_WARN, "FP8 conv kernels missing from the fatbin: FP8 off");

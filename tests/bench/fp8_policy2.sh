@@ -8,6 +8,8 @@ bin=$1
 o=$2
 : "${TSR_FIXTURES:?}"
 t0=$(date +%s)
+echo "== test_cuda_fp8 (FP8 conv vs quantised-operand reference; two-pass and delayed scale)"
+timeout 60 "$bin/test_cuda_fp8" 2>&1 | tail -4
 echo "== activation statistics under TSR_FP8=all"
 TSR_FP8=all TSR_FP8_STATS=1 timeout 60 "$bin/test_cuda_golden" decode decode_16x3x16x24.safetensors 0 2>&1 |
     grep fp8-stats >"$o/stats.log"

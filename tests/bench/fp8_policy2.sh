@@ -25,7 +25,7 @@ for shape in 720p17; do
     for cfg in fp8-fast fp8-quality fp8-fast:delayed fp8-quality:delayed; do
         prec=${cfg%%:*}
         sc=""
-        [ "$prec" != "$cfg" ] && sc=delayed
+        [ "$prec" != "$cfg" ] && sc=delayed || sc=two-pass  # at the run: delayed was opt-in, now the default
         r=$(TSR_FP8_SCALE=$sc timeout 90 "$bin/tessera-cli" bench decode --shape $shape --backend cuda --runs $runs \
             --warmup 1 --precision $prec --json 2>&1 | tail -1)
         echo "$shape $cfg $r" >>"$o/bench.log"

@@ -1,8 +1,9 @@
 /* The CUDA FP8 conv path (a conv marked TSR_LP_FP8, cuda_conv_fp8.c) against a plain fp64 reference on fresh random
  * data whose operands were quantised on the host exactly as the device does it (bf16 storage, activation scale
  * amax/448 per tensor, weights per output channel): the GPU must match that reference to bf16 output rounding,
- * and must NOT match the unquantised conv (FP8 really ran). Then the delayed activation scale
- * (TSR_FP8_SCALE=delayed): the second call quantises with the first call's amax and 16x headroom.
+ * and must NOT match the unquantised conv (FP8 really ran). Both activation scale modes: TSR_FP8_SCALE=two-pass
+ * (amax/448 of this call) and the default delayed scale (first call of a conv two-pass, later calls quantise
+ * with the previous call's amax and 16x headroom).
  * Exits 77 without a GPU. */
 #include <math.h>
 #include <stdint.h>
@@ -102,7 +103,7 @@ int main(void)
     REQUIRE(be->ops->act_alloc(be, CI, T, H, W, &in, &err) == TSR_OK);
     REQUIRE(be->ops->act_upload(be, &in, x, &err) == TSR_OK);
 
-    const char *mode[3] = {NULL, "delayed", "delayed"}; /* two-pass; delayed without history; delayed with it */
+    const char *mode[3] = {"two-pass", NULL, NULL}; /* two-pass; default (delayed) without history; with it */
     for (int m = 0; m < 3; m++) {
         set_env("TSR_FP8_SCALE", mode[m]);
         quant_act(xb, nx, m == 2 ? 448.0f / 16.0f : 448.0f, xq);

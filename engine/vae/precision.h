@@ -7,7 +7,8 @@
  * computes everything in fp32 and ignores the marks.
  *
  * Diagnostic override (scans, A/B runs): the environment variable TSR_FP8, or tsr_fp8_override_set() between runs
- * (not while a decode runs), replaces the marks inside the CUDA FP8 implementation:
+ * (not while a decode runs; with TSR_CUDA_GRAPHS=0, since a recorded chunk replays the choice it was recorded
+ * with), replaces the marks inside the CUDA FP8 implementation:
  *   unset, "" or "off"  no override: the marks decide
  *   "none"              no conv in FP8
  *   "all"               every conv the FP8 kernels can run

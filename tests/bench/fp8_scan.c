@@ -153,6 +153,8 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < gs[i].n; k++) r += (double)gs[i].ref[k] * gs[i].ref[k];
         gs[i].ref_rms = sqrt(r / (double)gs[i].n);
     }
+    /* the override changes between decodes of one VAE: a recorded chunk graph would replay the old choice */
+    set_env("TSR_CUDA_GRAPHS", "0");
     tsr_engine_params ep;
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CUDA;

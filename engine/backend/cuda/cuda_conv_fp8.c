@@ -48,8 +48,10 @@ static int policy_wants(const tsr_conv_desc *d)
  * amax with 16x headroom, so quantising is ONE pass (which also records this call's amax for the next call) instead
  * of an amax pass + a quantise pass; the first call of each conv uses the two passes. Measured (RESULTS.md, "FP8
  * precision policy", run 2): same golden quality as two passes (38.50 vs 38.51 dB fast, 41.38 both quality), 720p17
- * fp8-fast 0.980 -> 0.882 s. Values that grow more than 16x between two calls of one conv saturate at +-448 for
- * that call (the next call re-centres). "two-pass": amax + quantise on every call. */
+ * fp8-fast 0.980 -> 0.882 s, measured before chunk graphs existed). Values that grow more than 16x between two calls
+ * of one conv saturate at +-448 for that call (the next call re-centres). "two-pass": amax + quantise on every
+ * call. Chunk graphs (cuda_graph.c): the path is chosen while recording; the amax history lives on the device
+ * and both paths update it, so a replay of either is correct. */
 static int delayed_scale(void)
 {
     const char *k = getenv("TSR_FP8_SCALE");
@@ -125,7 +127,7 @@ static tsr_status quant(fp8_impl *f, CUdeviceptr x, size_t n, CUdeviceptr bits, 
 /* TSR_FP8_STATS=1: one line per FP8 conv call on stderr — how a per-tensor e4m3 scale (what runs) compares with
  * per-channel scales on this very input: quantisation SNR of each, and the share of non-zero values that fall
  * below the e4m3 normal range under the per-tensor scale (where a float format loses relative precision).
- * Synchronises the stream: diagnostics only. */
+ * Synchronises the stream: diagnostics only, with TSR_CUDA_GRAPHS=0 (a chunk being recorded cannot synchronise). */
 static tsr_status act_stats(fp8_impl *f, const tsr_cuda_conv_problem *p, CUdeviceptr tensor_amax, size_t n,
                             tsr_error *err)
 {

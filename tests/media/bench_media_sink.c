@@ -2,16 +2,20 @@
  *
  * Decodes one filler latent (the goldens' latent filler, decoder-input scale) of the given shape
  *  - "null": straight through tsr_vae_decode into a sink that drops the frames (the compute alone; run after
- *    one untimed warm-up decode so per-shape plans are built), and
+ *    one untimed warm-up decode so per-shape plans are built); "nullcold": the same on a freshly created VAE
+ *    without the warm-up (what a job's decode meets: are the plans still cached?), and
  *  - any codec name (h264, hevc, h264_nvenc, hevc_nvenc, ffv1, prores ...): as a real decode job
  *    (tsr_job_run: latent file -> writer thread -> OUTDIR/out_<codec>.<mp4|mkv|mov>), timed from the job's
  *    first decode progress to its "done" (the output renamed into place; encoder flush included).
+ *    "CODEC@N" runs it with TSR_ENCODER_THREADS=N (the encoder's thread count; default: its own choice).
+ * Each line also gives the process's CPU time (user + system, all threads) spent on that sink.
  * Prints one line per sink: frames, seconds, frames/s, and for jobs the writer queue's figures: how long the
  * decoder was blocked on a full queue (it waited on the writer) and how long the writer waited for frames.
  * A benchmark (figures go to tests/bench/RESULTS.md), not a test: it asserts nothing about speed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/common.h"
 #include "model/filler.h"
@@ -42,6 +46,13 @@ static int on_progress(void *user, const tsr_progress *p)
     return 0;
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static int null_frames;
 static tsr_status null_sink(void *user, const float *frames, int n, int first, int height, int width, tsr_error *err)
 {
@@ -67,7 +78,7 @@ static const char *container_for(const char *codec)
     return "mp4";
 }
 
-static int run_null(tsr_engine *eng, const char *model, const tsr_latent *l, tsr_error *err)
+static int run_null(tsr_engine *eng, const char *model, const tsr_latent *l, int warm, tsr_error *err)
 {
     tsr_model *m = NULL;
     tsr_vae *vae = NULL;
@@ -75,39 +86,48 @@ static int run_null(tsr_engine *eng, const char *model, const tsr_latent *l, tsr
     if (st == TSR_OK) st = tsr_vae_create(eng, m, &vae, err);
     tsr_decode_params dp;
     tsr_decode_params_default(&dp);
-    if (st == TSR_OK) st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, null_sink, NULL, err); /* warm-up */
+    if (st == TSR_OK && warm) st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, null_sink, NULL, err);
     null_frames = 0;
-    double t0 = tsr_now();
+    double t0 = tsr_now(), c0 = cpu_seconds();
     if (st == TSR_OK) st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, null_sink, NULL, err);
-    double dt = tsr_now() - t0;
+    double dt = tsr_now() - t0, cpu = cpu_seconds() - c0;
     if (st == TSR_OK)
-        printf("sink=%-10s frames=%d seconds=%.3f fps=%.2f\n", "null", null_frames, dt, null_frames / dt);
+        printf("sink=%-10s frames=%d seconds=%.3f fps=%.2f cpu_s=%.1f\n", warm ? "null" : "nullcold", null_frames, dt,
+               null_frames / dt, cpu);
     tsr_vae_destroy(&vae);
     tsr_model_destroy(&m);
     return st == TSR_OK ? 0 : 1;
 }
 
-static int run_job(tsr_engine *eng, const char *model, const char *latent_path, const char *dir, const char *codec,
+static int run_job(tsr_engine *eng, const char *model, const char *latent_path, const char *dir, const char *sink,
                    int frames, tsr_error *err)
 {
+    char codec[64];
+    snprintf(codec, sizeof codec, "%s", sink);
+    char *at = strchr(codec, '@');
+    if (at) *at = 0, setenv("TSR_ENCODER_THREADS", at + 1, 1);
     tsr_job_spec s;
     tsr_job_spec_default(&s);
     s.kind = TSR_JOB_DECODE;
     snprintf(s.input, sizeof s.input, "%s", latent_path);
-    snprintf(s.output, sizeof s.output, "%s/out_%s.%s", dir, codec, container_for(codec));
+    snprintf(s.output, sizeof s.output, "%s/out_%s%s%s.%s", dir, codec, at ? "_t" : "", at ? at + 1 : "",
+             container_for(codec));
     snprintf(s.model, sizeof s.model, "%s", model);
     snprintf(s.codec, sizeof s.codec, "%s", codec);
     queue_log *q = &last_queue;
     memset(q, 0, sizeof *q);
     phase ph = {0};
+    double c0 = cpu_seconds();
     tsr_status st = tsr_job_run(eng, &s, on_progress, &ph, err);
+    double cpu = cpu_seconds() - c0;
+    unsetenv("TSR_ENCODER_THREADS");
     if (st != TSR_OK) {
-        printf("sink=%-10s failed: %s\n", codec, err->message);
+        printf("sink=%-10s failed: %s\n", sink, err->message);
         return 1;
     }
     double dt = ph.t_done - ph.t_decode;
-    printf("sink=%-10s frames=%d seconds=%.3f fps=%.2f decoder_blocked_on_writer_s=%.2f writer_idle_s=%.2f "
-           "job_s=%.2f output=%s\n", codec, frames, dt, frames / dt, q->blocked, q->idle, q->job, s.output);
+    printf("sink=%-10s frames=%d seconds=%.3f fps=%.2f cpu_s=%.1f decoder_blocked_on_writer_s=%.2f writer_idle_s=%.2f "
+           "job_s=%.2f output=%s\n", sink, frames, dt, frames / dt, cpu, q->blocked, q->idle, q->job, s.output);
     return q->seen ? 0 : 1;
 }
 
@@ -141,8 +161,9 @@ int main(int argc, char **argv)
     printf("latent %dx%dx%dx%d -> %d frames of %dx%d on %s, model %s\n", c, t, h, w, l.frames, l.width, l.height,
            tsr_engine_description(eng), argv[1]);
     for (int i = 5; i < argc && !bad; i++)
-        bad |= strcmp(argv[i], "null") == 0 ? run_null(eng, argv[1], &l, &err)
-                                            : run_job(eng, argv[1], path, argv[4], argv[i], l.frames, &err);
+        bad |= strcmp(argv[i], "null") == 0       ? run_null(eng, argv[1], &l, 1, &err)
+               : strcmp(argv[i], "nullcold") == 0 ? run_null(eng, argv[1], &l, 0, &err)
+                                                  : run_job(eng, argv[1], path, argv[4], argv[i], l.frames, &err);
     if (bad && err.message[0]) fprintf(stderr, "error: %s\n", err.message);
     tsr_latent_free(&l);
     tsr_engine_destroy(&eng);

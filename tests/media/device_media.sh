@@ -5,6 +5,9 @@
 # audio (MP4/MKV/MOV) on the CUDA backend, each probed (size, frames, rate, audio); decode throughput with
 # real encoders against a null sink (bench_media_sink); peak host RSS of 100- and 1000-frame round trips.
 # Logs under $OUT; a table last. Local dry run: TSR_MODEL=builtin:small TSR_BACKEND=cpu TSR_QUICK=1.
+# TSR_PARTS=bench runs only the throughput part, with TSR_BENCH_SINKS (default: null h264 hevc + NVENC if
+# offered); a bins.tar.xz beside this script (bin/ only) replaces the packed programs (a second call without
+# re-sending the libraries' pack).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 O=${OUT:-/tmp/tsr-device-out}; mkdir -p "$O"
@@ -12,6 +15,8 @@ M=${TSR_MODEL:-builtin} BK=${TSR_BACKEND:-cuda} QUICK=${TSR_QUICK:-0}
 BENCH_SHAPE=${TSR_BENCH_SHAPE:-16x17x90x160}
 T=$(mktemp -d /tmp/tsr-dev-XXXXXX)
 cd "$T" && tar -xJf "$here/pack.tar.xz" || { echo "cannot unpack"; exit 1; }
+[ -f "$here/bins.tar.xz" ] && { tar -xJf "$here/bins.tar.xz" || exit 1; }
+PARTS=${TSR_PARTS:-all}
 # the carried libraries for our programs only (not for python3 or the system's tools): wrappers
 mkdir -p "$T/wrap"
 for b in tessera-cli tsr_probe bench_media_sink; do
@@ -50,6 +55,7 @@ say "== driver libraries for NVENC"
 (ldconfig -p | grep -E "libnvidia-encode|libnvcuvid|libcuda\.so" ; ls /usr/local/nvidia/lib64 2>/dev/null | grep -E "encode|cuvid") 2>&1 |
   tee -a "$LOG" | sed 's/^/  /' >>"$TABLE"
 
+if [ "$PARTS" = all ]; then
 # 1. NVENC: the writer's probe (opening the encoder on a 256x256 frame) decides; FFmpeg's own log says why.
 nvenc=""
 for c in h264_nvenc hevc_nvenc; do
@@ -77,12 +83,14 @@ rt "roundtrip Eyes mp4" "$C/Eyes_212x120.mp4" rt_eyes.mp4
 rt "roundtrip Sadhu png dir" "$C/Sadhu_320x478.png" rt_sadhu/
 rt "roundtrip av (audio) mov" "$C/av.mp4" rt_av.mov
 for c in $(echo $nvenc | cut -d" " -f1); do rt "roundtrip Mustache $c" "$C/Mustache_640x360.mp4" "rt_mustache_$c.mp4" --codec "$c"; done
+fi
 
 # 3. Decode throughput: null sink (compute alone) vs the writer with real encoders; decoder blocked on writer?
 say "== bench_media_sink $M $BK $BENCH_SHAPE"
-timeout 150 "$T/wrap/bench_media_sink" "$M" "$BK" "$BENCH_SHAPE" "$T" null h264 hevc $nvenc 2>&1 | tee -a "$LOG" |
+timeout 150 "$T/wrap/bench_media_sink" "$M" "$BK" "$BENCH_SHAPE" "$T" ${TSR_BENCH_SINKS:-null h264 hevc ${nvenc:-}} 2>&1 | tee -a "$LOG" |
   sed "s|$T/||" >>"$TABLE"
 
+[ "$PARTS" = all ] || { echo; echo "==== table"; cat "$TABLE"; exit 0; }
 # 4. Host memory against clip length (x264 output; the latent between encode and decode is 1/48 of the floats).
 for n in 100 1000; do
   [ "$QUICK" = 1 ] && continue

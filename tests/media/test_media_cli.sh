@@ -154,7 +154,8 @@ else
   EYES=$T/eyes_small.mp4 EW=106 EH=60 EN=9; STILL=$T/still_small.png SW=80 SH=119
   AV=$T/av_small.mp4 AW=48 AH=40 AN=$(probe "$T/av_small.mp4" nb_read_frames)
 fi
-VAE="--model builtin:small --backend cpu"
+# TSR_MEDIA_MODEL / TSR_MEDIA_BACKEND: e.g. builtin (the full model) and cuda on a GPU machine with FFmpeg
+VAE="--model ${TSR_MEDIA_MODEL:-builtin:small} --backend ${TSR_MEDIA_BACKEND:-cpu}"
 if [ $SANITIZED = 1 ]; then
   echo "skip VAE round trips under sanitizers"
 elif "$CLI" roundtrip "$STILL" -o "$T/rt_still/" $VAE -q >/dev/null 2>"$T/err"; then

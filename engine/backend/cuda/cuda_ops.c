@@ -13,6 +13,9 @@ static unsigned grid_for(long long n, unsigned block, unsigned cap)
     return g > cap ? cap : (unsigned)g;
 }
 
+/* GroupNorm statistics: blocks of 256 threads over (pixel slice, frame), about 4 per SM in all so that the read runs
+ * at copy speed; per-channel partials {n, mean, M2} merged in a fixed order (deterministic). */
+#define GN_BATCH 4
 tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,
                               tsr_error *err)
 {
@@ -20,22 +23,27 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "group norm of %d channels on a %d-channel input",
                         norm ? norm->channels : 0, in->c);
     int cp = in->buf->cp, hw = in->h * in->w, groups = norm->groups, c = in->c, t = in->t;
-    int vecs = cp / 8, cg = c / groups;
-    if (cg % 8 && cg != 4) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm with %d channels per group", cg);
+    int vecs = cp / 8;
+    if (groups < 1 || groups > 512 || c % groups)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm of %d channels in %d groups", c, groups);
     if (vecs > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d channels", c);
-    int pix_per_iter = 256 / vecs;
-    int splits = (hw + pix_per_iter * 32 - 1) / (pix_per_iter * 32);
-    splits = TSR_MAX(1, TSR_MIN(splits, 1024));
+    if ((long long)hw * vecs > 0x7fffffffLL)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over a %dx%d frame", in->h, in->w);
+    int ppi = 256 / vecs;
+    int splits = TSR_MAX(1, cu->sm_count * 4 / TSR_MAX(t, 1));
+    int per = (hw + splits - 1) / splits;
+    per = TSR_MAX(per, ppi * GN_BATCH);
+    splits = (hw + per - 1) / per;
     CUdeviceptr partial = 0;
-    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * groups * 16, &partial, err);
+    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * cp * 16, &partial, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * cp * 8, affine, err);
     if (!st) {
-        void *a1[] = {&in->buf->p, &hw, &c, &cp, &groups, &partial};
+        void *a1[] = {&in->buf->p, &hw, &cp, &per, &partial};
         st = tsr_cuda_launch(cu, K_GN_STATS, (unsigned)splits, (unsigned)t, 1, 256, a1, err);
     }
     if (!st) {
         float eps = norm->eps;
-        void *a2[] = {&partial, &splits, &groups, &c, &cp, &eps, (void *)&norm->gamma, (void *)&norm->beta, affine};
+        void *a2[] = {&partial, &splits, &groups, &c, &cp, &hw, &eps, (void *)&norm->gamma, (void *)&norm->beta, affine};
         st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)t, 1, 1, 256, a2, err);
     }
     tsr_cuda_arena_free(cu, partial);
@@ -46,18 +54,29 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
     return st;
 }
 
+static int gcd_int(int a, int b) { return b ? gcd_int(b, a % b) : a; }
+
+/* y = x*scale + shift (+SiLU) over t frames; raw frames >= copy_from are also copied to `copy` (0: none). */
 static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, int hw, int cp, int t, int silu,
-                               CUdeviceptr out, tsr_error *err)
+                               int copy_from, CUdeviceptr copy, CUdeviceptr out, tsr_error *err)
 {
-    long long nvec = (long long)t * hw * cp / 8;
-    void *a[] = {&x, &affine, &hw, &cp, &t, &silu, &out};
-    return tsr_cuda_launch(cu, K_GN_APPLY, grid_for(nvec, 256, 65535), 1, 1, 256, a, err);
+    int vecs = cp / 8;
+    if ((long long)hw * vecs > 0x7fffffffLL) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d pixels", hw);
+    long long nv = (long long)hw * vecs;
+    /* a grid-stride multiple of vecs keeps each thread on one channel vector (its affine stays in registers) */
+    int unit = vecs / gcd_int(vecs, 256);
+    long long gx = (nv + 256LL * GN_BATCH - 1) / (256LL * GN_BATCH);
+    long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / TSR_MAX(t, 1));
+    if (gx > cap) gx = cap;
+    gx = (gx + unit - 1) / unit * unit;
+    void *a[] = {&x, &affine, &hw, &cp, &silu, &copy_from, &copy, &out};
+    return tsr_cuda_launch(cu, K_GN_APPLY, (unsigned)gx, (unsigned)t, 1, 256, a, err);
 }
 
 static tsr_status gn_apply(tsr_cuda *cu, const tsr_act *in, CUdeviceptr affine, int silu, CUdeviceptr out,
                            tsr_error *err)
 {
-    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, out, err);
+    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, 0, 0, out, err);
 }
 
 tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
@@ -75,9 +94,10 @@ tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr
 
 /* ------------------------------------------------------------------ conv3d */
 
-/* Keep the last `keep` frames of the extended input (prefix + in) as the new state, in place. */
+/* Keep the last `keep` frames of the extended input (prefix + in) as the new state, in place. frames_done: the
+ * norm pass already copied the raw frames (only the affines are left). */
 static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CUdeviceptr in_aff, int prefix,
-                               int rep, tsr_error *err)
+                               int rep, int frames_done, tsr_error *err)
 {
     uint64_t fbytes = (uint64_t)s->h * s->w * s->cp * 2, abytes = (uint64_t)s->cp * 8;
     int ext = prefix + in->t;
@@ -95,7 +115,7 @@ static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CU
             src = s->frames + (uint64_t)e * fbytes;
             asrc = s->aff + (uint64_t)e * abytes;
         }
-        if (src != s->frames + (uint64_t)j * fbytes)
+        if (!frames_done && src != s->frames + (uint64_t)j * fbytes)
             st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(s->frames + (uint64_t)j * fbytes, src, fbytes, cu->stream),
                                 err, "state update");
         if (!st && in_aff && asrc != s->aff + (uint64_t)j * abytes)
@@ -149,13 +169,20 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     CUdeviceptr aff = 0, xn = 0, pn = 0;
     int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
+    /* With a norm the conv reads its prefix from pn (normalised here, first) or from the input itself, never from
+     * state->frames: the apply pass, which reads every input frame anyway, writes the new state's raw frames. */
+    int fused_state = pre_norm && temporal && in->t >= state->keep && state->cp == in->buf->cp;
     if (pre_norm) {
         st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
-        if (!st) st = gn_apply(cu, in, aff, pre_silu, xn, err);
         if (!st && filled) {
             st = tsr_cuda_arena_alloc(cu, (uint64_t)state->keep * in->h * in->w * state->cp * 2, &pn, err);
-            if (!st) st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, pn, err);
+            if (!st)
+                st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, 0, 0,
+                                  pn, err);
         }
+        if (!st)
+            st = gn_apply_raw(cu, in->buf->p, aff, in->h * in->w, in->buf->cp, in->t, pre_silu,
+                              fused_state ? in->t - state->keep : 0, fused_state ? state->frames : 0, xn, err);
     }
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
@@ -171,7 +198,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
                       2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
     pr = tsr_cuda_prof_begin(cu);
-    if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, err);
+    if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, fused_state, err);
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
     tsr_cuda_arena_free(cu, pn);
     tsr_cuda_arena_free(cu, xn);
@@ -269,10 +296,13 @@ tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, i
     tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, in->h * rs, in->w * rs, err);
     if (st) return st;
     int t_in = in->t, h = in->h, w = in->w;
-    long long n = (long long)t_out * h * rs * w * rs * (c / 8);
+    long long n = (long long)h * rs * w * rs * (c / 8); /* per output frame */
+    if (n > 0x7fffffffLL || (long long)h * w * in->c / 8 > 0x7fffffffLL)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "depth_to_space of a %dx%d frame", in->h, in->w);
     void *a[] = {&in->buf->p, &t_in, &h, &w, &c, &rt, &rs, &drop, &t_out, &out->buf->p};
     int pr = tsr_cuda_prof_begin(cu);
-    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, 65535), 1, 1, 256, a, err);
+    long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / TSR_MAX(t_out, 1));
+    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, (unsigned)TSR_MIN(cap, 65535)), (unsigned)t_out, 1, 256, a, err);
     tsr_cuda_prof_end(cu, pr, P_D2S, 0);
     return st;
 }

@@ -6,8 +6,8 @@
 // Three kernels, all bandwidth-bound and deterministic (fixed reduction order, no atomics):
 //  tsr_gn_stats    grid (splits, T): each block reduces a slice of one frame's pixels to per-channel
 //                  {n, mean, M2} (per-thread shifted sums, then a Chan merge tree in shared memory);
-//  tsr_gn_finalize grid (T): per channel merge of the splits, per group merge of its channels (equal n), then
-//                  the per-(frame, channel) affine {gamma*rstd, beta - mean*gamma*rstd};
+//  tsr_gn_finalize grid (channel slices, T): per channel merge of the splits, per group merge of its channels
+//                  (equal n), then the per-(frame, channel) affine {gamma*rstd, beta - mean*gamma*rstd};
 //  tsr_gn_apply    grid (x, T): y = x*scale + shift (+SiLU), 16-byte loads/stores, 4 vectors in flight per thread,
 //                  the thread's 8-channel affine held in registers; optionally copies raw frames >= copy_from to
 //                  `copy` (the causal state) on the way.
@@ -109,57 +109,71 @@ __device__ __forceinline__ void chan_merge(float &n, float &mean, float &m2, flo
     n = nn;
 }
 
-// grid (T), 256 threads = 32 channels x 8 rows; cp <= 2048, groups <= 512. Every channel counts hw pixels.
+// grid (slices, T), 256 threads = 32 channels x 8 rows. A block merges the splits of the channels
+// [x*width, (x+1)*width) (width <= 2048, a multiple of the group size or all of cp) and writes their affine.
+// Every channel counts hw pixels; groups <= 512.
 extern "C" __global__ void __launch_bounds__(256) tsr_gn_finalize(const float4 *partial, int splits, int groups, int c,
-                                                                  int cp, int hw, float eps, const float *gamma,
-                                                                  const float *beta, float2 *affine)
+                                                                  int cp, int hw, int width, float eps,
+                                                                  const float *gamma, const float *beta,
+                                                                  float2 *affine)
 {
     __shared__ float2 chs[2048];        // per channel {mean, M2} over the whole frame
     __shared__ float3 rows[8][32];
     __shared__ float2 gst[512];         // per group {mean, rstd}
-    const int t = blockIdx.x, lane = threadIdx.x & 31, row = threadIdx.x >> 5;
+    const int t = blockIdx.y, lane = threadIdx.x & 31, row = threadIdx.x >> 5;
+    const int cbeg = blockIdx.x * width, cend = min(cbeg + width, cp);
     const float4 *pt = partial + (long long)t * splits * cp;
-    for (int c0 = 0; c0 < cp; c0 += 32) {
+    for (int c0 = cbeg; c0 < cend; c0 += 32) {
         const int ch = c0 + lane;
         float n = 0.f, mean = 0.f, m2 = 0.f;
-        if (ch < cp)
-            for (int s = row; s < splits; s += 8) {
+        if (ch < cend) {
+            int s = row;
+            for (; s + 24 < splits; s += 32) {   // four loads in flight, merged in split order
+                float4 v0 = pt[(long long)s * cp + ch], v1 = pt[(long long)(s + 8) * cp + ch];
+                float4 v2 = pt[(long long)(s + 16) * cp + ch], v3 = pt[(long long)(s + 24) * cp + ch];
+                chan_merge(n, mean, m2, v0.x, v0.y, v0.z);
+                chan_merge(n, mean, m2, v1.x, v1.y, v1.z);
+                chan_merge(n, mean, m2, v2.x, v2.y, v2.z);
+                chan_merge(n, mean, m2, v3.x, v3.y, v3.z);
+            }
+            for (; s < splits; s += 8) {
                 float4 v = pt[(long long)s * cp + ch];
                 chan_merge(n, mean, m2, v.x, v.y, v.z);
             }
+        }
         rows[row][lane] = make_float3(n, mean, m2);
         __syncthreads();
-        if (row == 0 && ch < cp) {
+        if (row == 0 && ch < cend) {
 #pragma unroll
             for (int r = 1; r < 8; r++) {
                 float3 b = rows[r][lane];
                 chan_merge(n, mean, m2, b.x, b.y, b.z);
             }
-            chs[ch] = make_float2(mean, m2);
+            chs[ch - cbeg] = make_float2(mean, m2);
         }
         __syncthreads();
     }
     const float npix = (float)hw;
-    const int cg = c / groups;
-    for (int g = threadIdx.x; g < groups; g += blockDim.x) {
+    const int cg = c / groups, g0 = cbeg / cg, g1 = (min(cend, c) + cg - 1) / cg;
+    for (int g = g0 + threadIdx.x; g < g1; g += blockDim.x) {
         // a group's channels have equal counts: mean = mean of the means, M2 = sum M2 + n * sum (mean_c - mean)^2
         float mean = 0.f;
-        for (int k = 0; k < cg; k++) mean += chs[g * cg + k].x;
+        for (int k = 0; k < cg; k++) mean += chs[g * cg + k - cbeg].x;
         mean /= (float)cg;
         float m2 = 0.f;
         for (int k = 0; k < cg; k++) {
-            float2 v = chs[g * cg + k];
+            float2 v = chs[g * cg + k - cbeg];
             float d = v.x - mean;
             m2 += v.y + npix * d * d;
         }
         float var = npix > 0.f ? m2 / (npix * (float)cg) : 0.f;
-        gst[g] = make_float2(mean, rsqrtf(var + eps));
+        gst[g - g0] = make_float2(mean, rsqrtf(var + eps));
     }
     __syncthreads();
-    for (int ch = threadIdx.x; ch < cp; ch += blockDim.x) {
+    for (int ch = cbeg + threadIdx.x; ch < cend; ch += blockDim.x) {
         float2 r = make_float2(0.f, 0.f);
         if (ch < c) {
-            float2 st = gst[ch / cg];
+            float2 st = gst[ch / cg - g0];
             float sc = gamma[ch] * st.y;
             r = make_float2(sc, beta[ch] - st.x * sc);
         }

@@ -18,16 +18,16 @@ run() { # label, timeout, command...
   local t1=$(date +%s.%N)
   cat "$out/cur.log" >>"$out/bench.log"
   grep -vE "^$|^\|---" "$out/cur.log" | tail -18
-  printf "   (rc %d, process wall %.1f s)\n" $rc $(echo "$t1 - $t0" | bc)
+  awk -v a="$t0" -v b="$t1" -v rc=$rc 'BEGIN { printf "   (rc %d, process wall %.1f s)\n", rc, b - a }'
 }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+setup() { { [ -d "$1" ] || meson setup "$1" -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled \
+            -Dgolden_tests=false >"$out/setup-$(basename $1).log" 2>&1; } && ninja -C "$1" -j8 >"$out/build-$(basename $1).log" 2>&1; }
+setup "$b" & p1=$!
+if [ -n "${BASE:-}" ]; then (cd "$BASE" && setup "$BASE/build-base") & p2=$!; fi
+wait $p1 || { grep -E "error|FAILED" -A3 "$out/build-$(basename $b).log" | head -30; exit 1; }
+[ -n "${BASE:-}" ] && { wait $p2 || echo "base build failed"; }
 if [ "${1:-A}" = A ]; then
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
-  setup() { meson setup "$1" -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false \
-            >"$out/setup-$(basename $1).log" 2>&1 && ninja -C "$1" -j8 >"$out/build-$(basename $1).log" 2>&1; }
-  setup "$b" & p1=$!
-  if [ -n "${BASE:-}" ]; then (cd "$BASE" && setup "$BASE/build-base") & p2=$!; fi
-  wait $p1 || { grep -E "error|FAILED" -A3 "$out/build-$(basename $b).log" | head -30; exit 1; }
-  [ -n "${BASE:-}" ] && { wait $p2 || echo "base build failed"; }
   rm -f "$TSR_CUDNN_CACHE"
   echo "== GPU tests (TSR_BENCH=gn)"
   TSR_BENCH=gn meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1

@@ -13,8 +13,8 @@ static unsigned grid_for(long long n, unsigned block, unsigned cap)
     return g > cap ? cap : (unsigned)g;
 }
 
-/* GroupNorm statistics: blocks of 256 threads over (pixel slice, frame), about 4 per SM in all so that the read runs
- * at copy speed; per-channel partials {n, mean, M2} merged in a fixed order (deterministic). */
+/* GroupNorm statistics: blocks of 256 threads over (pixel slice, frame), per-channel partials {n, mean, M2} merged
+ * in a fixed order (deterministic), then per group. */
 #define GN_BATCH 4
 tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,
                               tsr_error *err)
@@ -29,11 +29,13 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
     if (vecs > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d channels", c);
     if ((long long)hw * vecs > 0x7fffffffLL)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over a %dx%d frame", in->h, in->w);
+    /* The slices depend on the frame only (never on the number of frames), so a chunked run sums in the same
+     * order as the whole clip and gives bit-identical statistics; up to 256 slices per frame. */
     int ppi = 256 / vecs;
-    int splits = TSR_MAX(1, cu->sm_count * 4 / TSR_MAX(t, 1));
-    int per = (hw + splits - 1) / splits;
-    per = TSR_MAX(per, ppi * GN_BATCH);
-    splits = (hw + per - 1) / per;
+    int per = TSR_MAX((hw + 255) / 256, ppi * GN_BATCH * 2);
+    int splits = (hw + per - 1) / per;
+    /* finalize: 32-channel slices when groups do not straddle them, else one block per frame */
+    int cg = c / groups, width = 32 % cg == 0 ? 32 : cp, slices = (cp + width - 1) / width;
     CUdeviceptr partial = 0;
     tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * cp * 16, &partial, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * cp * 8, affine, err);
@@ -43,8 +45,9 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
     }
     if (!st) {
         float eps = norm->eps;
-        void *a2[] = {&partial, &splits, &groups, &c, &cp, &hw, &eps, (void *)&norm->gamma, (void *)&norm->beta, affine};
-        st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)t, 1, 1, 256, a2, err);
+        void *a2[] = {&partial, &splits, &groups, &c, &cp, &hw, &width, &eps, (void *)&norm->gamma, (void *)&norm->beta,
+                      affine};
+        st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)slices, (unsigned)t, 1, 256, a2, err);
     }
     tsr_cuda_arena_free(cu, partial);
     if (st && *affine) {

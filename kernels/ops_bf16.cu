@@ -10,7 +10,8 @@
 //                  (equal n), then the per-(frame, channel) affine {gamma*rstd, beta - mean*gamma*rstd};
 //  tsr_gn_apply    grid (x, T): y = x*scale + shift (+SiLU), 16-byte loads/stores, 4 vectors in flight per thread,
 //                  the thread's 8-channel affine held in registers; optionally copies raw frames >= copy_from to
-//                  `copy` (the causal state) on the way.
+//                  `copy` (the causal state) on the way and writes frame 0's result to the `rep` frames before y
+//                  (the replicated causal prefix of a first chunk).
 
 __device__ __forceinline__ uint32_t pack2_rn(float lo, float hi)
 {   // one cvt on sm_80+ (RNE, NaN kept as a NaN)
@@ -184,7 +185,7 @@ extern "C" __global__ void __launch_bounds__(256) tsr_gn_finalize(const float4 *
 // grid (x, T). The host makes gridDim.x * 256 a multiple of cp/8, so each thread keeps one channel vector.
 extern "C" __global__ void __launch_bounds__(GN_THREADS) tsr_gn_apply(const tsr_bf16 *x, const float2 *affine, int hw,
                                                                       int cp, int silu, int copy_from,
-                                                                      tsr_bf16 *copy, tsr_bf16 *y)
+                                                                      tsr_bf16 *copy, int rep, tsr_bf16 *y)
 {
     const int vecs = cp >> 3, t = blockIdx.y;
     const int nv = hw * vecs, stride = gridDim.x * GN_THREADS;
@@ -221,6 +222,7 @@ extern "C" __global__ void __launch_bounds__(GN_THREADS) tsr_gn_apply(const tsr_
                 q[j] = pack2_rn(a, c);
             }
             dst[k] = v[b];
+            for (int r = 1; t == 0 && r <= rep; r++) dst[k - (long long)r * nv] = v[b];   // replicated frame 0
         }
     }
 }

@@ -1,7 +1,8 @@
 /* cuDNN as a conv implementation of the CUDA backend (cuda_conv.h), opt-in with TSR_CUDNN=1.
  *
- * bf16 convs ("cudnn-bf16"): X = the NDHWC bf16 input, with the causal prefix materialised in front of it
- * (cuDNN cannot read two buffers: one extra copy of the input, ~7 % of a large conv's time); W = the backend's
+ * bf16 convs ("cudnn-bf16"): X = the NDHWC bf16 input with the causal prefix in front of it: read in place when
+ * the backend wrote them contiguously (every conv with a GroupNorm prologue), else materialised (cuDNN cannot
+ * read two buffers: one extra copy of the input, ~7 % of a large conv's time); W = the backend's
  * bf16 [cout_p][taps][cin_p] weights (KTRSC strides); bias and residual fused. FP8 convs go through cuDNN from
  * cuda_conv_fp8.c (tsr_cuda_cudnn_fp8_run below), with the same prefix handling on e4m3 data.
  * Each shape is tuned once (all candidate plans timed on the real buffers) and cached; the winners are kept in a
@@ -140,7 +141,9 @@ static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem
     size_t fbytes = (size_t)p->h_in * p->w_in * p->cin_p * 2;
     CUdeviceptr x = p->in, buf = 0;
     tsr_status st = TSR_OK;
-    if (p->prefix) { /* materialise [prefix | in] */
+    if (p->prefix && p->prefix_ptr && p->prefix_ptr + (uint64_t)p->prefix * fbytes == p->in) {
+        x = p->prefix_ptr; /* already contiguous (the norm pass wrote it so) */
+    } else if (p->prefix) { /* materialise [prefix | in] */
         if (tsr_cuda_arena_alloc(cu, fbytes * (size_t)(p->prefix + p->t_in), &buf, err)) return TSR_ERR_UNSUPPORTED;
         for (int e = 0; e < p->prefix && !st; e++) {
             CUdeviceptr src = p->prefix_ptr ? p->prefix_ptr + (uint64_t)e * fbytes : p->in;

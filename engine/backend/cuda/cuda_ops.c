@@ -59,9 +59,10 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
 
 static int gcd_int(int a, int b) { return b ? gcd_int(b, a % b) : a; }
 
-/* y = x*scale + shift (+SiLU) over t frames; raw frames >= copy_from are also copied to `copy` (0: none). */
+/* y = x*scale + shift (+SiLU) over t frames; raw frames >= copy_from are also copied to `copy` (0: none); the
+ * result of frame 0 is also written to the `rep` frames in front of `out`. */
 static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, int hw, int cp, int t, int silu,
-                               int copy_from, CUdeviceptr copy, CUdeviceptr out, tsr_error *err)
+                               int copy_from, CUdeviceptr copy, int rep, CUdeviceptr out, tsr_error *err)
 {
     int vecs = cp / 8;
     if ((long long)hw * vecs > 0x7fffffffLL) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d pixels", hw);
@@ -72,14 +73,14 @@ static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, 
     long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / TSR_MAX(t, 1));
     if (gx > cap) gx = cap;
     gx = (gx + unit - 1) / unit * unit;
-    void *a[] = {&x, &affine, &hw, &cp, &silu, &copy_from, &copy, &out};
+    void *a[] = {&x, &affine, &hw, &cp, &silu, &copy_from, &copy, &rep, &out};
     return tsr_cuda_launch(cu, K_GN_APPLY, (unsigned)gx, (unsigned)t, 1, 256, a, err);
 }
 
 static tsr_status gn_apply(tsr_cuda *cu, const tsr_act *in, CUdeviceptr affine, int silu, CUdeviceptr out,
                            tsr_error *err)
 {
-    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, 0, 0, out, err);
+    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, 0, 0, 0, out, err);
 }
 
 tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
@@ -168,29 +169,31 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: residual shape differs from the output", d->name);
 
     /* GroupNorm(+SiLU) is applied in one pass before the conv (measured: applying it inside the conv's
-     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine. */
-    CUdeviceptr aff = 0, xn = 0, pn = 0;
+     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine.
+     * The normalised input goes to xn after `pre` frames that hold the normalised causal prefix (the state's
+     * frames, or input frame 0 replicated by the same pass), so [prefix | input] is one contiguous tensor and an
+     * implementation that needs it materialised (cuDNN) reads it in place. With a norm the conv never reads
+     * state->frames, so the apply pass, which reads every input frame anyway, also writes the new state's raw
+     * frames (fused_state). */
+    CUdeviceptr aff = 0, xn = 0;
     int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
-    /* With a norm the conv reads its prefix from pn (normalised here, first) or from the input itself, never from
-     * state->frames: the apply pass, which reads every input frame anyway, writes the new state's raw frames. */
     int fused_state = pre_norm && temporal && in->t >= state->keep && state->cp == in->buf->cp;
+    int pre = pre_norm ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
+    uint64_t fbytes = (uint64_t)hw * cp * 2;
     if (pre_norm) {
-        st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
-        if (!st && filled) {
-            st = tsr_cuda_arena_alloc(cu, (uint64_t)state->keep * in->h * in->w * state->cp * 2, &pn, err);
-            if (!st)
-                st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, 0, 0,
-                                  pn, err);
-        }
+        st = tsr_cuda_arena_alloc(cu, (uint64_t)(pre + in->t) * fbytes, &xn, err);
+        if (!st && filled)
+            st = gn_apply_raw(cu, state->frames, state->aff, hw, state->cp, pre, pre_silu, 0, 0, 0, xn, err);
         if (!st)
-            st = gn_apply_raw(cu, in->buf->p, aff, in->h * in->w, in->buf->cp, in->t, pre_silu,
-                              fused_state ? in->t - state->keep : 0, fused_state ? state->frames : 0, xn, err);
+            st = gn_apply_raw(cu, in->buf->p, aff, hw, cp, in->t, pre_silu, fused_state ? in->t - state->keep : 0,
+                              fused_state ? state->frames : 0, filled ? 0 : pre, xn + (uint64_t)pre * fbytes, err);
     }
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
-        .in = xn ? xn : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w, .in_affine = 0, .silu = 0,
-        .prefix = prefix, .prefix_ptr = filled ? (pn ? pn : state->frames) : 0, .prefix_affine = 0,
+        .in = xn ? xn + (uint64_t)pre * fbytes : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w,
+        .in_affine = 0, .silu = 0,
+        .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0, .prefix_affine = 0,
         .weight = conv->w, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
@@ -203,7 +206,6 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     pr = tsr_cuda_prof_begin(cu);
     if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, fused_state, err);
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
-    tsr_cuda_arena_free(cu, pn);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
     if (st) tsr_error_prefix(err, "%s", d->name);

@@ -47,7 +47,7 @@ else
   run "encode 720p17 second start" 150 $cli bench encode --shape 720p17 --backend cuda --runs 3 --profile
   if command -v compute-sanitizer >/dev/null; then
     echo "== compute-sanitizer memcheck, small golden decode"
-    timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
+    TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
       >"$out/memcheck.log" 2>&1; echo "memcheck exit $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
   fi
 fi

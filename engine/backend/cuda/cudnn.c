@@ -97,6 +97,7 @@ struct tsr_cudnn {
     cudnn_api api;
     void *handle;
     tsr_cudnn_conv *convs;
+    size_t version;               /* cudnnGetVersion() (or given, for a choices-only handle) */
     char device[160];             /* "GPU name/sm_XY": the choices' key, with the cuDNN version */
     plan_choice *choices;         /* imported (and newly timed) choices for this device and version */
     int nchoices, cap_choices, changed;
@@ -173,7 +174,8 @@ tsr_status tsr_cudnn_open(void *stream, tsr_cudnn **out, tsr_error *err)
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = api_load(&c->api, err);
     if (st == TSR_OK) {
-        if (c->api.GetVersion() < 90000) st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN older than 9.0");
+        c->version = c->api.GetVersion();
+        if (c->version < 90000) st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN older than 9.0");
     }
     if (st == TSR_OK) {
         cstatus cs = c->api.Create(&c->handle);
@@ -213,7 +215,17 @@ void tsr_cudnn_close(tsr_cudnn **pc)
     *pc = NULL;
 }
 
-size_t tsr_cudnn_version(const tsr_cudnn *c) { return c ? c->api.GetVersion() : 0; }
+size_t tsr_cudnn_version(const tsr_cudnn *c) { return c ? c->version : 0; }
+
+tsr_status tsr_cudnn_choices_open(const char *gpu_name, int cc_major, int cc_minor, size_t version, tsr_cudnn **out,
+                                  tsr_error *err)
+{
+    *out = tsr_calloc(1, sizeof **out, err);
+    if (!*out) return TSR_ERR_NOMEM;
+    (*out)->version = version;
+    tsr_cudnn_set_device(*out, gpu_name, cc_major, cc_minor);
+    return TSR_OK;
+}
 
 /* ---- graph construction ------------------------------------------------------------------------------- */
 
@@ -433,7 +445,7 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
 tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_cudnn_conv **out, tsr_error *err)
 {
     *out = NULL;
-    if (!c) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN not open");
+    if (!c || !c->handle) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN not open");
     for (tsr_cudnn_conv *cv = c->convs; cv; cv = cv->next)
         if (!memcmp(&cv->shape, s, sizeof *s)) {
             *out = cv;
@@ -577,37 +589,43 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
     if (strncmp(text, "tessera-cudnn-plans 1\n", 22))
         return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: not a tessera-cudnn-plans 1 text");
     size_t ver = tsr_cudnn_version(c);
-    int line_no = 1;
-    for (const char *l = text + 22; *l; line_no++) {
-        const char *e = strchr(l, '\n');
-        size_t len = e ? (size_t)(e - l) : strlen(l);
-        char buf[512], dev[160];
-        if (len >= sizeof buf) return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d too long", line_no + 1);
-        memcpy(buf, l, len);
-        buf[len] = 0;
-        l += len + (e ? 1 : 0);
-        if (!len) continue;
-        unsigned long long v = 0;
-        int f[CHOICE_FIELDS + 2];
-        long long eng = 0;
-        double ms = 0;
-        int used = 0;
-        int got = sscanf(buf, "%159s %llu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %lf%n", dev, &v,
-                         &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
-                         &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &eng, &ms, &used);
-        if (got != 22 || buf[used] != 0)
-            return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
-        if (f[0] < 0 || f[0] > 1 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
-            return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
-        if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
-        tsr_cudnn_conv_shape s;
-        memset(&s, 0, sizeof s);
-        s.dtype = (tsr_cudnn_dtype)f[0], s.t = f[1], s.h = f[2], s.w = f[3], s.cin = f[4], s.cout = f[5];
-        s.kt = f[6], s.kh = f[7], s.kw = f[8], s.pt = f[9], s.ph = f[10], s.pw = f[11];
-        s.has_xscale = f[12], s.wscale = f[13], s.has_bias = f[14], s.has_residual = f[15];
-        plan_origin o = {f[16], f[17], eng};
-        if (remember(c, &s, &o, ms)) return tsr_fail(err, TSR_ERR_NOMEM, "cuDNN plan choices: out of memory");
-        n++;
+    /* pass 0 checks every line, pass 1 keeps them: a malformed text changes nothing */
+    for (int pass = 0; pass < 2; pass++) {
+        int line_no = 1;
+        n = 0;
+        for (const char *l = text + 22; *l; line_no++) {
+            const char *e = strchr(l, '\n');
+            size_t len = e ? (size_t)(e - l) : strlen(l);
+            char buf[512], dev[160];
+            if (len >= sizeof buf)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d too long", line_no + 1);
+            memcpy(buf, l, len);
+            buf[len] = 0;
+            l += len + (e ? 1 : 0);
+            if (!len) continue;
+            unsigned long long v = 0;
+            int f[CHOICE_FIELDS + 2];
+            long long eng = 0;
+            double ms = 0;
+            int used = 0;
+            int got = sscanf(buf, "%159s %llu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %lf%n", dev, &v,
+                             &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
+                             &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &eng, &ms, &used);
+            if (got != 22 || buf[used] != 0)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
+            if (f[0] < 0 || f[0] > 1 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
+            if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
+            tsr_cudnn_conv_shape s;
+            memset(&s, 0, sizeof s);
+            s.dtype = (tsr_cudnn_dtype)f[0], s.t = f[1], s.h = f[2], s.w = f[3], s.cin = f[4], s.cout = f[5];
+            s.kt = f[6], s.kh = f[7], s.kw = f[8], s.pt = f[9], s.ph = f[10], s.pw = f[11];
+            s.has_xscale = f[12], s.wscale = f[13], s.has_bias = f[14], s.has_residual = f[15];
+            plan_origin o = {f[16], f[17], eng};
+            if (pass && remember(c, &s, &o, ms))
+                return tsr_fail(err, TSR_ERR_NOMEM, "cuDNN plan choices: out of memory");
+            n++;
+        }
     }
     c->changed = 0;
     if (imported) *imported = n;

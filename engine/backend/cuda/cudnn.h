@@ -74,6 +74,9 @@ tsr_status tsr_cudnn_conv_run(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn_
  * Import keeps the lines of this device and version, ignores the others and fails with TSR_ERR_FORMAT (naming the
  * line) on a malformed text. Set the device before importing. */
 void tsr_cudnn_set_device(tsr_cudnn *c, const char *gpu_name, int cc_major, int cc_minor);
+/* A handle that only holds choices (no library, no GPU: conv_get fails): for tools and tests of the text. */
+tsr_status tsr_cudnn_choices_open(const char *gpu_name, int cc_major, int cc_minor, size_t version, tsr_cudnn **out,
+                                  tsr_error *err);
 char *tsr_cudnn_choices_export(const tsr_cudnn *c); /* malloc'd; NULL when out of memory */
 tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *imported, tsr_error *err);
 int tsr_cudnn_choices_changed(const tsr_cudnn *c);   /* a choice was timed since the import */

@@ -50,4 +50,6 @@ else
     TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
       >"$out/memcheck.log" 2>&1; echo "memcheck exit $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
   fi
+  echo "== test_cuda_ops (this tree)"
+  timeout 80 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"; tail -1 "$out/ops.log"
 fi

@@ -3,7 +3,7 @@
 # when given), GPU suite with the GroupNorm bandwidth bench, 720p17 decode profile before/after, cuDNN plan
 # cache first and second start. Step B: 720p17 decode at BASE, 1080p21 decode, 720p17 encode (first/second
 # start), memcheck.
-# Usage: OUT=dir BUILD=dir [BASE=dir] bash tests/bench/device_cudakern.sh A|B
+# Usage: OUT=dir BUILD=dir [BASE=dir] bash tests/bench/device_cudakern.sh A|B|M (M: memcheck alone)
 set -u
 export PATH=/opt/torch/.venv/bin:$PATH
 out=${OUT:-/tmp/out}; mkdir -p "$out"
@@ -23,6 +23,16 @@ run() { # label, timeout, command...
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 setup() { { [ -d "$1" ] || meson setup "$1" -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled \
             -Dgolden_tests=false >"$out/setup-$(basename $1).log" 2>&1; } && ninja -C "$1" -j8 >"$out/build-$(basename $1).log" 2>&1; }
+if [ "${1:-A}" = M ]; then   # memcheck only: build just what it needs
+  { [ -d "$b" ] || meson setup "$b" -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled \
+      -Dgolden_tests=false >"$out/setup.log" 2>&1; } && ninja -C "$b" -j16 tests/gpu/test_cuda_golden >"$out/build.log" 2>&1 ||
+    { tail -20 "$out/build.log"; exit 1; }
+  echo "== compute-sanitizer memcheck, small golden decode"
+  TSR_FIXTURES=${TSR_FIXTURES:-$PWD/../shared/fixtures} TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 300 \
+    compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
+    >"$out/memcheck.log" 2>&1; echo "memcheck exit $?"; grep -E "ERROR SUMMARY|rel rms" "$out/memcheck.log"; tail -3 "$out/memcheck.log"
+  exit 0
+fi
 setup "$b" & p1=$!
 if [ -n "${BASE:-}" ]; then (cd "$BASE" && setup "$BASE/build-base") & p2=$!; fi
 wait $p1 || { grep -E "error|FAILED" -A3 "$out/build-$(basename $b).log" | head -30; exit 1; }
@@ -47,7 +57,7 @@ else
   run "encode 720p17 second start" 150 $cli bench encode --shape 720p17 --backend cuda --runs 3 --profile
   if command -v compute-sanitizer >/dev/null; then
     echo "== compute-sanitizer memcheck, small golden decode"
-    TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
+    TSR_FIXTURES=${TSR_FIXTURES:-$PWD/../shared/fixtures} TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 \
       >"$out/memcheck.log" 2>&1; echo "memcheck exit $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
   fi
   echo "== test_cuda_ops (this tree)"

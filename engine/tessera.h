@@ -205,6 +205,31 @@ const char *tsr_engine_description(const tsr_engine *e);
 /* Why AUTO did not pick CUDA (empty when it did or was not asked). */
 const char *tsr_engine_fallback_reason(const tsr_engine *e);
 
+/* Counters of an engine for benchmarks. "Since reset" fields count from creation or the last
+ * tsr_engine_stats(e, 1, ...). Same thread as the engine's VAE calls. */
+#define TSR_STATS_PARTS 12
+typedef struct tsr_engine_stats {
+    uint64_t mem_in_use, mem_peak, mem_budget; /* device arena (CUDA) / activations (CPU): bytes, high-water */
+    uint64_t device_free_low;   /* since reset: lowest free device memory (cuMemGetInfo, sampled at every chunk
+                                 * boundary and in this call); 0 = not a device backend */
+    uint64_t device_total;
+    double upload_s;            /* since reset: host time inside uploads (conversion, staging copies) */
+    double download_s;          /* since reset: host time copying downloaded data out of staging */
+    double wait_s;              /* since reset: host time blocked waiting for the device (syncs, download waits) */
+    long graph_captures;        /* since reset: chunk graphs recorded / replayed / not run (chunk redone eagerly) */
+    long graph_replays, graph_fallbacks;
+    int profiled;               /* TSR_CUDA_PROFILE=1: the fields below are valid */
+    double device_busy_ms;      /* since reset: device time of every profiled op part (each part timed alone) */
+    int parts;
+    struct {
+        const char *name;
+        long calls;
+        double ms, tflop;
+    } part[TSR_STATS_PARTS];
+} tsr_engine_stats;
+/* Fills *out (may be NULL) and, with reset != 0, clears the since-reset counters afterwards. */
+void tsr_engine_stats_get(tsr_engine *e, int reset, tsr_engine_stats *out);
+
 /* ---------------------------------------------------------------- running the VAE */
 
 typedef struct tsr_vae tsr_vae;   /* a model's weights bound to an engine; one thread per handle */
@@ -414,8 +439,9 @@ typedef struct tsr_preset {
     int crf;                     /* quality for CRF codecs; ignored by ProRes/FFV1 */
     int bit_depth;               /* 8 or 10 */
     int tile;                    /* tile edge in output pixels, 0 = planner decides (schema 2) */
-    char format[32];             /* job output format as tsr_job_spec.format: "mp4-h264", "mkv-ffv1",
-                                  * "mov-prores", "latent" (schema 2; what the GUI applies to its jobs) */
+    char format[32];             /* job output format as tsr_job_spec.format: "mp4-h264", "mp4-hevc",
+                                  * "mkv-ffv1", "mov-prores", "latent" (schema 2; what the GUI applies to its
+                                  * jobs: container and codec; schema 3 made the x265 built-in "mp4-hevc") */
 } tsr_preset;
 
 void tsr_preset_default(tsr_preset *p);
@@ -491,6 +517,7 @@ typedef struct tsr_history_entry {
     uint64_t peak_vram;
     char error[TSR_ERROR_MESSAGE_MAX];
     int64_t finished;            /* Unix seconds; 0 on append = now */
+    tsr_job_spec spec;           /* the job as it ran (schema 3); spec.input[0] == 0: not recorded */
 } tsr_history_entry;
 
 tsr_status tsr_store_history_append(tsr_store *s, tsr_history_entry *e, tsr_error *err);
@@ -732,6 +759,9 @@ void tsr_runner_destroy(tsr_runner **runner);
 tsr_status tsr_runner_submit(tsr_runner *r, const tsr_job_spec *spec, uint64_t *id, tsr_error *err);
 /* Cancel a queued or running job; returns 0 when the id is unknown or already over. Any thread. */
 int tsr_runner_cancel(tsr_runner *r, uint64_t id);
+/* Take back a job that is still waiting (no event follows; the caller may submit an edited spec): 1 when it
+ * was waiting, 0 when it has started, is over or is unknown. Any thread. */
+int tsr_runner_withdraw(tsr_runner *r, uint64_t id);
 /* Pause/resume: the running job blocks at its next progress report; queued jobs wait. Any thread. */
 void tsr_runner_set_paused(tsr_runner *r, int paused);
 int tsr_runner_paused(const tsr_runner *r);

@@ -29,6 +29,65 @@ struct ConvArgs {
 #define BK 32
 #define LDS 40   // padded smem row (halves): 80 bytes, conflict-free ldmatrix
 
+// One BK-deep step of a warp's 64 x (NT*8) tile: A rows [wm*64, +64), B rows [wn*WN, +WN) of smem tiles with
+// row stride LD (halves); shared by every variant below.
+template <int NT, int WN, int LD, int KT>
+__device__ __forceinline__ void warp_mma_ktile(float (&acc)[4][NT][4], const tsr_bf16 *cA, const tsr_bf16 *cB, int wm,
+                                               int wn, int lane)
+{
+#pragma unroll
+    for (int ks = 0; ks < KT; ks += 16) {
+        uint32_t af[4][4], bfr[NT][2];
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++)
+            ldsm_x4(af[mt], &cA[(wm * 64 + mt * 16 + (lane & 15)) * LD + ks + (lane >> 4) * 8]);
+#pragma unroll
+        for (int nt = 0; nt < NT; nt += 2) {
+            uint32_t r[4];
+            ldsm_x4(r, &cB[(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LD + ks + ((lane >> 3) & 1) * 8]);
+            bfr[nt][0] = r[0]; bfr[nt][1] = r[1];
+            bfr[nt + 1][0] = r[2]; bfr[nt + 1][1] = r[3];
+        }
+#pragma unroll
+        for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
+    }
+}
+
+// Epilogue of every variant: alpha, bias (per column or per row), residual, bf16 or fp32 store.
+template <int NT, int WN, bool F32OUT>
+__device__ __forceinline__ void conv_epilogue(const ConvArgs &a, const float (&acc)[4][NT][4], long long m0, int n0,
+                                              int wm, int wn, int lane)
+{
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            long long m = m0 + wm * 64 + mt * 16 + (lane >> 2) + half * 8;
+            if (m >= a.M) continue;
+            float brow = (a.bias && a.bias_row) ? a.bias[m] : 0.f;
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                int n = n0 + wn * WN + nt * 8 + (lane & 3) * 2;
+                if (n >= a.cout_p) continue;
+                float y0 = acc[mt][nt][half * 2] * a.alpha, y1 = acc[mt][nt][half * 2 + 1] * a.alpha;
+                if (a.bias) {
+                    if (a.bias_row) { y0 += brow; y1 += brow; }
+                    else { y0 += a.bias[n]; y1 += a.bias[n + 1]; }
+                }
+                long long o = a.sz_out * blockIdx.z + m * a.ldc + n;
+                if (a.res) {
+                    uint32_t r = *(const uint32_t *)(a.res + o);
+                    y0 += lo_f(r); y1 += hi_f(r);
+                }
+                if (F32OUT) *(float2 *)((float *)a.out + o) = make_float2(y0, y1);
+                else *(uint32_t *)((tsr_bf16 *)a.out + o) = pack2(y0, y1);
+            }
+        }
+    }
+}
+
 template <int BN, bool F32OUT>
 __device__ __forceinline__ void conv_body(const ConvArgs &a)
 {
@@ -123,55 +182,12 @@ __device__ __forceinline__ void conv_body(const ConvArgs &a)
     for (int kk = 0; kk < nk; kk++) {
         int buf = kk & 1;
         if (kk + 1 < nk) load(kk + 1);
-#pragma unroll
-        for (int ks = 0; ks < BK; ks += 16) {
-            uint32_t af[4][4], bfr[NT][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-                ldsm_x4(af[mt], &sA[buf][(wm * 64 + mt * 16 + (lane & 15)) * LDS + ks + (lane >> 4) * 8]);
-#pragma unroll
-            for (int nt = 0; nt < NT; nt += 2) {
-                uint32_t r[4];
-                ldsm_x4(r, &sB[buf][(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LDS + ks + ((lane >> 3) & 1) * 8]);
-                bfr[nt][0] = r[0]; bfr[nt][1] = r[1];
-                bfr[nt + 1][0] = r[2]; bfr[nt + 1][1] = r[3];
-            }
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < NT; nt++) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
-        }
+        warp_mma_ktile<NT, WN, LDS, BK>(acc, sA[buf], sB[buf], wm, wn, lane);
         if (kk + 1 < nk) store(buf ^ 1);
         __syncthreads();
     }
 
-    // epilogue
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            long long m = m0 + wm * 64 + mt * 16 + (lane >> 2) + half * 8;
-            if (m >= a.M) continue;
-            float brow = (a.bias && a.bias_row) ? a.bias[m] : 0.f;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-                int n = n0 + wn * WN + nt * 8 + (lane & 3) * 2;
-                if (n >= a.cout_p) continue;
-                float y0 = acc[mt][nt][half * 2] * a.alpha, y1 = acc[mt][nt][half * 2 + 1] * a.alpha;
-                if (a.bias) {
-                    if (a.bias_row) { y0 += brow; y1 += brow; }
-                    else { y0 += a.bias[n]; y1 += a.bias[n + 1]; }
-                }
-                long long o = a.sz_out * blockIdx.z + m * a.ldc + n;
-                if (a.res) {
-                    uint32_t r = *(const uint32_t *)(a.res + o);
-                    y0 += lo_f(r); y1 += hi_f(r);
-                }
-                if (F32OUT) *(float2 *)((float *)a.out + o) = make_float2(y0, y1);
-                else *(uint32_t *)((tsr_bf16 *)a.out + o) = pack2(y0, y1);
-            }
-        }
-    }
+    conv_epilogue<NT, WN, F32OUT>(a, acc, m0, n0, wm, wn, lane);
 }
 
 
@@ -277,54 +293,11 @@ __device__ __forceinline__ void conv_async_body(const ConvArgs &a)
         int nx = kk + STAGES - 1;
         if (nx < nk) issue(nx % STAGES);
         cp_async_commit();
-        const tsr_bf16 *cA = sA + (kk % STAGES) * A_ST, *cB = sB + (kk % STAGES) * B_ST;
-#pragma unroll
-        for (int ks = 0; ks < BKT; ks += 16) {
-            uint32_t af[4][4], bfr[NT][2];
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-                ldsm_x4(af[mt], &cA[(wm * 64 + mt * 16 + (lane & 15)) * LDK + ks + (lane >> 4) * 8]);
-#pragma unroll
-            for (int nt = 0; nt < NT; nt += 2) {
-                uint32_t r[4];
-                ldsm_x4(r, &cB[(wn * WN + nt * 8 + (lane & 7) + (lane >> 4) * 8) * LDK + ks + ((lane >> 3) & 1) * 8]);
-                bfr[nt][0] = r[0]; bfr[nt][1] = r[1];
-                bfr[nt + 1][0] = r[2]; bfr[nt + 1][1] = r[3];
-            }
-#pragma unroll
-            for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-                for (int nt = 0; nt < NT; nt++) mma_bf16(acc[mt][nt], af[mt], bfr[nt]);
-        }
+        warp_mma_ktile<NT, WN, LDK, BKT>(acc, sA + (kk % STAGES) * A_ST, sB + (kk % STAGES) * B_ST, wm, wn, lane);
     }
     cp_async_wait<0>();
 
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            long long m = m0 + wm * 64 + mt * 16 + (lane >> 2) + half * 8;
-            if (m >= a.M) continue;
-            float brow = (a.bias && a.bias_row) ? a.bias[m] : 0.f;
-#pragma unroll
-            for (int nt = 0; nt < NT; nt++) {
-                int n = n0 + wn * WN + nt * 8 + (lane & 3) * 2;
-                if (n >= a.cout_p) continue;
-                float y0 = acc[mt][nt][half * 2] * a.alpha, y1 = acc[mt][nt][half * 2 + 1] * a.alpha;
-                if (a.bias) {
-                    if (a.bias_row) { y0 += brow; y1 += brow; }
-                    else { y0 += a.bias[n]; y1 += a.bias[n + 1]; }
-                }
-                long long o = a.sz_out * blockIdx.z + m * a.ldc + n;
-                if (a.res) {
-                    uint32_t r = *(const uint32_t *)(a.res + o);
-                    y0 += lo_f(r); y1 += hi_f(r);
-                }
-                if (F32OUT) *(float2 *)((float *)a.out + o) = make_float2(y0, y1);
-                else *(uint32_t *)((tsr_bf16 *)a.out + o) = pack2(y0, y1);
-            }
-        }
-    }
+    conv_epilogue<NT, WN, F32OUT>(a, acc, m0, n0, wm, wn, lane);
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_bn128(ConvArgs a) { conv_body<128, false>(a); }

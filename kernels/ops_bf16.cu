@@ -1,113 +1,180 @@
 // ops_bf16.cu — memory-bound ops on NDHWC bf16 activations: GroupNorm statistics (split reduction, fp32
-// Welford/Chan), GroupNorm apply (+SiLU), depth-to-space with dropped frame, add, row softmax, V transpose.
+// shifted sums + Chan merges), GroupNorm apply (+SiLU), depth-to-space with dropped frame, add, row softmax, V transpose.
 #include "tsr_mma.cuh"
 
-struct Welford { float n, mean, m2; };
-__device__ __forceinline__ void wf_add(Welford &w, float x)
-{
-    w.n += 1.f;
-    float d = x - w.mean;
-    w.mean += d / w.n;
-    w.m2 += d * (x - w.mean);
-}
-__device__ __forceinline__ Welford wf_merge(Welford a, Welford b)
-{
-    if (b.n == 0.f) return a;
-    if (a.n == 0.f) return b;
-    Welford r;
-    r.n = a.n + b.n;
-    float d = b.mean - a.mean, f = b.n / r.n;
-    r.mean = a.mean + d * f;
-    r.m2 = a.m2 + b.m2 + d * d * a.n * f;
+// ---------------------------------------------------------------- GroupNorm
+// Three kernels, all bandwidth-bound and deterministic (fixed reduction order, no atomics):
+//  tsr_gn_stats    grid (splits, T): each block reduces a slice of one frame's pixels to per-channel
+//                  {n, mean, M2} (per-thread shifted sums, then a Chan merge tree in shared memory);
+//  tsr_gn_finalize grid (channel slices, T): per channel merge of the splits, per group merge of its channels
+//                  (equal n), then the per-(frame, channel) affine {gamma*rstd, beta - mean*gamma*rstd};
+//  tsr_gn_apply    grid (x, T): y = x*scale + shift (+SiLU), 16-byte loads/stores, 4 vectors in flight per thread,
+//                  the thread's 8-channel affine held in registers; optionally copies raw frames >= copy_from to
+//                  `copy` (the causal state) on the way and writes frame 0's result to the `rep` frames before y
+//                  (the replicated causal prefix of a first chunk).
+
+__device__ __forceinline__ uint32_t pack2_rn(float lo, float hi)
+{   // one cvt on sm_80+ (RNE, NaN kept as a NaN)
+    uint32_t r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
 }
+__device__ __forceinline__ float silu_fast(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
 
-// grid (splits, T); 256 threads. Each thread owns one 8-channel vector column; cg = channels per group.
-// partial[(t*splits + s)*G + g] = block Welford of group g.
-extern "C" __global__ void __launch_bounds__(256) tsr_gn_stats(const tsr_bf16 *x, int hw, int c, int cp, int groups,
-                                                               float4 *partial)
+#define GN_THREADS 256
+#define GN_BATCH 4
+
+// partial[(t*splits + s)*cp + ch] = {n, mean, M2, 0} of channel ch over pixels [s*per, min((s+1)*per, hw)).
+extern "C" __global__ void __launch_bounds__(GN_THREADS) tsr_gn_stats(const tsr_bf16 *x, int hw, int cp, int per,
+                                                                      float4 *partial)
 {
-    __shared__ Welford red[256][2];
-    const int vecs = cp / 8, t = blockIdx.y, s = blockIdx.x, splits = gridDim.x;
-    const int cg = c / groups;
-    const int tid = threadIdx.x;
-    const int pix_per_iter = 256 / vecs;   // vecs <= 256 (c <= 2048)
+    __shared__ float2 red[8][GN_THREADS];
+    __shared__ float cnt[GN_THREADS];
+    const int vecs = cp >> 3, t = blockIdx.y, s = blockIdx.x, splits = gridDim.x, tid = threadIdx.x;
+    const int ppi = GN_THREADS / vecs;          // pixels per iteration (host guarantees vecs <= 256)
     const int vi = tid % vecs, p0 = tid / vecs;
-    // shifted sums (shift = the thread's first value of each group): 2 FMAs per element, no cancellation
-    float n0 = 0.f, s0 = 0.f, q0 = 0.f, sh0 = 0.f, n1 = 0.f, s1 = 0.f, q1 = 0.f, sh1 = 0.f;
-    const int ch0 = vi * 8;
-    const int gsplit = (cg < 8) ? (ch0 + cg) : 1 << 30;   // channel where the second group starts
-    long long per = ((long long)hw + splits - 1) / splits;
-    long long pa = per * s, pb = pa + per < hw ? pa + per : hw;
-    if (p0 < pix_per_iter && ch0 < c && pa + p0 < pb) {
-        const tsr_bf16 *base = x + (long long)t * hw * cp + ch0;
-        {
-            uint4 v = *(const uint4 *)(base + (pa + p0) * cp);
-            const uint32_t *q = (const uint32_t *)&v;
-            sh0 = lo_f(q[0]);
-            if (cg < 8) sh1 = lo_f(q[cg >> 1]);
-        }
-        for (long long p = pa + p0; p < pb; p += pix_per_iter) {
-            uint4 v = *(const uint4 *)(base + p * cp);
-            const uint32_t *q = (const uint32_t *)&v;
+    const int pa = s * per, pb = min(pa + per, hw);
+    const bool act = p0 < ppi;
+    float sh[8], sm[8], sq[8], n = 0.f;
 #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                int ch = ch0 + j;
-                float f = (j & 1) ? hi_f(q[j >> 1]) : lo_f(q[j >> 1]);
-                if (ch >= c) break;
-                if (ch >= gsplit) { float d = f - sh1; n1 += 1.f; s1 += d; q1 = fmaf(d, d, q1); }
-                else { float d = f - sh0; n0 += 1.f; s0 += d; q0 = fmaf(d, d, q0); }
+    for (int j = 0; j < 8; j++) sh[j] = sm[j] = sq[j] = 0.f;
+    const tsr_bf16 *base = x + (long long)t * hw * cp + vi * 8;
+    int p = pa + p0;
+    if (act && p < pb) {   // shift = the thread's first value of each channel: no cancellation in the sums
+        uint4 v = __ldg((const uint4 *)(base + (long long)p * cp));
+        const uint32_t *q = (const uint32_t *)&v;
+#pragma unroll
+        for (int j = 0; j < 4; j++) sh[2 * j] = lo_f(q[j]), sh[2 * j + 1] = hi_f(q[j]);
+    }
+    if (act) {
+        for (; p < pb; p += GN_BATCH * ppi) {
+            uint4 v[GN_BATCH];
+#pragma unroll
+            for (int b = 0; b < GN_BATCH; b++)
+                if (p + b * ppi < pb) v[b] = __ldg((const uint4 *)(base + (long long)(p + b * ppi) * cp));
+#pragma unroll
+            for (int b = 0; b < GN_BATCH; b++) {
+                if (p + b * ppi >= pb) break;
+                const uint32_t *q = (const uint32_t *)&v[b];
+                n += 1.f;
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    float d0 = lo_f(q[j]) - sh[2 * j], d1 = hi_f(q[j]) - sh[2 * j + 1];
+                    sm[2 * j] += d0, sq[2 * j] = fmaf(d0, d0, sq[2 * j]);
+                    sm[2 * j + 1] += d1, sq[2 * j + 1] = fmaf(d1, d1, sq[2 * j + 1]);
+                }
             }
         }
     }
-    Welford w0 = {n0, n0 > 0.f ? sh0 + s0 / n0 : 0.f, n0 > 0.f ? fmaxf(q0 - s0 * s0 / n0, 0.f) : 0.f};
-    Welford w1 = {n1, n1 > 0.f ? sh1 + s1 / n1 : 0.f, n1 > 0.f ? fmaxf(q1 - s1 * s1 / n1, 0.f) : 0.f};
-    red[tid][0] = w0;
-    red[tid][1] = w1;
-    __syncthreads();
-    // one thread per group combines every thread partial that touches it (cheap: <= 256 entries)
-    if (tid < groups) {
-        int g = tid;
-        Welford acc = {0, 0, 0};
-        for (int i = 0; i < 256; i++) {
-            int vv = i % vecs, pp = i / vecs;
-            if (pp >= pix_per_iter) continue;
-            int c0 = vv * 8;
-            if (c0 >= c) continue;
-            int ga = c0 / cg;
-            if (cg >= 8) {
-                if (ga == g) acc = wf_merge(acc, red[i][0]);
-            } else {
-                if (ga == g) acc = wf_merge(acc, red[i][0]);
-                if (ga + 1 == g && c0 + cg < c) acc = wf_merge(acc, red[i][1]);
+#pragma unroll
+    for (int j = 0; j < 8; j++) {
+        float mean = n > 0.f ? sh[j] + sm[j] / n : 0.f;
+        float m2 = n > 0.f ? fmaxf(sq[j] - sm[j] * sm[j] / n, 0.f) : 0.f;
+        red[j][tid] = make_float2(mean, m2);
+    }
+    cnt[tid] = n;
+    // fixed merge tree over the ppi threads of each channel vector: [p0] += [p0 + h]
+    for (int m = ppi; m > 1;) {
+        int h = (m + 1) >> 1;
+        __syncthreads();
+        if (act && p0 + h < m) {
+            int o = tid + h * vecs;
+            float na = cnt[tid], nb = cnt[o];
+            if (nb > 0.f) {
+                float nn = na + nb, f = nb / nn;
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    float2 a = red[j][tid], b = red[j][o];
+                    float d = b.x - a.x;
+                    red[j][tid] = make_float2(a.x + d * f, a.y + b.y + d * d * na * f);
+                }
+                cnt[tid] = nn;
             }
         }
-        partial[((long long)t * splits + s) * groups + g] = make_float4(acc.n, acc.mean, acc.m2, 0.f);
+        m = h;
+    }
+    __syncthreads();
+    if (p0 == 0) {
+        float4 *out = partial + ((long long)t * splits + s) * cp + vi * 8;
+#pragma unroll
+        for (int j = 0; j < 8; j++) out[j] = make_float4(cnt[tid], red[j][tid].x, red[j][tid].y, 0.f);
     }
 }
 
-// grid (T), threads = cp rounded; affine[t][ch] = {gamma*rstd, beta - mean*gamma*rstd}, zero for pad channels.
-extern "C" __global__ void tsr_gn_finalize(const float4 *partial, int splits, int groups, int c, int cp,
-                                           float eps, const float *gamma, const float *beta, float2 *affine)
+__device__ __forceinline__ void chan_merge(float &n, float &mean, float &m2, float nb, float meanb, float m2b)
 {
-    __shared__ float2 stats[64];
-    const int t = blockIdx.x;
-    if (threadIdx.x < groups) {
-        Welford acc = {0, 0, 0};
-        for (int s = 0; s < splits; s++) {
-            float4 p = partial[((long long)t * splits + s) * groups + threadIdx.x];
-            Welford w = {p.x, p.y, p.z};
-            acc = wf_merge(acc, w);
+    if (nb <= 0.f) return;
+    float nn = n + nb, f = nb / nn, d = meanb - mean;
+    mean += d * f;
+    m2 += m2b + d * d * n * f;
+    n = nn;
+}
+
+// grid (slices, T), 256 threads = 32 channels x 8 rows. A block merges the splits of the channels
+// [x*width, (x+1)*width) (width <= 2048, a multiple of the group size or all of cp) and writes their affine.
+// Every channel counts hw pixels; groups <= 512.
+extern "C" __global__ void __launch_bounds__(256) tsr_gn_finalize(const float4 *partial, int splits, int groups, int c,
+                                                                  int cp, int hw, int width, float eps,
+                                                                  const float *gamma, const float *beta,
+                                                                  float2 *affine)
+{
+    __shared__ float2 chs[2048];        // per channel {mean, M2} over the whole frame
+    __shared__ float3 rows[8][32];
+    __shared__ float2 gst[512];         // per group {mean, rstd}
+    const int t = blockIdx.y, lane = threadIdx.x & 31, row = threadIdx.x >> 5;
+    const int cbeg = blockIdx.x * width, cend = min(cbeg + width, cp);
+    const float4 *pt = partial + (long long)t * splits * cp;
+    for (int c0 = cbeg; c0 < cend; c0 += 32) {
+        const int ch = c0 + lane;
+        float n = 0.f, mean = 0.f, m2 = 0.f;
+        if (ch < cend) {
+            int s = row;
+            for (; s + 24 < splits; s += 32) {   // four loads in flight, merged in split order
+                float4 v0 = pt[(long long)s * cp + ch], v1 = pt[(long long)(s + 8) * cp + ch];
+                float4 v2 = pt[(long long)(s + 16) * cp + ch], v3 = pt[(long long)(s + 24) * cp + ch];
+                chan_merge(n, mean, m2, v0.x, v0.y, v0.z);
+                chan_merge(n, mean, m2, v1.x, v1.y, v1.z);
+                chan_merge(n, mean, m2, v2.x, v2.y, v2.z);
+                chan_merge(n, mean, m2, v3.x, v3.y, v3.z);
+            }
+            for (; s < splits; s += 8) {
+                float4 v = pt[(long long)s * cp + ch];
+                chan_merge(n, mean, m2, v.x, v.y, v.z);
+            }
         }
-        float var = acc.n > 0.f ? acc.m2 / acc.n : 0.f;
-        stats[threadIdx.x] = make_float2(acc.mean, rsqrtf(var + eps));
+        rows[row][lane] = make_float3(n, mean, m2);
+        __syncthreads();
+        if (row == 0 && ch < cend) {
+#pragma unroll
+            for (int r = 1; r < 8; r++) {
+                float3 b = rows[r][lane];
+                chan_merge(n, mean, m2, b.x, b.y, b.z);
+            }
+            chs[ch - cbeg] = make_float2(mean, m2);
+        }
+        __syncthreads();
+    }
+    const float npix = (float)hw;
+    const int cg = c / groups, g0 = cbeg / cg, g1 = (min(cend, c) + cg - 1) / cg;
+    for (int g = g0 + threadIdx.x; g < g1; g += blockDim.x) {
+        // a group's channels have equal counts: mean = mean of the means, M2 = sum M2 + n * sum (mean_c - mean)^2
+        float mean = 0.f;
+        for (int k = 0; k < cg; k++) mean += chs[g * cg + k - cbeg].x;
+        mean /= (float)cg;
+        float m2 = 0.f;
+        for (int k = 0; k < cg; k++) {
+            float2 v = chs[g * cg + k - cbeg];
+            float d = v.x - mean;
+            m2 += v.y + npix * d * d;
+        }
+        float var = npix > 0.f ? m2 / (npix * (float)cg) : 0.f;
+        gst[g - g0] = make_float2(mean, rsqrtf(var + eps));
     }
     __syncthreads();
-    const int cg = c / groups;
-    for (int ch = threadIdx.x; ch < cp; ch += blockDim.x) {
+    for (int ch = cbeg + threadIdx.x; ch < cend; ch += blockDim.x) {
         float2 r = make_float2(0.f, 0.f);
         if (ch < c) {
-            float2 st = stats[ch / cg];
+            float2 st = gst[ch / cg - g0];
             float sc = gamma[ch] * st.y;
             r = make_float2(sc, beta[ch] - st.x * sc);
         }
@@ -115,49 +182,70 @@ extern "C" __global__ void tsr_gn_finalize(const float4 *partial, int splits, in
     }
 }
 
-// y = x*scale + shift (+SiLU) per (frame, channel); one thread per 8-channel vector.
-extern "C" __global__ void tsr_gn_apply(const tsr_bf16 *x, const float2 *affine, int hw, int cp, int t_frames,
-                                        int silu, tsr_bf16 *y)
+// grid (x, T). The host makes gridDim.x * 256 a multiple of cp/8, so each thread keeps one channel vector.
+extern "C" __global__ void __launch_bounds__(GN_THREADS) tsr_gn_apply(const tsr_bf16 *x, const float2 *affine, int hw,
+                                                                      int cp, int silu, int copy_from,
+                                                                      tsr_bf16 *copy, int rep, tsr_bf16 *y)
 {
-    long long nvec = (long long)t_frames * hw * (cp / 8);
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < nvec; i += (long long)gridDim.x * blockDim.x) {
-        long long e = i * 8;
-        int ch = (int)(e % cp);
-        int t = (int)(e / ((long long)hw * cp));
-        uint4 v = *(const uint4 *)(x + e);
-        uint32_t *q = (uint32_t *)&v;
-        const float4 *af = (const float4 *)(affine + (long long)t * cp + ch);
+    const int vecs = cp >> 3, t = blockIdx.y;
+    const int nv = hw * vecs, stride = gridDim.x * GN_THREADS;
+    int i = blockIdx.x * GN_THREADS + threadIdx.x;
+    const int vi = i % vecs;
+    float sc[8], sf[8];
+    {
+        const float4 *af = (const float4 *)(affine + (long long)t * cp + vi * 8);
 #pragma unroll
         for (int j = 0; j < 4; j++) {
-            float4 s = af[j];
-            float a = lo_f(q[j]) * s.x + s.y, b = hi_f(q[j]) * s.z + s.w;
-            if (silu) { a = silu_f(a); b = silu_f(b); }
-            q[j] = pack2(a, b);
+            float4 a = af[j];
+            sc[2 * j] = a.x, sf[2 * j] = a.y, sc[2 * j + 1] = a.z, sf[2 * j + 1] = a.w;
         }
-        *(uint4 *)(y + e) = v;
+    }
+    const long long fo = (long long)t * nv;
+    const uint4 *src = (const uint4 *)x + fo;
+    uint4 *dst = (uint4 *)y + fo;
+    uint4 *cpy = (copy && t >= copy_from) ? (uint4 *)copy + (long long)(t - copy_from) * nv : nullptr;
+    for (; i < nv; i += GN_BATCH * stride) {
+        uint4 v[GN_BATCH];
+#pragma unroll
+        for (int b = 0; b < GN_BATCH; b++)
+            if (i + b * stride < nv) v[b] = __ldcs(src + i + b * stride);
+#pragma unroll
+        for (int b = 0; b < GN_BATCH; b++) {
+            int k = i + b * stride;
+            if (k >= nv) break;
+            if (cpy) __stcs(cpy + k, v[b]);
+            uint32_t *q = (uint32_t *)&v[b];
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float a = fmaf(lo_f(q[j]), sc[2 * j], sf[2 * j]), c = fmaf(hi_f(q[j]), sc[2 * j + 1], sf[2 * j + 1]);
+                if (silu) a = silu_fast(a), c = silu_fast(c);
+                q[j] = pack2_rn(a, c);
+            }
+            dst[k] = v[b];
+            for (int r = 1; t == 0 && r <= rep; r++) dst[k - (long long)r * nv] = v[b];   // replicated frame 0
+        }
     }
 }
 
-// Depth-to-space, one thread per output 8-channel vector. in [T][H][W][cin], cin = C*rs*rs*rt;
-// out[(t*rt+k) - drop][h*rs+i][w*rs+j][c] = in[t][h][w][((i*rs+j)*rt+k)*C + c]; drop removes frame 1.
+// Depth-to-space, grid (x, t_out), one thread per output 8-channel vector (32-bit indices within a frame).
+// in [T][H][W][cin], cin = C*rs*rs*rt; out[(t*rt+k) - drop][h*rs+i][w*rs+j][c] = in[t][h][w][((i*rs+j)*rt+k)*C + c];
+// drop removes frame 1.
 extern "C" __global__ void tsr_d2s(const tsr_bf16 *in, int t_in, int h, int w, int c, int rt, int rs, int drop,
                                    int t_out, tsr_bf16 *out)
 {
-    const int ho = h * rs, wo = w * rs, cv = c / 8;
-    long long n = (long long)t_out * ho * wo * cv;
+    const int ho = h * rs, wo = w * rs, cv = c / 8, to = blockIdx.y;
+    const int n = ho * wo * cv;
     const int cin = c * rs * rs * rt;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-        int vc = (int)(i % cv);
-        long long r = i / cv;
-        int x = (int)(r % wo); r /= wo;
-        int y = (int)(r % ho);
-        int to = (int)(r / ho);
-        int tf = (drop && to >= 1) ? to + 1 : to;   // full-sequence frame index
-        int t = tf / rt, k = tf % rt;
+    const int tf = (drop && to >= 1) ? to + 1 : to;   // full-sequence frame index
+    const int t = tf / rt, k = tf % rt;
+    const uint4 *src = (const uint4 *)(in + (long long)t * h * w * cin);
+    uint4 *dst = (uint4 *)out + (long long)to * n;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        int vc = i % cv, r = i / cv;
+        int x = r % wo, y = r / wo;
         int ii = y % rs, jj = x % rs;
         int ch = ((ii * rs + jj) * rt + k) * c + vc * 8;
-        uint4 v = *(const uint4 *)(in + (((long long)t * h + y / rs) * w + x / rs) * cin + ch);
-        *(uint4 *)(out + i * 8) = v;
+        dst[i] = src[((y / rs) * w + x / rs) * (cin / 8) + ch / 8];
     }
 }
 

@@ -70,6 +70,10 @@ static void startup(GApplication *app)
         {"win.add-files", {"<Control>o", NULL}},     {"win.start", {"<Control>Return", NULL}},
         {"win.pause", {"<Control>p", NULL}},         {"win.remove", {"Delete", NULL}},
         {"win.show-help-overlay", {"<Control>question", NULL}},
+        {"win.job-edit", {"<Control>e", NULL}},      {"win.add-model-file", {"<Control><Shift>o", NULL}},
+        {"win.move-up", {"<Alt>Up", NULL}},          {"win.move-down", {"<Alt>Down", NULL}},
+        {"win.show-page('queue')", {"<Alt>1", NULL}}, {"win.show-page('models')", {"<Alt>2", NULL}},
+        {"win.show-page('history')", {"<Alt>3", NULL}},
     };
     for (guint i = 0; i < G_N_ELEMENTS(accels); i++)
         gtk_application_set_accels_for_action(GTK_APPLICATION(self), accels[i].action, accels[i].accels);

@@ -12,6 +12,23 @@ static void submit_job(TesseraJobQueue *self, TesseraJob *job)
     tessera_job_set_runner_id(job, id);
 }
 
+/* After an edit or a move at `from`: take every later waiting job back from the runner and submit them
+ * again in display order, so the runner's order is the queue's. Jobs that already started are left. */
+static void resubmit_from(TesseraJobQueue *self, guint from)
+{
+    if (!self->started || from == G_MAXUINT) return;
+    for (guint i = from; i < self->jobs->len; i++) {
+        TesseraJob *job = g_ptr_array_index(self->jobs, i);
+        guint64 id = tessera_job_get_runner_id(job);
+        if (tessera_job_get_state(job) == TSR_JOB_QUEUED && id && tsr_runner_withdraw(self->runner, id))
+            tessera_job_set_runner_id(job, 0);
+    }
+    for (guint i = from; i < self->jobs->len; i++) {
+        TesseraJob *job = g_ptr_array_index(self->jobs, i);
+        if (tessera_job_get_state(job) == TSR_JOB_QUEUED && !tessera_job_get_runner_id(job)) submit_job(self, job);
+    }
+}
+
 static double progress_of(const tsr_event *ev)
 {
     if (ev->frames_total > 0) return (double)ev->frames_done / ev->frames_total;
@@ -34,15 +51,20 @@ static gboolean batch_idle(TesseraJobQueue *self, int *done, int *failed)
 
 static void append_history(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
 {
-    tsr_history_entry e = {0};
+    g_autofree tsr_history_entry *e = g_new0(tsr_history_entry, 1); /* ~17 KB with the spec: not on the stack */
     const tsr_queue_item *row = tessera_job_get_row(job);
-    g_strlcpy(e.input, row->spec.input, sizeof e.input);
-    g_strlcpy(e.output, row->spec.output, sizeof e.output);
-    g_strlcpy(e.preset, row->preset_name, sizeof e.preset);
-    e.state = row->state;
-    e.seconds = ev->elapsed_s;
-    g_strlcpy(e.error, row->error, sizeof e.error);
-    tsr_store_history_append(self->store, &e, NULL);
+    g_strlcpy(e->input, row->spec.input, sizeof e->input);
+    g_strlcpy(e->output, row->spec.output, sizeof e->output);
+    g_strlcpy(e->preset, row->preset_name, sizeof e->preset);
+    e->state = row->state;
+    e->seconds = ev->elapsed_s > 0 ? ev->elapsed_s : tessera_job_get_elapsed(job);
+    e->frames = tessera_job_get_frames_done(job);
+    e->peak_vram = tessera_job_get_vram_peak(job);
+    g_strlcpy(e->error, row->error, sizeof e->error);
+    e->spec = row->spec;
+    tsr_error err = {0};
+    if (tsr_store_history_append(self->store, e, &err) != TSR_OK) g_warning("history: %s", err.message);
+    g_signal_emit(self, signals[SIGNAL_HISTORY_CHANGED], 0);
 }
 
 static void apply_event(TesseraJobQueue *self, TesseraJob *job, const tsr_event *ev)
@@ -52,7 +74,10 @@ static void apply_event(TesseraJobQueue *self, TesseraJob *job, const tsr_event 
         tessera_job_set_state(job, TSR_JOB_RUNNING, "");
         persist(self, job);
         break;
-    case TSR_EVENT_PROGRESS: tessera_job_set_progress(job, progress_of(ev), ev->eta_s); break;
+    case TSR_EVENT_PROGRESS:
+        tessera_job_note_stats(job, ev->frames_done, ev->mem_in_use);
+        tessera_job_set_progress(job, progress_of(ev), ev->eta_s);
+        break;
     case TSR_EVENT_FINISHED:
         tessera_job_set_state(job, TSR_JOB_DONE, "");
         persist(self, job);

@@ -22,7 +22,7 @@ static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE(TesseraJobQueue, tessera_job_queue, G_TYPE_OBJECT,
                               G_IMPLEMENT_INTERFACE(G_TYPE_LIST_MODEL, list_model_iface_init))
 
-enum { SIGNAL_EVENT, SIGNAL_BATCH_FINISHED, N_SIGNALS };
+enum { SIGNAL_EVENT, SIGNAL_BATCH_FINISHED, SIGNAL_HISTORY_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static GType get_item_type(GListModel *m) { (void)m; return TESSERA_TYPE_JOB; }
@@ -70,6 +70,9 @@ static void tessera_job_queue_class_init(TesseraJobQueueClass *klass)
     /* (done, failed) when the last running job ends and nothing is queued */
     signals[SIGNAL_BATCH_FINISHED] = g_signal_new("batch-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
                                                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+    /* a row was appended to (or the store's history was cleared through) the queue */
+    signals[SIGNAL_HISTORY_CHANGED] = g_signal_new("history-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void tessera_job_queue_init(TesseraJobQueue *self)
@@ -194,6 +197,20 @@ char *tessera_job_queue_output_for(TesseraJobQueue *self, const char *input, Tes
     return g_build_filename(dir, s->str, NULL);
 }
 
+/* Store the row (appended; sets id and position) and show it; submitted at once when the batch runs. */
+static TesseraJob *add_row(TesseraJobQueue *self, tsr_queue_item *row, GError **error)
+{
+    tsr_error err = {0};
+    if (tsr_store_queue_add(self->store, row, &err) != TSR_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return NULL;
+    }
+    TesseraJob *job = tessera_job_new(row);
+    append_job(self, job);
+    if (self->started) submit_job(self, job);
+    return job;
+}
+
 TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPreset *preset, GError **error)
 {
     g_autofree char *path = g_file_get_path(file);
@@ -214,15 +231,25 @@ TesseraJob *tessera_job_queue_add(TesseraJobQueue *self, GFile *file, TesseraPre
     tessera_preset_apply(preset, &row->spec);
     row->spec.backend = self->backend, row->spec.device = self->device;
     if (!row->spec.memory_budget) row->spec.memory_budget = self->budget;
-    tsr_error err = {0};
-    if (tsr_store_queue_add(self->store, row, &err) != TSR_OK) { /* appends; sets id and position */
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+    return add_row(self, row, error);
+}
+
+TesseraJob *tessera_job_queue_add_spec(TesseraJobQueue *self, const tsr_job_spec *spec, const char *preset_name,
+                                       GError **error)
+{
+    if (!spec->input[0] || !spec->output[0]) {
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "This job has no recorded settings");
         return NULL;
     }
-    TesseraJob *job = tessera_job_new(row);
-    append_job(self, job);
-    if (self->started) submit_job(self, job);
-    return job;
+    if (!g_file_test(spec->input, G_FILE_TEST_EXISTS)) {
+        g_autofree char *name = g_path_get_basename(spec->input);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "“%s” no longer exists", name);
+        return NULL;
+    }
+    g_autofree tsr_queue_item *row = g_new0(tsr_queue_item, 1);
+    row->spec = *spec;
+    g_strlcpy(row->preset_name, preset_name ? preset_name : "", sizeof row->preset_name);
+    return add_row(self, row, error);
 }
 
 void tessera_job_queue_start(TesseraJobQueue *self)
@@ -290,6 +317,7 @@ void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta)
     self->jobs->pdata[i] = other;
     self->jobs->pdata[j] = job;
     g_list_model_items_changed(G_LIST_MODEL(self), MIN(i, j), 2, 2);
+    resubmit_from(self, MIN(i, j)); /* the runner takes jobs in the new order */
 }
 
 TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runner_id)
@@ -301,18 +329,75 @@ TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runn
     return NULL;
 }
 
-gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset)
+/* A queued job whose spec may change: not running, and taken back from the runner if it was submitted. */
+static gboolean take_back(TesseraJobQueue *self, TesseraJob *job)
 {
     tsr_job_state s = tessera_job_get_state(job);
-    if (s == TSR_JOB_RUNNING || s == TSR_JOB_PAUSED || (s == TSR_JOB_QUEUED && tessera_job_get_runner_id(job)))
-        return FALSE;
+    if (s == TSR_JOB_RUNNING || s == TSR_JOB_PAUSED) return FALSE;
+    guint64 id = tessera_job_get_runner_id(job);
+    if (s == TSR_JOB_QUEUED && id) {
+        if (!tsr_runner_withdraw(self->runner, id)) return FALSE; /* it has just started */
+        tessera_job_set_runner_id(job, 0);
+    }
+    return TRUE;
+}
+
+gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset)
+{
+    if (!take_back(self, job)) return FALSE;
     tsr_queue_item *row = tessera_job_get_row(job);
     tessera_preset_apply(preset, &row->spec);
+    if (!row->spec.memory_budget) row->spec.memory_budget = self->budget;
     g_strlcpy(row->preset_name, tessera_preset_get_name(preset), sizeof row->preset_name);
     row->preset_id = tessera_preset_get(preset)->id;
     g_autofree char *out = tessera_job_queue_output_for(self, row->spec.input, preset);
     g_strlcpy(row->spec.output, out, sizeof row->spec.output);
-    tessera_job_set_state(job, s, row->error);
+    tessera_job_set_state(job, row->state, row->error);
     persist(self, job);
+    resubmit_from(self, index_of(self, job));
+    return TRUE;
+}
+
+#define EDITED " (edited)"
+
+gboolean tessera_job_queue_set_job_spec(TesseraJobQueue *self, TesseraJob *job, const tsr_job_spec *spec)
+{
+    if (!take_back(self, job)) return FALSE;
+    tsr_queue_item *row = tessera_job_get_row(job);
+    row->spec = *spec;
+    /* the Preset column says the job no longer is its preset as such */
+    if (!g_str_has_suffix(row->preset_name, EDITED) && strlen(row->preset_name) + strlen(EDITED) < sizeof row->preset_name)
+        g_strlcat(row->preset_name, EDITED, sizeof row->preset_name);
+    tessera_job_set_state(job, row->state, row->error);
+    persist(self, job);
+    resubmit_from(self, index_of(self, job));
+    return TRUE;
+}
+
+gboolean tessera_job_queue_is_editable(TesseraJobQueue *self, TesseraJob *job)
+{
+    tsr_job_state s = tessera_job_get_state(job);
+    return s != TSR_JOB_RUNNING && s != TSR_JOB_PAUSED;
+}
+
+tsr_history_entry *tessera_job_queue_list_history(TesseraJobQueue *self, int limit, int *count, GError **error)
+{
+    tsr_history_entry *out = NULL;
+    tsr_error err = {0};
+    if (tsr_store_history_list(self->store, limit, &out, count, &err) != TSR_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return NULL;
+    }
+    return out;
+}
+
+gboolean tessera_job_queue_clear_history(TesseraJobQueue *self, GError **error)
+{
+    tsr_error err = {0};
+    if (tsr_store_history_clear(self->store, &err) != TSR_OK) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+        return FALSE;
+    }
+    g_signal_emit(self, signals[SIGNAL_HISTORY_CHANGED], 0);
     return TRUE;
 }

@@ -43,8 +43,21 @@ void tessera_job_queue_remove(TesseraJobQueue *self, TesseraJob *job);
 /* Move a job up (delta < 0) or down. */
 void tessera_job_queue_move(TesseraJobQueue *self, TesseraJob *job, int delta);
 /* Per-job override: give a job that is not running another preset (its output name follows). FALSE when
- * the job is running or already submitted. */
+ * the job is running or paused (a submitted, waiting job is taken back and resubmitted). */
 gboolean tessera_job_queue_set_job_preset(TesseraJobQueue *self, TesseraJob *job, TesseraPreset *preset);
+/* Per-job overrides: replace a job's whole spec (output, format, codec, CRF, bit depth, precision, budget,
+ * tile). FALSE when the job is running or paused (or has just started). A queued job already handed to the
+ * runner is taken back and handed over again with the new spec, in queue order. */
+gboolean tessera_job_queue_set_job_spec(TesseraJobQueue *self, TesseraJob *job, const tsr_job_spec *spec);
+/* Whether set_job_spec/set_job_preset can apply now (the job neither runs nor is paused). */
+gboolean tessera_job_queue_is_editable(TesseraJobQueue *self, TesseraJob *job);
+/* A job from a recorded spec ("run again" in the history), with its preset's name as shown. Fails when the
+ * spec is empty or its input is gone. */
+TesseraJob *tessera_job_queue_add_spec(TesseraJobQueue *self, const tsr_job_spec *spec, const char *preset_name,
+                                       GError **error);
+/* The store's history, newest first (limit 0 = all); free with tsr_store_free. NULL + error on failure. */
+tsr_history_entry *tessera_job_queue_list_history(TesseraJobQueue *self, int limit, int *count, GError **error);
+gboolean tessera_job_queue_clear_history(TesseraJobQueue *self, GError **error);
 TesseraJob *tessera_job_queue_find_runner_id(TesseraJobQueue *self, guint64 runner_id);
 
 G_END_DECLS

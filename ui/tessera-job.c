@@ -6,6 +6,9 @@ struct _TesseraJob {
     tsr_queue_item row;
     double eta_s;
     guint64 runner_id;
+    gint64 started_us, ended_us; /* monotonic: the run's duration for the history */
+    int frames_done;
+    guint64 vram_peak;
 };
 
 G_DEFINE_FINAL_TYPE(TesseraJob, tessera_job, G_TYPE_OBJECT)
@@ -41,6 +44,10 @@ void tessera_job_set_runner_id(TesseraJob *self, guint64 id) { self->runner_id =
 
 void tessera_job_set_state(TesseraJob *self, tsr_job_state state, const char *message)
 {
+    if (state == TSR_JOB_RUNNING && self->row.state != TSR_JOB_RUNNING)
+        self->started_us = g_get_monotonic_time(), self->ended_us = 0, self->frames_done = 0, self->vram_peak = 0;
+    if (state != TSR_JOB_RUNNING && state != TSR_JOB_PAUSED && self->started_us && !self->ended_us)
+        self->ended_us = g_get_monotonic_time();
     self->row.state = state;
     g_strlcpy(self->row.error, message ? message : "", sizeof self->row.error);
     if (state == TSR_JOB_DONE) self->row.progress = 1.0;
@@ -53,6 +60,21 @@ void tessera_job_set_progress(TesseraJob *self, double progress, double eta_s)
     self->row.progress = CLAMP(progress, 0.0, 1.0);
     self->eta_s = eta_s;
     g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+void tessera_job_note_stats(TesseraJob *self, int frames_done, guint64 vram_in_use)
+{
+    self->frames_done = MAX(self->frames_done, frames_done);
+    self->vram_peak = MAX(self->vram_peak, vram_in_use);
+}
+
+int tessera_job_get_frames_done(TesseraJob *self) { return self->frames_done; }
+guint64 tessera_job_get_vram_peak(TesseraJob *self) { return self->vram_peak; }
+
+double tessera_job_get_elapsed(TesseraJob *self)
+{
+    if (!self->started_us) return 0;
+    return (double)((self->ended_us ? self->ended_us : g_get_monotonic_time()) - self->started_us) / 1e6;
 }
 
 char *tessera_job_dup_state_label(TesseraJob *self)

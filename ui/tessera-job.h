@@ -24,6 +24,12 @@ void tessera_job_set_progress(TesseraJob *self, double progress, double eta_s);
 double tessera_job_get_eta(TesseraJob *self);
 guint64 tessera_job_get_runner_id(TesseraJob *self);
 void tessera_job_set_runner_id(TesseraJob *self, guint64 id);
+/* Frames written and VRAM in use as reported by progress events (maxima of the current run). */
+void tessera_job_note_stats(TesseraJob *self, int frames_done, guint64 vram_in_use);
+int tessera_job_get_frames_done(TesseraJob *self);
+guint64 tessera_job_get_vram_peak(TesseraJob *self);
+/* Seconds from entering RUNNING to leaving it (still counting while running); 0 when it never ran. */
+double tessera_job_get_elapsed(TesseraJob *self);
 /* "queued", "running 42 %", ... for the state column and tests. */
 char *tessera_job_dup_state_label(TesseraJob *self);
 char *tessera_job_dup_eta_label(TesseraJob *self);

@@ -1,8 +1,12 @@
-/* Model discovery. The inspection reads only the file header (safetensors JSON / GGUF magic); a full
- * validation is the engine's tsr_model_open, done when a job loads the model. */
+/* Model discovery off the main thread. Each file is described by the engine's tsr_model_inspect (header and
+ * tensor table validated, kind derived from names and shapes; tensor data is not read). */
 #include "tessera-model-scan.h"
 
 #include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "tessera.h"
 
 void tessera_model_info_free(TesseraModelInfo *info)
 {
@@ -21,78 +25,55 @@ TesseraModelInfo *tessera_model_info_builtin(void)
     TesseraModelInfo *m = g_new0(TesseraModelInfo, 1);
     m->path = g_strdup("builtin:small");
     m->name = g_strdup("Built-in demo model (synthetic weights — noise-like output)");
-    m->kind = g_strdup("SeedVR2 VAE, small (channels 32/32/64/64)");
+    m->kind = g_strdup("full VAE, small (channels 32/32/64/64)");
     m->format = g_strdup("builtin");
     m->dtype = g_strdup("F32");
+    m->usable = TRUE;
     return m;
 }
 
-static const char *dtype_in_header(const char *json)
+/* The dtype holding most parameters ("F16" for ema_vae_fp16). */
+static char *main_dtype(const tsr_model_report *r)
 {
-    static const char *dtypes[] = {"\"BF16\"", "\"F16\"", "\"F32\"", "\"F8_E4M3\""};
-    for (guint i = 0; i < G_N_ELEMENTS(dtypes); i++)
-        if (strstr(json, dtypes[i])) return dtypes[i];
-    return NULL;
+    int best = -1;
+    for (int i = 0; i < r->dtype_count; i++)
+        if (best < 0 || r->dtypes[i].params > r->dtypes[best].params) best = i;
+    return g_strdup(best >= 0 ? r->dtypes[best].name : "?");
 }
 
-/* Returns the JSON header, or NULL when the file is no safetensors file. */
-static char *read_safetensors_header(GInputStream *in, guint64 file_size)
+/* Why a file cannot be used (or NULL): the engine's explanation and its first problem. */
+static char *problem_of(const tsr_model_report *r)
 {
-    guint8 len8[8];
-    gsize got = 0;
-    if (!g_input_stream_read_all(in, len8, 8, &got, NULL, NULL) || got != 8) return NULL;
-    guint64 len = 0;
-    for (int i = 7; i >= 0; i--) len = len << 8 | len8[i];
-    if (len < 2 || len > 100u * 1024 * 1024 || len + 8 > file_size) return NULL;
-    char *json = g_malloc0(len + 1);
-    if (!g_input_stream_read_all(in, json, len, &got, NULL, NULL) || got != len || json[0] != '{') {
-        g_free(json);
-        return NULL;
-    }
-    return json;
-}
-
-static void inspect_safetensors(GInputStream *in, TesseraModelInfo *m)
-{
-    m->format = g_strdup("safetensors");
-    g_autofree char *json = read_safetensors_header(in, m->size);
-    if (!json) {
-        m->kind = g_strdup("unknown");
-        m->problem = g_strdup("not a valid safetensors file (bad header)");
-        return;
-    }
-    const char *dt = dtype_in_header(json);
-    m->dtype = dt ? g_strndup(dt + 1, strlen(dt) - 2) : g_strdup("?");
-    gboolean vae = strstr(json, "decoder.conv_in") || strstr(json, "encoder.conv_in");
-    m->kind = g_strdup(vae ? "SeedVR2 VAE" : "unknown");
-    if (!vae) m->problem = g_strdup("no VAE encoder/decoder tensors in this file");
+    if (r->kind != TSR_MODEL_NOT_VAE && r->problem_count == 0) return NULL;
+    GString *s = g_string_new(r->explanation[0] ? r->explanation : "not a SeedVR2 VAE");
+    if (r->problem_count > 0) g_string_append_printf(s, " (%s%s)", r->problems[0], r->problem_count > 1 ? ", …" : "");
+    return g_string_free(s, FALSE);
 }
 
 TesseraModelInfo *tessera_model_inspect(const char *path)
 {
-    g_autoptr(GFile) file = g_file_new_for_path(path);
     TesseraModelInfo *m = g_new0(TesseraModelInfo, 1);
     m->path = g_strdup(path);
     m->name = g_path_get_basename(path);
-    g_autoptr(GFileInfo) fi = g_file_query_info(file, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, NULL);
-    m->size = fi ? (guint64)g_file_info_get_size(fi) : 0;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GFileInputStream) in = g_file_read(file, NULL, &error);
-    if (!in) {
-        m->format = g_strdup("?"), m->kind = g_strdup("unknown"), m->problem = g_strdup(error->message);
-        return m;
-    }
-    if (g_str_has_suffix(path, ".gguf")) {
-        char magic[4] = {0};
-        gsize got = 0;
-        g_input_stream_read_all(G_INPUT_STREAM(in), magic, 4, &got, NULL, NULL);
-        m->format = g_strdup("GGUF");
-        m->kind = g_strdup(memcmp(magic, "GGUF", 4) == 0 ? "SeedVR2 VAE (GGUF)" : "unknown");
+    GStatBuf st;
+    m->size = g_stat(path, &st) == 0 ? (guint64)st.st_size : 0;
+    tsr_model_report *r = NULL;
+    tsr_error err = {0};
+    /* the engine's full validation of the header and tensor table; no tensor data is read (no digest) */
+    if (tsr_model_inspect(path, 0, &r, &err) != TSR_OK) {
+        m->format = g_strdup(g_str_has_suffix(path, ".gguf") ? "gguf" : "safetensors");
+        m->kind = g_strdup("unreadable");
         m->dtype = g_strdup("?");
-        if (memcmp(magic, "GGUF", 4) != 0) m->problem = g_strdup("not a GGUF file (bad magic)");
+        m->problem = g_strdup(err.message[0] ? err.message : "cannot read this file");
         return m;
     }
-    inspect_safetensors(G_INPUT_STREAM(in), m);
+    m->format = g_strdup(tsr_model_format_name(r->format));
+    m->kind = g_strdup(tsr_model_kind_name(r->kind));
+    m->dtype = main_dtype(r);
+    m->problem = problem_of(r);
+    /* a usable half with problems (e.g. extra tensors) is still usable: only NOT_VAE blocks selection */
+    m->usable = r->kind != TSR_MODEL_NOT_VAE;
+    tsr_model_report_free(&r);
     return m;
 }
 
@@ -107,20 +88,54 @@ static void scan_folder(const char *folder, GPtrArray *out, GCancellable *cancel
     }
 }
 
+typedef struct {
+    char **folders, **files;
+} ScanData;
+
+static void scan_data_free(ScanData *d)
+{
+    g_strfreev(d->folders);
+    g_strfreev(d->files);
+    g_free(d);
+}
+
+static gboolean listed(GPtrArray *out, const char *path)
+{
+    for (guint i = 0; i < out->len; i++)
+        if (g_str_equal(((TesseraModelInfo *)out->pdata[i])->path, path)) return TRUE;
+    return FALSE;
+}
+
 static void scan_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-    char **folders = data;
+    ScanData *d = data;
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)tessera_model_info_free);
-    for (int i = 0; folders && folders[i]; i++) scan_folder(folders[i], out, cancellable);
+    for (int i = 0; d->folders && d->folders[i]; i++) scan_folder(d->folders[i], out, cancellable);
+    for (int i = 0; d->files && d->files[i] && !g_cancellable_is_cancelled(cancellable); i++) {
+        if (listed(out, d->files[i])) continue;
+        if (g_file_test(d->files[i], G_FILE_TEST_EXISTS)) {
+            g_ptr_array_add(out, tessera_model_inspect(d->files[i]));
+            continue;
+        }
+        TesseraModelInfo *m = g_new0(TesseraModelInfo, 1); /* chosen earlier, gone now: say so */
+        m->path = g_strdup(d->files[i]);
+        m->name = g_path_get_basename(d->files[i]);
+        m->kind = g_strdup("missing"), m->format = g_strdup("?"), m->dtype = g_strdup("?");
+        m->problem = g_strdup("the file no longer exists");
+        g_ptr_array_add(out, m);
+    }
     g_task_return_pointer(task, out, (GDestroyNotify)g_ptr_array_unref);
 }
 
-void tessera_model_scan_async(const char *const *folders, GCancellable *cancellable, GAsyncReadyCallback cb,
-                              gpointer user_data)
+void tessera_model_scan_async(const char *const *folders, const char *const *files, GCancellable *cancellable,
+                              GAsyncReadyCallback cb, gpointer user_data)
 {
     g_autoptr(GTask) task = g_task_new(NULL, cancellable, cb, user_data);
     g_task_set_source_tag(task, tessera_model_scan_async);
-    g_task_set_task_data(task, g_strdupv((char **)folders), (GDestroyNotify)g_strfreev);
+    ScanData *d = g_new0(ScanData, 1);
+    d->folders = g_strdupv((char **)folders);
+    d->files = g_strdupv((char **)files);
+    g_task_set_task_data(task, d, (GDestroyNotify)scan_data_free);
     g_task_run_in_thread(task, scan_thread);
 }
 

@@ -42,15 +42,22 @@ static void add_models_rows(AdwPreferencesGroup *g)
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), folders[i]);
         adw_preferences_group_add(g, row);
     }
-    adw_preferences_group_set_description(g, "Folders scanned for *.safetensors and *.gguf (add more on the "
-                                             "Models page)");
+    g_auto(GStrv) files = tessera_settings_dup_model_files();
+    for (int i = 0; files[i]; i++) {
+        GtkWidget *row = adw_action_row_new();
+        adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), files[i]);
+        adw_action_row_set_subtitle(ADW_ACTION_ROW(row), "model file");
+        adw_preferences_group_add(g, row);
+    }
+    adw_preferences_group_set_description(g, "Folders scanned for *.safetensors and *.gguf, and model files "
+                                             "chosen one by one (add more on the Models page)");
 }
 
 static void tessera_preferences_init(TesseraPreferences *self)
 {
     AdwPreferencesPage *page = ADW_PREFERENCES_PAGE(adw_preferences_page_new());
     adw_preferences_window_add(ADW_PREFERENCES_WINDOW(self), page);
-    add_models_rows(add_group(page, "Models folders"));
+    add_models_rows(add_group(page, "Models folders and files"));
     AdwPreferencesGroup *out = add_group(page, "Output");
     GtkWidget *entry = adw_entry_row_new();
     adw_preferences_row_set_title(ADW_PREFERENCES_ROW(entry), "Default output folder (empty: beside the input)");

@@ -1,32 +1,20 @@
 /* The preset editor: plain GTK widgets in a grid, each with an accessible name. */
 #include "tessera-preset-editor.h"
 
+#include "tessera-form.h"
+
 struct _TesseraPresetEditor {
     GtkBox parent_instance;
     GtkEntry *name;
-    GtkDropDown *precision, *format;
-    GtkSpinButton *budget_gib, *tile;
+    GtkDropDown *precision, *format, *tiling;
+    GtkSpinButton *budget_gib, *tile, *crf;
+    GtkCheckButton *ten_bit;
     tsr_preset loaded;          /* what load() got: fields the editor does not show are kept */
 };
 
 G_DEFINE_FINAL_TYPE(TesseraPresetEditor, tessera_preset_editor, GTK_TYPE_BOX)
 
-static const tsr_precision precisions[] = {TSR_PRECISION_AUTO, TSR_PRECISION_FP32, TSR_PRECISION_BF16,
-                                           TSR_PRECISION_FP16, TSR_PRECISION_FP8_FAST, TSR_PRECISION_FP8_QUALITY};
-static const char *const formats[] = {"mp4-h264", "mkv-ffv1", "mov-prores", "latent", NULL};
-
 static void tessera_preset_editor_class_init(TesseraPresetEditorClass *klass) { (void)klass; }
-
-static void add_field(GtkGrid *grid, int row, const char *label, GtkWidget *w)
-{
-    GtkWidget *l = gtk_label_new_with_mnemonic(label);
-    gtk_label_set_xalign(GTK_LABEL(l), 1);
-    gtk_label_set_mnemonic_widget(GTK_LABEL(l), w);
-    gtk_grid_attach(grid, l, 0, row, 1, 1);
-    gtk_grid_attach(grid, w, 1, row, 1, 1);
-    gtk_widget_set_hexpand(w, TRUE);
-    gtk_accessible_update_relation(GTK_ACCESSIBLE(w), GTK_ACCESSIBLE_RELATION_LABELLED_BY, l, NULL, -1);
-}
 
 static void tessera_preset_editor_init(TesseraPresetEditor *self)
 {
@@ -36,17 +24,23 @@ static void tessera_preset_editor_init(TesseraPresetEditor *self)
     gtk_grid_set_column_spacing(grid, 12);
     gtk_box_append(GTK_BOX(self), GTK_WIDGET(grid));
     self->name = GTK_ENTRY(gtk_entry_new());
-    add_field(grid, 0, "_Name", GTK_WIDGET(self->name));
-    const char *plabels[G_N_ELEMENTS(precisions) + 1] = {0};
-    for (guint i = 0; i < G_N_ELEMENTS(precisions); i++) plabels[i] = tessera_precision_label(precisions[i]);
-    self->precision = GTK_DROP_DOWN(gtk_drop_down_new_from_strings(plabels));
-    add_field(grid, 1, "_Precision", GTK_WIDGET(self->precision));
+    tessera_form_add_row(grid, 0, "_Name", GTK_WIDGET(self->name));
+    self->precision = tessera_form_precision_new();
+    tessera_form_add_row(grid, 1, "_Precision", GTK_WIDGET(self->precision));
     self->budget_gib = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 192, 1));
-    add_field(grid, 2, "_VRAM budget (GiB, 0 = auto)", GTK_WIDGET(self->budget_gib));
+    tessera_form_add_row(grid, 2, "_VRAM budget (GiB, 0 = auto)", GTK_WIDGET(self->budget_gib));
+    self->tiling = tessera_form_tiling_new();
+    tessera_form_add_row(grid, 3, "T_iling", GTK_WIDGET(self->tiling));
     self->tile = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 4096, 64));
-    add_field(grid, 3, "_Tile size (px, 0 = auto)", GTK_WIDGET(self->tile));
-    self->format = GTK_DROP_DOWN(gtk_drop_down_new_from_strings(formats));
-    add_field(grid, 4, "Output _format", GTK_WIDGET(self->format));
+    tessera_form_add_row(grid, 4, "_Tile size (px, 0 = auto)", GTK_WIDGET(self->tile));
+    self->format = tessera_form_format_new();
+    tessera_form_add_row(grid, 5, "Output _format", GTK_WIDGET(self->format));
+    self->crf = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 51, 1));
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->crf), "Lower is better quality and larger files (H.264/H.265)");
+    tessera_form_add_row(grid, 6, "_Quality (CRF)", GTK_WIDGET(self->crf));
+    self->ten_bit = GTK_CHECK_BUTTON(gtk_check_button_new_with_mnemonic("_10-bit output"));
+    gtk_grid_attach(grid, GTK_WIDGET(self->ten_bit), 1, 7, 1, 1);
+    tessera_form_bind_format_controls(self->format, GTK_WIDGET(self->crf), GTK_WIDGET(self->ten_bit));
 }
 
 GtkWidget *tessera_preset_editor_new(void) { return g_object_new(TESSERA_TYPE_PRESET_EDITOR, NULL); }
@@ -55,12 +49,13 @@ void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p)
 {
     self->loaded = *p;
     gtk_editable_set_text(GTK_EDITABLE(self->name), p->name);
-    for (guint i = 0; i < G_N_ELEMENTS(precisions); i++)
-        if (precisions[i] == p->precision) gtk_drop_down_set_selected(self->precision, i);
+    tessera_form_precision_set(self->precision, p->precision);
     gtk_spin_button_set_value(self->budget_gib, (double)(p->vram_budget >> 30));
+    tessera_form_tiling_set(self->tiling, p->tiling);
     gtk_spin_button_set_value(self->tile, p->tile);
-    for (guint i = 0; formats[i]; i++)
-        if (g_str_equal(formats[i], p->format)) gtk_drop_down_set_selected(self->format, i);
+    gtk_spin_button_set_value(self->crf, p->crf);
+    gtk_check_button_set_active(self->ten_bit, p->bit_depth >= 10);
+    tessera_form_format_set(self->format, p->format); /* last: FFV1/ProRes force 10-bit */
 }
 
 gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, GError **error)
@@ -74,11 +69,13 @@ gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, 
     out->id = 0; /* the caller decides which stored preset this becomes */
     out->builtin = 0;
     g_strlcpy(out->name, name, sizeof out->name);
-    guint pi = gtk_drop_down_get_selected(self->precision);
-    out->precision = precisions[MIN(pi, G_N_ELEMENTS(precisions) - 1)];
+    out->precision = tessera_form_precision_get(self->precision);
     out->vram_budget = (guint64)gtk_spin_button_get_value_as_int(self->budget_gib) << 30;
+    out->tiling = tessera_form_tiling_get(self->tiling);
     out->tile = gtk_spin_button_get_value_as_int(self->tile);
-    guint fi = gtk_drop_down_get_selected(self->format);
-    g_strlcpy(out->format, formats[MIN(fi, G_N_ELEMENTS(formats) - 2)], sizeof out->format);
+    out->crf = gtk_spin_button_get_value_as_int(self->crf);
+    out->bit_depth = gtk_check_button_get_active(self->ten_bit) ? 10 : 8;
+    g_strlcpy(out->format, tessera_form_format_get(self->format), sizeof out->format);
+    tessera_format_sync(out); /* container and codec follow the format */
     return TRUE;
 }

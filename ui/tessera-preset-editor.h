@@ -1,4 +1,5 @@
-/* TesseraPresetEditor: edits one preset (name, precision, VRAM budget, tiling, output format). */
+/* TesseraPresetEditor: edits one preset (name, precision, VRAM budget, tiling policy and tile size, output
+ * format, CRF, bit depth). */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -12,8 +13,8 @@ G_DECLARE_FINAL_TYPE(TesseraPresetEditor, tessera_preset_editor, TESSERA, PRESET
 
 GtkWidget *tessera_preset_editor_new(void);
 void tessera_preset_editor_load(TesseraPresetEditor *self, const tsr_preset *p);
-/* Reads the fields over the loaded preset (codec, CRF, bit depth are kept); FALSE (and an error) when the
- * name is empty. Never builtin; id 0. */
+/* Reads the fields over the loaded preset (container and codec follow the format); FALSE (and an error) when
+ * the name is empty. Never builtin; id 0. */
 gboolean tessera_preset_editor_save(TesseraPresetEditor *self, tsr_preset *out, GError **error);
 
 G_END_DECLS

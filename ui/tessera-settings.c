@@ -73,15 +73,27 @@ char **tessera_settings_dup_models_folders(void)
     return g_strv_builder_end(b);
 }
 
-void tessera_settings_add_models_folder(const char *folder)
+/* Append value to the list under key unless it is there. */
+static void add_to_list(const char *key, const char *value)
 {
     g_autoptr(GKeyFile) kf = load();
-    g_auto(GStrv) list = g_key_file_get_string_list(kf, GROUP, "models-folders", NULL, NULL);
-    if (list && g_strv_contains((const char *const *)list, folder)) return;
+    g_auto(GStrv) list = g_key_file_get_string_list(kf, GROUP, key, NULL, NULL);
+    if (list && g_strv_contains((const char *const *)list, value)) return;
     g_autoptr(GStrvBuilder) b = g_strv_builder_new();
     if (list) g_strv_builder_addv(b, (const char **)list);
-    g_strv_builder_add(b, folder);
+    g_strv_builder_add(b, value);
     g_auto(GStrv) out = g_strv_builder_end(b);
-    g_key_file_set_string_list(kf, GROUP, "models-folders", (const char *const *)out, g_strv_length(out));
+    g_key_file_set_string_list(kf, GROUP, key, (const char *const *)out, g_strv_length(out));
     save(kf);
 }
+
+void tessera_settings_add_models_folder(const char *folder) { add_to_list("models-folders", folder); }
+
+char **tessera_settings_dup_model_files(void)
+{
+    g_autoptr(GKeyFile) kf = load();
+    char **files = g_key_file_get_string_list(kf, GROUP, "model-files", NULL, NULL);
+    return files ? files : g_new0(char *, 1);
+}
+
+void tessera_settings_add_model_file(const char *path) { add_to_list("model-files", path); }

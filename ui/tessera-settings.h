@@ -13,6 +13,11 @@ void tessera_settings_set_int(const char *key, int value);
 /* Configured folders plus $XDG_DATA_HOME/tessera/models, NULL-terminated. */
 char **tessera_settings_dup_models_folders(void);
 void tessera_settings_add_models_folder(const char *folder);
+/* Single model files chosen with the file dialog (listed on the Models page beside the folders' files),
+ * NULL-terminated, never NULL. */
+char **tessera_settings_dup_model_files(void);
+void tessera_settings_add_model_file(const char *path);
+/* Key "model": the model new jobs use (a path or "builtin:small"), kept across restarts. */
 /* $XDG_DATA_HOME/tessera (created). */
 char *tessera_settings_dup_data_dir(void);
 

@@ -10,7 +10,7 @@ void tessera_window_load_presets(TesseraWindow *self)
     }
 }
 
-static void select_preset(TesseraWindow *self, TesseraPreset *preset)
+void tessera_window_select_preset(TesseraWindow *self, TesseraPreset *preset)
 {
     guint pos;
     if (g_list_store_find(self->presets, preset, &pos)) gtk_drop_down_set_selected(self->preset_dropdown, pos);
@@ -34,7 +34,7 @@ static void store_preset(TesseraWindow *self, tsr_preset *p, TesseraPreset *repl
     }
     g_autoptr(TesseraPreset) np = tessera_preset_new(p);
     g_list_store_append(self->presets, np);
-    select_preset(self, np);
+    tessera_window_select_preset(self, np);
 }
 
 static void on_editor_response(AdwMessageDialog *d, const char *response, TesseraWindow *self)
@@ -101,7 +101,7 @@ static void preset_duplicate(GSimpleAction *a, GVariant *v, gpointer data)
     }
     g_autoptr(TesseraPreset) np = tessera_preset_new(&p);
     g_list_store_append(self->presets, np);
-    select_preset(self, np);
+    tessera_window_select_preset(self, np);
 }
 
 static void preset_delete(GSimpleAction *a, GVariant *v, gpointer data)

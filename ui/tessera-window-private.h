@@ -1,6 +1,7 @@
 /* Shared between tessera-window*.c. */
 #pragma once
 
+#include "tessera-history-view.h"
 #include "tessera-window.h"
 
 struct _TesseraWindow {
@@ -8,13 +9,14 @@ struct _TesseraWindow {
     AdwToastOverlay *toast_overlay;
     AdwViewStack *stack;
     GtkColumnView *column_view;
-    GtkBox *options_box, *row_actions, *models_box;
+    GtkBox *options_box, *row_actions, *models_box, *history_box;
     GtkFrame *live_frame;
     GtkDropDown *preset_dropdown;
     GtkButton *output_button;
     GtkEntry *pattern_entry;
     TesseraLivePanel *live_panel;
     TesseraModelList *model_list;
+    TesseraHistoryView *history_view;
     GtkSingleSelection *selection;
     GtkDropTarget *drop_target;
     TesseraJobQueue *queue;

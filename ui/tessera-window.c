@@ -34,6 +34,7 @@ static void tessera_window_class_init(TesseraWindowClass *klass)
     gtk_widget_class_bind_template_child(wc, TesseraWindow, options_box);
     gtk_widget_class_bind_template_child(wc, TesseraWindow, row_actions);
     gtk_widget_class_bind_template_child(wc, TesseraWindow, models_box);
+    gtk_widget_class_bind_template_child(wc, TesseraWindow, history_box);
     gtk_widget_class_bind_template_child(wc, TesseraWindow, live_frame);
 }
 
@@ -112,6 +113,12 @@ static void on_batch_finished(TesseraJobQueue *q, int done, int failed, TesseraW
     g_application_send_notification(app, "batch-finished", n);
 }
 
+static void on_model_selected(TesseraModelList *list, const char *path, TesseraWindow *self)
+{
+    tessera_settings_set_string("model", path);
+    tessera_job_queue_set_model(self->queue, path);
+}
+
 static void tessera_window_init(TesseraWindow *self)
 {
     gtk_widget_init_template(GTK_WIDGET(self));
@@ -119,6 +126,25 @@ static void tessera_window_init(TesseraWindow *self)
     gtk_frame_set_child(self->live_frame, GTK_WIDGET(self->live_panel));
     self->model_list = TESSERA_MODEL_LIST(tessera_model_list_new());
     gtk_box_append(self->models_box, GTK_WIDGET(self->model_list));
+    g_signal_connect(self->model_list, "model-selected", G_CALLBACK(on_model_selected), self);
+    g_autofree char *model = tessera_settings_dup_string("model");
+    if (*model) tessera_model_list_select(self->model_list, model); /* applied when the scan lists it */
+}
+
+static void on_requeued(TesseraHistoryView *view, TesseraJob *job, TesseraWindow *self)
+{
+    g_autofree char *name = g_path_get_basename(tessera_job_get_input(job));
+    g_autofree char *msg = g_strdup_printf("%s is queued again", name);
+    tessera_window_toast(self, msg);
+    adw_view_stack_set_visible_child_name(self->stack, "queue");
+}
+
+static void setup_history(TesseraWindow *self)
+{
+    self->history_view = TESSERA_HISTORY_VIEW(tessera_history_view_new(self->queue));
+    gtk_box_append(self->history_box, GTK_WIDGET(self->history_view));
+    g_signal_connect(self->history_view, "requeued", G_CALLBACK(on_requeued), self);
+    g_signal_connect_swapped(self->history_view, "message", G_CALLBACK(tessera_window_toast), self);
 }
 
 static void build_options(TesseraWindow *self);
@@ -128,6 +154,7 @@ TesseraWindow *tessera_window_new(GtkApplication *app, TesseraJobQueue *queue)
     TesseraWindow *self = g_object_new(TESSERA_TYPE_WINDOW, "application", app, NULL);
     self->queue = g_object_ref(queue);
     setup_columns(self);
+    setup_history(self);
     tessera_window_load_presets(self);
     build_options(self);
     tessera_window_setup_actions(self);
@@ -146,7 +173,8 @@ TesseraWindow *tessera_window_new(GtkApplication *app, TesseraJobQueue *queue)
 void tessera_window_rescan_models(TesseraWindow *self)
 {
     g_auto(GStrv) folders = tessera_settings_dup_models_folders();
-    tessera_model_list_scan(self->model_list, (const char *const *)folders);
+    g_auto(GStrv) files = tessera_settings_dup_model_files();
+    tessera_model_list_scan(self->model_list, (const char *const *)folders, (const char *const *)files);
 }
 
 static void on_pattern_changed(GtkEditable *e, TesseraWindow *self)
@@ -163,11 +191,20 @@ static GtkWidget *labelled(GtkWidget *w, const char *name)
 /* The expression's string is owned by the caller: return a copy. */
 static char *dup_preset_name(TesseraPreset *preset) { return g_strdup(tessera_preset_get_name(preset)); }
 
+/* The selected preset's settings in its tooltip ("BF16 · VRAM auto · tiles auto · mp4-hevc 10-bit CRF 20"). */
+static void on_preset_selected(GtkDropDown *dd, GParamSpec *pspec, gpointer data)
+{
+    TesseraPreset *p = gtk_drop_down_get_selected_item(dd);
+    g_autofree char *summary = p ? tessera_preset_dup_summary(p) : NULL;
+    gtk_widget_set_tooltip_text(GTK_WIDGET(dd), summary);
+}
+
 static void build_options(TesseraWindow *self)
 {
     GtkExpression *expr = gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL,
                                                       G_CALLBACK(dup_preset_name), NULL, NULL);
     self->preset_dropdown = GTK_DROP_DOWN(gtk_drop_down_new(G_LIST_MODEL(g_object_ref(self->presets)), expr));
+    g_signal_connect(self->preset_dropdown, "notify::selected", G_CALLBACK(on_preset_selected), NULL);
     gtk_drop_down_set_selected(self->preset_dropdown, 1); /* Balanced — BF16 */
     gtk_box_append(self->options_box, labelled(GTK_WIDGET(self->preset_dropdown), "Preset for new jobs"));
     GtkWidget *edit = gtk_menu_button_new();
@@ -220,4 +257,6 @@ GtkDropTarget *tessera_window_get_drop_target(TesseraWindow *self) { return self
 GListStore *tessera_window_get_presets(TesseraWindow *self) { return self->presets; }
 TesseraLivePanel *tessera_window_get_live_panel(TesseraWindow *self) { return self->live_panel; }
 TesseraModelList *tessera_window_get_model_list(TesseraWindow *self) { return self->model_list; }
+TesseraHistoryView *tessera_window_get_history_view(TesseraWindow *self) { return self->history_view; }
+AdwViewStack *tessera_window_get_stack(TesseraWindow *self) { return self->stack; }
 GtkColumnView *tessera_window_get_column_view(TesseraWindow *self) { return self->column_view; }

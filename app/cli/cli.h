@@ -57,6 +57,7 @@ struct tsr_weights;
 struct tsr_tensor_info;
 int cli_open_model(const char *spec, tsr_model **m, tsr_error *err);
 int cli_make_engine(const char *backend, int threads, tsr_engine **e, tsr_error *err);
+int cli_make_engine_prec(const char *backend, int threads, tsr_precision precision, tsr_engine **e, tsr_error *err);
 int cli_read_tensor(const char *path, const char *key, struct tsr_weights *w, const struct tsr_tensor_info **out,
                     float **data, tsr_error *err);
 int cli_write_tensor(const char *path, const char *key, const float *data, int ndim, const int64_t *shape,

@@ -22,8 +22,14 @@ int cli_open_model(const char *spec, tsr_model **m, tsr_error *err)
 
 int cli_make_engine(const char *backend, int threads, tsr_engine **e, tsr_error *err)
 {
+    return cli_make_engine_prec(backend, threads, TSR_PRECISION_AUTO, e, err);
+}
+
+int cli_make_engine_prec(const char *backend, int threads, tsr_precision precision, tsr_engine **e, tsr_error *err)
+{
     tsr_engine_params p;
     tsr_engine_params_default(&p);
+    p.precision = precision;
     if (!backend || strcmp(backend, "auto") == 0) p.backend = TSR_BACKEND_AUTO;
     else if (strcmp(backend, "cpu") == 0) p.backend = TSR_BACKEND_CPU;
     else if (strcmp(backend, "cuda") == 0) p.backend = TSR_BACKEND_CUDA;

@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "cli.h"
-#include "tsr_config.h"
+#include "cli_tensor_cmd.h"
 #include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
 typedef struct dec_opts {
-    const char *model, *latent, *output, *backend;
-    int chunk, threads, raw, quiet, tile, tile_from;
+    cli_tensor_opts c;         /* c.input: --latent */
+    int tile_from;
 } dec_opts;
 
 typedef struct video_buf {
@@ -53,25 +53,16 @@ static int parse(int argc, char **argv, dec_opts *o)
     bool bad = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
-        if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
-            cli_opt_str(argc, argv, &i, "--latent", &o->latent, &bad) ||
-            cli_opt_str(argc, argv, &i, "-o", &o->output, &bad) ||
-            cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
-            cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
-            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
-            cli_opt_int(argc, argv, &i, "--tile", &o->tile, &bad) ||
-            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad) ||
-            cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad))
+        if (cli_tensor_parse_common(argc, argv, &i, "--latent", &o->c, &bad) ||
+            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad))
             continue;
-        if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
-        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
-        else return cli_usage_error("decode", "unknown option '%s'", argv[i]);
+        return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;
-    if (!o->model || !o->latent || !o->output)
-        return cli_usage_error("decode", "--model, --latent and -o are required");
-    if (o->chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
-    if (o->tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
+    int rc = cli_tensor_check_common(&o->c, "decode", "--latent");
+    if (rc) return rc;
+    if (o->c.chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
+    if (o->c.tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
     return 0;
 }
 
@@ -102,12 +93,14 @@ static void crop_from_meta(const tsr_weights *w, tsr_decode_params *p, video_buf
     if ((s = tsr_weights_meta(w, "tessera.width")) && (x = atoi(s)) > 0 && x < v->w) p->crop_width = v->w = x;
 }
 
-static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
+    const dec_opts *d_o = opts;
+    const cli_tensor_opts *o = &d_o->c;
     tsr_weights w;
     const tsr_tensor_info *t = NULL;
     float *lat = NULL;
-    int d[4], rc = cli_read_tensor(o->latent, "latent", &w, &t, &lat, err);
+    int d[4], rc = cli_read_tensor(o->input, "latent", &w, &t, &lat, err);
     if (rc == 0) rc = latent_dims(t, cfg->latent_channels, d);
     const char *scale = rc == 0 ? tsr_weights_meta(&w, "tessera.latent_scale") : NULL;
     int raw = o->raw || (scale && (strcmp(scale, "unscaled") == 0 || strcmp(scale, "raw") == 0));
@@ -120,7 +113,7 @@ static int run(const dec_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     tsr_decode_params_default(&p);
     p.chunk = o->chunk;
     p.tile = o->tile;
-    if (o->tile_from >= 0) p.tile_from = o->tile_from;
+    if (d_o->tile_from >= 0) p.tile_from = d_o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;
@@ -146,24 +139,8 @@ int cmd_decode(int argc, char **argv)
     /* clips, frames, .latent/.npy files go through the job pipeline (cmd_media.c) */
     if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv);
 #endif
-#if TSR_HAVE_MEDIA
-    if (cli_media_handles(argc, argv, 0)) return cli_media_decode(argc, argv); /* videos, frames, .latent, .npy */
-#endif
-    dec_opts o = {.backend = "auto", .tile_from = -1};
+    dec_opts o = {.c = {.backend = "auto"}, .tile_from = -1};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    tsr_error err = {0};
-    tsr_model *m = NULL;
-    tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    rc = cli_open_model(o.model, &m, &err);
-    if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
-    if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
-    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
-    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
-    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
-    tsr_vae_destroy(&vae);
-    tsr_engine_destroy(&eng);
-    tsr_model_destroy(&m);
-    return rc;
+    return cli_tensor_command(&o.c, &o, run);
 }

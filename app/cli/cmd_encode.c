@@ -7,14 +7,14 @@
 #include <string.h>
 
 #include "cli.h"
-#include "tsr_config.h"
+#include "cli_tensor_cmd.h"
 #include "tsr_config.h"
 #include "core/common.h"
 #include "model/weights.h"
 
 typedef struct enc_opts {
-    const char *model, *video, *output, *backend;
-    int chunk, threads, raw, posterior, sample, seed, quiet, tile;
+    cli_tensor_opts c;         /* c.input: --video */
+    int posterior, sample, seed;
 } enc_opts;
 
 typedef struct video_src {
@@ -51,26 +51,18 @@ static int parse(int argc, char **argv, enc_opts *o)
     bool bad = false;
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
-        if (cli_opt_str(argc, argv, &i, "--model", &o->model, &bad) ||
-            cli_opt_str(argc, argv, &i, "--video", &o->video, &bad) ||
-            cli_opt_str(argc, argv, &i, "-o", &o->output, &bad) ||
-            cli_opt_str(argc, argv, &i, "--output", &o->output, &bad) ||
-            cli_opt_str(argc, argv, &i, "--backend", &o->backend, &bad) ||
-            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
-            cli_opt_int(argc, argv, &i, "--tile", &o->tile, &bad) ||
-            cli_opt_int(argc, argv, &i, "--threads", &o->threads, &bad) ||
+        if (cli_tensor_parse_common(argc, argv, &i, "--video", &o->c, &bad) ||
             cli_opt_int(argc, argv, &i, "--seed", &o->seed, &bad))
             continue;
-        if (cli_flag(argv, i, "--unscaled") || cli_flag(argv, i, "--raw")) o->raw = 1;
-        else if (cli_flag(argv, i, "--posterior")) o->posterior = 1;
+        if (cli_flag(argv, i, "--posterior")) o->posterior = 1;
         else if (cli_flag(argv, i, "--sample")) o->sample = 1;
-        else if (cli_flag(argv, i, "--quiet") || cli_flag(argv, i, "-q")) o->quiet = 1;
         else return cli_usage_error("encode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;
-    if (!o->model || !o->video || !o->output) return cli_usage_error("encode", "--model, --video and -o are required");
-    if (o->chunk < 0 || o->chunk % 4) return cli_usage_error("encode", "--chunk must be a multiple of 4");
-    if (o->tile < 0) return cli_usage_error("encode", "--tile must not be negative");
+    int rc = cli_tensor_check_common(&o->c, "encode", "--video");
+    if (rc) return rc;
+    if (o->c.chunk < 0 || o->c.chunk % 4) return cli_usage_error("encode", "--chunk must be a multiple of 4");
+    if (o->c.tile < 0) return cli_usage_error("encode", "--tile must not be negative");
     return 0;
 }
 
@@ -87,17 +79,19 @@ static int video_dims(const tsr_tensor_info *t, int d[4])
     return 0;
 }
 
-static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
+static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
+    const enc_opts *e_o = opts;
+    const cli_tensor_opts *o = &e_o->c;
     tsr_weights w;
     const tsr_tensor_info *t = NULL;
     float *vid = NULL;
-    int d[4], rc = cli_read_tensor(o->video, "video", &w, &t, &vid, err);
+    int d[4], rc = cli_read_tensor(o->input, "video", &w, &t, &vid, err);
     if (rc == 0) rc = video_dims(t, d);
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.tile = o->tile;
-    p.chunk = o->chunk, p.posterior = o->posterior, p.sample = o->sample, p.seed = (uint64_t)o->seed;
+    p.chunk = o->chunk, p.posterior = e_o->posterior, p.sample = e_o->sample, p.seed = (uint64_t)e_o->seed;
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;
     video_src src = {vid, rc == 0 ? d[1] : 0, rc == 0 ? d[2] : 0, rc == 0 ? d[3] : 0, 0};
@@ -106,7 +100,7 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     if (rc == 0 && tsr_vae_encode(vae, d[2], d[3], source, &src, &p, &l, err) != TSR_OK)
         rc = (fputc(o->quiet ? 0 : '\n', stderr), cli_fail_err(err));
     double dt = tsr_now() - t0;
-    int scaled = rc == 0 && !o->posterior && !o->raw;
+    int scaled = rc == 0 && !e_o->posterior && !o->raw;
     if (scaled) tsr_latent_to_file_scale(l.data, (size_t)l.c * l.t * l.h * l.w, cfg->scaling_factor);
     int64_t shape[5] = {1, l.c, l.t, l.h, l.w};
     char fr[16], hh[16], ww[16]; /* the source size, so decode can crop the padding away */
@@ -114,10 +108,10 @@ static int run(const enc_opts *o, const tsr_vae_config *cfg, tsr_vae *vae, tsr_e
     const char *meta[12] = {"tessera.engine", tsr_engine_description(eng), "tessera.latent_scale",
                             scaled ? "scaled" : "unscaled", "tessera.layout", "1,C,T,H,W", "tessera.frames", fr,
                             "tessera.height", hh, "tessera.width", ww};
-    if (rc == 0) rc = cli_write_tensor(o->output, o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 6, err);
+    if (rc == 0) rc = cli_write_tensor(o->output, e_o->posterior ? "posterior" : "latent", l.data, 5, shape, meta, 6, err);
     if (rc == 0)
         printf("%sencoded video 3x%dx%dx%d -> %s %dx%dx%dx%d in %.2f s on %s -> %s\n", o->quiet ? "" : "\n", d[1], d[2],
-               d[3], o->posterior ? "posterior" : "latent", l.c, l.t, l.h, l.w, dt, tsr_engine_description(eng), o->output);
+               d[3], e_o->posterior ? "posterior" : "latent", l.c, l.t, l.h, l.w, dt, tsr_engine_description(eng), o->output);
     tsr_latent_free(&l);
     free(vid);
     tsr_weights_free(&w);
@@ -130,24 +124,8 @@ int cmd_encode(int argc, char **argv)
     /* clips, frames, .latent/.npy files go through the job pipeline (cmd_media.c) */
     if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv);
 #endif
-#if TSR_HAVE_MEDIA
-    if (cli_media_handles(argc, argv, 1)) return cli_media_encode(argc, argv); /* videos, frames, .latent, .npy */
-#endif
-    enc_opts o = {.backend = "auto"};
+    enc_opts o = {.c = {.backend = "auto"}};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    tsr_error err = {0};
-    tsr_model *m = NULL;
-    tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    rc = cli_open_model(o.model, &m, &err);
-    if (rc == 0) rc = cli_make_engine(o.backend, o.threads, &eng, &err);
-    if (rc == 0 && tsr_vae_create(eng, m, &vae, &err) != TSR_OK) rc = cli_fail_err(&err);
-    tsr_vae_config cfg = m ? *tsr_model_config(m) : (tsr_vae_config){0};
-    tsr_model_destroy(&m); /* the weights now live in the backend: release the host copy */
-    if (rc == 0) rc = run(&o, &cfg, vae, eng, &err);
-    tsr_vae_destroy(&vae);
-    tsr_engine_destroy(&eng);
-    tsr_model_destroy(&m);
-    return rc;
+    return cli_tensor_command(&o.c, &o, run);
 }

@@ -30,7 +30,7 @@
 
 #include "tessera.h"
 
-#define TSR_BACKEND_ABI_VERSION 1
+#define TSR_BACKEND_ABI_VERSION 2
 
 typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is `const tsr_backend_ops *ops` */
 typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
@@ -123,6 +123,37 @@ typedef struct tsr_backend_ops {
     void (*memory)(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64_t *total);
     void (*profile_mark)(tsr_backend *be, const char *label);
 
+    /* --- asynchronous transfers (ABI 2; every backend implements them, the CPU one synchronously) ---
+     * act_upload returns once `host_cthw` may be reused; the copy itself may still be in flight, ordered
+     * before every later op of the backend (so `dst` is ready for them). */
+
+    /* Upload `n` frames, frame-major host fp32 (frames[i]: [dst->c][h][w], pointers may repeat: mirrored
+     * padding frames) into dst frames 0..n-1, top-left aligned; dst pixels outside h x w are set to `fill`.
+     * h <= dst->h, w <= dst->w, n == dst->t. Returns once the host frames may be reused. */
+    tsr_status (*act_upload_frames)(tsr_backend *be, tsr_act *dst, const float *const *frames, int n, int h, int w,
+                                    float fill, tsr_error *err);
+    /* Queue the download of `src` to host fp32 [C][T][H][W] at `host_cthw` and return at once with a ticket.
+     * `src` may be freed or overwritten right after the call. The data is in `host_cthw` (which must stay
+     * valid until then) only once download_wait(ticket) returns TSR_OK: that is the completion point, and
+     * where errors of the queued work are reported. At most TSR_BACKEND_MAX_DOWNLOADS may be in flight; the
+     * tickets must be waited for in the order they were given. A ticket of a failed start is never waited. */
+    tsr_status (*act_download_start)(tsr_backend *be, const tsr_act *src, float *host_cthw, int *ticket,
+                                     tsr_error *err);
+    tsr_status (*download_wait)(tsr_backend *be, int ticket, tsr_error *err);
+    /* Counters for benchmarks (tessera.h tsr_engine_stats); `reset` clears the since-reset parts after
+     * filling `out` (out may be NULL). */
+    void (*stats)(tsr_backend *be, tsr_engine_stats *out, int reset);
+
+    /* --- per-chunk graphs (ABI 2, optional: NULL = always eager) ---
+     * graph_begin opens one chunk's op sequence, `key` naming its shapes (same key = same ops on same-shaped
+     * data; 0 = run eagerly). The backend runs the ops eagerly, or records them into a graph while doing
+     * their host bookkeeping, or replays the graph recorded for the key (the ops then do their host
+     * bookkeeping only, checked against the recording). No transfer, download or sync between begin and end.
+     * graph_end(ok = the ops succeeded) launches what was recorded or replayed. *ran = 0: nothing ran on
+     * the device (recording failed, bookkeeping differed): free the chunk's outputs and run the chunk
+     * again (its input re-made) without graph_begin; the device state is as before the chunk. */
+    tsr_status (*graph_begin)(tsr_backend *be, uint64_t key, tsr_error *err);
+    tsr_status (*graph_end)(tsr_backend *be, int ok, int *ran, tsr_error *err);
     /* --- GroupNorm over a frame processed in spatial tiles (vae/vae_tiled.c) ---
      * A tsr_gnstats holds, per (frame, group), the element count, sum and sum of squares (double on the
      * CPU; fp32 partials merged into double on the GPU) of everything accumulated since the last reset, so a
@@ -144,6 +175,8 @@ typedef struct tsr_backend_ops {
     tsr_status (*act_copy_region)(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
                                   int dy, int dx, int t, int h, int w, tsr_error *err);
 } tsr_backend_ops;
+
+#define TSR_BACKEND_MAX_DOWNLOADS 2
 
 struct tsr_backend {
     const tsr_backend_ops *ops;

@@ -287,15 +287,10 @@ tsr_status tsr_runner_submit(tsr_runner *r, const tsr_job_spec *spec, uint64_t *
     return TSR_OK;
 }
 
-int tsr_runner_cancel(tsr_runner *r, uint64_t id)
+/* Unlink a job that has not started; caller holds the lock. 1 when found. */
+static int unlink_pending(tsr_runner *r, uint64_t id)
 {
-    pthread_mutex_lock(&r->lock);
-    int found = 0;
-    if (r->current && r->current->id == id) {
-        r->current->cancelled = found = 1;
-        pthread_cond_broadcast(&r->cond);
-    }
-    for (job_node **pp = &r->jobs; !found && *pp; pp = &(*pp)->next) {
+    for (job_node **pp = &r->jobs; *pp; pp = &(*pp)->next) {
         if ((*pp)->id != id) continue;
         job_node *j = *pp;
         *pp = j->next;
@@ -304,12 +299,31 @@ int tsr_runner_cancel(tsr_runner *r, uint64_t id)
             for (job_node *k = r->jobs; k; k = k->next) r->jobs_tail = k;
         }
         free(j);
-        found = 2;
-        break; /* the loop step would read the freed (or NULL) successor */
+        return 1; /* the loop step would read the freed (or NULL) successor */
     }
+    return 0;
+}
+
+int tsr_runner_cancel(tsr_runner *r, uint64_t id)
+{
+    pthread_mutex_lock(&r->lock);
+    int found = 0;
+    if (r->current && r->current->id == id) {
+        r->current->cancelled = found = 1;
+        pthread_cond_broadcast(&r->cond);
+    }
+    if (!found && unlink_pending(r, id)) found = 2;
     pthread_mutex_unlock(&r->lock);
     if (found == 2) simple_event(r, TSR_EVENT_CANCELLED, id, TSR_ERR_CANCELLED, "cancelled before it started");
     return found != 0;
+}
+
+int tsr_runner_withdraw(tsr_runner *r, uint64_t id)
+{
+    pthread_mutex_lock(&r->lock);
+    int found = unlink_pending(r, id);
+    pthread_mutex_unlock(&r->lock);
+    return found;
 }
 
 void tsr_runner_set_paused(tsr_runner *r, int paused)

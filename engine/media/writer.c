@@ -131,7 +131,10 @@ static tsr_status open_video(tsr_media_writer *w, const tsr_media_writer_params 
     e->color_range = rgb ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     e->color_primaries = p->color_primaries ? p->color_primaries : AVCOL_PRI_BT709;
     e->color_trc = p->color_trc ? p->color_trc : AVCOL_TRC_BT709;
-    e->thread_count = 0;
+    /* 0 = the encoder's own choice (x264/x265: about 1.5 threads per core). TSR_ENCODER_THREADS (measurement
+     * knob, like TSR_CUDA_CONV) caps it, to see how much the encoder's threads slow the compute thread. */
+    const char *threads = getenv("TSR_ENCODER_THREADS");
+    e->thread_count = threads && atoi(threads) > 0 ? atoi(threads) : 0;
     if (w->oc->oformat->flags & AVFMT_GLOBALHEADER) e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     AVDictionary *opt = NULL;
     set_rate_options(w, p, &opt);

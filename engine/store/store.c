@@ -80,10 +80,19 @@ static enum open_outcome try_open(tsr_store *s, tsr_error *err)
         return OPEN_FAILED;
     }
     sqlite3_busy_timeout(s->db, 10000);
-    tsr_status st = tsr_store_exec(s, "PRAGMA journal_mode = WAL", err);
-    if (st == TSR_OK) st = tsr_store_exec(s, "PRAGMA synchronous = NORMAL", err);
-    if (st == TSR_OK) st = quick_check(s, err);
-    if (st == TSR_OK) st = tsr_store_migrate(s, err);
+    /* Two processes creating the same new file at once: switching it to WAL and the migration's write lock can
+     * answer SQLITE_BUSY at once, without waiting in the busy handler (SQLite does so where waiting could
+     * deadlock). The whole setup is idempotent, so it is retried for up to 10 s. */
+    tsr_status st;
+    for (int attempt = 0;; attempt++) {
+        st = tsr_store_exec(s, "PRAGMA journal_mode = WAL", err);
+        if (st == TSR_OK) st = tsr_store_exec(s, "PRAGMA synchronous = NORMAL", err);
+        if (st == TSR_OK) st = quick_check(s, err);
+        if (st == TSR_OK) st = tsr_store_migrate(s, err);
+        int busy = (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY || (sqlite3_errcode(s->db) & 0xff) == SQLITE_LOCKED;
+        if (st == TSR_OK || !busy || attempt >= 500) break;
+        sqlite3_sleep(20);
+    }
     if (st == TSR_OK) return OPEN_OK;
     enum open_outcome o = st == TSR_ERR_FORMAT ? OPEN_NEWER : OPEN_FAILED;
     if (o == OPEN_FAILED && (is_damage(s->db) || strstr(err ? err->message : "", "damaged"))) o = OPEN_CORRUPT;

@@ -79,9 +79,14 @@ tsr_status tsr_store_queue_remove(tsr_store *s, int64_t id, tsr_error *err)
 tsr_status tsr_store_history_append(tsr_store *s, tsr_history_entry *e, tsr_error *err)
 {
     sqlite3_stmt *st = tsr_store_prepare(s,
-        "INSERT INTO history (input, output, preset, state, frames, seconds, peak_vram, error, finished)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", err);
+        "INSERT INTO history (input, output, preset, state, frames, seconds, peak_vram, error, finished, spec)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", err);
     if (!st) return TSR_ERR_STORE;
+    char *json = e->spec.input[0] ? tsr_job_spec_to_json(&e->spec) : NULL;
+    if (e->spec.input[0] && !json) {
+        sqlite3_finalize(st);
+        return tsr_fail(err, TSR_ERR_NOMEM, "store: out of memory writing a job spec");
+    }
     if (!e->finished) e->finished = tsr_store_now();
     sqlite3_bind_text(st, 1, e->input, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, e->output, -1, SQLITE_TRANSIENT);
@@ -92,6 +97,8 @@ tsr_status tsr_store_history_append(tsr_store *s, tsr_history_entry *e, tsr_erro
     sqlite3_bind_int64(st, 7, (sqlite3_int64)e->peak_vram);
     sqlite3_bind_text(st, 8, e->error, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 9, e->finished);
+    sqlite3_bind_text(st, 10, json ? json : "", -1, SQLITE_TRANSIENT);
+    free(json);
     tsr_status r = tsr_store_step_done(s, st, err, "appending to the history");
     if (r == TSR_OK) e->id = sqlite3_last_insert_rowid(s->db);
     return r;
@@ -110,6 +117,10 @@ static void read_entry(sqlite3_stmt *st, tsr_history_entry *e)
     e->peak_vram = (uint64_t)sqlite3_column_int64(st, 7);
     tsr_store_col_text(st, 8, e->error, sizeof e->error);
     e->finished = sqlite3_column_int64(st, 9);
+    const unsigned char *spec = sqlite3_column_text(st, 10);
+    tsr_error ignored = {0};
+    if (spec && *spec && tsr_job_spec_from_json((const char *)spec, &e->spec, &ignored) != TSR_OK)
+        memset(&e->spec, 0, sizeof e->spec); /* a damaged spec: the row is still listed, without "run again" */
 }
 
 tsr_status tsr_store_history_list(tsr_store *s, int limit, tsr_history_entry **out, int *count, tsr_error *err)
@@ -117,7 +128,7 @@ tsr_status tsr_store_history_list(tsr_store *s, int limit, tsr_history_entry **o
     *out = NULL;
     *count = 0;
     sqlite3_stmt *st = tsr_store_prepare(s, "SELECT id, input, output, preset, state, frames, seconds, peak_vram,"
-                                            " error, finished FROM history ORDER BY id DESC LIMIT ?1", err);
+                                            " error, finished, spec FROM history ORDER BY id DESC LIMIT ?1", err);
     if (!st) return TSR_ERR_STORE;
     sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
     int cap = 0, rc;

@@ -47,6 +47,10 @@ static const char *const migrations[] = {
     "UPDATE presets SET format = CASE container WHEN 'mov' THEN 'mov-prores' WHEN 'mkv' THEN 'mkv-ffv1'"
     "  ELSE 'mp4-h264' END;"
     "UPDATE presets SET tile = 256 WHERE builtin = 1 AND vram_budget > 0;",
+    /* 2 -> 3: history rows keep the job's full spec (the app's "run again"); the built-in whose codec is
+     * x265 gets the format that says so (migration 2 derived every mp4 format as mp4-h264). */
+    "ALTER TABLE history ADD COLUMN spec TEXT NOT NULL DEFAULT '';"
+    "UPDATE presets SET format = 'mp4-hevc' WHERE builtin = 1 AND codec = 'libx265' AND container = 'mp4';",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == TSR_STORE_SCHEMA_VERSION,

@@ -97,6 +97,14 @@ void tsr_engine_destroy(tsr_engine **engine)
 const char *tsr_engine_description(const tsr_engine *e) { return e ? e->description : ""; }
 const char *tsr_engine_fallback_reason(const tsr_engine *e) { return e ? e->fallback_reason : ""; }
 
+void tsr_engine_stats_get(tsr_engine *e, int reset, tsr_engine_stats *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!e || !e->be) return;
+    if (e->be->ops->stats) e->be->ops->stats(e->be, out, reset);
+    else if (out && e->be->ops->memory) e->be->ops->memory(e->be, &out->mem_in_use, &out->mem_peak, &out->mem_budget);
+}
+
 tsr_status tsr_vae_create(tsr_engine *engine, const tsr_model *model, tsr_vae **out, tsr_error *err)
 {
     *out = NULL;

@@ -29,6 +29,13 @@ static tsr_status check_latent(const tsr_vae *v, const float *latent, int c, int
     return TSR_OK;
 }
 
+/* A chunk's frames on their way to the host (act_download_start); ticket < 0: none. */
+typedef struct dec_pending {
+    int ticket, c, n, h, w;
+    float *host;               /* [c][n][h][w] */
+    size_t cap;
+} dec_pending;
+
 typedef struct dec_run {
     tsr_vae *v;
     const tsr_decode_params *p;
@@ -40,6 +47,9 @@ typedef struct dec_run {
     int produced;              /* frames decoded so far in this pass (a re-planned pass re-runs emitted ones) */
     int chunk_i, chunks;       /* for the tiled decode's progress */
     double t_start;
+    int queued;                /* frames computed so far (emitted or on their way) */
+    dec_pending pend[TSR_BACKEND_MAX_DOWNLOADS];
+    int pend_next;             /* slot of the next download; the other one is the older */
 } dec_run;
 
 /* Crop a host [ch][n][H][W] chunk (`raw`, or the device activation `y` downloaded first) and hand
@@ -94,8 +104,69 @@ static tsr_status decode_chunk_tiled(dec_run *r, tsr_act *x, int first, int h, t
     tsr_tiling tl = {from, r->p->tile, 8 * h, r->p->tile_host_state, tile_tick, r};
     if (st == TSR_OK) st = tsr_vae_decode_tiled(v, &hx, first, &tl, &y, err);
     if (st == TSR_OK) st = emit_chunk(r, NULL, y.d, y.c, y.t, y.h, y.w, err);
+    if (st == TSR_OK) r->queued += y.t;
     free(y.d);
     return st;
+}
+
+/* Wait for the pending download in `slot` (if any) and hand its frames to the sink; `discard` only waits. */
+static tsr_status finish_pending(dec_run *r, int slot, int discard, tsr_error *err)
+{
+    dec_pending *d = &r->pend[slot];
+    if (d->ticket < 0) return TSR_OK;
+    tsr_error e2;
+    tsr_status st = r->v->be->ops->download_wait(r->v->be, d->ticket, discard ? &e2 : err);
+    d->ticket = -1;
+    if (discard) return TSR_OK;
+    if (st == TSR_OK) st = emit_chunk(r, NULL, d->host, d->c, d->n, d->h, d->w, err);
+    return st;
+}
+
+/* Queue the download of chunk output `y` (freed here), then emit the previous chunk's frames while the
+ * device works on: the sink and the host copies overlap the next chunk's compute. */
+static tsr_status download_overlapped(dec_run *r, tsr_act *y, tsr_error *err)
+{
+    tsr_backend *be = r->v->be;
+    int slot = r->pend_next, older = (slot + 1) % TSR_BACKEND_MAX_DOWNLOADS;
+    dec_pending *d = &r->pend[slot];
+    size_t need = (size_t)y->c * y->t * y->h * y->w;
+    tsr_status st = TSR_OK;
+    if (d->cap < need) {
+        free(d->host);
+        d->host = tsr_malloc(need * sizeof(float), err);
+        d->cap = d->host ? need : 0;
+        if (!d->host) st = TSR_ERR_NOMEM;
+    }
+    if (st == TSR_OK) st = be->ops->act_download_start(be, y, d->host, &d->ticket, err);
+    if (st == TSR_OK) d->c = y->c, d->n = y->t, d->h = y->h, d->w = y->w, r->queued += y->t;
+    else d->ticket = -1;
+    be->ops->act_free(be, y);
+    r->pend_next = older;
+    if (st == TSR_OK) st = finish_pending(r, older, 0, err);
+    return st;
+}
+
+/* One chunk's input on the device (called again when a graph replay could not run). */
+typedef struct dec_chunk {
+    tsr_vae *v;
+    const float *host;         /* [c][n][h][w] */
+    int c, n, h, w, first;
+} dec_chunk;
+
+static tsr_status dec_input(void *user, tsr_act *x, tsr_error *err)
+{
+    dec_chunk *d = user;
+    tsr_backend *be = d->v->be;
+    tsr_status st = be->ops->act_alloc(be, d->c, d->n, d->h, d->w, x, err);
+    if (st == TSR_OK) st = be->ops->act_upload(be, x, d->host, err);
+    if (st != TSR_OK) be->ops->act_free(be, x);
+    return st;
+}
+
+static tsr_status dec_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
+{
+    dec_chunk *d = user;
+    return tsr_vae_decoder_forward(d->v, x, d->first, y, err);
 }
 
 static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, int h, int w, int t0, int n,
@@ -108,14 +179,18 @@ static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, in
     if (!host) return TSR_ERR_NOMEM;
     for (int ci = 0; ci < c; ci++)
         memcpy(host + (size_t)ci * n * hw, latent + ((size_t)ci * t + t0) * hw, (size_t)n * hw * sizeof(float));
-    tsr_status st = v->be->ops->act_alloc(v->be, c, n, h, w, &x, err);
-    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, host, err);
+    dec_chunk in = {v, host, c, n, h, w, t0 == 0};
+    tsr_status st;
+    if (r->p->tile > 0) {
+        st = dec_input(&in, &x, err);
+        free(host);
+        return st == TSR_OK ? decode_chunk_tiled(r, &x, t0 == 0, h, err) : st;
+    }
+    /* steady-state chunks (states filled) of one shape repeat the same ops: a graph per shape */
+    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(v, 1, c, n, h, w);
+    st = tsr_vae_run_chunk(v, key, dec_input, dec_body, &in, &y, err);
     free(host);
-    if (st == TSR_OK && r->p->tile > 0) return decode_chunk_tiled(r, &x, t0 == 0, h, err);
-    if (st == TSR_OK) st = tsr_vae_decoder_forward(v, &x, t0 == 0, &y, err);
-    else v->be->ops->act_free(v->be, &x);
-    if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
-    if (st == TSR_OK) st = emit_chunk(r, &y, NULL, y.c, y.t, y.h, y.w, err);
+    if (st == TSR_OK) return download_overlapped(r, &y, err);
     v->be->ops->act_free(v->be, &y);
     return st;
 }
@@ -147,19 +222,25 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, 
     for (int i = 0; i < vae->cfg.num_blocks - 1; i++) up *= vae->cfg.dec_temporal_up[i] ? 2 : 1;
     int out_frames = up * (t - 1) + 1;
     dec_run r = {vae, p, sink, sink_user, NULL, 0, *emitted, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
-                 0, 0, (t + chunk - 1) / chunk, tsr_now()};
+                 0, 0, (t + chunk - 1) / chunk, tsr_now(), 0, {{-1}, {-1}}, 0};
     int chunks = r.chunks;
     tsr_status st = TSR_OK;
     tsr_vae_reset_states(vae, &vae->dec);
     vae->tile_state_bytes = vae->tile_hist_bytes = 0;
-    for (int i = 0; i < chunks && st == TSR_OK && r.emitted < r.total; i++) {
+    for (int i = 0; i < chunks && st == TSR_OK && r.queued < r.total; i++) {
         r.chunk_i = i;
         if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
         if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
     }
+    /* the last chunk's frames (oldest first), or on failure just let the transfers finish */
+    for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) {
+        tsr_status s2 = finish_pending(&r, (r.pend_next + k) % TSR_BACKEND_MAX_DOWNLOADS, st != TSR_OK, err);
+        if (st == TSR_OK) st = s2;
+    }
     if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
     free(r.frames);
+    for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) free(r.pend[k].host);
     *emitted = r.emitted;
     return st;
 }

@@ -36,6 +36,12 @@ typedef struct enc_run {
     int nhist, real;            /* frames kept / real frames read */
     float *post;                /* encoder output, frame-major [t][2c][h][w] */
     int post_t, post_c, lh, lw;
+    int submitted;              /* chunks given to the device */
+    struct {                    /* a chunk's encoder output on its way to the host (ticket < 0: none) */
+        int ticket, c, t, h, w;
+        float *raw;             /* [c][t][h][w] */
+    } pend[TSR_BACKEND_MAX_DOWNLOADS];
+    int pend_next;
 } enc_run;
 
 static void remember(enc_run *r, const float *frame)
@@ -61,6 +67,15 @@ static void append_padding(enc_run *r, int *n, int tf)
     }
 }
 
+/* Exponent all ones = Inf or NaN; integer test so that the loop vectorises (one pass over the frame). */
+static int all_finite(const float *f, size_t n)
+{
+    const uint32_t *u = (const uint32_t *)(const void *)f;
+    uint32_t bad = 0;
+    for (size_t k = 0; k < n; k++) bad |= (uint32_t)((u[k] & 0x7f800000u) == 0x7f800000u);
+    return !bad;
+}
+
 /* Fill up to `need` frames; *ended when the source is exhausted. */
 static tsr_status read_frames(enc_run *r, tsr_frame_source src, void *user, int need, int *n, int *ended,
                               tsr_error *err)
@@ -73,8 +88,7 @@ static tsr_status read_frames(enc_run *r, tsr_frame_source src, void *user, int 
         if (got == 0) *ended = 1;
         for (int i = 0; i < got; i++) {
             const float *f = r->buf + (size_t)(*n + i) * r->fsz;
-            for (size_t k = 0; k < r->fsz; k++)
-                if (!isfinite(f[k])) return tsr_fail(err, TSR_ERR_INPUT, "frame %d contains NaN or Inf", r->real + i);
+            if (!all_finite(f, r->fsz)) return tsr_fail(err, TSR_ERR_INPUT, "frame %d contains NaN or Inf", r->real + i);
             remember(r, f);
         }
         *n += got;
@@ -83,45 +97,119 @@ static tsr_status read_frames(enc_run *r, tsr_frame_source src, void *user, int 
     return TSR_OK;
 }
 
-/* Encode n buffered frames: pad space with -1, run the encoder, append its output to r->post. */
-static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
+/* Append a downloaded [c][t][h][w] encoder output to the frame-major posterior. */
+static tsr_status append_post(enc_run *r, const float *raw, int c, int t, int h, int w, tsr_error *err)
 {
-    tsr_vae *v = r->v;
+    size_t lplane = (size_t)h * w, fr = (size_t)c * lplane;
+    float *grown = realloc(r->post, (r->post_t + t) * fr * sizeof(float) + 1);
+    if (!grown) return tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+    r->post = grown;
+    for (int f = 0; f < t; f++)
+        for (int ch = 0; ch < c; ch++)
+            memcpy(r->post + ((size_t)(r->post_t + f) * c + ch) * lplane, raw + ((size_t)ch * t + f) * lplane,
+                   lplane * sizeof(float));
+    r->post_t += t, r->post_c = c, r->lh = h, r->lw = w;
+    return TSR_OK;
+}
+
+/* Wait for the download in `slot` (if any) and append it; `discard` only waits. */
+static tsr_status finish_pending(enc_run *r, int slot, int discard, tsr_error *err)
+{
+    tsr_error e2;
+    if (r->pend[slot].ticket < 0) return TSR_OK;
+    tsr_status st = r->v->be->ops->download_wait(r->v->be, r->pend[slot].ticket, discard ? &e2 : err);
+    r->pend[slot].ticket = -1;
+    if (discard || st != TSR_OK) return discard ? TSR_OK : st;
+    return append_post(r, r->pend[slot].raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
+}
+
+/* Host [3][n][hp][wp] of the buffered frames, padded with -1 (tiled encode: its layers read host frames). */
+static float *padded_host(enc_run *r, int n, tsr_error *err)
+{
     size_t plane = (size_t)r->hp * r->wp;
     float *host = tsr_malloc((size_t)r->ch * n * plane * sizeof(float), err);
-    if (!host) return TSR_ERR_NOMEM;
+    if (!host) return NULL;
     for (size_t i = 0; i < (size_t)r->ch * n * plane; i++) host[i] = -1.0f;
     for (int f = 0; f < n; f++)
         for (int c = 0; c < r->ch; c++)
             for (int y = 0; y < r->height; y++)
                 memcpy(host + ((size_t)c * n + f) * plane + (size_t)y * r->wp,
                        r->buf + (size_t)f * r->fsz + ((size_t)c * r->height + y) * r->width, (size_t)r->width * sizeof(float));
-    tsr_act x = {0}, y = {0};
+    return host;
+}
+
+/* Untiled: the buffered frames go up as they are and the backend pads them with -1 (act_upload_frames: on
+ * the GPU). Called again when a graph replay could not run. */
+typedef struct enc_chunk {
+    enc_run *r;
+    int n;
+} enc_chunk;
+
+static tsr_status enc_input(void *user, tsr_act *x, tsr_error *err)
+{
+    enc_chunk *c = user;
+    enc_run *r = c->r;
+    tsr_backend *be = r->v->be;
+    const float *frames[64];
+    const float **fp = c->n <= 64 ? frames : tsr_malloc(sizeof *fp * (size_t)c->n, err);
+    if (!fp) return TSR_ERR_NOMEM;
+    for (int f = 0; f < c->n; f++) fp[f] = r->buf + (size_t)f * r->fsz;
+    tsr_status st = be->ops->act_alloc(be, r->ch, c->n, r->hp, r->wp, x, err);
+    if (st == TSR_OK) st = be->ops->act_upload_frames(be, x, fp, c->n, r->height, r->width, -1.0f, err);
+    if (fp != frames) free(fp);
+    if (st != TSR_OK) be->ops->act_free(be, x);
+    return st;
+}
+
+static tsr_status enc_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
+{
+    return tsr_vae_encoder_forward(((enc_chunk *)user)->r->v, x, y, err);
+}
+
+/* Tiled: conv_in and the down blocks run over padded host frames first, then the tail on the device. */
+static tsr_status encode_tiled_chunk(enc_run *r, int n, tsr_act *y, tsr_error *err)
+{
+    tsr_vae *v = r->v;
+    tsr_act x = {0};
+    float *host = padded_host(r, n, err);
+    if (!host) return TSR_ERR_NOMEM;
     tsr_tiled_out hx = {host, r->ch, n, r->hp, r->wp}, mid = {0};
-    tsr_status st = TSR_OK;
-    if (r->p->tile > 0) { /* conv_in and the down blocks in tiles over host frames (vae_tiled.c) */
-        st = tsr_vae_encode_tiled(v, &hx, r->post_t == 0, r->p->tile, &mid, err);
-        hx = mid;
+    tsr_status st = tsr_vae_encode_tiled(v, &hx, r->submitted == 0, r->p->tile, &mid, err);
+    if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, mid.c, mid.t, mid.h, mid.w, &x, err);
+    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, mid.d, err);
+    tsr_vae_tiled_free(v, &mid); /* its data and the GroupNorm statistics the tiles gathered */
+    if (st == TSR_OK) return tsr_vae_encoder_tail(v, &x, y, err);
+    v->be->ops->act_free(v->be, &x);
+    return st;
+}
+
+/* Encode n buffered frames and queue the download of the result; the previous chunk's result is appended
+ * to r->post meanwhile, so the host (this and the next chunk's frame reading) overlaps the device. */
+static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
+{
+    tsr_vae *v = r->v;
+    tsr_act y = {0};
+    tsr_status st;
+    if (r->p->tile > 0) {
+        st = encode_tiled_chunk(r, n, &y, err);
+    } else { /* chunks after the first (states filled) of one size repeat the same ops: a graph per size */
+        enc_chunk c = {r, n};
+        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(v, 2, r->ch, n, r->hp, r->wp);
+        st = tsr_vae_run_chunk(v, key, enc_input, enc_body, &c, &y, err);
     }
-    if (st == TSR_OK) st = v->be->ops->act_alloc(v->be, hx.c, hx.t, hx.h, hx.w, &x, err);
-    if (st == TSR_OK) st = v->be->ops->act_upload(v->be, &x, hx.d, err);
-    tsr_vae_tiled_free(v, &hx);
-    if (st == TSR_OK && r->p->tile > 0) st = tsr_vae_encoder_tail(v, &x, &y, err);
-    else if (st == TSR_OK) st = tsr_vae_encoder_forward(v, &x, &y, err);
-    else v->be->ops->act_free(v->be, &x);
-    size_t lplane = (size_t)y.h * y.w, fr = (size_t)y.c * lplane;
-    float *grown = st == TSR_OK ? realloc(r->post, (r->post_t + y.t) * fr * sizeof(float) + 1) : NULL;
-    float *raw = st == TSR_OK ? tsr_malloc((size_t)y.t * fr * sizeof(float), err) : NULL;
-    if (st == TSR_OK && (!grown || !raw)) st = tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
-    if (grown) r->post = grown;
-    if (st == TSR_OK) st = v->be->ops->act_download(v->be, &y, raw, err);
-    for (int f = 0; st == TSR_OK && f < y.t; f++)
-        for (int c = 0; c < y.c; c++)
-            memcpy(r->post + ((size_t)(r->post_t + f) * y.c + c) * lplane, raw + ((size_t)c * y.t + f) * lplane,
-                   lplane * sizeof(float));
-    if (st == TSR_OK) r->post_t += y.t, r->post_c = y.c, r->lh = y.h, r->lw = y.w;
-    free(raw);
+    r->submitted++;
+    int slot = r->pend_next, older = (slot + 1) % TSR_BACKEND_MAX_DOWNLOADS;
+    if (st == TSR_OK) {
+        float *raw = realloc(r->pend[slot].raw, (size_t)y.c * y.t * y.h * y.w * sizeof(float) + 1);
+        if (!raw) st = tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+        else r->pend[slot].raw = raw;
+    }
+    if (st == TSR_OK) st = v->be->ops->act_download_start(v->be, &y, r->pend[slot].raw, &r->pend[slot].ticket, err);
+    if (st == TSR_OK) r->pend[slot].c = y.c, r->pend[slot].t = y.t, r->pend[slot].h = y.h, r->pend[slot].w = y.w;
+    else r->pend[slot].ticket = -1;
     v->be->ops->act_free(v->be, &y);
+    r->pend_next = older;
+    if (st == TSR_OK) st = finish_pending(r, older, 0, err);
     return st;
 }
 
@@ -200,11 +288,18 @@ static tsr_status encode_loop(enc_run *r, tsr_frame_source src, void *user, int 
     double t0 = tsr_now();
     for (int ended = 0, chunks = 0; st == TSR_OK && !ended; chunks++) {
         int n = 0, need = chunks == 0 ? 1 + chunk : chunk;
-        if (enc_report(r, chunks, t0)) return tsr_fail(err, TSR_ERR_CANCELLED, "encode cancelled");
+        if (enc_report(r, chunks, t0)) {
+            st = tsr_fail(err, TSR_ERR_CANCELLED, "encode cancelled");
+            break;
+        }
         st = read_frames(r, src, user, need, &n, &ended, err);
         if (st == TSR_OK && ended && r->real == 0) st = tsr_fail(err, TSR_ERR_INPUT, "the video has no frames");
         if (st == TSR_OK && ended) append_padding(r, &n, tf);
         if (st == TSR_OK && n > 0) st = encode_frames(r, n, err);
+    }
+    for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) { /* the last result; after a failure only wait */
+        tsr_status s2 = finish_pending(r, (r->pend_next + k) % TSR_BACKEND_MAX_DOWNLOADS, st != TSR_OK, err);
+        if (st == TSR_OK) st = s2;
     }
     if (st == TSR_OK && enc_report(r, -1, t0)) st = tsr_fail(err, TSR_ERR_CANCELLED, "encode cancelled");
     return st;
@@ -223,6 +318,7 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
     if (st != TSR_OK) return st;
     int chunk = p->chunk > 0 ? p->chunk : tf; /* automatic: the reference's 4-frame slices (spec §7.1) */
     enc_run r = {vae, p, 3, height, width, (height + 15) / 16 * 16, (width + 15) / 16 * 16};
+    for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) r.pend[k].ticket = -1;
     r.fsz = (size_t)3 * height * width;
     r.buf = tsr_malloc((size_t)(1 + chunk + tf) * r.fsz * sizeof(float), err);
     for (int i = 0; i < 4 && r.buf; i++) r.hist[i] = tsr_malloc(r.fsz * sizeof(float), err);
@@ -235,6 +331,7 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
     free(r.buf);
     for (int i = 0; i < 4; i++) free(r.hist[i]);
     free(r.post);
+    for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) free(r.pend[k].raw);
     return st;
 }
 

@@ -98,6 +98,15 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int 
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
 
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
+
+/* vae_chunk.c: one chunk as a backend graph when possible. `input` makes the chunk's input activation (it may
+ * be called twice: a graph that could not run is redone eagerly), `body` runs the ops (consuming x). `key`
+ * names the chunk's shapes (tsr_vae_chunk_key), 0 = always eager (first chunks: states start there). */
+typedef tsr_status (*tsr_chunk_input)(void *user, tsr_act *x, tsr_error *err);
+typedef tsr_status (*tsr_chunk_body)(void *user, tsr_act *x, tsr_act *y, tsr_error *err);
+uint64_t tsr_vae_chunk_key(const tsr_vae *v, int kind, int c, int t, int h, int w);
+tsr_status tsr_vae_run_chunk(tsr_vae *v, uint64_t key, tsr_chunk_input input, tsr_chunk_body body, void *user,
+                             tsr_act *y, tsr_error *err);
 /* The encoder's mid block, conv_norm_out and conv_out (what follows the tiled part). */
 tsr_status tsr_vae_encoder_tail(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 #endif

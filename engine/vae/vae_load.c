@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "vae/precision.h"
 #include "vae/vae_internal.h"
 
 typedef struct conv_geom {
@@ -18,6 +19,8 @@ static tsr_status load_conv(tsr_vae *v, const tsr_weights *w, const char *prefix
     snprintf(c->name, sizeof c->name, "%s", prefix);
     c->d = (tsr_conv_desc){g.cin, g.cout, g.kt, g.kh, g.kw, g.st, g.sh, g.sw, g.pt, g.pb, g.pl, g.pr, g.kt > 1,
                            TSR_LP_DEFAULT, c->name};
+    /* the engine precision's per-layer policy (vae/precision.c): FP8 where the table allows it */
+    c->d.precision = tsr_layer_precision_for(v->engine->params.precision, c->name, NULL);
     char name[128];
     int64_t ws[5] = {g.cout, g.cin, g.kt, g.kh, g.kw}, bs[1] = {g.cout};
     float *wt = NULL, *bias = NULL;

@@ -1,80 +1,10 @@
-/* The reference's golden vectors (../shared/fixtures) reproduced from the deterministic weights, whole
- * clip and streamed in chunks: test_golden decode|encode FILE CHUNK... (CHUNK 0 = whole clip in one chunk). Inputs are
- * regenerated with the filler; only the expected outputs are read from the files. */
-#include "model/filler.h"
+/* The reference's golden vectors (../shared/fixtures) reproduced on the CPU backend in fp32 from the
+ * deterministic weights, whole clip and streamed in chunks: max abs error <= 5e-5, every chunking within
+ * 1e-5 of the first. test_golden decode|encode FILE CHUNK... (driver: golden_harness.h). */
 #include "golden_harness.h"
-#include "tessera.h"
-#include "tsr_test.h"
-
-#include "core/common.h"
-static double now_s(void) { return tsr_now(); } /* portable clock (MinGW lacks timespec_get) */
-
-static double max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) return 2;
-    const char *dir = tsr_test_env("TSR_FIXTURES", NULL);
-    if (!dir) SKIP("TSR_FIXTURES not set");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, argv[2]);
-    int enc = strcmp(argv[1], "encode") == 0, t, h, w;
-    if (sscanf(argv[2], enc ? "encode_3x%dx%dx%d" : "decode_16x%dx%dx%d", &t, &h, &w) != 3) return 2;
-    size_t n_ref = 0;
-    float *ref = st_min_read(path, enc ? "posterior" : "video", &n_ref);
-    if (!ref) SKIP("cannot read %s", path);
-    tsr_engine *eng;
-    tsr_model *model;
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_model_builtin(NULL, &model, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
-    size_t n_in = (size_t)(enc ? 3 : 16) * t * h * w;
-    float *in = malloc(n_in * sizeof(float)), *first = NULL;
-    if (enc) tsr_filler_video(in, n_in);
-    else tsr_filler_latent(in, n_in);
-    for (int a = 3; a < argc; a++) {
-        int chunk = atoi(argv[a]);
-        if (chunk == 0) chunk = enc ? 4 * ((t - 1) / 4 + 1) : t; /* whole clip in one chunk */
-        double t0 = now_s();
-        float *out;
-        if (enc) {
-            src_state s = {in, t, h, w, 0};
-            tsr_encode_params p;
-            tsr_encode_params_default(&p);
-            p.chunk = chunk;
-            p.posterior = 1;
-            tsr_latent l;
-            tsr_status st = tsr_vae_encode(vae, h, w, source, &s, &p, &l, &err);
-            REQUIRE(st == TSR_OK || (fprintf(stderr, "%s\n", err.message), 0));
-            REQUIRE((size_t)l.c * l.t * l.h * l.w == n_ref);
-            out = l.data;
-        } else {
-            out = decode(in, t, h, w, chunk);
-        }
-        double d = max_abs(out, ref, n_ref);
-        fprintf(stderr, "%s %s chunk %d: max abs error %.3g vs golden (%.1f s)\n", argv[1], argv[2], chunk, d,
-                now_s() - t0);
-        CHECKF(d <= 5e-5, "chunk %d: %g > 5e-5", chunk, d);
-        if (first) {
-            double dc = max_abs(out, first, n_ref);
-            fprintf(stderr, "  chunk %d vs chunk %s: %.3g\n", chunk, argv[3], dc);
-            CHECKF(dc <= 1e-5, "chunk %d differs from chunk %s by %g", chunk, argv[3], dc);
-            free(out);
-        } else {
-            first = out;
-        }
-    }
-    free(first), free(in), free(ref);
-    tsr_vae_destroy(&vae);
-    tsr_model_destroy(&model);
-    tsr_engine_destroy(&eng);
-    return tsr_test_done();
+    const golden_cfg cfg = {TSR_BACKEND_CPU, "cpu", "max abs error", golden_max_abs, 5e-5, 1e-5};
+    return golden_main(argc, argv, &cfg);
 }

@@ -1,10 +1,15 @@
 /* Every CUDA op against a plain fp32 reference on fresh random inputs (relative RMS within bf16 rounding).
- * Exits 77 when no GPU or driver is present. TSR_BENCH=1 also times a 512-channel 3x3x3 conv. */
+ * Exits 77 when no GPU or driver is present. TSR_BENCH=1 also times a 512-channel 3x3x3 conv, TSR_BENCH=gn the
+ * GroupNorm pass against the add op's copy rate. */
 #include <math.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "backend/backend.h"
+#include "backend/cuda/cudnn.h"
 #include "core/common.h"
+#include "core/half.h"
 #include "tsr_test.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -29,6 +34,14 @@ static void set_env(const char *k, const char *v)
 #endif
 }
 static float silu(float x) { return x / (1.f + expf(-x)); }
+static float bf16_round(float f) /* what the device stores (nearest even) */
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
 
 static tsr_backend *be;
 static tsr_error err;
@@ -53,6 +66,7 @@ static double rel_rms(const float *a, const float *ref, size_t n)
 
 /* reference GroupNorm (per frame), x [c][t][hw] -> y */
 static void ref_gn(const float *x, int c, int t, int hw, int groups, const float *g, const float *b, int act, float *y)
+    /* groups: channels / group count (every caller but gn_case uses 32) */
 {
     int cg = c / groups;
     for (int f = 0; f < t; f++)
@@ -190,23 +204,128 @@ static void conv_case(const char *name, int cin, int cout, int k3, int kt, int s
     free(x), free(wt), free(bias), free(gam), free(bet), free(xn), free(xe), free(ref), free(res);
 }
 
-static void gn_case(int c, int t, int h, int w, int act)
+/* offset: a common mean far from 0 (tests the shifted sums); groups: 32 or another divisor of c */
+static void gn_case(int c, int t, int h, int w, int act, int groups, float offset)
 {
     size_t n = (size_t)c * t * h * w;
     float *x = rnd(n, 2.f), *g = rnd(c, 1.f), *b = rnd(c, 1.f), *ref = malloc(n * 4);
-    for (size_t i = 0; i < n; i++) x[i] += 0.7f; /* a mean offset */
-    ref_gn(x, c, t, h * w, 32, g, b, act, ref);
+    /* per-channel means around `offset`; rounded to bf16 as the device stores them, so that the reference sees the
+     * same input (at |x| ~ 40 the bf16 step is 0.25, a large part of the spread) */
+    for (size_t i = 0; i < n; i++) x[i] = bf16_round(x[i] + offset + 0.3f * (float)((i / ((size_t)t * h * w)) % 5));
+    ref_gn(x, c, t, h * w, groups, g, b, act, ref);
     tsr_wt *nw = NULL;
-    OK(be->ops->norm_upload(be, c, 32, 1e-6f, g, b, &nw, &err));
+    OK(be->ops->norm_upload(be, c, groups, 1e-6f, g, b, &nw, &err));
     tsr_act in, out = {0};
     upload_new(c, t, h, w, x, &in);
     OK(be->ops->group_norm(be, nw, &in, act, &out, &err));
     float *got = download(&out);
     double e = rel_rms(got, ref, n);
-    fprintf(stderr, "group_norm c=%d silu=%d rel rms %.5f\n", c, act, e);
+    fprintf(stderr, "group_norm c=%d groups=%d %dx%dx%d offset %.0f silu=%d rel rms %.5f\n", c, groups, t, h, w, offset,
+            act, e);
     CHECKF(e < 0.01, "group_norm c=%d: %.5f", c, e);
     be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->wt_free(be, nw);
     free(x), free(g), free(b), free(ref), free(got);
+}
+
+/* Bandwidth of the GroupNorm(+SiLU) pass (stats read + apply read + write = 3 x the tensor) against the add op
+ * (2 reads + 1 write, the plain copy rate of this kernel style), on a full-resolution 128-channel chunk. */
+static void bench_gn(int c, int t, int h, int w, int reps)
+{
+    float *g = rnd(c, 1.f), *b = rnd(c, 1.f);
+    tsr_wt *nw = NULL;
+    OK(be->ops->norm_upload(be, c, 32, 1e-6f, g, b, &nw, &err));
+    tsr_act in, out = {0}, sum = {0};
+    OK(be->ops->act_alloc(be, c, t, h, w, &in, &err));
+    double bytes = 3.0 * c * t * (double)h * w * 2;
+    for (int pass = 0; pass < 2; pass++) {
+        OK(be->ops->sync(be, &err));
+        double t0 = tsr_now();
+        for (int r = 0; r < reps; r++) OK(be->ops->group_norm(be, nw, &in, 1, &out, &err));
+        OK(be->ops->sync(be, &err));
+        double dgn = (tsr_now() - t0) / reps;
+        t0 = tsr_now();
+        for (int r = 0; r < reps; r++) OK(be->ops->add(be, &in, &in, &sum, &err));
+        OK(be->ops->sync(be, &err));
+        double dadd = (tsr_now() - t0) / reps;
+        if (pass)
+            printf("BENCH groupnorm+silu %dx%dx%dx%d: %.3f ms, %.0f GB/s (3 passes of %.0f MB); add: %.3f ms, %.0f GB/s\n", c,
+                   t, h, w, dgn * 1e3, bytes / dgn / 1e9, bytes / 3e6, dadd * 1e3, bytes / dadd / 1e9);
+    }
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->act_free(be, &sum), be->ops->wt_free(be, nw);
+    free(g), free(b);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* Remembered cuDNN plan choices: the text format (parser errors are clear, lines of other devices ignored, export
+ * returns what was imported) and the cache file across two backends (the second start imports the winners, runs
+ * the same conv correctly and has nothing new to write). */
+static void plan_cache_case(tsr_backend_params *p)
+{
+    tsr_cudnn *dnn = NULL;
+    tsr_error e;
+    if (tsr_cudnn_open(NULL, &dnn, &e) != TSR_OK) {
+        fprintf(stderr, "plan cache: no cuDNN here (%s): not exercised\n", e.message);
+        return;
+    }
+    tsr_cudnn_set_device(dnn, "Test GPU", 9, 0);
+    char good[1024];
+    snprintf(good, sizeof good,
+             "tessera-cudnn-plans 1\nTest_GPU/sm_90 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5000\n"
+             "Other_GPU/sm_89 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 0 1 0.1000\n",
+             tsr_cudnn_version(dnn), tsr_cudnn_version(dnn));
+    int n = -1;
+    CHECK(tsr_cudnn_choices_import(dnn, good, &n, &e) == TSR_OK && n == 1);
+    char *text = tsr_cudnn_choices_export(dnn);
+    CHECKF(text && strstr(text, "Test_GPU/sm_90") && !strstr(text, "Other_GPU"), "export: %s", text ? text : "NULL");
+    free(text);
+    static const char *const bad[] = {"hello\n", "tessera-cudnn-plans 1\nTest_GPU/sm_90 1 2 3\n",
+                                      "tessera-cudnn-plans 1\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 7 2 17 0.5\n",
+                                      "tessera-cudnn-plans 1\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5 x\n"};
+    for (size_t i = 0; i < TSR_ARRAY_LEN(bad); i++) {
+        tsr_status st = tsr_cudnn_choices_import(dnn, bad[i], &n, &e);
+        CHECKF(st == TSR_ERR_FORMAT && e.message[0], "bad plan text %zu accepted", i);
+        fprintf(stderr, "plan text %zu: %s\n", i, e.message);
+    }
+    tsr_cudnn_close(&dnn);
+
+    const char *path = "test_cuda_ops-cudnn-plans.txt";
+    remove(path);
+    set_env("TSR_CUDNN_CACHE", path);
+    set_env("TSR_CUDNN_PLANS", "3");
+    char *runs[3] = {0};
+    for (int run = 0; run < 3; run++) {
+        if (run == 2) { /* a damaged file: a warning, the plans are timed again and the file rewritten */
+            FILE *f = fopen(path, "wb");
+            fputs("tessera-cudnn-plans 1\ngarbage\n", f);
+            fclose(f);
+        }
+        be->ops->destroy(be);
+        OK(tsr_cuda_backend_create(p, &be, &err));
+        conv_case("plan cache 3x3x3 64->64 res", 64, 64, 3, 3, 1, 1, 1, 1, 3, 8, 12, 0, 1, NULL);
+        be->ops->destroy(be);
+        OK(tsr_cuda_backend_create(p, &be, &err));
+        runs[run] = read_text(path);
+    }
+    CHECKF(runs[0] && !strncmp(runs[0], "tessera-cudnn-plans 1\n", 22) && strchr(runs[0] + 22, '\n'),
+           "no plan choice written: %s", runs[0] ? runs[0] : "(no file)");
+    CHECKF(runs[1] && !strcmp(runs[0], runs[1]), "second start changed the choices");
+    CHECKF(runs[2] && !strncmp(runs[2], "tessera-cudnn-plans 1\n", 22) && !strstr(runs[2], "garbage"),
+           "damaged cache not rewritten");
+    fprintf(stderr, "plan cache file:\n%s", runs[0] ? runs[0] : "");
+    for (int i = 0; i < 3; i++) free(runs[i]);
+    remove(path);
+    set_env("TSR_CUDNN_CACHE", NULL);
+    set_env("TSR_CUDNN_PLANS", NULL);
 }
 
 static void attn_case(int c, int t, int h, int w)
@@ -338,6 +457,136 @@ static void bench_conv(int c, int t, int h, int w, int reps)
     free(wt), free(g), free(b);
 }
 
+static float bf(float x) { return tsr_bf16_to_f32(tsr_f32_to_bf16(x)); }
+
+/* act_upload_frames (device padding/conversion) against the CPU backend's, bit for bit after bf16 rounding. */
+static void upload_frames_case(int c, int n, int h, int w, int H, int W)
+{
+    tsr_backend *cpu = NULL;
+    OK(tsr_cpu_backend_create(NULL, &cpu, &err));
+    size_t fsz = (size_t)c * h * w;
+    float *src = rnd(fsz * (size_t)n, 2.f);
+    const float *frames[8];
+    for (int f = 0; f < n; f++) frames[f] = src + fsz * (size_t)(f == n - 1 && n > 2 ? n - 3 : f); /* a repeat */
+    tsr_act g = {0}, r = {0};
+    OK(be->ops->act_alloc(be, c, n, H, W, &g, &err));
+    OK(cpu->ops->act_alloc(cpu, c, n, H, W, &r, &err));
+    OK(be->ops->act_upload_frames(be, &g, frames, n, h, w, -1.f, &err));
+    OK(cpu->ops->act_upload_frames(cpu, &r, frames, n, h, w, -1.f, &err));
+    size_t all = (size_t)c * n * H * W;
+    float *gv = download(&g), *rv = malloc(all * sizeof *rv);
+    OK(cpu->ops->act_download(cpu, &r, rv, &err));
+    size_t bad = 0;
+    for (size_t i = 0; i < all; i++) bad += gv[i] != bf(rv[i]);
+    fprintf(stderr, "upload_frames %dx%dx%dx%d into %dx%d: %zu mismatches\n", c, n, h, w, H, W, bad);
+    CHECK(bad == 0);
+    CHECK(be->ops->act_upload_frames(be, &g, frames, n, H + 1, w, -1.f, &err) == TSR_ERR_INVALID_ARG);
+    be->ops->act_free(be, &g);
+    cpu->ops->act_free(cpu, &r);
+    cpu->ops->destroy(cpu);
+    free(src), free(gv), free(rv);
+}
+
+/* Two downloads in flight, sources freed and their memory reused at once, waited in order: each equals the
+ * synchronous download; a third start and a wrong ticket are refused. */
+static void download_async_case(void)
+{
+    int dims[2][4] = {{3, 4, 9, 17}, {128, 2, 5, 7}};
+    tsr_act a[2] = {{0}}, junk = {0};
+    float *host[2], *ref[2];
+    int ticket[2];
+    for (int k = 0; k < 2; k++) {
+        size_t n = (size_t)dims[k][0] * dims[k][1] * dims[k][2] * dims[k][3];
+        float *x = rnd(n, 3.f);
+        upload_new(dims[k][0], dims[k][1], dims[k][2], dims[k][3], x, &a[k]);
+        ref[k] = download(&a[k]);
+        host[k] = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) host[k][i] = NAN; /* poisoned: every element must be written */
+        free(x);
+    }
+    for (int k = 0; k < 2; k++) {
+        OK(be->ops->act_download_start(be, &a[k], host[k], &ticket[k], &err));
+        be->ops->act_free(be, &a[k]);
+    }
+    int t3 = 0;
+    CHECK(be->ops->act_download_start(be, &junk, host[0], &t3, &err) == TSR_ERR_INVALID_ARG);
+    CHECK(be->ops->download_wait(be, ticket[1] + 7, &err) == TSR_ERR_INVALID_ARG);
+    float *over = rnd((size_t)128 * 4 * 9 * 17, 1.f); /* reuse the freed memory before the waits */
+    upload_new(128, 4, 9, 17, over, &junk);
+    free(over);
+    for (int k = 0; k < 2; k++) {
+        OK(be->ops->download_wait(be, ticket[k], &err));
+        size_t n = (size_t)dims[k][0] * dims[k][1] * dims[k][2] * dims[k][3], bad = 0;
+        for (size_t i = 0; i < n; i++) bad += !(host[k][i] == ref[k][i]);
+        fprintf(stderr, "download_start %dx%dx%dx%d: %zu mismatches\n", dims[k][0], dims[k][1], dims[k][2], dims[k][3],
+                bad);
+        CHECK(bad == 0);
+        free(host[k]), free(ref[k]);
+    }
+    CHECK(be->ops->download_wait(be, ticket[0], &err) == TSR_ERR_INVALID_ARG); /* already waited */
+    be->ops->act_free(be, &junk);
+    tsr_engine_stats s;
+    be->ops->stats(be, &s, 1);
+    fprintf(stderr, "stats: free low %.2f GiB of %.2f, upload %.4f s, download %.4f s, wait %.4f s\n",
+            s.device_free_low / 1073741824.0, s.device_total / 1073741824.0, s.upload_s, s.download_s, s.wait_s);
+    CHECK(s.device_free_low > 0 && s.device_free_low <= s.device_total);
+    CHECK(s.upload_s > 0 && s.mem_budget > 0);
+}
+
+/* Profile mode (gated parts): same results, and the device time it reports fits inside the wall time. */
+static void profile_case(void)
+{
+    set_env("TSR_CUDA_PROFILE", "1");
+    tsr_backend *pb = NULL;
+    tsr_backend_params p = {0};
+    p.memory_budget = (uint64_t)2 << 30;
+    OK(tsr_cuda_backend_create(&p, &pb, &err));
+    set_env("TSR_CUDA_PROFILE", NULL);
+    tsr_conv_desc d = {64, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "profiled"};
+    size_t nin = (size_t)64 * 3 * 24 * 40, nw = (size_t)64 * 64 * 27;
+    float *x = rnd(nin, 1.f), *wt = rnd(nw, 0.02f);
+    tsr_wt *cw = NULL, *cw2 = NULL;
+    tsr_state *s1 = NULL, *s2 = NULL;
+    tsr_act a = {0}, y1 = {0}, a2 = {0}, y2 = {0};
+    OK(pb->ops->conv_upload(pb, &d, wt, NULL, &cw, &err));
+    OK(be->ops->conv_upload(be, &d, wt, NULL, &cw2, &err));
+    OK(pb->ops->state_create(pb, &d, 24, 40, &s1, &err));
+    OK(be->ops->state_create(be, &d, 24, 40, &s2, &err));
+    OK(pb->ops->act_alloc(pb, 64, 3, 24, 40, &a, &err));
+    OK(pb->ops->act_upload(pb, &a, x, &err));
+    upload_new(64, 3, 24, 40, x, &a2);
+    OK(pb->ops->conv3d(pb, cw, &a, s1, NULL, 0, NULL, &y1, &err)); /* warm-up (cuDNN plan on first use) */
+    pb->ops->act_free(pb, &y1);
+    OK(pb->ops->sync(pb, &err));
+    pb->ops->stats(pb, NULL, 1);
+    double t0 = tsr_now();
+    for (int i = 0; i < 5; i++) {
+        pb->ops->act_free(pb, &y1);
+        OK(pb->ops->conv3d(pb, cw, &a, s1, NULL, 0, NULL, &y1, &err));
+    }
+    OK(pb->ops->sync(pb, &err));
+    double wall_ms = (tsr_now() - t0) * 1e3;
+    tsr_engine_stats st;
+    pb->ops->stats(pb, &st, 0);
+    fprintf(stderr, "profile: %d parts, device busy %.3f ms in %.3f ms wall\n", st.parts, st.device_busy_ms, wall_ms);
+    CHECK(st.profiled && st.parts > 0 && st.device_busy_ms > 0 && st.device_busy_ms <= wall_ms);
+    /* the same 6 chunks unprofiled give the same bits */
+    for (int i = 0; i < 6; i++) {
+        be->ops->act_free(be, &y2);
+        OK(be->ops->conv3d(be, cw2, &a2, s2, NULL, 0, NULL, &y2, &err));
+    }
+    float *v1 = NULL, *v2 = download(&y2);
+    v1 = malloc(sizeof(float) * (size_t)64 * 3 * 24 * 40);
+    OK(pb->ops->act_download(pb, &y1, v1, &err));
+    CHECK(memcmp(v1, v2, sizeof(float) * (size_t)64 * 3 * 24 * 40) == 0);
+    free(v1), free(v2), free(x), free(wt);
+    pb->ops->act_free(pb, &a), pb->ops->act_free(pb, &y1);
+    be->ops->act_free(be, &a2), be->ops->act_free(be, &y2);
+    pb->ops->state_free(pb, s1), be->ops->state_free(be, s2);
+    pb->ops->wt_free(pb, cw), be->ops->wt_free(be, cw2);
+    pb->ops->destroy(pb);
+}
+
 int main(void)
 {
     tsr_backend_params p = {0};
@@ -374,20 +623,31 @@ int main(void)
     set_env("TSR_CUDA_CONV", NULL);
     be->ops->destroy(be);
     OK(tsr_cuda_backend_create(&p, &be, &err));
-    gn_case(512, 3, 9, 13, 1);
-    gn_case(128, 2, 16, 24, 0);
-    gn_case(256, 2, 7, 5, 1);
+    gn_case(512, 3, 9, 13, 1, 32, 0.7f);
+    gn_case(128, 2, 16, 24, 0, 32, 0.7f);
+    gn_case(256, 2, 7, 5, 1, 32, 0.7f);
+    gn_case(128, 3, 72, 100, 1, 32, 40.f);   /* many slices per frame, a large common mean */
+    gn_case(24, 2, 33, 50, 0, 8, -3.f);      /* 3 vectors per pixel: a grid stride that is not a power of two */
+    gn_case(64, 1, 1, 3, 1, 4, 1.f);         /* fewer pixels than threads */
     attn_case(512, 2, 8, 12);
     d2s_add_case();
+    upload_frames_case(3, 5, 13, 21, 16, 32);
+    upload_frames_case(3, 1, 16, 16, 16, 16);
+    download_async_case();
+    profile_case();
     uint64_t in_use = 0, peak = 0, total = 0;
     be->ops->memory(be, &in_use, &peak, &total);
     fprintf(stderr, "arena: %llu in use, peak %llu of %llu\n", (unsigned long long)in_use, (unsigned long long)peak,
             (unsigned long long)total);
     CHECK(in_use == 0);
     const char *bench = getenv("TSR_BENCH");
-    if (bench && *bench == '1') {
-        bench_conv(128, 17, 360, 640, 2);
+    if (bench && *bench == '1') bench_conv(128, 17, 360, 640, 2);
+    if (bench && strstr(bench, "gn")) { /* TSR_BENCH=gn: the GroupNorm pass alone */
+        bench_gn(128, 4, 720, 1280, 5);
+        bench_gn(256, 4, 720, 1280, 5);
+        bench_gn(512, 4, 180, 320, 10);
     }
+    plan_cache_case(&p);
     be->ops->destroy(be);
     return tsr_test_done();
 }

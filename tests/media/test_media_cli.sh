@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # suite 'media': the CLI's media commands end to end (ffprobe checks), audio kept, bounded memory,
 # clear errors for bad inputs, no output and no temp file after a cancelled or failed job.
-# The VAE parts (roundtrip/encode/decode) are skipped until the engine has a VAE (feat/cpu).
+# TSR_PROBE (tsr_probe, built beside) is checked against ffprobe here: the GPU machine has no ffprobe.
 set -u
 CLI=${TSR_CLI:?}
 CLIPS=${TSR_CLIPS:-../shared/clips}
@@ -18,6 +18,15 @@ expect_video() { # file w h frames fps
   w=$(probe "$1" width); h=$(probe "$1" height); n=$(probe "$1" nb_read_frames); r=$(probe "$1" r_frame_rate)
   if [ "$w" = "$2" ] && [ "$h" = "$3" ] && [ "$n" = "$4" ] && [ "$r" = "$5" ]; then ok "$1 ${w}x${h} $n frames $r"
   else bad "$1: got ${w}x${h} $n frames $r, want $2x$3 $4 frames $5"; fi
+}
+probe_agrees() { # file: tsr_probe and ffprobe agree on size, frames, rate and audio streams
+  [ -n "${TSR_PROBE:-}" ] || return 0
+  local mine w h n r na
+  mine=$("$TSR_PROBE" "$1" 2>/dev/null)
+  w=$(probe "$1" width); h=$(probe "$1" height); n=$(probe "$1" nb_read_frames); r=$(probe "$1" r_frame_rate)
+  na=$(ffprobe -v error -select_streams a -show_entries stream=codec_name -of csv=p=0 "$1" 2>/dev/null | wc -l)
+  case "$mine" in *" ${w}x${h} frames=$n fps=$r "*"audio=$na:"*) ok "tsr_probe agrees on $(basename "$1"): ${mine#*: }" ;;
+    *) bad "tsr_probe on $1: '$mine', ffprobe ${w}x${h} $n frames $r, $na audio" ;; esac
 }
 has_audio() { [ -n "$(ffprobe -v error -select_streams a -show_entries stream=codec_name -of csv=p=0 "$1" 2>/dev/null)" ]; }
 no_leftovers() { # dir what
@@ -39,6 +48,7 @@ for ext in mp4 mkv mov; do
   "$CLI" transcode "$T/av.mp4" -o "$T/av_out.$ext" -q >/dev/null 2>"$T/err" || bad "transcode to $ext: $(cat "$T/err")"
   expect_video "$T/av_out.$ext" 128 96 48 24/1
   has_audio "$T/av_out.$ext" && ok "$ext keeps audio" || bad "$ext lost the audio"
+  probe_agrees "$T/av_out.$ext"
 done
 "$CLI" transcode "$CLIPS/Eyes_212x120.mp4" -o "$T/eyes_av.mkv" --audio-from "$T/av.mp4" -q >/dev/null 2>&1
 has_audio "$T/eyes_av.mkv" && ok "--audio-from muxes audio" || bad "--audio-from: no audio"
@@ -58,6 +68,7 @@ has_audio "$T/noaudio.mp4" && bad "--no-audio kept audio" || ok "--no-audio drop
 n=$(ls "$T/tif" 2>/dev/null | wc -l); [ "$n" = 45 ] && ok "tiff sequence: 45 files" || bad "tiff sequence: $n files"
 "$CLI" transcode "$T/tif" -o "$T/from_seq.mkv" --codec ffv1 -q >/dev/null && expect_video "$T/from_seq.mkv" 212 120 45 25/1
 "$CLI" transcode "$CLIPS/Sadhu_320x478.png" -o "$T/still/" -q >/dev/null && expect_video "$T/still/frame_000000.png" 320 478 1 25/1
+for f in "$T/ffv1.mkv" "$T/p4444.mov" "$T/h265.mp4" "$T/still/frame_000000.png"; do probe_agrees "$f"; done
 
 # NVENC is used only when the probe opens it: either it works or it says why
 if "$CLI" transcode "$CLIPS/Eyes_212x120.mp4" -o "$T/nv.mp4" --codec h264_nvenc -q >/dev/null 2>"$T/err"; then
@@ -77,7 +88,32 @@ expect_fail "missing input" transcode "$T/nope.mp4" -o "$T/o_nope.mp4"
 expect_fail "unsupported output" transcode "$T/av.mp4" -o "$T/o.xyz123"
 expect_fail "unknown codec" transcode "$T/av.mp4" -o "$T/o_codec.mp4" --codec vp12
 expect_fail "output dir missing" transcode "$T/av.mp4" -o "$T/no/such/dir/o.mp4"
-for f in o_empty.mp4 o_garbage.mp4 o_truncated.mp4 o_audio.mp4 o_text.mp4 o.xyz123 o_codec.mp4; do
+mkdir -p "$T/no_images"; echo x > "$T/no_images/readme.txt"
+expect_fail "directory without images" transcode "$T/no_images" -o "$T/o_dir.mp4"
+# latent-file inputs of decode: zero-length, garbage, truncated, wrong channels, NaN (clear errors, no output)
+python3 - "$T" <<'PY' || bad "cannot write the .npy inputs"
+import struct, sys
+def npy(path, shape, vals):
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % ", ".join(str(s) for s in shape)
+    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<%df" % len(vals), *vals))
+n = 16 * 2 * 2 * 3
+npy(sys.argv[1] + "/nan.npy", (1, 16, 2, 2, 3), [0.1] * (n - 5) + [float("nan")] + [0.1] * 4)
+npy(sys.argv[1] + "/ch8.npy", (1, 8, 2, 2, 3), [0.1] * (n // 2))
+npy(sys.argv[1] + "/ok.npy", (1, 16, 2, 2, 3), [0.1] * n)
+PY
+: > "$T/empty.safetensors"; head -c 500 /dev/urandom > "$T/garbage.latent"; head -c 100 "$T/ok.npy" > "$T/trunc.npy"
+SMALL="--model builtin:small --backend cpu"
+for f in empty.safetensors garbage.latent trunc.npy ch8.npy nan.npy; do
+  expect_fail "decode of $f" decode --latent "$T/$f" -o "$T/o_lat_$f.mp4" $SMALL
+  [ -e "$T/o_lat_$f.mp4" ] && bad "decode of $f left its output"
+done
+expect_fail "encode of a truncated clip" encode --video "$T/truncated.mp4" -o "$T/o_trunc.safetensors" $SMALL
+expect_fail "roundtrip of audio only" roundtrip "$T/audio_only.m4a" -o "$T/o_rt_audio.mp4" $SMALL
+expect_fail "latent into a missing directory" encode --video "$CLIPS/Sadhu_320x478.png" -o "$T/no/such/l.safetensors" $SMALL
+for f in o_empty.mp4 o_garbage.mp4 o_truncated.mp4 o_audio.mp4 o_text.mp4 o.xyz123 o_codec.mp4 o_dir.mp4 \
+         o_trunc.safetensors o_rt_audio.mp4; do
   [ -e "$T/$f" ] && bad "failed job left $f"
 done
 no_leftovers "$T" "failed jobs"
@@ -118,15 +154,19 @@ else
   EYES=$T/eyes_small.mp4 EW=106 EH=60 EN=9; STILL=$T/still_small.png SW=80 SH=119
   AV=$T/av_small.mp4 AW=48 AH=40 AN=$(probe "$T/av_small.mp4" nb_read_frames)
 fi
-VAE="--model builtin:small --backend cpu"
+# TSR_MEDIA_MODEL / TSR_MEDIA_BACKEND: e.g. builtin (the full model) and cuda on a GPU machine with FFmpeg
+VAE="--model ${TSR_MEDIA_MODEL:-builtin:small} --backend ${TSR_MEDIA_BACKEND:-cpu}"
 if [ $SANITIZED = 1 ]; then
   echo "skip VAE round trips under sanitizers"
 elif "$CLI" roundtrip "$STILL" -o "$T/rt_still/" $VAE -q >/dev/null 2>"$T/err"; then
   expect_video "$T/rt_still/frame_000000.png" $SW $SH 1 25/1
   "$CLI" roundtrip "$EYES" -o "$T/rt_eyes.mp4" $VAE -q >/dev/null && expect_video "$T/rt_eyes.mp4" $EW $EH $EN 25/1 \
     || bad "roundtrip $EYES"
-  "$CLI" roundtrip "$AV" -o "$T/rt_av.mov" $VAE -q >/dev/null && expect_video "$T/rt_av.mov" $AW $AH $AN 24/1 \
-    && { has_audio "$T/rt_av.mov" && ok "roundtrip keeps audio" || bad "roundtrip lost audio"; } || bad "roundtrip with audio"
+  for ext in mov mp4 mkv; do
+    "$CLI" roundtrip "$AV" -o "$T/rt_av.$ext" $VAE -q >/dev/null && expect_video "$T/rt_av.$ext" $AW $AH $AN 24/1 \
+      && { has_audio "$T/rt_av.$ext" && ok "roundtrip keeps audio in $ext" || bad "roundtrip lost audio in $ext"; } \
+      || bad "roundtrip with audio to $ext"
+  done
   if [ "${TSR_MEDIA_FULL:-0}" = 1 ]; then
     "$CLI" roundtrip "$CLIPS/Mustache_640x360.mp4" -o "$T/rt_must.mkv" $VAE -q >/dev/null \
       && expect_video "$T/rt_must.mkv" 640 360 45 25/1 || bad "roundtrip Mustache"
@@ -149,11 +189,30 @@ elif "$CLI" roundtrip "$STILL" -o "$T/rt_still/" $VAE -q >/dev/null 2>"$T/err"; 
   else bad "encode av.latent: $(cat "$T/err")"; fi
   expect_fail "cancelled roundtrip" roundtrip "$EYES" -o "$T/rt_cancel.mp4" $VAE --cancel-after 1
   [ -e "$T/rt_cancel.mp4" ] && bad "cancelled roundtrip left output"
+  # cancelled while the writer holds frames (decode stage): the encoder's temp file goes too
+  expect_fail "cancelled decode" decode --latent "$T/eyes.safetensors" -o "$T/dec_cancel.mp4" $VAE --cancel-after 2
+  [ -e "$T/dec_cancel.mp4" ] && bad "cancelled decode left output"
   no_leftovers "$T" "VAE jobs"
 elif grep -q "not in this build" "$T/err"; then
   echo "skip VAE round trips: $(cat "$T/err")"
 else
   bad "roundtrip still: $(cat "$T/err")"
+fi
+
+# 7. the VAE path with constant host memory: a 1000-frame clip through roundtrip (encode -> decode -> x264),
+#    against 100 frames (past x264's lookahead, whose frame pool fills during the first ~60 frames). 32x32 keeps
+#    it at ~20 s of CPU; the latent held between encode and decode is 1/48 of the video's floats (tiny here).
+if [ -x /usr/bin/time ] && [ $SANITIZED = 0 ]; then
+  for n in 100 1000; do
+    ffmpeg -v error -f lavfi -i testsrc2=size=32x32:rate=25 -frames:v $n -c:v libx264 -preset ultrafast "$T/vlong$n.mp4"
+    /usr/bin/time -f "%M %e" -o "$T/vtime$n" "$CLI" roundtrip "$T/vlong$n.mp4" -o "$T/vlong_out$n.mp4" $VAE -q >/dev/null \
+      || bad "roundtrip of $n frames"
+    read -r rss secs < "$T/vtime$n"; eval "vrss$n=$rss"
+    echo "peak RSS roundtrip (builtin:small) $n frames 32x32: $rss KiB ($secs s)"
+  done
+  expect_video "$T/vlong_out1000.mp4" 32 32 1000 25/1
+  [ "$vrss1000" -lt $((vrss100 * 11 / 10 + 4096)) ] && ok "VAE roundtrip RSS bounded ($vrss100 -> $vrss1000 KiB)" \
+    || bad "VAE roundtrip RSS grows with length: $vrss100 -> $vrss1000 KiB"
 fi
 
 [ $fails -eq 0 ] && rm -rf "$T"

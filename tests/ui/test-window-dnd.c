@@ -1,5 +1,6 @@
 /* The window's drop target: a GdkFileList delivered to it creates jobs with the current preset; an
  * unsupported file is rejected with one inline message (toast), not a dialog. Accessible names checked. */
+#include "tessera-application.h"
 #include "tessera-settings.h"
 #include "tessera-window.h"
 #include "ui-test.h"
@@ -61,9 +62,47 @@ static void test_drop_creates_jobs(void)
     gtk_window_destroy(GTK_WINDOW(win));
 }
 
+/* The application's keyboard shortcuts include the new actions, and they act on the window. */
+static void test_shortcuts_and_pages(void)
+{
+    g_autoptr(TesseraApplication) app = tessera_application_new();
+    g_autoptr(GError) error = NULL;
+    g_assert_true(g_application_register(G_APPLICATION(app), NULL, &error)); /* runs startup: accels */
+    struct { const char *action, *accel; } want[] = {
+        {"win.job-edit", "<Control>e"},       {"win.add-model-file", "<Shift><Control>o"},
+        {"win.move-up", "<Alt>Up"},           {"win.show-page('history')", "<Alt>3"},
+        {"win.add-files", "<Control>o"},      {"win.remove", "Delete"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_auto(GStrv) accels = gtk_application_get_accels_for_action(GTK_APPLICATION(app), want[i].action);
+        g_assert_nonnull(accels[0]);
+        guint key, want_key;
+        GdkModifierType mods, want_mods;
+        g_assert_true(gtk_accelerator_parse(accels[0], &key, &mods));
+        g_assert_true(gtk_accelerator_parse(want[i].accel, &want_key, &want_mods));
+        g_assert_cmpuint(key, ==, want_key);
+        g_assert_cmpuint(mods, ==, want_mods);
+    }
+    g_autofree char *dir = ui_test_tmpdir();
+    g_autofree char *db = g_build_filename(dir, "q.db", NULL);
+    g_autoptr(TesseraJobQueue) q = tessera_job_queue_new(db, never_run, NULL, NULL);
+    TesseraWindow *win = tessera_window_new(NULL, q);
+    gtk_window_present(GTK_WINDOW(win));
+    AdwViewStack *stack = tessera_window_get_stack(win);
+    const char *pages[] = {"history", "models", "queue"};
+    for (guint i = 0; i < G_N_ELEMENTS(pages); i++) {
+        gtk_widget_activate_action(GTK_WIDGET(win), "win.show-page", "s", pages[i]);
+        g_assert_cmpstr(adw_view_stack_get_visible_child_name(stack), ==, pages[i]);
+    }
+    /* nothing selected: the per-job settings action is off */
+    g_assert_false(g_action_get_enabled(g_action_map_lookup_action(G_ACTION_MAP(win), "job-edit")));
+    gtk_window_destroy(GTK_WINDOW(win));
+}
+
 int main(int argc, char **argv)
 {
     ui_test_init(&argc, &argv);
     g_test_add_func("/window/drop-creates-jobs", test_drop_creates_jobs);
+    g_test_add_func("/window/shortcuts-and-pages", test_shortcuts_and_pages);
     return g_test_run();
 }

@@ -2,6 +2,7 @@
  * functions here are the reference the GPU tests can compare against too. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "backend/backend.h"
 #include "tsr_test.h"
@@ -308,6 +309,41 @@ static void test_add(void)
     free(a), free(b), free(r);
 }
 
+/* act_upload_frames: frame pointers (a repeat: mirrored padding) placed top-left, the rest `fill`; the
+ * download ops: a ticketed download equals the synchronous one, a wrong ticket is refused. */
+static void test_transfers(void)
+{
+    int c = 3, n = 3, h = 2, w = 3, H = 4, W = 5;
+    float *f0 = rand_buf((size_t)c * h * w), *f1 = rand_buf((size_t)c * h * w);
+    const float *frames[3] = {f0, f1, f0};
+    tsr_act a;
+    REQUIRE(be->ops->act_alloc(be, c, n, H, W, &a, &err) == TSR_OK);
+    REQUIRE(be->ops->act_upload_frames(be, &a, frames, n, h, w, -1.0f, &err) == TSR_OK);
+    float *got = download(&a);
+    int bad = 0;
+    for (int ch = 0; ch < c; ch++)
+        for (int f = 0; f < n; f++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    float want = y < h && x < w ? frames[f][((size_t)ch * h + y) * w + x] : -1.0f;
+                    bad += got[(((size_t)ch * n + f) * H + y) * W + x] != want;
+                }
+    CHECKF(bad == 0, "act_upload_frames: %d values wrong", bad);
+    CHECK(be->ops->act_upload_frames(be, &a, frames, n, H + 1, w, -1.0f, &err) == TSR_ERR_INVALID_ARG);
+    CHECK(be->ops->act_upload_frames(be, &a, frames, n - 1, h, w, -1.0f, &err) == TSR_ERR_INVALID_ARG);
+    float *async = malloc((size_t)c * n * H * W * sizeof(float));
+    int ticket = -1;
+    REQUIRE(be->ops->act_download_start(be, &a, async, &ticket, &err) == TSR_OK);
+    CHECK(be->ops->download_wait(be, ticket + 1, &err) == TSR_ERR_INVALID_ARG);
+    REQUIRE(be->ops->download_wait(be, ticket, &err) == TSR_OK);
+    CHECK(memcmp(async, got, (size_t)c * n * H * W * sizeof(float)) == 0);
+    tsr_engine_stats st;
+    be->ops->stats(be, &st, 0);
+    CHECK(st.mem_peak > 0 && st.device_free_low == 0 && !st.profiled);
+    be->ops->act_free(be, &a);
+    free(f0), free(f1), free(got), free(async);
+}
+
 int main(void)
 {
     tsr_backend_params p = {.threads = 2};
@@ -331,6 +367,7 @@ int main(void)
     test_depth_to_space(2, 0);
     test_depth_to_space(1, 0);
     test_add();
+    test_transfers();
     be->ops->destroy(be);
     return tsr_test_done();
 }

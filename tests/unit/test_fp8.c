@@ -99,8 +99,44 @@ static void test_rows(void)
     CHECK(tsr_fp8_amax((const float[]){1.0f, NAN, -3.0f}, 3) == 3.0f);
 }
 
+/* A quantised model file (`tessera-cli quantize`) holds e4m3 codes and per-row scales; loading it dequantises to
+ * fp32 (code * scale), the CUDA backend stores bf16 and its FP8 path quantises the rows again (amax / 448).
+ * That round trip must give back the file's codes exactly and the scales within bf16 rounding, so the FP8 model
+ * runs on the weights it was saved with (no second rounding). Rows of several magnitudes, incl. subnormal codes. */
+static void test_reload_round_trip(void)
+{
+    enum { ROWS = 64, COLS = 27 * 96 };
+    float *w = malloc(sizeof(float) * ROWS * COLS), *back = malloc(sizeof(float) * ROWS * COLS);
+    uint8_t *q = malloc(ROWS * COLS), *q2 = malloc(ROWS * COLS);
+    float s[ROWS], s2[ROWS];
+    REQUIRE(w && back && q && q2);
+    uint64_t x = 0x243f6a8885a308d3ull;
+    for (int r = 0; r < ROWS; r++) {
+        float mag = ldexpf(1.0f, (r % 16) - 12); /* 2^-12 .. 2^3 */
+        for (int c = 0; c < COLS; c++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            float u = (float)((x >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
+            w[r * COLS + c] = mag * u * u * u; /* heavy concentration near 0: many subnormal codes */
+        }
+    }
+    tsr_fp8_quantize_rows(w, ROWS, COLS, q, s);
+    tsr_fp8_dequantize_rows(q, s, ROWS, COLS, back);
+    for (int i = 0; i < ROWS * COLS; i++) back[i] = tsr_bf16_to_f32(tsr_f32_to_bf16(back[i])); /* device copy */
+    tsr_fp8_quantize_rows(back, ROWS, COLS, q2, s2);
+    int diff = 0, sub = 0;
+    for (int i = 0; i < ROWS * COLS; i++) {
+        diff += q[i] != q2[i];
+        sub += (q[i] & 0x78) == 0 && (q[i] & 7);
+    }
+    CHECKF(diff == 0, "%d of %d codes changed by the reload", diff, ROWS * COLS);
+    CHECK(sub > 100); /* the subnormal codes were exercised */
+    for (int r = 0; r < ROWS; r++) CHECKF(fabsf(s2[r] - s[r]) <= s[r] * 0x1p-8f, "row %d scale %g vs %g", r, s2[r], s[r]);
+    free(w), free(back), free(q), free(q2);
+}
+
 int main(void)
 {
+    test_reload_round_trip();
     test_table();
     test_midpoints();
     test_rows();

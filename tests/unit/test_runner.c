@@ -132,10 +132,28 @@ static void test_cancel_queued_and_running(void)
     CHECK(wait_for(r, a, TSR_EVENT_PROGRESS, NULL, NULL));
     CHECK(tsr_runner_cancel(r, b) == 1);
     CHECK(wait_for(r, b, TSR_EVENT_CANCELLED, NULL, NULL));
+    /* withdraw: a waiting job is taken back silently; the running one is not touched */
+    uint64_t c = submit(r, "c"), d = submit(r, "d");
+    CHECK(tsr_runner_withdraw(r, a) == 0 && tsr_runner_withdraw(r, c) == 1 && tsr_runner_withdraw(r, c) == 0);
     CHECK(tsr_runner_cancel(r, a) == 1);
     CHECK(wait_for(r, a, TSR_EVENT_CANCELLED, NULL, NULL));
     CHECK(tsr_runner_cancel(r, a) == 0);
     CHECK(tsr_runner_cancel(r, 999) == 0);
+    /* the runner goes from a straight to d: c never starts (it would run ~1 s before d) */
+    int started_c = 0;
+    for (int spins = 0; spins < 2000; spins++) {
+        tsr_event ev;
+        int d_started = 0;
+        while (tsr_runner_poll(r, &ev)) {
+            started_c |= ev.job == c && ev.type == TSR_EVENT_STARTED;
+            d_started |= ev.job == d && ev.type == TSR_EVENT_STARTED;
+        }
+        if (d_started) break;
+        usleep(5000);
+    }
+    CHECK(!started_c);
+    CHECK(tsr_runner_cancel(r, d) == 1);
+    CHECK(wait_for(r, d, TSR_EVENT_CANCELLED, NULL, NULL));
     tsr_runner_destroy(&r);
 }
 

@@ -223,7 +223,23 @@ static void test_history_and_tuned(void)
     int n = 0;
     CHECK(tsr_store_history_list(s, 2, &h, &n, &err) == TSR_OK && n == 2);
     CHECK(n == 2 && strcmp(h[0].input, "in2.mp4") == 0 && h[0].frames == 19 && h[0].peak_vram == 1ull << 33);
+    CHECK(n == 2 && h[0].spec.input[0] == 0); /* appended without a spec: none recorded */
     tsr_store_free(h);
+    /* schema 3: the job's spec is kept, so the app can run it again */
+    tsr_history_entry *e = calloc(1, sizeof *e);
+    REQUIRE(e);
+    tsr_job_spec_default(&e->spec);
+    snprintf(e->input, sizeof e->input, "again.mp4");
+    snprintf(e->spec.input, sizeof e->spec.input, "again.mp4");
+    snprintf(e->spec.output, sizeof e->spec.output, "again.mkv");
+    snprintf(e->spec.codec, sizeof e->spec.codec, "ffv1");
+    e->spec.ten_bit = 1, e->spec.crf = 12, e->state = TSR_JOB_FAILED;
+    CHECK(tsr_store_history_append(s, e, &err) == TSR_OK);
+    CHECK(tsr_store_history_list(s, 1, &h, &n, &err) == TSR_OK && n == 1);
+    CHECK(n == 1 && strcmp(h[0].spec.output, "again.mkv") == 0 && strcmp(h[0].spec.codec, "ffv1") == 0);
+    CHECK(n == 1 && h[0].spec.ten_bit == 1 && h[0].spec.crf == 12 && h[0].state == TSR_JOB_FAILED);
+    tsr_store_free(h);
+    free(e);
     CHECK(tsr_store_history_clear(s, &err) == TSR_OK);
     CHECK(tsr_store_history_list(s, 0, &h, &n, &err) == TSR_OK && n == 0);
     tsr_store_free(h);
@@ -455,6 +471,8 @@ static void test_queue_spec(void)
     CHECK(strcmp(p.format, "mov-prores") == 0 && p.tile == 0);
     CHECK(tsr_store_preset_find(s, "Low VRAM — 8 GB", &p, &err) == TSR_OK && p.tile == 256);
     CHECK(strcmp(p.format, "mp4-h264") == 0);
+    /* migration 3: the x265 built-in's format names its codec */
+    CHECK(tsr_store_preset_find(s, "Balanced — BF16", &p, &err) == TSR_OK && strcmp(p.format, "mp4-hevc") == 0);
     tsr_preset_default(&p);
     snprintf(p.name, sizeof p.name, "Night batch");
     snprintf(p.format, sizeof p.format, "latent");
@@ -549,6 +567,11 @@ static void test_migrate_from_v1(void)
         " input TEXT NOT NULL, output TEXT NOT NULL, preset_id INTEGER, overrides TEXT NOT NULL DEFAULT '',"
         " progress REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,"
         " started INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0) STRICT;"
+        "CREATE TABLE history (id INTEGER PRIMARY KEY, input TEXT NOT NULL, output TEXT NOT NULL,"
+        " preset TEXT NOT NULL, state INTEGER NOT NULL, frames INTEGER NOT NULL, seconds REAL NOT NULL,"
+        " peak_vram INTEGER NOT NULL, error TEXT NOT NULL, finished INTEGER NOT NULL) STRICT;"
+        "INSERT INTO history (input, output, preset, state, frames, seconds, peak_vram, error, finished)"
+        " VALUES ('h.mp4', 'h_out.mp4', 'Archive', 3, 9, 1.5, 0, '', 1);"
         "INSERT INTO presets (name, precision, vram_budget, tiling, container, codec, crf, bit_depth)"
         " VALUES ('Archive', 1, 0, 0, 'mkv', 'ffv1', 0, 10);"
         "INSERT INTO queue (position, state, input, output, created) VALUES (0, 0, 'old.mp4', 'old_out.mp4', 1);"
@@ -557,7 +580,7 @@ static void test_migrate_from_v1(void)
     REQUIRE(rc == SQLITE_OK);
     tsr_store *s = open_at(path, 1);
     REQUIRE(s);
-    CHECK(sql_int(path, "PRAGMA user_version") == 2 && tsr_store_schema_version() == 2);
+    CHECK(sql_int(path, "PRAGMA user_version") == 3 && tsr_store_schema_version() == 3);
     tsr_error err = {0};
     tsr_preset p;
     CHECK(tsr_store_preset_find(s, "Archive", &p, &err) == TSR_OK && strcmp(p.format, "mkv-ffv1") == 0);
@@ -566,6 +589,11 @@ static void test_migrate_from_v1(void)
     CHECK(tsr_store_queue_list(s, &q, &n, &err) == TSR_OK && n == 1);
     CHECK(n == 1 && strcmp(q[0].input, "old.mp4") == 0 && q[0].spec.input[0] == 0 && q[0].preset_name[0] == 0);
     tsr_store_free(q);
+    /* migration 3: old history rows stay, without a spec */
+    tsr_history_entry *h = NULL;
+    CHECK(tsr_store_history_list(s, 0, &h, &n, &err) == TSR_OK && n == 1);
+    CHECK(n == 1 && strcmp(h[0].input, "h.mp4") == 0 && h[0].frames == 9 && h[0].spec.input[0] == 0);
+    tsr_store_free(h);
     tsr_store_close(&s);
 }
 

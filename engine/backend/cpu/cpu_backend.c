@@ -69,6 +69,46 @@ static tsr_status cpu_act_download(tsr_backend *be, const tsr_act *src, float *h
 }
 
 /* Allocate `out` with the given shape, or check that a caller-provided one has it. */
+/* Frame-major frames -> planar [c][t][h][w], padded with `fill` (the CUDA backend does this on the device). */
+static tsr_status cpu_act_upload_frames(tsr_backend *be, tsr_act *dst, const float *const *frames, int n, int h,
+                                        int w, float fill, tsr_error *err)
+{
+    (void)be;
+    if (n != dst->t || h > dst->h || w > dst->w || h < 1 || w < 1)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_upload_frames: %d frames of %dx%d into %dx%dx%d", n, h, w,
+                        dst->t, dst->h, dst->w);
+    size_t plane = (size_t)dst->h * dst->w;
+    for (int c = 0; c < dst->c; c++)
+        for (int f = 0; f < n; f++) {
+            float *o = dst->buf->data + ((size_t)c * n + f) * plane;
+            const float *src = frames[f] + (size_t)c * h * w;
+            for (int y = 0; y < dst->h; y++) {
+                float *row = o + (size_t)y * dst->w;
+                int x0 = 0;
+                if (y < h) {
+                    memcpy(row, src + (size_t)y * w, (size_t)w * sizeof(float));
+                    x0 = w;
+                }
+                for (int x = x0; x < dst->w; x++) row[x] = fill;
+            }
+        }
+    return TSR_OK;
+}
+
+/* Synchronous on the CPU: the copy is done at start, the wait only checks the ticket. */
+static tsr_status cpu_act_download_start(tsr_backend *be, const tsr_act *src, float *host, int *ticket,
+                                         tsr_error *err)
+{
+    *ticket = 0;
+    return cpu_act_download(be, src, host, err);
+}
+
+static tsr_status cpu_download_wait(tsr_backend *be, int ticket, tsr_error *err)
+{
+    (void)be;
+    return ticket == 0 ? TSR_OK : tsr_fail(err, TSR_ERR_INVALID_ARG, "download_wait: unknown ticket %d", ticket);
+}
+
 tsr_status tsr_cpu_ensure_out(tsr_backend *be, tsr_act *out, int c, int t, int h, int w, const char *op,
                              tsr_error *err)
 {
@@ -376,6 +416,13 @@ static void cpu_memory(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64
     if (total) *total = 0;
 }
 
+static void cpu_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
+{
+    (void)reset;
+    if (out) memset(out, 0, sizeof *out);
+    if (out) cpu_memory(be, &out->mem_in_use, &out->mem_peak, &out->mem_budget);
+}
+
 static const tsr_backend_ops cpu_ops = {
     .abi_version = TSR_BACKEND_ABI_VERSION,
     .name = "cpu",
@@ -399,6 +446,10 @@ static const tsr_backend_ops cpu_ops = {
     .sync = cpu_sync,
     .memory = cpu_memory,
     .profile_mark = NULL,
+    .act_upload_frames = cpu_act_upload_frames,
+    .act_download_start = cpu_act_download_start,
+    .download_wait = cpu_download_wait,
+    .stats = cpu_stats,
     .gn_stats_create = tsr_cpu_gn_stats_create,
     .gn_stats_reset = tsr_cpu_gn_stats_reset,
     .gn_stats_free = tsr_cpu_gn_stats_free,

@@ -20,13 +20,14 @@ extern const int tsr_cuda_fatbin_count;
 /* fatbin (kernels/<name>.cu) holding each kernel, so that no lookup probes the wrong module */
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
-    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
+    "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "io", "io", "io",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
-    "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar",
+    "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar", "tsr_frames_to_act", "tsr_act_to_planar_f32",
+    "tsr_prof_gate",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -75,6 +76,7 @@ tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, 
             a->count++;
         }
         b->used = 1;
+        if (cu->gmode) tsr_cuda_graph_log(cu, b->off, n, 0);
         a->in_use += n;
         if (a->in_use > a->peak) a->peak = a->in_use;
         *out = a->base + b->off;
@@ -90,6 +92,7 @@ void tsr_cuda_arena_free(tsr_cuda *cu, CUdeviceptr p)
     if (!p) return;
     for (int i = 0; i < a->count; i++) {
         if (a->base + a->blocks[i].off != p) continue;
+        if (cu->gmode) tsr_cuda_graph_log(cu, a->blocks[i].off, a->blocks[i].size, 1);
         a->blocks[i].used = 0;
         a->in_use -= a->blocks[i].size;
         if (i + 1 < a->count && !a->blocks[i + 1].used) {
@@ -137,11 +140,25 @@ static void prof_flush(tsr_cuda *cu)
     cu->prof_n = 0;
 }
 
+/* Profile mode times every op part alone: a gate kernel holds the stream until the host has queued the
+ * whole part (prof_end releases it), so the events bracket device work only. Without the gate the begin
+ * event fires as soon as the stream drains and the interval also counts the host's enqueueing (cuDNN's
+ * execute, plan building on first use) whenever the host is the bottleneck — which is what made the old
+ * table add up to more than the wall time. The gate gives up after 50 ms, so a host wait inside a part
+ * (cuDNN tuning synchronises once per new shape) cannot deadlock; warm up before reading the table. */
+#define PROF_GATE_TIMEOUT_NS 50000000ull
+
 int tsr_cuda_prof_begin(tsr_cuda *cu)
 {
     if (!cu->profile) return -1;
     if (cu->prof_n == TSR_PROF_CAP) prof_flush(cu);
     int i = cu->prof_n++;
+    if (cu->gate) {
+        unsigned target = ++cu->gate_seq;
+        unsigned long long timeout = PROF_GATE_TIMEOUT_NS;
+        void *a[] = {&cu->gate_dev, &target, &timeout};
+        cu->api.cuLaunchKernel(cu->fn[K_PROF_GATE], 1, 1, 1, 1, 1, 1, 0, cu->stream, a, NULL);
+    }
     cu->api.cuEventRecord(cu->prof[i].a, cu->stream);
     return i;
 }
@@ -152,17 +169,29 @@ void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop)
     cu->api.cuEventRecord(cu->prof[rec].b, cu->stream);
     cu->prof[rec].kind = kind;
     cu->prof[rec].flop = flop;
+    if (cu->gate) __atomic_store_n(cu->gate, cu->gate_seq, __ATOMIC_RELEASE);
+}
+
+static const char *const prof_names[P_KINDS] = {"conv 3x3x3 / 1x3x3 (+ cuDNN prefix copy)", "conv 1x1x1",
+                                                "groupnorm stats+apply (pre-pass)", "causal state copies",
+                                                "attention (GN, linears, QK^T, softmax, PV)", "depth-to-space", "add",
+                                                "transfer conversions + H2D"};
+
+static void prof_reset(tsr_cuda *cu)
+{
+    prof_flush(cu);
+    memset(cu->prof_ms, 0, sizeof cu->prof_ms);
+    memset(cu->prof_flop, 0, sizeof cu->prof_flop);
+    memset(cu->prof_calls, 0, sizeof cu->prof_calls);
 }
 
 static void prof_print(tsr_cuda *cu)
 {
-    static const char *const names[P_KINDS] = {"conv 3x3x3 / 1x3x3 (mma)", "conv 1x1x1 + linears (mma)",
-                                               "groupnorm stats+apply", "causal state copies", "attention (excl. linears)",
-                                               "depth-to-space", "add", "host<->device copies"};
+    const char *const *names = prof_names;
     prof_flush(cu);
     double total = 0;
     for (int k = 0; k < P_KINDS; k++) total += cu->prof_ms[k];
-    fprintf(stderr, "cuda profile (device events, %s)\n| part | calls | ms | share | TFLOP | TFLOP/s |\n|---|---|---|---|---|---|\n",
+    fprintf(stderr, "cuda profile (device events, each part timed alone, %s)\n| part | calls | ms | share | TFLOP | TFLOP/s |\n|---|---|---|---|---|---|\n",
             cu->name);
     for (int k = 0; k < P_KINDS; k++)
         if (cu->prof_calls[k])
@@ -209,9 +238,21 @@ static void act_free(tsr_backend *be, tsr_act *a)
     a->buf = NULL;
 }
 
-/* Pinned staging of at least `bytes` (grown on demand); NULL on failure with err set. */
-static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
+/* The copy out of `stage` queued last must be done before the host writes it again. */
+static tsr_status stage_idle(tsr_cuda *cu, tsr_error *err)
 {
+    if (!cu->stage_pending) return TSR_OK;
+    double t0 = tsr_now();
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuEventSynchronize(cu->stage_ev), err, "upload");
+    cu->wait_s += tsr_now() - t0;
+    cu->stage_pending = 0;
+    return st;
+}
+
+/* Pinned staging of at least `bytes` (grown on demand), idle; NULL on failure with err set. */
+static void *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
+{
+    if (stage_idle(cu, err)) return NULL;
     if (cu->stage_bytes >= bytes) return cu->stage;
     if (cu->stage) cu->api.cuMemFreeHost(cu->stage);
     cu->stage = NULL;
@@ -219,6 +260,14 @@ static uint16_t *staging(tsr_cuda *cu, size_t bytes, tsr_error *err)
     if (tsr_cuda_check(cu, cu->api.cuMemAllocHost(&cu->stage, bytes), err, "pinned staging buffer")) return NULL;
     cu->stage_bytes = bytes;
     return cu->stage;
+}
+
+/* The staging buffer is read by copies queued on cu->stream: mark it busy until they ran. */
+static tsr_status stage_queued(tsr_cuda *cu, tsr_error *err)
+{
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuEventRecord(cu->stage_ev, cu->stream), err, "upload");
+    if (!st) cu->stage_pending = 1;
+    return st;
 }
 
 typedef struct conv_job {
@@ -234,7 +283,7 @@ static void conv_range(void *user, long b, long e, int worker)
     conv_job *j = user;
     if (j->f32_in)
         for (long i = b; i < e; i++) j->bf_out[i] = tsr_f32_to_bf16(j->f32_in[i]);
-    else
+    else if (j->bf_in)
         for (long i = b; i < e; i++) j->f32_out[i] = tsr_bf16_to_f32(j->bf_in[i]);
 }
 
@@ -244,10 +293,49 @@ static void convert(tsr_cuda *cu, conv_job *j, size_t n)
     else conv_range(j, 0, (long)n, 0);
 }
 
-/* Transfers go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. */
+/* Threaded memcpy of `count` pieces (pointer pairs of `bytes` each); large copies only. */
+typedef struct copy_job {
+    void *const *dst;
+    const void *const *src;
+    size_t bytes;
+} copy_job;
+
+static void copy_range(void *user, long b, long e, int worker)
+{
+    (void)worker;
+    copy_job *j = user;
+    for (long i = b; i < e; i++) memcpy(j->dst[i], j->src[i], j->bytes);
+}
+
+static void copy_pieces(tsr_cuda *cu, void *const *dst, const void *const *src, long count, size_t bytes)
+{
+    copy_job j = {dst, src, bytes};
+    if (cu->pool && count > 1) tsr_parallel_for(cu->pool, count, 1, copy_range, &j);
+    else copy_range(&j, 0, count, 0);
+}
+
+/* Split a flat copy of `bytes` into up to 64 pieces for copy_pieces. */
+static void copy_flat(tsr_cuda *cu, void *dst, const void *src, size_t bytes)
+{
+    enum { PIECES = 64 };
+    void *d[PIECES];
+    const void *s[PIECES];
+    size_t piece = bytes / PIECES;
+    if (!cu->pool || piece < ((size_t)1 << 18)) {
+        memcpy(dst, src, bytes);
+        return;
+    }
+    for (int i = 0; i < PIECES; i++) d[i] = (char *)dst + piece * i, s[i] = (const char *)src + piece * i;
+    copy_pieces(cu, d, s, PIECES, piece);
+    memcpy((char *)dst + piece * PIECES, (const char *)src + piece * PIECES, bytes - piece * PIECES);
+}
+
+/* Uploads go as planar, unpadded bf16 [c][t*h*w] through pinned memory; the device converts layouts. The
+ * call returns once `host` is converted into staging: the copy runs on, ordered before later ops. */
 static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
+    double t0 = tsr_now();
     int cp = dst->buf->cp, c = dst->c;
     long long pix = (long long)dst->t * dst->h * dst->w;
     size_t n = (size_t)pix * c;
@@ -260,13 +348,59 @@ static tsr_status act_upload(tsr_backend *be, tsr_act *dst, const float *host, t
     if (st) return st;
     int pr = tsr_cuda_prof_begin(cu);
     st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(planar, tmp, n * 2, cu->stream), err, "act_upload");
+    if (!st) st = stage_queued(cu, err);
     if (!st) {
         void *a[] = {&planar, &c, &cp, &pix, &dst->buf->p};
         st = tsr_cuda_launch(cu, K_FROM_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
     }
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
-    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_upload");
-    tsr_cuda_arena_free(cu, planar);
+    tsr_cuda_arena_free(cu, planar); /* stream-ordered: only later work on cu->stream reuses it */
+    cu->upload_s += tsr_now() - t0;
+    return st;
+}
+
+/* Frames go up as they are (fp32, frame-major) in one copy; padding, channel padding and the bf16
+ * conversion happen in tsr_frames_to_act on the device. */
+static tsr_status act_upload_frames(tsr_backend *be, tsr_act *dst, const float *const *frames, int n, int h, int w,
+                                    float fill, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (n != dst->t || h > dst->h || w > dst->w || h < 1 || w < 1)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_upload_frames: %d frames of %dx%d into %dx%dx%d", n, h, w,
+                        dst->t, dst->h, dst->w);
+    double t0 = tsr_now();
+    int c = dst->c, cp = dst->buf->cp, H = dst->h, W = dst->w;
+    size_t fbytes = (size_t)c * h * w * sizeof(float);
+    char *tmp = staging(cu, fbytes * (size_t)n, err);
+    if (!tmp) return err ? err->status : TSR_ERR_BACKEND;
+    void **dsts = tsr_malloc(sizeof(void *) * 2 * (size_t)n, err);
+    if (!dsts) return TSR_ERR_NOMEM;
+    for (int f = 0; f < n; f++) dsts[f] = tmp + fbytes * (size_t)f;
+    if (n == 1) copy_flat(cu, dsts[0], frames[0], fbytes);
+    else copy_pieces(cu, dsts, (const void *const *)frames, n, fbytes);
+    free(dsts);
+    CUdeviceptr raw = 0;
+    tsr_status st = tsr_cuda_arena_alloc(cu, fbytes * (size_t)n, &raw, err);
+    if (st) return st;
+    int pr = tsr_cuda_prof_begin(cu);
+    st = tsr_cuda_check(cu, cu->api.cuMemcpyHtoDAsync(raw, tmp, fbytes * (size_t)n, cu->stream), err, "upload frames");
+    if (!st) st = stage_queued(cu, err);
+    if (!st) {
+        long long pix = (long long)n * H * W;
+        void *a[] = {&raw, &n, &c, &h, &w, &H, &W, &cp, &fill, &dst->buf->p};
+        st = tsr_cuda_launch(cu, K_FRAMES_TO_ACT, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    }
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
+    tsr_cuda_arena_free(cu, raw);
+    cu->upload_s += tsr_now() - t0;
+    return st;
+}
+
+static tsr_status stream_wait(tsr_cuda *cu, CUstream s, tsr_error *err, const char *what)
+{
+    double t0 = tsr_now();
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(s), err, what);
+    cu->wait_s += tsr_now() - t0;
     return st;
 }
 
@@ -286,12 +420,83 @@ static tsr_status act_download(tsr_backend *be, const tsr_act *src, float *host,
     st = tsr_cuda_launch(cu, K_TO_PLANAR, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
     if (!st) st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(tmp, planar, n * 2, cu->stream), err, "act_download");
     tsr_cuda_prof_end(cu, pr, P_COPY, 0);
-    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "act_download");
+    if (!st) st = stream_wait(cu, cu->stream, err, "act_download");
     tsr_cuda_arena_free(cu, planar);
     if (!st) {
+        double t0 = tsr_now();
         conv_job job = {NULL, tmp, host, NULL};
         convert(cu, &job, n);
+        cu->download_s += tsr_now() - t0;
     }
+    return st;
+}
+
+/* Asynchronous download: planar fp32 on the device (compute stream), then a copy into the slot's pinned
+ * buffer on the copy stream, so the transfer overlaps the next ops; download_wait copies it out. */
+static tsr_status act_download_start(tsr_backend *be, const tsr_act *src, float *host, int *ticket, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    *ticket = -1;
+    int id = cu->dl_seq;
+    tsr_dl_slot *s = &cu->dl[id % TSR_BACKEND_MAX_DOWNLOADS];
+    if (s->busy)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_download_start: more than %d downloads in flight",
+                        TSR_BACKEND_MAX_DOWNLOADS);
+    int cp = src->buf->cp, c = src->c;
+    long long pix = (long long)src->t * src->h * src->w;
+    size_t n = (size_t)pix * c;
+    if (s->pinned_bytes < n * 4) {
+        if (s->pinned) cu->api.cuMemFreeHost(s->pinned);
+        s->pinned = NULL;
+        s->pinned_bytes = 0;
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&s->pinned, n * 4), err, "pinned download buffer");
+        if (st) return st;
+        s->pinned_bytes = n * 4;
+    }
+    if (s->dev_bytes < n * 4) { /* the slot is idle: nothing reads the old buffer */
+        if (s->dev) cu->api.cuMemFree(s->dev);
+        s->dev = 0;
+        s->dev_bytes = 0;
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAlloc(&s->dev, n * 4), err, "download buffer");
+        if (st) return st;
+        s->dev_bytes = n * 4;
+    }
+    tsr_status st;
+    int pr = tsr_cuda_prof_begin(cu);
+    void *a[] = {&src->buf->p, &cp, &c, &pix, &s->dev};
+    st = tsr_cuda_launch(cu, K_TO_PLANAR_F32, (unsigned)TSR_MIN((pix + 255) / 256, 65535), 1, 1, 256, a, err);
+    tsr_cuda_prof_end(cu, pr, P_COPY, 0);
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuEventRecord(s->ready, cu->stream), err, "download");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuStreamWaitEvent(cu->copy_stream, s->ready, 0), err, "download");
+    if (!st)
+        st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoHAsync(s->pinned, s->dev, n * 4, cu->copy_stream), err, "download");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuEventRecord(s->done, cu->copy_stream), err, "download");
+    if (st) {
+        cu->api.cuStreamSynchronize(cu->copy_stream);
+        return st;
+    }
+    s->busy = 1;
+    s->ticket = id;
+    s->host = host;
+    s->n = n;
+    cu->dl_seq++;
+    *ticket = id;
+    return TSR_OK;
+}
+
+static tsr_status download_wait(tsr_backend *be, int ticket, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    tsr_dl_slot *s = ticket >= 0 ? &cu->dl[ticket % TSR_BACKEND_MAX_DOWNLOADS] : NULL;
+    if (!s || !s->busy || s->ticket != ticket)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "download_wait: ticket %d is not in flight", ticket);
+    double t0 = tsr_now();
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuEventSynchronize(s->done), err, "download");
+    double t1 = tsr_now();
+    cu->wait_s += t1 - t0;
+    if (!st) copy_flat(cu, s->host, s->pinned, s->n * 4);
+    cu->download_s += tsr_now() - t1;
+    s->busy = 0;
     return st;
 }
 
@@ -320,6 +525,7 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!w) return;
+    tsr_cuda_graph_invalidate(cu);
     CUdeviceptr *ps[] = {&w->w, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
@@ -332,6 +538,7 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (d->cin <= 0 || d->cout <= 0 || d->kt <= 0 || d->kh <= 0 || d->kw <= 0 || d->st <= 0 || d->sh <= 0 ||
         d->sw <= 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv_upload %s: bad descriptor", d->name ? d->name : "?");
@@ -370,6 +577,7 @@ static tsr_status norm_upload(tsr_backend *be, int channels, int groups, float e
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (channels <= 0 || groups <= 0 || groups > 64 || channels % groups)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "norm_upload: %d channels in %d groups", channels, groups);
     tsr_wt *w = tsr_calloc(1, sizeof *w, err);
@@ -408,6 +616,7 @@ static tsr_status attn_upload(tsr_backend *be, int channels, const tsr_wt *norm,
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
+    tsr_cuda_graph_invalidate(cu);
     if (!norm || norm->kind != WT_NORM || norm->channels != channels || channels % 8)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "attn_upload: needs a GroupNorm of %d channels", channels);
     tsr_wt *w = tsr_calloc(1, sizeof *w, err);
@@ -474,15 +683,60 @@ static void state_free(tsr_backend *be, tsr_state *s)
 static tsr_status be_sync(tsr_backend *be, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    return tsr_cuda_check(cu, cu->api.cuStreamSynchronize(cu->stream), err, "synchronize");
+    return stream_wait(cu, cu->stream, err, "synchronize");
 }
 
+static void sample_free(tsr_cuda *cu)
+{
+    size_t free_b = 0, total_b = 0;
+    if (cu->api.cuMemGetInfo(&free_b, &total_b) == TSR_CU_SUCCESS) {
+        if (!cu->free_low || free_b < cu->free_low) cu->free_low = free_b;
+        cu->free_total = total_b;
+    }
+}
+
+/* Called by the VAE loops at every chunk boundary (progress): also samples the device's free memory. */
 static void be_memory(tsr_backend *be, uint64_t *in_use, uint64_t *peak, uint64_t *total)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
+    sample_free(cu);
     if (in_use) *in_use = cu->arena.in_use;
     if (peak) *peak = cu->arena.peak;
     if (total) *total = cu->arena.size;
+}
+
+static void be_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    sample_free(cu);
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->mem_in_use = cu->arena.in_use, out->mem_peak = cu->arena.peak, out->mem_budget = cu->arena.size;
+        out->device_free_low = cu->free_low, out->device_total = cu->free_total;
+        out->upload_s = cu->upload_s, out->download_s = cu->download_s, out->wait_s = cu->wait_s;
+        out->profiled = cu->profile;
+        out->graph_captures = cu->graph_captures, out->graph_replays = cu->graph_replays;
+        out->graph_fallbacks = cu->graph_fallbacks;
+        if (cu->profile) {
+            prof_flush(cu);
+            for (int k = 0; k < P_KINDS && out->parts < TSR_STATS_PARTS; k++) {
+                if (!cu->prof_calls[k]) continue;
+                out->part[out->parts].name = prof_names[k];
+                out->part[out->parts].calls = cu->prof_calls[k];
+                out->part[out->parts].ms = cu->prof_ms[k];
+                out->part[out->parts].tflop = cu->prof_flop[k] / 1e12;
+                out->device_busy_ms += cu->prof_ms[k];
+                out->parts++;
+            }
+        }
+    }
+    if (reset) {
+        cu->free_low = 0;
+        sample_free(cu);
+        cu->upload_s = cu->download_s = cu->wait_s = 0;
+        cu->graph_captures = cu->graph_replays = cu->graph_fallbacks = 0;
+        if (cu->profile) prof_reset(cu);
+    }
 }
 
 static void be_destroy(tsr_backend *be)
@@ -491,7 +745,18 @@ static void be_destroy(tsr_backend *be)
     if (!cu) return;
     if (cu->api.lib) {
         if (cu->stream) cu->api.cuStreamSynchronize(cu->stream);
+        if (cu->copy_stream) cu->api.cuStreamSynchronize(cu->copy_stream);
         if (cu->profile) prof_print(cu);
+        tsr_cuda_graph_destroy(cu);
+        for (int i = 0; i < TSR_BACKEND_MAX_DOWNLOADS; i++) {
+            tsr_dl_slot *s = &cu->dl[i];
+            if (s->pinned) cu->api.cuMemFreeHost(s->pinned);
+            if (s->dev) cu->api.cuMemFree(s->dev);
+            if (s->ready) cu->api.cuEventDestroy(s->ready);
+            if (s->done) cu->api.cuEventDestroy(s->done);
+        }
+        if (cu->stage_ev) cu->api.cuEventDestroy(cu->stage_ev);
+        if (cu->gate) cu->api.cuMemFreeHost(cu->gate);
         if (cu->prof)
             for (int i = 0; i < TSR_PROF_CAP; i++) {
                 if (cu->prof[i].a) cu->api.cuEventDestroy(cu->prof[i].a);
@@ -504,6 +769,7 @@ static void be_destroy(tsr_backend *be)
         tsr_threadpool_destroy(&cu->pool);
         for (int i = 0; i < cu->module_count; i++) cu->api.cuModuleUnload(cu->modules[i]);
         if (cu->stream) cu->api.cuStreamDestroy(cu->stream);
+        if (cu->copy_stream) cu->api.cuStreamDestroy(cu->copy_stream);
         if (cu->ctx) cu->api.cuDevicePrimaryCtxRelease(cu->dev);
         tsr_cu_unload(&cu->api);
     }
@@ -554,6 +820,12 @@ const tsr_backend_ops tsr_cuda_ops = {
     .sync = be_sync,
     .memory = be_memory,
     .profile_mark = NULL,
+    .act_upload_frames = act_upload_frames,
+    .act_download_start = act_download_start,
+    .download_wait = download_wait,
+    .stats = be_stats,
+    .graph_begin = tsr_cuda_graph_begin,
+    .graph_end = tsr_cuda_graph_end,
     .gn_stats_create = tsr_cuda_gn_stats_create,
     .gn_stats_reset = tsr_cuda_gn_stats_reset,
     .gn_stats_free = tsr_cuda_gn_stats_free,
@@ -581,7 +853,15 @@ static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)
                         cu->cc_major, cu->cc_minor);
     if ((st = tsr_cu_check(api, api->cuDevicePrimaryCtxRetain(&cu->ctx, cu->dev), err, "context"))) return st;
     if ((st = tsr_cu_check(api, api->cuCtxSetCurrent(cu->ctx), err, "context"))) return st;
-    return tsr_cu_check(api, api->cuStreamCreate(&cu->stream, 1 /* non-blocking */), err, "stream");
+    if ((st = tsr_cu_check(api, api->cuStreamCreate(&cu->stream, 1 /* non-blocking */), err, "stream"))) return st;
+    if ((st = tsr_cu_check(api, api->cuStreamCreate(&cu->copy_stream, 1), err, "copy stream"))) return st;
+    enum { EVENT_DISABLE_TIMING = 2 };
+    if ((st = tsr_cu_check(api, api->cuEventCreate(&cu->stage_ev, EVENT_DISABLE_TIMING), err, "event"))) return st;
+    for (int i = 0; i < TSR_BACKEND_MAX_DOWNLOADS; i++) {
+        if ((st = tsr_cu_check(api, api->cuEventCreate(&cu->dl[i].ready, EVENT_DISABLE_TIMING), err, "event"))) return st;
+        if ((st = tsr_cu_check(api, api->cuEventCreate(&cu->dl[i].done, EVENT_DISABLE_TIMING), err, "event"))) return st;
+    }
+    return TSR_OK;
 }
 
 static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
@@ -623,6 +903,16 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
             if (!st) st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].b, 0), err, "event");
             if (st) return st;
         }
+        /* the gate word: pinned, read by the gate kernel through its device address */
+        tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAllocHost((void **)&cu->gate, 64), err, "profile gate");
+        if (!st) st = tsr_cuda_check(cu, cu->api.cuMemHostGetDevicePointer(&cu->gate_dev, cu->gate, 0), err, "profile gate");
+        if (st) return st;
+        *cu->gate = 0;
+        const char *g = getenv("TSR_CUDA_PROFILE_GATE");
+        if (g && *g == '0') { /* the old behaviour, for comparison: events only */
+            cu->api.cuMemFreeHost(cu->gate);
+            cu->gate = NULL;
+        }
         cu->profile = 1;
     }
     return TSR_OK;
@@ -639,6 +929,7 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     if (!st) st = load_kernels(cu, err);
     if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */
     if (!st) st = tsr_cuda_conv_fp8_install(cu, err);
+    if (!st) st = tsr_cuda_graph_init(cu, err);
     if (!st) { /* host conversion threads: optional, a failure only costs speed */
         int threads = p && p->threads > 0 ? p->threads : TSR_MIN(tsr_cpu_count(), 8);
         if (threads > 1 && tsr_threadpool_create(threads, &cu->pool, NULL) != TSR_OK) cu->pool = NULL;

@@ -1,6 +1,4 @@
 /* The built-in conv: kernel argument block shared with kernels/conv_bf16.cu, tile choice, and GEMMs. */
-#include <string.h>
-
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 
@@ -42,64 +40,30 @@ static tsr_status launch_conv(tsr_cuda *cu, conv_args *a, int n_total, int batch
 tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
     const tsr_conv_desc *d = p->desc;
-    conv_args a;
-    memset(&a, 0, sizeof a);
-    a.in = p->in;
-    a.in_aff = p->in_affine;
-    a.pre = p->prefix_ptr;
-    a.pre_aff = p->prefix_affine;
-    a.w = p->weight;
-    a.bias = p->bias;
-    a.out = p->out;
-    a.res = p->residual;
-    a.m = (long long)p->t_out * p->h_out * p->w_out;
-    a.cin_p = p->cin_p;
-    a.cout_p = p->cout_p;
-    a.ldc = p->cout_p;
-    a.prefix = p->prefix;
-    a.t_in = p->t_in;
-    a.h_in = p->h_in;
-    a.w_in = p->w_in;
-    a.h_out = p->h_out;
-    a.w_out = p->w_out;
-    a.kt = d->kt;
-    a.kh = d->kh;
-    a.kw = d->kw;
-    a.st = d->st;
-    a.sh = d->sh;
-    a.sw = d->sw;
-    a.pt = d->pad_top;
-    a.pl = d->pad_left;
-    a.silu = p->silu;
-    a.alpha = 1.0f;
+    conv_args a = {
+        .in = p->in, .in_aff = p->in_affine, .pre = p->prefix_ptr, .pre_aff = p->prefix_affine,
+        .w = p->weight, .bias = p->bias, .out = p->out, .res = p->residual,
+        .m = (long long)p->t_out * p->h_out * p->w_out,
+        .cin_p = p->cin_p, .cout_p = p->cout_p, .ldc = p->cout_p, .prefix = p->prefix,
+        .t_in = p->t_in, .h_in = p->h_in, .w_in = p->w_in, .h_out = p->h_out, .w_out = p->w_out,
+        .kt = d->kt, .kh = d->kh, .kw = d->kw, .st = d->st, .sh = d->sh, .sw = d->sw,
+        .pt = d->pad_top, .pl = d->pad_left, .silu = p->silu, .alpha = 1.0f,
+    };
     return launch_conv(cu, &a, p->cout_p, 1, 0, err);
 }
 
+/* A GEMM is the conv kernel over a 1 x 1 x M "frame" with a 1x1x1 kernel, batched over blockIdx.z. */
 tsr_status tsr_cuda_gemm_run(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *err)
 {
     if (g->k % 8 || g->n % 8 || g->ldc % 2)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "gemm: k (%d) and n (%d) must be multiples of 8", g->k, g->n);
-    conv_args a;
-    memset(&a, 0, sizeof a);
-    a.in = g->a;
-    a.w = g->b;
-    a.out = g->c;
-    a.bias = g->bias;
-    a.res = g->res;
-    a.sz_in = g->sa;
-    a.sz_w = g->sb;
-    a.sz_out = g->sc;
-    a.m = g->m;
-    a.cin_p = g->k;
-    a.cout_p = g->n;
-    a.ldc = g->ldc;
-    a.t_in = 1;
-    a.h_in = 1;
-    a.w_in = (int)g->m;
-    a.h_out = 1;
-    a.w_out = (int)g->m;
-    a.kt = a.kh = a.kw = a.st = a.sh = a.sw = 1;
-    a.bias_row = g->bias_row;
-    a.alpha = g->alpha;
+    conv_args a = {
+        .in = g->a, .w = g->b, .out = g->c, .bias = g->bias, .res = g->res,
+        .sz_in = g->sa, .sz_w = g->sb, .sz_out = g->sc, .m = g->m,
+        .cin_p = g->k, .cout_p = g->n, .ldc = g->ldc,
+        .t_in = 1, .h_in = 1, .w_in = (int)g->m, .h_out = 1, .w_out = (int)g->m,
+        .kt = 1, .kh = 1, .kw = 1, .st = 1, .sh = 1, .sw = 1,
+        .bias_row = g->bias_row, .alpha = g->alpha,
+    };
     return launch_conv(cu, &a, g->n, g->batch, g->f32_out, err);
 }

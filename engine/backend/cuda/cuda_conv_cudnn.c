@@ -1,17 +1,20 @@
 /* cuDNN as a conv implementation of the CUDA backend (cuda_conv.h), opt-in with TSR_CUDNN=1.
  *
- * bf16 convs ("cudnn-bf16"): X = the NDHWC bf16 input, with the causal prefix materialised in front of it
- * (cuDNN cannot read two buffers: one extra copy of the input, ~7 % of a large conv's time); W = the backend's
+ * bf16 convs ("cudnn-bf16"): X = the NDHWC bf16 input with the causal prefix in front of it: read in place when
+ * the backend wrote them contiguously (every conv with a GroupNorm prologue), else materialised (cuDNN cannot
+ * read two buffers: one extra copy of the input, ~7 % of a large conv's time); W = the backend's
  * bf16 [cout_p][taps][cin_p] weights (KTRSC strides); bias and residual fused. FP8 convs go through cuDNN from
  * cuda_conv_fp8.c (tsr_cuda_cudnn_fp8_run below), with the same prefix handling on e4m3 data.
- * Each shape is tuned once (all candidate plans timed on the real buffers) and cached; a shape cuDNN cannot run
- * falls back to the built-in kernels. */
+ * Each shape is tuned once (all candidate plans timed on the real buffers) and cached; the winners are kept in a
+ * cache file across starts (cache_path below), so a later start builds one plan per shape and times nothing. A
+ * shape cuDNN cannot run falls back to the built-in kernels. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/cuda/cuda_internal.h"
 #include "backend/cuda/cudnn.h"
 #include "core/common.h"
+#include "core/file.h"
 
 static double sync_now(void *user)
 {
@@ -52,9 +55,11 @@ tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv
     a.bias = (void *)(uintptr_t)p->bias, a.residual = (void *)(uintptr_t)p->residual;
     a.workspace = (void *)(uintptr_t)ws, a.workspace_size = ws_size;
     tsr_status st = TSR_OK;
-    if (!tsr_cudnn_conv_is_tuned(cv) && tsr_cudnn_conv_tune(dnn, cv, &a, 3, sync_now, cu, NULL, &e2) != TSR_OK)
+    if (tsr_cuda_graph_dry(cu) && !tsr_cudnn_conv_is_tuned(cv)) /* graph replay: a shape the recording never had */
+        tsr_cuda_graph_mismatch(cu), st = TSR_ERR_UNSUPPORTED;
+    else if (!tsr_cudnn_conv_is_tuned(cv) && tsr_cudnn_conv_tune(dnn, cv, &a, 3, sync_now, cu, NULL, &e2) != TSR_OK)
         st = TSR_ERR_UNSUPPORTED; /* no plan ran: the built-in kernels take this shape */
-    if (!st) st = tsr_cudnn_conv_run(dnn, cv, &a, err);
+    if (!st && !tsr_cuda_graph_dry(cu)) st = tsr_cudnn_conv_run(dnn, cv, &a, err); /* replay: the graph runs it */
     if (ws) tsr_cuda_arena_free(cu, ws);
     return st;
 }
@@ -62,7 +67,74 @@ tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv
 typedef struct dnn_impl {
     tsr_cuda *cu;
     tsr_cudnn *dnn;
+    char *cache_path;             /* remembered plan choices (NULL: not kept) */
 } dnn_impl;
+
+/* The plan-choice cache file: TSR_CUDNN_CACHE (a path; "off" keeps nothing), else <user data dir>/cudnn-plans.txt.
+ * The store can hold the same text (tsr_cudnn_choices_export); this file is what a build without SQLite uses. */
+static char *cache_path(void)
+{
+    const char *env = getenv("TSR_CUDNN_CACHE");
+    if (env && *env) return strcmp(env, "off") ? tsr_strdup(env) : NULL;
+    char *dir = tsr_user_data_dir();
+    if (!dir) return NULL;
+    size_t n = strlen(dir) + 32;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/cudnn-plans.txt", dir);
+    free(dir);
+    return p;
+}
+
+static void cache_load(dnn_impl *f)
+{
+    if (!f->cache_path) return;
+    void *data = NULL;
+    size_t size = 0;
+    tsr_error e;
+    if (tsr_map_file(f->cache_path, &data, &size, &e) != TSR_OK) return; /* none yet */
+    char *text = malloc(size + 1);
+    int n = 0;
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = 0;
+        if (tsr_cudnn_choices_import(f->dnn, text, &n, &e) != TSR_OK)
+            tsr_log(TSR_LOG_WARN, "%s: %s; plans will be timed again", f->cache_path, e.message);
+        else
+            tsr_log(TSR_LOG_INFO, "cuDNN: %d remembered plan choices from %s", n, f->cache_path);
+    }
+    free(text);
+    tsr_unmap_file(data, size);
+}
+
+static void cache_save(dnn_impl *f)
+{
+    if (!f->cache_path || !tsr_cudnn_choices_changed(f->dnn)) return;
+    char *text = tsr_cudnn_choices_export(f->dnn);
+    if (!text) return;
+    if (!getenv("TSR_CUDNN_CACHE")) { /* the default folder may not exist yet */
+        char *dir = tsr_user_data_dir();
+        if (dir) {
+            for (char *q = dir + 1; *q; q++)
+                if (*q == '/' || *q == '\\') {
+                    char c0 = *q;
+                    *q = 0;
+                    tsr_mkdir(dir);
+                    *q = c0;
+                }
+            tsr_mkdir(dir);
+            free(dir);
+        }
+    }
+    tsr_atomic_file af;
+    tsr_error e;
+    if (tsr_atomic_open(&af, f->cache_path, &e) == TSR_OK) {
+        if (fputs(text, af.fp) < 0) tsr_atomic_abort(&af);
+        else if (tsr_atomic_commit(&af, &e) != TSR_OK) tsr_log(TSR_LOG_WARN, "cuDNN plan cache: %s", e.message);
+    } else {
+        tsr_log(TSR_LOG_WARN, "cuDNN plan cache: %s", e.message);
+    }
+    free(text);
+}
 
 static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
@@ -71,7 +143,9 @@ static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem
     size_t fbytes = (size_t)p->h_in * p->w_in * p->cin_p * 2;
     CUdeviceptr x = p->in, buf = 0;
     tsr_status st = TSR_OK;
-    if (p->prefix) { /* materialise [prefix | in] */
+    if (p->prefix && p->prefix_ptr && p->prefix_ptr + (uint64_t)p->prefix * fbytes == p->in) {
+        x = p->prefix_ptr; /* already contiguous (the norm pass wrote it so) */
+    } else if (p->prefix) { /* materialise [prefix | in] */
         if (tsr_cuda_arena_alloc(cu, fbytes * (size_t)(p->prefix + p->t_in), &buf, err)) return TSR_ERR_UNSUPPORTED;
         for (int e = 0; e < p->prefix && !st; e++) {
             CUdeviceptr src = p->prefix_ptr ? p->prefix_ptr + (uint64_t)e * fbytes : p->in;
@@ -91,7 +165,9 @@ static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem
 static void dnn_destroy(void *user)
 {
     dnn_impl *f = user;
+    cache_save(f);
     tsr_cudnn_close(&f->dnn);
+    free(f->cache_path);
     free(f);
 }
 
@@ -115,6 +191,9 @@ tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err)
         free(f);
         return TSR_OK;
     }
+    tsr_cudnn_set_device(f->dnn, cu->name, cu->cc_major, cu->cc_minor);
+    f->cache_path = cache_path();
+    cache_load(f);
     tsr_cuda_conv_impl impl = {.name = "cudnn-bf16", .user = f, .run = bf16_run, .destroy = dnn_destroy};
     tsr_status st = tsr_cuda_conv_register(cu, TSR_LP_DEFAULT, &impl, err);
     if (st) dnn_destroy(f);

@@ -65,6 +65,14 @@ tsr_status tsr_cu_load(tsr_cu_api *api, tsr_error *err)
     SYM(cuEventElapsedTime, "cuEventElapsedTime");
     SYM(cuEventDestroy, "cuEventDestroy_v2");
     SYM(cuGetErrorName, "cuGetErrorName");
+    SYM(cuStreamWaitEvent, "cuStreamWaitEvent");
+    SYM(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
+    SYM(cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    SYM(cuStreamEndCapture, "cuStreamEndCapture");
+    SYM(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    SYM(cuGraphLaunch, "cuGraphLaunch");
+    SYM(cuGraphExecDestroy, "cuGraphExecDestroy");
+    SYM(cuGraphDestroy, "cuGraphDestroy");
     return TSR_OK;
 }
 

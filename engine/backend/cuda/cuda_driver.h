@@ -22,8 +22,11 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 #define TSR_CU_SUCCESS 0
+#define TSR_CU_STREAM_CAPTURE_MODE_RELAXED 2
 #define TSR_CU_ERROR_OUT_OF_MEMORY 2
 #define TSR_CU_ERROR_NO_DEVICE 100
 #define TSR_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT 16
@@ -67,6 +70,14 @@ typedef struct tsr_cu_api {
     CUresult(TSR_CUAPI *cuEventElapsedTime)(float *, CUevent, CUevent);
     CUresult(TSR_CUAPI *cuEventDestroy)(CUevent);
     CUresult(TSR_CUAPI *cuGetErrorName)(CUresult, const char **);
+    CUresult(TSR_CUAPI *cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+    CUresult(TSR_CUAPI *cuMemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
+    CUresult(TSR_CUAPI *cuStreamBeginCapture)(CUstream, int);
+    CUresult(TSR_CUAPI *cuStreamEndCapture)(CUstream, CUgraph *);
+    CUresult(TSR_CUAPI *cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);
+    CUresult(TSR_CUAPI *cuGraphLaunch)(CUgraphExec, CUstream);
+    CUresult(TSR_CUAPI *cuGraphExecDestroy)(CUgraphExec);
+    CUresult(TSR_CUAPI *cuGraphDestroy)(CUgraph);
 } tsr_cu_api;
 
 /* Load the driver library and resolve every symbol. TSR_ERR_NO_DEVICE with a reason when absent. */

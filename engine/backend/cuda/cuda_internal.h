@@ -9,8 +9,24 @@
 
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
-    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR, K_COUNT
+    K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
+    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_COUNT
 };
+
+/* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
+ * planar fp32 in `dev` on the compute stream, copied to `pinned` on the copy stream once `ready` fires;
+ * `done` marks the copy's end. `dev` is the slot's own allocation outside the arena (grown on demand), so
+ * that a download in flight never changes the arena's layout between chunks (graph replays need it). */
+typedef struct tsr_dl_slot {
+    int busy, ticket;
+    float *host;                    /* caller's destination */
+    size_t n;                       /* floats */
+    CUdeviceptr dev;
+    size_t dev_bytes;
+    void *pinned;
+    size_t pinned_bytes;
+    CUevent ready, done;
+} tsr_dl_slot;
 
 typedef struct tsr_arena_block {
     uint64_t off, size;
@@ -57,12 +73,48 @@ struct tsr_cuda {
     void *stage;                    /* pinned host staging buffer for transfers */
     struct tsr_threadpool *pool;    /* host threads for the fp32<->bf16 conversion of transfers (may be NULL) */
     size_t stage_bytes;
+    CUevent stage_ev;               /* recorded after the last copy out of `stage`; waited before reuse */
+    int stage_pending;
+    CUstream copy_stream;           /* device-to-host copies of act_download_start, beside the compute */
+    tsr_dl_slot dl[TSR_BACKEND_MAX_DOWNLOADS];
+    int dl_seq;
+    double upload_s, download_s, wait_s; /* host seconds since the last stats reset (tsr_engine_stats) */
+    uint64_t free_total;
     int profile;
     tsr_prof_rec *prof;
     int prof_n;
     double prof_ms[P_KINDS], prof_flop[P_KINDS];
     long prof_calls[P_KINDS];
+    unsigned *gate;                 /* profile: pinned word the gate kernel polls; released at each part's end */
+    CUdeviceptr gate_dev;
+    unsigned gate_seq;
+    /* CUDA graphs (cuda_graph.c) */
+    int graphs;                     /* enabled (TSR_CUDA_GRAPHS != 0, no profile, no FP8) */
+    int gmode;                      /* 0 eager, 1 recording, 2 replaying (ops only do host bookkeeping) */
+    int gcur, gpos, gmismatch;
+    tsr_cu_api api_live;            /* the real entry points while replaying swaps in no-op stubs */
+    struct tsr_graph_ent *gent;
+    long graph_captures, graph_replays, graph_fallbacks;
 };
+
+/* cuda_graph.c: per-chunk CUDA graphs (see there) */
+#define TSR_GRAPH_CAP 8
+typedef struct tsr_graph_ent {
+    uint64_t key, layout;           /* chunk key, arena block list hash at the recording's start */
+    int seen;                       /* runs of this key so far (-1: recording failed, never again) */
+    CUgraphExec exec;
+    uint64_t *log;                  /* arena allocations and frees of the recording: {off*2 + free, size} */
+    int nlog, caplog;
+} tsr_graph_ent;
+tsr_status tsr_cuda_graph_init(tsr_cuda *cu, tsr_error *err);
+void tsr_cuda_graph_destroy(tsr_cuda *cu);
+void tsr_cuda_graph_invalidate(tsr_cuda *cu);
+void tsr_cuda_graph_log(tsr_cuda *cu, uint64_t off, uint64_t size, int is_free);
+tsr_status tsr_cuda_graph_begin(tsr_backend *be, uint64_t key, tsr_error *err);
+tsr_status tsr_cuda_graph_end(tsr_backend *be, int ok, int *ran, tsr_error *err);
+/* Replaying: nothing may reach the device (cuDNN is called outside the driver table: it asks this). */
+static inline int tsr_cuda_graph_dry(const tsr_cuda *cu) { return cu->gmode == 2; }
+static inline void tsr_cuda_graph_mismatch(tsr_cuda *cu) { cu->gmismatch = 1; }
 
 struct tsr_buf {
     CUdeviceptr p;

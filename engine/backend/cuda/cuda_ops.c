@@ -13,6 +13,9 @@ static unsigned grid_for(long long n, unsigned block, unsigned cap)
     return g > cap ? cap : (unsigned)g;
 }
 
+/* GroupNorm statistics: blocks of 256 threads over (pixel slice, frame), per-channel partials {n, mean, M2} merged
+ * in a fixed order (deterministic), then per group. */
+#define GN_BATCH 4
 tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,
                               tsr_error *err)
 {
@@ -20,23 +23,31 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "group norm of %d channels on a %d-channel input",
                         norm ? norm->channels : 0, in->c);
     int cp = in->buf->cp, hw = in->h * in->w, groups = norm->groups, c = in->c, t = in->t;
-    int vecs = cp / 8, cg = c / groups;
-    if (cg % 8 && cg != 4) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm with %d channels per group", cg);
+    int vecs = cp / 8;
+    if (groups < 1 || groups > 512 || c % groups)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm of %d channels in %d groups", c, groups);
     if (vecs > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d channels", c);
-    int pix_per_iter = 256 / vecs;
-    int splits = (hw + pix_per_iter * 32 - 1) / (pix_per_iter * 32);
-    splits = TSR_MAX(1, TSR_MIN(splits, 1024));
+    if ((long long)hw * vecs > 0x7fffffffLL)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over a %dx%d frame", in->h, in->w);
+    /* The slices depend on the frame only (never on the number of frames), so a chunked run sums in the same
+     * order as the whole clip and gives bit-identical statistics; up to 256 slices per frame. */
+    int ppi = 256 / vecs;
+    int per = TSR_MAX((hw + 255) / 256, ppi * GN_BATCH * 2);
+    int splits = (hw + per - 1) / per;
+    /* finalize: 32-channel slices when groups do not straddle them, else one block per frame */
+    int cg = c / groups, width = 32 % cg == 0 ? 32 : cp, slices = (cp + width - 1) / width;
     CUdeviceptr partial = 0;
-    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * groups * 16, &partial, err);
+    tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)t * splits * cp * 16, &partial, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)t * cp * 8, affine, err);
     if (!st) {
-        void *a1[] = {&in->buf->p, &hw, &c, &cp, &groups, &partial};
+        void *a1[] = {&in->buf->p, &hw, &cp, &per, &partial};
         st = tsr_cuda_launch(cu, K_GN_STATS, (unsigned)splits, (unsigned)t, 1, 256, a1, err);
     }
     if (!st) {
         float eps = norm->eps;
-        void *a2[] = {&partial, &splits, &groups, &c, &cp, &eps, (void *)&norm->gamma, (void *)&norm->beta, affine};
-        st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)t, 1, 1, 256, a2, err);
+        void *a2[] = {&partial, &splits, &groups, &c, &cp, &hw, &width, &eps, (void *)&norm->gamma, (void *)&norm->beta,
+                      affine};
+        st = tsr_cuda_launch(cu, K_GN_FINALIZE, (unsigned)slices, (unsigned)t, 1, 256, a2, err);
     }
     tsr_cuda_arena_free(cu, partial);
     if (st && *affine) {
@@ -46,18 +57,30 @@ tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *i
     return st;
 }
 
+static int gcd_int(int a, int b) { return b ? gcd_int(b, a % b) : a; }
+
+/* y = x*scale + shift (+SiLU) over t frames; raw frames >= copy_from are also copied to `copy` (0: none); the
+ * result of frame 0 is also written to the `rep` frames in front of `out`. */
 static tsr_status gn_apply_raw(tsr_cuda *cu, CUdeviceptr x, CUdeviceptr affine, int hw, int cp, int t, int silu,
-                               CUdeviceptr out, tsr_error *err)
+                               int copy_from, CUdeviceptr copy, int rep, CUdeviceptr out, tsr_error *err)
 {
-    long long nvec = (long long)t * hw * cp / 8;
-    void *a[] = {&x, &affine, &hw, &cp, &t, &silu, &out};
-    return tsr_cuda_launch(cu, K_GN_APPLY, grid_for(nvec, 256, 65535), 1, 1, 256, a, err);
+    int vecs = cp / 8;
+    if ((long long)hw * vecs > 0x7fffffffLL) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "group norm over %d pixels", hw);
+    long long nv = (long long)hw * vecs;
+    /* a grid-stride multiple of vecs keeps each thread on one channel vector (its affine stays in registers) */
+    int unit = vecs / gcd_int(vecs, 256);
+    long long gx = (nv + 256LL * GN_BATCH - 1) / (256LL * GN_BATCH);
+    long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / TSR_MAX(t, 1));
+    if (gx > cap) gx = cap;
+    gx = (gx + unit - 1) / unit * unit;
+    void *a[] = {&x, &affine, &hw, &cp, &silu, &copy_from, &copy, &rep, &out};
+    return tsr_cuda_launch(cu, K_GN_APPLY, (unsigned)gx, (unsigned)t, 1, 256, a, err);
 }
 
 static tsr_status gn_apply(tsr_cuda *cu, const tsr_act *in, CUdeviceptr affine, int silu, CUdeviceptr out,
                            tsr_error *err)
 {
-    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, out, err);
+    return gn_apply_raw(cu, in->buf->p, affine, in->h * in->w, in->buf->cp, in->t, silu, 0, 0, 0, out, err);
 }
 
 tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, int silu, tsr_act *out,
@@ -75,9 +98,10 @@ tsr_status tsr_cuda_op_group_norm(tsr_backend *be, const tsr_wt *norm, const tsr
 
 /* ------------------------------------------------------------------ conv3d */
 
-/* Keep the last `keep` frames of the extended input (prefix + in) as the new state, in place. */
+/* Keep the last `keep` frames of the extended input (prefix + in) as the new state, in place. frames_done: the
+ * norm pass already copied the raw frames (only the affines are left). */
 static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CUdeviceptr in_aff, int prefix,
-                               int rep, tsr_error *err)
+                               int rep, int frames_done, tsr_error *err)
 {
     uint64_t fbytes = (uint64_t)s->h * s->w * s->cp * 2, abytes = (uint64_t)s->cp * 8;
     int ext = prefix + in->t;
@@ -95,7 +119,7 @@ static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CU
             src = s->frames + (uint64_t)e * fbytes;
             asrc = s->aff + (uint64_t)e * abytes;
         }
-        if (src != s->frames + (uint64_t)j * fbytes)
+        if (!frames_done && src != s->frames + (uint64_t)j * fbytes)
             st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(s->frames + (uint64_t)j * fbytes, src, fbytes, cu->stream),
                                 err, "state update");
         if (!st && in_aff && asrc != s->aff + (uint64_t)j * abytes)
@@ -145,22 +169,31 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: residual shape differs from the output", d->name);
 
     /* GroupNorm(+SiLU) is applied in one pass before the conv (measured: applying it inside the conv's
-     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine. */
-    CUdeviceptr aff = 0, xn = 0, pn = 0;
+     * loads, once per tap, cost more than the conv itself); the state keeps raw frames + their affine.
+     * The normalised input goes to xn after `pre` frames that hold the normalised causal prefix (the state's
+     * frames, or input frame 0 replicated by the same pass), so [prefix | input] is one contiguous tensor and an
+     * implementation that needs it materialised (cuDNN) reads it in place. With a norm the conv never reads
+     * state->frames, so the apply pass, which reads every input frame anyway, also writes the new state's raw
+     * frames (fused_state). */
+    CUdeviceptr aff = 0, xn = 0;
     int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
+    int fused_state = pre_norm && temporal && in->t >= state->keep && state->cp == in->buf->cp;
+    int pre = pre_norm ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
+    uint64_t fbytes = (uint64_t)hw * cp * 2;
     if (pre_norm) {
-        st = tsr_cuda_arena_alloc(cu, in->buf->bytes, &xn, err);
-        if (!st) st = gn_apply(cu, in, aff, pre_silu, xn, err);
-        if (!st && filled) {
-            st = tsr_cuda_arena_alloc(cu, (uint64_t)state->keep * in->h * in->w * state->cp * 2, &pn, err);
-            if (!st) st = gn_apply_raw(cu, state->frames, state->aff, in->h * in->w, state->cp, state->keep, pre_silu, pn, err);
-        }
+        st = tsr_cuda_arena_alloc(cu, (uint64_t)(pre + in->t) * fbytes, &xn, err);
+        if (!st && filled)
+            st = gn_apply_raw(cu, state->frames, state->aff, hw, state->cp, pre, pre_silu, 0, 0, 0, xn, err);
+        if (!st)
+            st = gn_apply_raw(cu, in->buf->p, aff, hw, cp, in->t, pre_silu, fused_state ? in->t - state->keep : 0,
+                              fused_state ? state->frames : 0, filled ? 0 : pre, xn + (uint64_t)pre * fbytes, err);
     }
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
-        .in = xn ? xn : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w, .in_affine = 0, .silu = 0,
-        .prefix = prefix, .prefix_ptr = filled ? (pn ? pn : state->frames) : 0, .prefix_affine = 0,
+        .in = xn ? xn + (uint64_t)pre * fbytes : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w,
+        .in_affine = 0, .silu = 0,
+        .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0, .prefix_affine = 0,
         .weight = conv->w, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
@@ -171,9 +204,8 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
                       2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
     pr = tsr_cuda_prof_begin(cu);
-    if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, err);
+    if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, fused_state, err);
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
-    tsr_cuda_arena_free(cu, pn);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
     if (st) tsr_error_prefix(err, "%s", d->name);
@@ -243,12 +275,12 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
             st = tsr_cuda_gemm_run(cu, &g, err);
         }
     }
-    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
     if (!st) { /* out = o Wo^T + bo + in */
         g = (tsr_cuda_gemm){.a = o, .b = attn->wo, .c = out->buf->p, .bias = attn->bo, .res = in->buf->p,
                             .m = (long long)tok, .n = c, .k = c, .ldc = c, .batch = 1, .alpha = 1.f};
         st = tsr_cuda_gemm_run(cu, &g, err);
     }
+    tsr_cuda_prof_end(cu, prof, P_ATTN, 4.0 * t * (double)n * n * c + 8.0 * t * (double)n * c * c);
     CUdeviceptr all[] = {aff, u, q, k, vt, o, s, pr};
     for (size_t i = 0; i < TSR_ARRAY_LEN(all); i++) tsr_cuda_arena_free(cu, all[i]);
     return st;
@@ -269,10 +301,13 @@ tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, i
     tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, in->h * rs, in->w * rs, err);
     if (st) return st;
     int t_in = in->t, h = in->h, w = in->w;
-    long long n = (long long)t_out * h * rs * w * rs * (c / 8);
+    long long n = (long long)h * rs * w * rs * (c / 8); /* per output frame */
+    if (n > 0x7fffffffLL || (long long)h * w * in->c / 8 > 0x7fffffffLL)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "depth_to_space of a %dx%d frame", in->h, in->w);
     void *a[] = {&in->buf->p, &t_in, &h, &w, &c, &rt, &rs, &drop, &t_out, &out->buf->p};
     int pr = tsr_cuda_prof_begin(cu);
-    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, 65535), 1, 1, 256, a, err);
+    long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / TSR_MAX(t_out, 1));
+    st = tsr_cuda_launch(cu, K_D2S, grid_for(n, 256, (unsigned)TSR_MIN(cap, 65535)), (unsigned)t_out, 1, 256, a, err);
     tsr_cuda_prof_end(cu, pr, P_D2S, 0);
     return st;
 }

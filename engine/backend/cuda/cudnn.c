@@ -2,6 +2,7 @@
  * below are cuDNN 9's ABI (cudnn_graph.h); the headers are not needed to build. */
 #include "backend/cuda/cudnn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,20 +20,20 @@ enum { /* cudnnBackendAttributeType_t */
     T_HEUR_MODE = 8, T_POINTWISE_MODE = 14, T_DESC = 15
 };
 enum { /* cudnnBackendDescriptorType_t */
-    D_POINTWISE = 0, D_CONVOLUTION = 1, D_ENGINECFG = 3, D_ENGINEHEUR = 4, D_PLAN = 5, D_OP_CONV_FWD = 10,
+    D_POINTWISE = 0, D_CONVOLUTION = 1, D_ENGINE = 2, D_ENGINECFG = 3, D_ENGINEHEUR = 4, D_PLAN = 5, D_OP_CONV_FWD = 10,
     D_OP_POINTWISE = 13, D_OPGRAPH = 15, D_VARIANT_PACK = 16, D_TENSOR = 17
 };
 enum { /* cudnnBackendAttributeName_t */
     A_PW_MODE = 0, A_PW_MATH_PREC = 1,
     A_CONV_COMP_TYPE = 100, A_CONV_MODE = 101, A_CONV_DILATIONS = 102, A_CONV_STRIDES = 103,
     A_CONV_POST_PAD = 104, A_CONV_PRE_PAD = 105, A_CONV_DIMS = 106,
-    A_HEUR_MODE = 200, A_HEUR_GRAPH = 201, A_HEUR_RESULTS = 202,
+    A_HEUR_MODE = 200, A_HEUR_GRAPH = 201, A_HEUR_RESULTS = 202, A_CFG_ENGINE = 300,
     A_PLAN_HANDLE = 400, A_PLAN_CFG = 401, A_PLAN_WS = 402,
     A_FWD_ALPHA = 700, A_FWD_BETA = 701, A_FWD_CONV = 702, A_FWD_W = 703, A_FWD_X = 704, A_FWD_Y = 705,
     A_PWOP_DESC = 750, A_PWOP_X = 751, A_PWOP_B = 752, A_PWOP_Y = 753,
     A_GRAPH_HANDLE = 800, A_GRAPH_OPS = 801,
     A_T_ALIGN = 900, A_T_DTYPE = 901, A_T_DIMS = 902, A_T_STRIDES = 903, A_T_UID = 906, A_T_VIRTUAL = 907,
-    A_VP_UIDS = 1000, A_VP_PTRS = 1001, A_VP_WS = 1003
+    A_VP_UIDS = 1000, A_VP_PTRS = 1001, A_VP_WS = 1003, A_ENGINE_GLOBAL_INDEX = 1301
 };
 enum { DT_FLOAT = 0, DT_BF16 = 9, DT_FP8_E4M3 = 12 };
 enum { PW_ADD = 0, PW_MUL = 1 };
@@ -66,19 +67,40 @@ typedef struct builder {
     const char *what;
 } builder;
 
+/* Where a candidate plan came from: heuristics mode, its index in that mode's result list, its engine's
+ * global index. With the same GPU, cuDNN version and graph, heuristics return the same list, so (mode, index)
+ * names the plan again on a later start and the global index checks that it still is the same engine. */
+typedef struct plan_origin {
+    int mode, index;
+    int64_t engine;
+} plan_origin;
+
 struct tsr_cudnn_conv {
     tsr_cudnn_conv_shape shape;
     builder b;
     cdesc plans[MAX_PLANS];
     int64_t ws[MAX_PLANS];
+    plan_origin origin[MAX_PLANS];
     int nplans, best, tuned;
+    int remembered;               /* the plan was named by an imported choice (no timing) */
+    double best_ms;
     tsr_cudnn_conv *next;
 };
+
+typedef struct plan_choice {
+    tsr_cudnn_conv_shape shape;
+    plan_origin o;
+    double ms;
+} plan_choice;
 
 struct tsr_cudnn {
     cudnn_api api;
     void *handle;
     tsr_cudnn_conv *convs;
+    size_t version;               /* cudnnGetVersion() (or given, for a choices-only handle) */
+    char device[160];             /* "GPU name/sm_XY": the choices' key, with the cuDNN version */
+    plan_choice *choices;         /* imported (and newly timed) choices for this device and version */
+    int nchoices, cap_choices, changed;
 };
 
 /* ---- loading ------------------------------------------------------------------------------------------ */
@@ -152,7 +174,8 @@ tsr_status tsr_cudnn_open(void *stream, tsr_cudnn **out, tsr_error *err)
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = api_load(&c->api, err);
     if (st == TSR_OK) {
-        if (c->api.GetVersion() < 90000) st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN older than 9.0");
+        c->version = c->api.GetVersion();
+        if (c->version < 90000) st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN older than 9.0");
     }
     if (st == TSR_OK) {
         cstatus cs = c->api.Create(&c->handle);
@@ -187,11 +210,22 @@ void tsr_cudnn_close(tsr_cudnn **pc)
     }
     if (c->handle) c->api.Destroy(c->handle);
     if (c->api.lib) lib_close(c->api.lib);
+    free(c->choices);
     free(c);
     *pc = NULL;
 }
 
-size_t tsr_cudnn_version(const tsr_cudnn *c) { return c ? c->api.GetVersion() : 0; }
+size_t tsr_cudnn_version(const tsr_cudnn *c) { return c ? c->version : 0; }
+
+tsr_status tsr_cudnn_choices_open(const char *gpu_name, int cc_major, int cc_minor, size_t version, tsr_cudnn **out,
+                                  tsr_error *err)
+{
+    *out = tsr_calloc(1, sizeof **out, err);
+    if (!*out) return TSR_ERR_NOMEM;
+    (*out)->version = version;
+    tsr_cudnn_set_device(*out, gpu_name, cc_major, cc_minor);
+    return TSR_OK;
+}
 
 /* ---- graph construction ------------------------------------------------------------------------------- */
 
@@ -346,13 +380,28 @@ static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s
 static int plan_cap(void)
 {
     const char *env = getenv("TSR_CUDNN_PLANS");
-    /* Default 1: the heuristics' first plan ran as fast as the best of 6 on the decoder's shapes (H100,
-     * RESULTS.md) and builds in a fraction of the time; `tune` can ask for more. */
-    int n = env && *env ? atoi(env) : 1;
+    /* Default 6: timed once per (GPU, cuDNN version, shape) and remembered (tsr_cudnn_choices_export /
+     * import), so a later start builds only the winner. 1 = the heuristics' first plan, untimed. */
+    int n = env && *env ? atoi(env) : 6;
     return n < 1 ? 1 : n > MAX_PLANS ? MAX_PLANS : n;
 }
 
-static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv, int cap)
+static int64_t cfg_engine_index(cudnn_api *a, cdesc cfg)
+{
+    cdesc eng = NULL;
+    int64_t got = 0, gi = -1;
+    if (a->BackendCreateDescriptor(D_ENGINE, &eng)) return -1;
+    if (a->BackendGetAttribute(cfg, A_CFG_ENGINE, T_DESC, 1, &got, &eng) || got != 1 ||
+        a->BackendGetAttribute(eng, A_ENGINE_GLOBAL_INDEX, T_INT64, 1, &got, &gi))
+        gi = -1;
+    a->BackendDestroyDescriptor(eng);
+    return gi;
+}
+
+/* only < 0: every config that finalises, up to cap; else only the config at index `only`, and only when its
+ * engine's global index is `engine`. */
+static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv, int cap, int only,
+                      int64_t engine)
 {
     builder b = {.a = a};
     cdesc heur = b_new(&b, D_ENGINEHEUR);
@@ -375,6 +424,9 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
     b.n = 0;
     if (b.st || !count || a->BackendGetAttribute(heur, A_HEUR_RESULTS, T_DESC, count, &made, cfgs)) made = 0;
     for (int64_t i = 0; i < made && cv->nplans < cap; i++) {
+        if (only >= 0 && i != only) continue;
+        int64_t gi = cfg_engine_index(a, cfgs[i]);
+        if (only >= 0 && gi != engine) break; /* another engine now sits there: time the candidates instead */
         cdesc plan = NULL;
         if (a->BackendCreateDescriptor(D_PLAN, &plan)) continue;
         int64_t ws = 0, got = 0;
@@ -385,6 +437,7 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
             continue;
         }
         cv->plans[cv->nplans] = plan;
+        cv->origin[cv->nplans] = (plan_origin){heur_mode, (int)i, gi};
         cv->ws[cv->nplans++] = ws;
     }
 }
@@ -392,7 +445,7 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
 tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_cudnn_conv **out, tsr_error *err)
 {
     *out = NULL;
-    if (!c) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN not open");
+    if (!c || !c->handle) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN not open");
     for (tsr_cudnn_conv *cv = c->convs; cv; cv = cv->next)
         if (!memcmp(&cv->shape, s, sizeof *s)) {
             *out = cv;
@@ -408,8 +461,17 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
         conv_free(&c->api, cv);
         return st;
     }
-    add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap());
-    if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap());
+    const plan_choice *ch = NULL;
+    for (int i = 0; i < c->nchoices && !ch; i++)
+        if (!memcmp(&c->choices[i].shape, s, sizeof *s)) ch = &c->choices[i];
+    if (ch) { /* a remembered winner: build just that plan, no timing */
+        add_plans(&c->api, c->handle, graph, ch->o.mode, cv, 1, ch->o.index, ch->o.engine);
+        if (cv->nplans == 1) cv->tuned = cv->remembered = 1, cv->best_ms = ch->ms;
+    }
+    if (!cv->nplans) {
+        add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap(), -1, 0);
+        if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap(), -1, 0);
+    }
     if (!cv->nplans) {
         conv_free(&c->api, cv);
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "cuDNN has no engine for this %s conv (%d->%d, %dx%dx%d) here",
@@ -465,6 +527,113 @@ tsr_status tsr_cudnn_conv_run(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn_
     return st ? cfail(&c->api, err, st, "execute") : TSR_OK;
 }
 
+/* ---- remembered plan choices -------------------------------------------------------------------------- */
+
+static int remember(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, const plan_origin *o, double ms)
+{
+    for (int i = 0; i < c->nchoices; i++)
+        if (!memcmp(&c->choices[i].shape, s, sizeof *s)) {
+            c->choices[i].o = *o, c->choices[i].ms = ms;
+            c->changed = 1;
+            return 0;
+        }
+    if (c->nchoices == c->cap_choices) {
+        int cap = c->cap_choices ? c->cap_choices * 2 : 32;
+        plan_choice *n = realloc(c->choices, sizeof *n * (size_t)cap);
+        if (!n) return -1;
+        c->choices = n, c->cap_choices = cap;
+    }
+    plan_choice *p = &c->choices[c->nchoices++];
+    memset(p, 0, sizeof *p);
+    p->shape = *s, p->o = *o, p->ms = ms;
+    c->changed = 1;
+    return 0;
+}
+
+void tsr_cudnn_set_device(tsr_cudnn *c, const char *gpu_name, int cc_major, int cc_minor)
+{
+    if (!c) return;
+    snprintf(c->device, sizeof c->device, "%s/sm_%d%d", gpu_name ? gpu_name : "?", cc_major, cc_minor);
+    for (char *q = c->device; *q; q++)
+        if (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') *q = '_';
+}
+
+int tsr_cudnn_choices_changed(const tsr_cudnn *c) { return c && c->changed; }
+
+#define CHOICE_FIELDS 17
+/* One line per choice: "<device> <cudnn version> dtype t h w cin cout kt kh kw pt ph pw xscale wscale bias
+ * residual mode index engine ms". */
+char *tsr_cudnn_choices_export(const tsr_cudnn *c)
+{
+    size_t cap = 64 + (size_t)(c ? c->nchoices : 0) * 640, len = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    len += (size_t)snprintf(out, cap, "tessera-cudnn-plans 1\n");
+    for (int i = 0; c && i < c->nchoices; i++) {
+        const plan_choice *p = &c->choices[i];
+        const tsr_cudnn_conv_shape *s = &p->shape;
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%s %zu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %.4f\n",
+                                c->device, tsr_cudnn_version(c), (int)s->dtype, s->t, s->h, s->w, s->cin, s->cout,
+                                s->kt, s->kh, s->kw, s->pt, s->ph, s->pw, s->has_xscale, s->wscale, s->has_bias,
+                                s->has_residual, p->o.mode, p->o.index, (long long)p->o.engine, p->ms);
+    }
+    return out;
+}
+
+tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *imported, tsr_error *err)
+{
+    int n = 0;
+    if (imported) *imported = 0;
+    if (!c || !text) return tsr_fail(err, TSR_ERR_INVALID_ARG, "cuDNN plan choices: nothing to read");
+    if (strncmp(text, "tessera-cudnn-plans 1\n", 22))
+        return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: not a tessera-cudnn-plans 1 text");
+    size_t ver = tsr_cudnn_version(c);
+    /* pass 0 checks every line, pass 1 keeps them: a malformed text changes nothing */
+    for (int pass = 0; pass < 2; pass++) {
+        int line_no = 1;
+        n = 0;
+        for (const char *l = text + 22; *l; line_no++) {
+            const char *e = strchr(l, '\n');
+            size_t len = e ? (size_t)(e - l) : strlen(l);
+            char buf[512], dev[160];
+            if (len >= sizeof buf)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d too long", line_no + 1);
+            memcpy(buf, l, len);
+            buf[len] = 0;
+            l += len + (e ? 1 : 0);
+            if (!len) continue;
+            unsigned long long v = 0;
+            int f[CHOICE_FIELDS + 2];
+            long long eng = 0;
+            double ms = 0;
+            int used = 0;
+            int got = sscanf(buf, "%159s %llu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %lf%n", dev, &v,
+                             &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
+                             &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &eng, &ms, &used);
+            if (got != 22 || buf[used] != 0)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
+            if (f[0] < 0 || f[0] > 1 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
+            if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
+            tsr_cudnn_conv_shape s;
+            memset(&s, 0, sizeof s);
+            s.dtype = (tsr_cudnn_dtype)f[0], s.t = f[1], s.h = f[2], s.w = f[3], s.cin = f[4], s.cout = f[5];
+            s.kt = f[6], s.kh = f[7], s.kw = f[8], s.pt = f[9], s.ph = f[10], s.pw = f[11];
+            s.has_xscale = f[12], s.wscale = f[13], s.has_bias = f[14], s.has_residual = f[15];
+            plan_origin o = {f[16], f[17], eng};
+            if (pass && remember(c, &s, &o, ms))
+                return tsr_fail(err, TSR_ERR_NOMEM, "cuDNN plan choices: out of memory");
+            n++;
+        }
+    }
+    c->changed = 0;
+    if (imported) *imported = n;
+    return TSR_OK;
+}
+
+int tsr_cudnn_conv_is_remembered(const tsr_cudnn_conv *cv) { return cv && cv->remembered; }
+
 tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn_conv_args *a, int reps,
                                double (*sync_now)(void *user), void *user, double *best_ms, tsr_error *err)
 {
@@ -483,6 +652,8 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
     if (best_i < 0) return tsr_fail(err, TSR_ERR_BACKEND, "cuDNN: no candidate plan ran");
     cv->best = best_i;
     cv->tuned = 1;
+    cv->best_ms = best;
     if (best_ms) *best_ms = best;
+    if (cv->nplans > 1) remember(c, &cv->shape, &cv->origin[best_i], best);
     return TSR_OK;
 }

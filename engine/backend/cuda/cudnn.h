@@ -10,8 +10,9 @@
  *   Y  [t_out][h_out][w_out][cout] bf16
  * Graph: Y = conv(X, W) (fp32 compute) [* xscale (scalar)] [* wscale (scalar or [cout])] [+ bias[cout]] [+ R],
  * with xscale / wscale / bias fp32 device tensors and R bf16 shaped like Y. Plans: heuristics mode A plus the
- * fallback list, every config that finalises on this GPU (check_support) is a candidate; tsr_cudnn_conv_tune
- * times them and keeps the fastest. Plans are cached per shape inside the tsr_cudnn handle.
+ * fallback list, every config that finalises on this GPU (check_support) is a candidate (TSR_CUDNN_PLANS, default
+ * 6); tsr_cudnn_conv_tune times them and keeps the fastest. Plans are cached per shape inside the tsr_cudnn
+ * handle; the winners can be exported and imported (below) so that a later start needs no timing.
  * Thread safety: one tsr_cudnn per thread/stream. */
 #ifndef TSR_CUDA_CUDNN_H
 #define TSR_CUDA_CUDNN_H
@@ -63,5 +64,22 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
                                double (*sync_now)(void *user), void *user, double *best_ms, tsr_error *err);
 /* Run with the chosen plan (the first candidate until tuned). */
 tsr_status tsr_cudnn_conv_run(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn_conv_args *a, tsr_error *err);
+
+/* Remembered plan choices. A timed winner is recorded as (heuristics mode, index in its result list, engine
+ * global index) per (device, cuDNN version, shape); a shape with an imported choice builds only that plan and
+ * is not timed again (if the heuristics now put another engine there, the candidates are timed as usual).
+ * The choices travel as text, one line per shape, so the store or a plain file can keep them:
+ *   tessera-cudnn-plans 1
+ *   <device> <cudnn version> dtype t h w cin cout kt kh kw pt ph pw xscale wscale bias residual mode index engine ms
+ * Import keeps the lines of this device and version, ignores the others and fails with TSR_ERR_FORMAT (naming the
+ * line) on a malformed text. Set the device before importing. */
+void tsr_cudnn_set_device(tsr_cudnn *c, const char *gpu_name, int cc_major, int cc_minor);
+/* A handle that only holds choices (no library, no GPU: conv_get fails): for tools and tests of the text. */
+tsr_status tsr_cudnn_choices_open(const char *gpu_name, int cc_major, int cc_minor, size_t version, tsr_cudnn **out,
+                                  tsr_error *err);
+char *tsr_cudnn_choices_export(const tsr_cudnn *c); /* malloc'd; NULL when out of memory */
+tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *imported, tsr_error *err);
+int tsr_cudnn_choices_changed(const tsr_cudnn *c);   /* a choice was timed since the import */
+int tsr_cudnn_conv_is_remembered(const tsr_cudnn_conv *cv);
 
 #endif

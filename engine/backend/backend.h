@@ -154,7 +154,8 @@ typedef struct tsr_backend_ops {
      * again (its input re-made) without graph_begin; the device state is as before the chunk. */
     tsr_status (*graph_begin)(tsr_backend *be, uint64_t key, tsr_error *err);
     tsr_status (*graph_end)(tsr_backend *be, int ok, int *ran, tsr_error *err);
-    /* --- GroupNorm over a frame processed in spatial tiles (vae/vae_tiled.c) ---
+    /* --- GroupNorm over a frame processed in spatial tiles (vae/vae_tiled.c; ABI 2, both backends implement
+     * them: vae_tiled.c fails with TSR_ERR_UNSUPPORTED on a backend without them) ---
      * A tsr_gnstats holds, per (frame, group), the element count, sum and sum of squares (double on the
      * CPU; fp32 partials merged into double on the GPU) of everything accumulated since the last reset, so a
      * frame's statistics can be gathered tile by tile (each tile's core once) on the device and then applied

@@ -294,6 +294,16 @@ void tsr_decode_params_default(tsr_decode_params *p);
 tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
                           const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
 
+/* Supplies latent frames [t0, t0 + n) of a [c][t][h][w] latent as [c][n][h][w] (fp32, decoder input scale).
+ * A frame may be asked for more than once (a re-planned pass re-runs earlier frames). */
+typedef tsr_status (*tsr_latent_reader)(void *user, float *dst, int t0, int n, tsr_error *err);
+
+/* tsr_vae_decode with the latent read chunk by chunk (from a file, say) instead of held whole: host memory
+ * is independent of the clip's length. Values are checked for NaN/Inf chunk by chunk, so a bad value late
+ * in the latent fails the decode after earlier frames reached the sink. */
+tsr_status tsr_vae_decode_from(tsr_vae *vae, tsr_latent_reader read, void *read_user, int c, int t, int h, int w,
+                               const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
+
 /* Supplies up to `max` frames, each [3][height][width] in [-1, 1]; returns the count written (0 = end of
  * clip, < 0 = error with err filled). */
 typedef int (*tsr_frame_source)(void *user, float *frames, int max, tsr_error *err);
@@ -301,12 +311,18 @@ typedef int (*tsr_frame_source)(void *user, float *frames, int max, tsr_error *e
 typedef struct tsr_encode_params {
     int chunk;                  /* video frames per chunk after the first (multiple of 4), 0 = automatic */
     int sample;                 /* 0: posterior mean (the ComfyUI node); 1: mean + exp(logvar/2) * N(0,1) */
-    uint64_t seed;              /* for sample = 1 */
+    uint64_t seed;              /* for sample = 1; the noise of each (channel, frame) plane derives from it
+                                 * alone, so chunking and streaming give the same sample */
     int posterior;              /* 1: return the raw 2*latent-channel mean||logvar instead of the latent */
     int tile;                   /* spatial tile edge in input pixels for conv_in and the down blocks (the mid
                                  * block runs whole), 0 = untiled. Exact, like tsr_decode_params.tile */
     tsr_progress_fn progress;
     void *progress_user;
+    /* Set: the latent is streamed to latent_sink as each chunk finishes (frames [t0, t0 + n) as
+     * [c][n][h][w], the values tsr_vae_encode would otherwise return) and the result's data stays NULL, so
+     * host memory is independent of the clip's length. */
+    tsr_status (*latent_sink)(void *user, const float *frames, int c, int t0, int n, int h, int w, tsr_error *err);
+    void *latent_sink_user;
 } tsr_encode_params;
 
 void tsr_encode_params_default(tsr_encode_params *p);

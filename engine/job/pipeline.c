@@ -24,6 +24,7 @@ tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progres
     return tsr_job_run_cb(engine, spec, &cb, err);
 }
 #else
+#include "core/file.h"
 #include "media/latent_io.h"
 #include "media/media.h"
 
@@ -265,8 +266,76 @@ static void on_decode_plan(void *user, const tsr_plan *pl, const char *why)
     announce_plan(d->j, pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0, d->h, d->w, (d->t + chunk - 1) / chunk);
 }
 
+/* Round trips do not hold the clip's latent in host memory: the encoder streams it, frame by frame
+ * ([t][c][h][w] fp32), into a spool file beside the output ("<output>.tmp-*": removed when the job ends, and by
+ * the store's recovery after a crash), and the decoder reads it back chunk by chunk. */
+typedef struct spool {
+    tsr_atomic_file f;          /* the file while it is written; its temp_path names it throughout */
+    FILE *rd;
+    int c, h, w;
+} spool;
+
+#ifdef _WIN32
+#define spool_seek _fseeki64
+#else
+#define spool_seek fseeko
+#endif
+
+static tsr_status spool_write(void *user, const float *frames, int c, int t0, int n, int h, int w, tsr_error *err)
+{
+    spool *sp = user;
+    size_t hw = (size_t)h * w;
+    sp->c = c, sp->h = h, sp->w = w;
+    for (int f = 0; f < n; f++)
+        for (int ci = 0; ci < c; ci++)
+            if (fwrite(frames + ((size_t)ci * n + f) * hw, sizeof(float), hw, sp->f.fp) != hw)
+                return tsr_fail(err, TSR_ERR_IO, "%s: cannot write the latent of frame %d (disk full?)",
+                                sp->f.temp_path, t0 + f);
+    return TSR_OK;
+}
+
+static tsr_status spool_read(void *user, float *dst, int t0, int n, tsr_error *err)
+{
+    spool *sp = user;
+    size_t hw = (size_t)sp->h * sp->w;
+    for (int f = 0; f < n; f++) {
+        int bad = spool_seek(sp->rd, (int64_t)(t0 + f) * sp->c * (int64_t)hw * (int64_t)sizeof(float), SEEK_SET) != 0;
+        for (int ci = 0; ci < sp->c && !bad; ci++) bad = fread(dst + ((size_t)ci * n + f) * hw, sizeof(float), hw, sp->rd) != hw;
+        if (bad) return tsr_fail(err, TSR_ERR_IO, "%s: cannot read back the latent of frame %d", sp->f.temp_path, t0 + f);
+    }
+    return TSR_OK;
+}
+
+/* Beside the output; a frame folder's spool goes beside the folder, not into it. */
+static tsr_status spool_open(spool *sp, const char *output, tsr_error *err)
+{
+    memset(sp, 0, sizeof *sp);
+    char base[TSR_PATH_MAX];
+    snprintf(base, sizeof base, "%s", output);
+    for (size_t n = strlen(base); n > 1 && (base[n - 1] == '/' || base[n - 1] == '\\'); n--) base[n - 1] = 0;
+    return tsr_atomic_open(&sp->f, base, err);
+}
+
+/* Written: close it for writing and open it for reading. */
+static tsr_status spool_rewind(spool *sp, tsr_error *err)
+{
+    int bad = ferror(sp->f.fp) != 0;
+    bad |= fclose(sp->f.fp) != 0;
+    sp->f.fp = NULL;
+    if (!bad) sp->rd = tsr_fopen(sp->f.temp_path, "rb");
+    if (bad || !sp->rd) return tsr_fail(err, TSR_ERR_IO, "%s: the latent spool file failed", sp->f.temp_path);
+    return TSR_OK;
+}
+
+static void spool_close(spool *sp)
+{
+    if (sp->rd) fclose(sp->rd);
+    sp->rd = NULL;
+    tsr_atomic_abort(&sp->f); /* closes the writer if still open and deletes the file */
+}
+
 static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, const tsr_media_info *src,
-                                   tsr_error *err)
+                                   spool *sp, tsr_error *err)
 {
     int oh = l->height > 0 ? l->height : 8 * l->h, ow = l->width > 0 ? l->width : 8 * l->w;
     j->max_frames = l->frames > 0 ? l->frames : 4 * l->t - 3;
@@ -294,13 +363,14 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
             announce_plan(j, dp.tile, 8 * l->h, 8 * l->w, (l->t + chunk - 1) / chunk);
         }
         j->preview_last = -1;
-        st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, sink, j, err);
+        if (sp) st = tsr_vae_decode_from(vae, spool_read, sp, l->c, l->t, l->h, l->w, &dp, sink, j, err);
+        else st = tsr_vae_decode(vae, l->data, l->c, l->t, l->h, l->w, &dp, sink, j, err);
         if (st == TSR_OK && j->cancelled) st = tsr_fail(err, TSR_ERR_CANCELLED, "cancelled");
     }
     return stop_writer(j, st, err);
 }
 
-static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_error *err)
+static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spool *sp, tsr_error *err)
 {
     const tsr_media_info *in = tsr_media_reader_info(j->reader);
     j->p.frames_total = (int)in->frames;
@@ -310,6 +380,7 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, tsr_
     ep.tile = j->spec->tile > 0 ? j->spec->tile : 0;
     ep.progress = forward_progress;
     ep.progress_user = j;
+    if (sp) ep.latent_sink = spool_write, ep.latent_sink_user = sp;
     /* tsr_vae_encode's chunks: 1 + chunk frames, then chunk (0 = 4), over frames padded to 4k+1 */
     int chunk = ep.chunk > 0 ? ep.chunk : 4, padded = in->frames > 0 ? (int)((in->frames + 2) / 4 * 4 + 1) : 0;
     announce_plan(j, ep.tile, (in->height + 15) / 16 * 16, (in->width + 15) / 16 * 16,
@@ -335,11 +406,17 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
     if (st == TSR_OK && j->kind == TSR_JOB_DECODE) {
         st = tsr_latent_read_as(s->input, s->latent_raw, &lat, err);
         j->fps_num = lat.fps_num, j->fps_den = lat.fps_den;
-        if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, err);
-    } else if (st == TSR_OK) {
-        st = encode_from_reader(j, vae, &lat, err);
-        if (st == TSR_OK && j->kind == TSR_JOB_ENCODE) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
-        else if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, tsr_media_reader_info(j->reader), err);
+        if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, NULL, err);
+    } else if (st == TSR_OK && j->kind == TSR_JOB_ENCODE) {
+        st = encode_from_reader(j, vae, &lat, NULL, err);
+        if (st == TSR_OK) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
+    } else if (st == TSR_OK) { /* round trip through the spool file */
+        spool sp;
+        st = spool_open(&sp, s->output, err);
+        if (st == TSR_OK) st = encode_from_reader(j, vae, &lat, &sp, err);
+        if (st == TSR_OK) st = spool_rewind(&sp, err);
+        if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, tsr_media_reader_info(j->reader), &sp, err);
+        spool_close(&sp);
     }
     tsr_latent_free(&lat);
     tsr_vae_destroy(&vae);

@@ -13,19 +13,24 @@ void tsr_decode_params_default(tsr_decode_params *p)
     p->tile_from = 1; /* up_blocks.0 is at latent resolution: cheap to run whole */
 }
 
-static tsr_status check_latent(const tsr_vae *v, const float *latent, int c, int t, int h, int w, tsr_error *err)
+static tsr_status check_shape(const tsr_vae *v, int c, int t, int h, int w, tsr_error *err)
 {
     if (!v->cfg.has_decoder) return tsr_fail(err, TSR_ERR_MODEL, "this model has no decoder (encoder-only file)");
-    if (!latent) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent given");
     if (c != v->cfg.latent_channels)
         return tsr_fail(err, TSR_ERR_INPUT, "latent has %d channels, the model expects %d", c, v->cfg.latent_channels);
     if (t < 1 || h < 1 || w < 1 || (int64_t)h * 8 > 65536 || (int64_t)w * 8 > 65536)
         return tsr_fail(err, TSR_ERR_INPUT, "latent size %dx%dx%d (frames x height x width) is invalid", t, h, w);
-    size_t n = (size_t)c * t * h * w;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(latent[i]))
-            return tsr_fail(err, TSR_ERR_INPUT, "latent value %zu (channel %zu, frame %zu) is %s", i,
-                            i / ((size_t)t * h * w), i / ((size_t)h * w) % (size_t)t, isnan(latent[i]) ? "NaN" : "infinite");
+    return TSR_OK;
+}
+
+/* Values [c][n][hw] of latent frames t0 .. t0+n-1: every one finite. */
+static tsr_status check_values(const float *x, int c, int n, size_t hw, int t0, tsr_error *err)
+{
+    size_t count = (size_t)c * n * hw;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(x[i]))
+            return tsr_fail(err, TSR_ERR_INPUT, "latent value at channel %zu, frame %zu, position %zu is %s",
+                            i / ((size_t)n * hw), (size_t)t0 + i / hw % (size_t)n, i % hw, isnan(x[i]) ? "NaN" : "infinite");
     return TSR_OK;
 }
 
@@ -169,7 +174,17 @@ static tsr_status dec_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
     return tsr_vae_decoder_forward(d->v, x, d->first, y, err);
 }
 
-static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, int h, int w, int t0, int n,
+tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_error *err)
+{
+    const tsr_latent_array *a = user;
+    size_t hw = (size_t)a->h * a->w;
+    if (t0 < 0 || n < 0 || t0 + n > a->t) return tsr_fail(err, TSR_ERR_INTERNAL, "latent frames %d+%d of %d", t0, n, a->t);
+    for (int ci = 0; ci < a->c; ci++)
+        memcpy(dst + (size_t)ci * n * hw, a->data + ((size_t)ci * a->t + t0) * hw, (size_t)n * hw * sizeof(float));
+    return TSR_OK;
+}
+
+static tsr_status decode_chunk(dec_run *r, const tsr_latent_src *src, int c, int h, int w, int t0, int n,
                                tsr_error *err)
 {
     tsr_vae *v = r->v;
@@ -177,8 +192,12 @@ static tsr_status decode_chunk(dec_run *r, const float *latent, int c, int t, in
     size_t hw = (size_t)h * w;
     float *host = tsr_malloc((size_t)c * n * hw * sizeof(float), err);
     if (!host) return TSR_ERR_NOMEM;
-    for (int ci = 0; ci < c; ci++)
-        memcpy(host + (size_t)ci * n * hw, latent + ((size_t)ci * t + t0) * hw, (size_t)n * hw * sizeof(float));
+    tsr_status rs = src->read(src->user, host, t0, n, err);
+    if (rs == TSR_OK && src->check) rs = check_values(host, c, n, hw, t0, err);
+    if (rs != TSR_OK) {
+        free(host);
+        return rs;
+    }
     dec_chunk in = {v, host, c, n, h, w, t0 == 0};
     tsr_status st;
     if (r->p->tile > 0) {
@@ -213,8 +232,9 @@ static int report(dec_run *r, int done, int chunks, int tile, int tiles)
 
 /* The chunk loop with fixed settings; frames below *emitted were delivered by an earlier pass and are only
  * re-computed (their causal history), not handed to the sink again. */
-tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
-                               tsr_frame_sink sink, void *sink_user, int *emitted, tsr_error *err)
+tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
+                               const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
+                               tsr_error *err)
 {
     /* automatic chunk: one latent frame, the reference's streaming size (memory independent of length) */
     int chunk = p->chunk > 0 ? p->chunk : 1;
@@ -230,7 +250,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, 
     for (int i = 0; i < chunks && st == TSR_OK && r.queued < r.total; i++) {
         r.chunk_i = i;
         if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
-        if (st == TSR_OK) st = decode_chunk(&r, latent, c, t, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
+        if (st == TSR_OK) st = decode_chunk(&r, src, c, h, w, i * chunk, TSR_MIN(chunk, t - i * chunk), err);
     }
     /* the last chunk's frames (oldest first), or on failure just let the transfers finish */
     for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) {
@@ -245,18 +265,48 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, 
     return st;
 }
 
+/* Arguments and parameters shared by tsr_vae_decode and tsr_vae_decode_from. */
+static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, const tsr_decode_params *p,
+                              tsr_frame_sink sink, tsr_error *err)
+{
+    if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
+    if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
+        p->tile_from < 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
+    return check_shape(vae, c, t, h, w, err);
+}
+
+static tsr_status decode_src(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
+                             const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
+{
+    if (p->memory_budget > 0 && p->tile == 0) return tsr_vae_decode_planned(vae, src, c, t, h, w, p, sink, sink_user, err);
+    int emitted = 0;
+    return tsr_vae_decode_pass(vae, src, c, t, h, w, p, sink, sink_user, &emitted, err);
+}
+
 tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
                           tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
     tsr_decode_params defaults;
     if (!p) tsr_decode_params_default(&defaults), p = &defaults;
-    if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
-    if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
-        p->tile_from < 0)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
-    tsr_status st = check_latent(vae, latent, c, t, h, w, err);
+    tsr_status st = decode_args(vae, c, t, h, w, p, sink, err);
     if (st != TSR_OK) return st;
-    if (p->memory_budget > 0 && p->tile == 0) return tsr_vae_decode_planned(vae, latent, c, t, h, w, p, sink, sink_user, err);
-    int emitted = 0;
-    return tsr_vae_decode_pass(vae, latent, c, t, h, w, p, sink, sink_user, &emitted, err);
+    if (!latent) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent given");
+    st = check_values(latent, c, t, (size_t)h * w, 0, err); /* the whole latent before any frame is made */
+    if (st != TSR_OK) return st;
+    tsr_latent_array a = {latent, c, t, h, w};
+    const tsr_latent_src src = {tsr_latent_array_read, &a, 0};
+    return decode_src(vae, &src, c, t, h, w, p, sink, sink_user, err);
+}
+
+tsr_status tsr_vae_decode_from(tsr_vae *vae, tsr_latent_reader read, void *read_user, int c, int t, int h, int w,
+                               const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
+{
+    tsr_decode_params defaults;
+    if (!p) tsr_decode_params_default(&defaults), p = &defaults;
+    tsr_status st = decode_args(vae, c, t, h, w, p, sink, err);
+    if (st != TSR_OK) return st;
+    if (!read) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent reader given");
+    const tsr_latent_src src = {read, read_user, 1};
+    return decode_src(vae, &src, c, t, h, w, p, sink, sink_user, err);
 }

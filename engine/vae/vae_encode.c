@@ -97,6 +97,53 @@ static tsr_status read_frames(enc_run *r, tsr_frame_source src, void *user, int 
     return TSR_OK;
 }
 
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double std_normal(uint64_t *s)
+{
+    double u1 = ((double)(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53; /* (0, 1): log is finite */
+    double u2 = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* One (channel c, frame t) plane of the result from the posterior's mean plane `m` and log-variance plane
+ * `lv`: raw (posterior), the mean, or a sample whose noise depends on (seed, c, t) only. */
+static void latent_plane(const enc_run *r, const float *m, const float *lv, size_t plane, int c, int t, float *o)
+{
+    if (r->p->posterior || !r->p->sample) {
+        memcpy(o, m, plane * sizeof(float));
+        return;
+    }
+    uint64_t seed = r->p->seed ^ (0xD1B54A32D192ED03ull * ((uint64_t)c * 0x100000001ull + (uint64_t)t + 1));
+    for (size_t i = 0; i < plane; i++) {
+        double l = lv[i] < -30.0f ? -30.0 : lv[i] > 20.0f ? 20.0 : lv[i]; /* reference clamp */
+        o[i] = (float)(m[i] + exp(0.5 * l) * std_normal(&seed));
+    }
+}
+
+/* Streaming (latent_sink): a downloaded [2c][t][h][w] chunk becomes the result's frames [post_t, post_t + t). */
+static tsr_status emit_latent(enc_run *r, const float *raw, int c2, int t, int h, int w, tsr_error *err)
+{
+    int lc = c2 / 2, oc = r->p->posterior ? c2 : lc;
+    size_t plane = (size_t)h * w;
+    float *o = tsr_malloc((size_t)oc * t * plane * sizeof(float), err);
+    if (!o) return TSR_ERR_NOMEM;
+    for (int c = 0; c < oc; c++)
+        for (int f = 0; f < t; f++)
+            latent_plane(r, raw + ((size_t)c * t + f) * plane, raw + ((size_t)(lc + c % lc) * t + f) * plane, plane, c,
+                         r->post_t + f, o + ((size_t)c * t + f) * plane);
+    tsr_status st = r->p->latent_sink(r->p->latent_sink_user, o, oc, r->post_t, t, h, w, err);
+    free(o);
+    r->post_t += t, r->post_c = c2, r->lh = h, r->lw = w;
+    return st;
+}
+
 /* Append a downloaded [c][t][h][w] encoder output to the frame-major posterior. */
 static tsr_status append_post(enc_run *r, const float *raw, int c, int t, int h, int w, tsr_error *err)
 {
@@ -120,6 +167,8 @@ static tsr_status finish_pending(enc_run *r, int slot, int discard, tsr_error *e
     tsr_status st = r->v->be->ops->download_wait(r->v->be, r->pend[slot].ticket, discard ? &e2 : err);
     r->pend[slot].ticket = -1;
     if (discard || st != TSR_OK) return discard ? TSR_OK : st;
+    if (r->p->latent_sink)
+        return emit_latent(r, r->pend[slot].raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
     return append_post(r, r->pend[slot].raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
 }
 
@@ -213,44 +262,21 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
     return st;
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double std_normal(uint64_t *s)
-{
-    double u1 = ((double)(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53; /* (0, 1): log is finite */
-    double u2 = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-/* posterior [t][2c][h][w] -> out [c'][t][h][w]: raw mean||logvar, the mean, or a sample. */
+/* posterior [t][2c][h][w] -> out [c'][t][h][w]: raw mean||logvar, the mean, or a sample. Streaming: only
+ * the shape (the frames went to the sink). */
 static tsr_status finish_latent(enc_run *r, tsr_latent *out, tsr_error *err)
 {
     int lc = r->post_c / 2, oc = r->p->posterior ? r->post_c : lc;
     size_t plane = (size_t)r->lh * r->lw;
+    out->c = oc, out->t = r->post_t, out->h = r->lh, out->w = r->lw;
+    if (r->p->latent_sink) return TSR_OK;
     out->data = tsr_malloc((size_t)oc * r->post_t * plane * sizeof(float), err);
     if (!out->data) return TSR_ERR_NOMEM;
-    out->c = oc, out->t = r->post_t, out->h = r->lh, out->w = r->lw;
-    uint64_t seed = r->p->seed;
     for (int c = 0; c < oc; c++)
-        for (int t = 0; t < r->post_t; t++) {
-            const float *m = r->post + ((size_t)t * r->post_c + c) * plane;
-            const float *lv = r->post + ((size_t)t * r->post_c + lc + (c % lc)) * plane;
-            float *o = out->data + ((size_t)c * r->post_t + t) * plane;
-            for (size_t i = 0; i < plane; i++) {
-                if (r->p->posterior || !r->p->sample) {
-                    o[i] = m[i];
-                    continue;
-                }
-                double l = lv[i] < -30.0f ? -30.0 : lv[i] > 20.0f ? 20.0 : lv[i]; /* reference clamp */
-                o[i] = (float)(m[i] + exp(0.5 * l) * std_normal(&seed));
-            }
-        }
+        for (int t = 0; t < r->post_t; t++)
+            latent_plane(r, r->post + ((size_t)t * r->post_c + c) * plane,
+                         r->post + ((size_t)t * r->post_c + lc + (c % lc)) * plane, plane, c, t,
+                         out->data + ((size_t)c * r->post_t + t) * plane);
     return TSR_OK;
 }
 

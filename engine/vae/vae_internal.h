@@ -90,12 +90,26 @@ void tsr_vae_tiled_free(tsr_vae *v, tsr_tiled_out *t);
 tsr_status tsr_vae_encode_tiled(tsr_vae *v, tsr_tiled_out *x, int first_chunk, int tile, tsr_tiled_out *out,
                                 tsr_error *err);
 
+/* Where a decode reads its latent: chunk by chunk through `read` (an array or a file behind it). `check`:
+ * scan each chunk for NaN/Inf (a whole array is scanned once up front instead). */
+typedef struct tsr_latent_src {
+    tsr_latent_reader read;
+    void *user;
+    int check;
+} tsr_latent_src;
 /* vae_decode.c: the chunk loop with fixed settings; frames below *emitted are re-computed, not re-delivered. */
-tsr_status tsr_vae_decode_pass(tsr_vae *vae, const float *latent, int c, int t, int h, int w, const tsr_decode_params *p,
-                               tsr_frame_sink sink, void *sink_user, int *emitted, tsr_error *err);
+tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
+                               const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
+                               tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */
-tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
+tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
+/* An array [c][t][h][w] as a latent source (user = tsr_latent_array). */
+typedef struct tsr_latent_array {
+    const float *data;
+    int c, t, h, w;
+} tsr_latent_array;
+tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_error *err);
 
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
 

@@ -53,7 +53,7 @@ static void tell(const tsr_decode_params *p, const tsr_plan *pl, const char *why
     if (p->on_plan) p->on_plan(p->plan_user, pl, why);
 }
 
-tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int t, int h, int w,
+tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
     tsr_plan_request r;
@@ -77,7 +77,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const float *latent, int c, int 
         tell(p, &pl, replans ? why : NULL);
         tsr_decode_params q;
         plan_params(&pl, p, &q);
-        st = tsr_vae_decode_pass(vae, latent, c, t, h, w, &q, sink, sink_user, &emitted, err);
+        st = tsr_vae_decode_pass(vae, src, c, t, h, w, &q, sink, sink_user, &emitted, err);
         if (st != TSR_ERR_DEVICE_OOM) return st;
         snprintf(why, sizeof why, "%s", err ? err->message : "out of device memory");
         tsr_plan smaller;
@@ -112,6 +112,8 @@ tsr_status tsr_tune_probe_time(void *user, const tsr_plan *cand, double *seconds
     float *lat = tsr_malloc(n * sizeof(float), err);
     if (!lat) return TSR_ERR_NOMEM;
     tsr_filler_latent(lat, n);
+    tsr_latent_array arr = {lat, c, t, h, w};
+    const tsr_latent_src src = {tsr_latent_array_read, &arr, 0};
     tsr_decode_params base, q;
     tsr_decode_params_default(&base);
     base.progress = probe_progress;
@@ -123,7 +125,7 @@ tsr_status tsr_tune_probe_time(void *user, const tsr_plan *cand, double *seconds
     for (int i = 0; i < 1 + TSR_MAX(pr->runs, 1) && st == TSR_OK; i++) { /* the first run warms up */
         int emitted = 0;
         double t0 = tsr_now();
-        st = tsr_vae_decode_pass(v, lat, c, t, h, w, &q, discard, NULL, &emitted, err);
+        st = tsr_vae_decode_pass(v, &src, c, t, h, w, &q, discard, NULL, &emitted, err);
         if (st == TSR_OK) st = v->be->ops->sync(v->be, err);
         double s = tsr_now() - t0;
         if (st == TSR_OK && i > 0 && (best < 0 || s < best)) best = s;

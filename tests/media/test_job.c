@@ -228,6 +228,68 @@ static void test_vae_plan_preview_fps(void)
     tsr_media_reader_close(&rd);
 }
 
+/* Entries of the job folder whose name starts with `prefix`. */
+static int count_prefixed(const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d) closedir(d);
+    return n;
+}
+
+typedef struct rt_watch {
+    int spool_seen, cancel_in_decode, decode_calls;
+} rt_watch;
+
+/* During the decode half of a round trip the latent lives in a spool file beside the output
+ * ("rt.mkv.tmp-*", next to the writer's own temp file), not in host memory. */
+static int rt_progress(void *user, const tsr_progress *p)
+{
+    rt_watch *w = user;
+    if (!p->stage || strcmp(p->stage, "decode") != 0) return 0;
+    w->decode_calls++;
+    if (count_prefixed("rt.mkv.tmp-") >= 1) w->spool_seen = 1;
+    return w->cancel_in_decode && w->decode_calls > 1;
+}
+
+static void test_roundtrip_spool(void)
+{
+    char small[300], out[300];
+    snprintf(small, sizeof small, "%s/small.mkv", dir);
+    snprintf(out, sizeof out, "%s/rt.mkv", dir);
+    tsr_job_spec s;
+    tsr_job_spec_default(&s);
+    s.kind = TSR_JOB_ROUNDTRIP;
+    s.chunk = 4;
+    snprintf(s.input, sizeof s.input, "%s", small);
+    snprintf(s.output, sizeof s.output, "%s", out);
+    snprintf(s.format, sizeof s.format, "mkv-ffv1");
+    tsr_error err = {0};
+    rt_watch w = {0};
+    tsr_status st = tsr_job_run(NULL, &s, rt_progress, &w, &err);
+    REQUIRE_MSG(st == TSR_OK, err.message);
+    CHECKF(w.spool_seen && w.decode_calls > 0, "spool file seen: %d (%d decode reports)", w.spool_seen, w.decode_calls);
+    CHECKF(count_prefixed("rt.mkv.tmp-") == 0, "%d temp/spool files left", count_prefixed("rt.mkv.tmp-"));
+    tsr_media_reader *rd = NULL;
+    REQUIRE(tsr_media_reader_open(out, &rd, &err) == TSR_OK);
+    const tsr_media_info *in = tsr_media_reader_info(rd);
+    float *fr = malloc(sizeof(float) * 3 * 32 * 48);
+    int frames = 0, got;
+    while (fr && (got = tsr_media_read(rd, fr, 1, &err)) > 0) frames += got;
+    CHECKF(in->width == 32 && in->height == 48 && frames == 5, "round trip %dx%d, %d frames", in->width, in->height,
+           frames);
+    free(fr);
+    tsr_media_reader_close(&rd);
+    remove(out);
+    /* cancelled while decoding from the spool: no output, no spool, no temp file */
+    rt_watch c = {0, 1, 0};
+    st = tsr_job_run(NULL, &s, rt_progress, &c, &err);
+    CHECKF(st == TSR_ERR_CANCELLED, "cancelled round trip: %d %s", st, err.message);
+    CHECKF(count_prefixed("rt.mkv") == 0, "%d files left after the cancel", count_prefixed("rt.mkv"));
+}
+
 int main(void)
 {
 #if !TSR_HAVE_MEDIA
@@ -239,6 +301,7 @@ int main(void)
     test_concurrent_and_cancel();
     test_runner_default_job();
     test_vae_plan_preview_fps();
+    test_roundtrip_spool();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (!tsr_test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

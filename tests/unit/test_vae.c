@@ -133,6 +133,96 @@ static void test_encode_streaming(tsr_vae *vae)
     free(v.d);
 }
 
+/* tsr_encode_params.latent_sink and tsr_vae_decode_from: the streamed latent, frame by frame, equals the
+ * returned one (mean, raw posterior and a seeded sample, at two chunk sizes), and a decode that reads the
+ * latent through a reader equals the decode of the array; a NaN in a late chunk stops it with an error. */
+typedef struct lat_acc {
+    float *d; /* [c][T][h][w] with room for T frames */
+    int c, t, h, w, next, calls, nan_frame;
+} lat_acc;
+
+static tsr_status lat_collect(void *user, const float *fr, int c, int t0, int n, int h, int w, tsr_error *e)
+{
+    lat_acc *a = user;
+    if (t0 != a->next || c != a->c || h != a->h || w != a->w || t0 + n > a->t) {
+        snprintf(e->message, sizeof e->message, "unexpected latent chunk %d+%d (c %d, %dx%d)", t0, n, c, h, w);
+        return e->status = TSR_ERR_INTERNAL;
+    }
+    for (int ci = 0; ci < c; ci++)
+        memcpy(a->d + ((size_t)ci * a->t + t0) * h * w, fr + (size_t)ci * n * h * w, sizeof(float) * n * h * w);
+    a->next += n, a->calls++;
+    return TSR_OK;
+}
+
+static tsr_status lat_read(void *user, float *dst, int t0, int n, tsr_error *e)
+{
+    lat_acc *a = user;
+    size_t hw = (size_t)a->h * a->w;
+    for (int ci = 0; ci < a->c; ci++)
+        memcpy(dst + (size_t)ci * n * hw, a->d + ((size_t)ci * a->t + t0) * hw, sizeof(float) * n * hw);
+    if (a->nan_frame >= t0 && a->nan_frame < t0 + n) dst[(size_t)(a->nan_frame - t0) * hw] = NAN;
+    a->calls++;
+    return TSR_OK;
+}
+
+static void test_latent_streams(tsr_vae *vae)
+{
+    vid v = {malloc(sizeof(float) * 3 * 9 * 16 * 32), 9, 16, 32, 0, -1};
+    tsr_filler_video(v.d, (size_t)3 * 9 * 16 * 32);
+    for (int mode = 0; mode < 3; mode++) /* mean, posterior, sample */
+        for (int chunk = 4; chunk <= 8; chunk += 4) {
+            tsr_encode_params p;
+            tsr_encode_params_default(&p);
+            p.chunk = chunk, p.posterior = mode == 1, p.sample = mode == 2, p.seed = 7;
+            tsr_latent ref = {0}, l = {0};
+            v.next = 0;
+            REQUIRE(tsr_vae_encode(vae, v.h, v.w, source, &v, &p, &ref, &err) == TSR_OK);
+            lat_acc a = {calloc((size_t)ref.c * ref.t * ref.h * ref.w, sizeof(float)), ref.c, ref.t, ref.h, ref.w, 0, 0, -1};
+            p.latent_sink = lat_collect, p.latent_sink_user = &a;
+            v.next = 0;
+            tsr_status st = tsr_vae_encode(vae, v.h, v.w, source, &v, &p, &l, &err);
+            CHECKF(st == TSR_OK, "streamed encode: %s", err.message);
+            CHECK(l.data == NULL && l.c == ref.c && l.t == ref.t && l.frames == 9 && a.next == ref.t);
+            CHECKF(a.calls == 8 / chunk, /* first chunk 1 + chunk frames, then chunk */ "mode %d chunk %d: %d sink calls", mode, chunk, a.calls);
+            double d = max_abs(a.d, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
+            CHECKF(d == 0, "mode %d chunk %d: streamed latent differs by %g", mode, chunk, d);
+            if (mode == 2 && chunk == 4) { /* the sample is independent of the chunking */
+                tsr_encode_params q = p;
+                q.chunk = 8, q.latent_sink = NULL;
+                tsr_latent l8 = {0};
+                v.next = 0;
+                REQUIRE(tsr_vae_encode(vae, v.h, v.w, source, &v, &q, &l8, &err) == TSR_OK);
+                double ds = max_abs(l8.data, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
+                CHECKF(ds <= 1e-5, "sample chunk 8 vs 4: %g", ds);
+                tsr_latent_free(&l8);
+            }
+            if (mode == 0 && chunk == 4) { /* decode the same latent from the array and through the reader */
+                tsr_status ds;
+                float *want = decode(vae, ref.data, ref.t, ref.h, ref.w, 1, &ds);
+                REQUIRE(ds == TSR_OK);
+                size_t on = (size_t)3 * (4 * ref.t - 3) * 64 * ref.h * ref.w;
+                vid out = {calloc(on, sizeof(float)), 4 * ref.t - 3, 8 * ref.h, 8 * ref.w, 0, -1};
+                tsr_decode_params dp;
+                tsr_decode_params_default(&dp);
+                dp.chunk = 1;
+                a.calls = 0;
+                st = tsr_vae_decode_from(vae, lat_read, &a, a.c, a.t, a.h, a.w, &dp, sink, &out, &err);
+                CHECKF(st == TSR_OK, "decode_from: %s", err.message);
+                CHECK(a.calls == ref.t);
+                CHECKF(max_abs(out.d, want, on) == 0, "decode_from differs by %g", max_abs(out.d, want, on));
+                a.nan_frame = ref.t - 1; /* a bad value in the last chunk: a clear error, after earlier frames */
+                st = tsr_vae_decode_from(vae, lat_read, &a, a.c, a.t, a.h, a.w, &dp, sink, &out, &err);
+                CHECKF(st == TSR_ERR_INPUT && strstr(err.message, "NaN") && strstr(err.message, "frame 2"),
+                       "NaN in the last frame: %d %s", st, err.message);
+                CHECK(tsr_vae_decode_from(vae, NULL, &a, a.c, a.t, a.h, a.w, &dp, sink, &out, &err) == TSR_ERR_INVALID_ARG);
+                free(out.d), free(want);
+            }
+            tsr_latent_free(&ref);
+            free(a.d);
+        }
+    free(v.d);
+}
+
 /* F frames encode like the explicitly mirrored 4k+1 clip of pad_video_temporal. */
 static void test_temporal_padding(tsr_vae *vae, int F, const int *order, int n_order)
 {
@@ -231,6 +321,7 @@ int main(void)
     REQUIRE(tsr_vae_create(eng, m, &vae, &err) == TSR_OK);
     test_decode_streaming(vae);
     test_encode_streaming(vae);
+    test_latent_streams(vae);
     static const int pad6[9] = {0, 1, 2, 3, 4, 5, 4, 3, 2}, pad2[5] = {0, 1, 1, 1, 1}, pad3[5] = {0, 1, 2, 1, 0};
     test_temporal_padding(vae, 6, pad6, 9);
     test_temporal_padding(vae, 2, pad2, 5);

@@ -55,4 +55,30 @@ static inline const char *tsr_test_env(const char *name, const char *fallback)
     const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
+
+/* Largest absolute difference, and the relative RMS error ||a - ref|| / ||ref||, of n values. */
+static inline double tsr_test_max_abs(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static inline double tsr_test_rel_rms(const float *a, const float *ref, size_t n)
+{
+    double e = 0, r = 0;
+    for (size_t i = 0; i < n; i++) e += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]), r += (double)ref[i] * ref[i];
+    return sqrt(e / (r > 0 ? r : 1));
+}
+
+/* Set (v != NULL) or remove an environment variable, on every platform. */
+static inline void tsr_test_setenv(const char *k, const char *v)
+{
+#ifdef _WIN32
+    _putenv_s(k, v ? v : "");
+#else
+    if (v) setenv(k, v, 1);
+    else unsetenv(k);
+#endif
+}
 #endif

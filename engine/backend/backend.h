@@ -179,6 +179,11 @@ typedef struct tsr_backend_ops {
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2
 
+/* gn_stats_accum's argument check (backend.c), shared by the implementations: `in` holds `channels` and
+ * frames [f0, f0 + t), and the region is inside it and not empty. */
+tsr_status tsr_backend_check_gn_region(const tsr_act *in, int channels, int t, int f0, int y0, int x0, int y1, int x1,
+                                       tsr_error *err);
+
 struct tsr_backend {
     const tsr_backend_ops *ops;
 };

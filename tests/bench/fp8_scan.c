@@ -21,6 +21,7 @@
 #include "model/filler.h"
 #include "model/safetensors.h"
 #include "tessera.h"
+#include "tsr_test.h"
 #include "vae/precision.h"
 
 typedef struct golden {
@@ -40,15 +41,6 @@ typedef struct layer {
 
 static tsr_error err;
 
-static void set_env(const char *k, const char *v)
-{
-#ifdef _WIN32
-    _putenv_s(k, v ? v : "");
-#else
-    if (v) setenv(k, v, 1);
-    else unsetenv(k);
-#endif
-}
 
 static float *read_video(const char *path, size_t *n)
 {
@@ -154,7 +146,7 @@ int main(int argc, char **argv)
         gs[i].ref_rms = sqrt(r / (double)gs[i].n);
     }
     /* the override changes between decodes of one VAE: a recorded chunk graph would replay the old choice */
-    set_env("TSR_CUDA_GRAPHS", "0");
+    tsr_test_setenv("TSR_CUDA_GRAPHS", "0");
     tsr_engine_params ep;
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CUDA;
@@ -174,7 +166,7 @@ int main(int argc, char **argv)
     }
     double t0 = tsr_now();
     double e0[2], p0[2], e, p;
-    set_env("TSR_FP8_SCALE", "two-pass"); /* the scan's figures: per-call amax (as measured in run 1) */
+    tsr_test_setenv("TSR_FP8_SCALE", "two-pass"); /* the scan's figures: per-call amax (as measured in run 1) */
     tsr_fp8_override_set("none");
     for (int i = 0; i < 2; i++)
         if (measure(vae, &gs[i], &e0[i], &p0[i])) return 1;
@@ -196,12 +188,12 @@ int main(int argc, char **argv)
         const char *pc[] = {"none", "all", "fast", "quality"};
         for (int k = 0; k < 4; k++)
             for (int dl = 0; dl < 2; dl++) {
-                set_env("TSR_FP8_SCALE", dl ? "delayed" : "two-pass");
+                tsr_test_setenv("TSR_FP8_SCALE", dl ? "delayed" : "two-pass");
                 tsr_fp8_override_set(pc[k]);
                 double e1, p1;
                 if (measure(vae, &gs[0], &e, &p) || measure(vae, &gs[1], &e1, &p1)) return 1;
                 printf("| %s | %s | %.4f | %.2f | %.4f | %.2f |\n", pc[k], dl ? "delayed" : "two-pass", e, p, e1, p1);
-                set_env("TSR_FP8_SCALE", NULL);
+                tsr_test_setenv("TSR_FP8_SCALE", NULL);
             }
         printf("\nscan wall %.1f s\n", tsr_now() - t0);
         return 0;
@@ -232,9 +224,9 @@ int main(int argc, char **argv)
         snprintf(spec, 16384, "layers:%s", ls[i].info.name);
         tsr_fp8_override_set(spec);
         if (measure(vae, &gs[0], &ls[i].e_dnn, &p)) return 1;
-        set_env("TSR_FP8_KERNEL", "own");
+        tsr_test_setenv("TSR_FP8_KERNEL", "own");
         if (measure(vae, &gs[0], &ls[i].e_own, &p)) return 1;
-        set_env("TSR_FP8_KERNEL", NULL);
+        tsr_test_setenv("TSR_FP8_KERNEL", NULL);
         ls[i].add2 = ls[i].e_dnn * ls[i].e_dnn - e0[0] * e0[0];
         if (ls[i].add2 < 1e-8) ls[i].add2 = 1e-8; /* below the measurement's resolution */
         printf("| %s | %.0f | %.1f %% | %.4f | %.4f | %.4f |\n", ls[i].info.name, ls[i].gflop,

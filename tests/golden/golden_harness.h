@@ -82,21 +82,6 @@ static int source(void *user, float *frames, int max, tsr_error *e)
     return n;
 }
 
-/* Error metrics between an output and the reference. */
-static inline double golden_max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
-static inline double golden_rel_rms(const float *a, const float *b, size_t n)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < n; i++) e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), r += (double)b[i] * b[i];
-    return sqrt(e / (r > 0 ? r : 1));
-}
-
 typedef struct golden_cfg {
     tsr_backend_kind backend;
     const char *label;          /* printed before each line ("cpu", "cuda") */

@@ -5,6 +5,6 @@
 
 int main(int argc, char **argv)
 {
-    const golden_cfg cfg = {TSR_BACKEND_CPU, "cpu", "max abs error", golden_max_abs, 5e-5, 1e-5};
+    const golden_cfg cfg = {TSR_BACKEND_CPU, "cpu", "max abs error", tsr_test_max_abs, 5e-5, 1e-5};
     return golden_main(argc, argv, &cfg);
 }

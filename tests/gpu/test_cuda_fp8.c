@@ -20,22 +20,6 @@ static float frand(void)
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
     return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
 }
-static void set_env(const char *k, const char *v)
-{
-#ifdef _WIN32
-    _putenv_s(k, v ? v : "");
-#else
-    if (v) setenv(k, v, 1);
-    else unsetenv(k);
-#endif
-}
-static double rel_rms(const float *a, const float *ref, size_t n)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < n; i++) e += (double)(a[i] - ref[i]) * (a[i] - ref[i]), r += (double)ref[i] * ref[i];
-    return sqrt(e / (r > 0 ? r : 1));
-}
-
 enum { CI = 64, CO = 48, T = 3, H = 10, W = 14, K = 3 };
 
 /* causal 3x3x3 conv, first chunk (frame 0 replicated twice in front), pad 1 */
@@ -70,8 +54,8 @@ static void quant_act(const float *xb, size_t n, float target, float *xq)
 
 int main(void)
 {
-    set_env("TSR_FP8", NULL);
-    set_env("TSR_FP8_SCALE", NULL);
+    tsr_test_setenv("TSR_FP8", NULL);
+    tsr_test_setenv("TSR_FP8_SCALE", NULL);
     tsr_error err = {0};
     tsr_backend *be = NULL;
     tsr_backend_params bp = {0, 0, TSR_LP_DEFAULT, 1ull << 30};
@@ -105,7 +89,7 @@ int main(void)
 
     const char *mode[3] = {"two-pass", NULL, NULL}; /* two-pass; default (delayed) without history; with it */
     for (int m = 0; m < 3; m++) {
-        set_env("TSR_FP8_SCALE", mode[m]);
+        tsr_test_setenv("TSR_FP8_SCALE", mode[m]);
         quant_act(xb, nx, m == 2 ? 448.0f / 16.0f : 448.0f, xq);
         ref_conv(xq, wq, bias, refq);
         be->ops->state_reset(be, state);
@@ -113,14 +97,14 @@ int main(void)
         REQUIRE(be->ops->conv3d(be, cw, &in, state, NULL, 0, NULL, &out, &err) == TSR_OK);
         REQUIRE(out.t == T && out.h == H && out.w == W);
         REQUIRE(be->ops->act_download(be, &out, got, &err) == TSR_OK);
-        double eq = rel_rms(got, refq, ny), e = rel_rms(got, ref, ny);
+        double eq = tsr_test_rel_rms(got, refq, ny), e = tsr_test_rel_rms(got, ref, ny);
         fprintf(stderr, "fp8 conv %s: rel rms %.5f vs quantised-operand reference, %.5f vs the exact conv\n",
                 m == 0 ? "two-pass" : m == 1 ? "delayed, first call" : "delayed, with history", eq, e);
         CHECKF(eq < 6e-3, "mode %d: %.5f vs the quantised reference", m, eq);
         CHECKF(e > 1e-2, "mode %d: %.5f vs the exact conv: did FP8 run?", m, e);
         be->ops->act_free(be, &out);
     }
-    set_env("TSR_FP8_SCALE", NULL);
+    tsr_test_setenv("TSR_FP8_SCALE", NULL);
     be->ops->act_free(be, &in);
     be->ops->state_free(be, state);
     be->ops->wt_free(be, cw);

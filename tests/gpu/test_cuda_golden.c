@@ -5,6 +5,6 @@
 
 int main(int argc, char **argv)
 {
-    const golden_cfg cfg = {TSR_BACKEND_CUDA, "cuda", "rel rms error", golden_rel_rms, 0.018, 1e-3};
+    const golden_cfg cfg = {TSR_BACKEND_CUDA, "cuda", "rel rms error", tsr_test_rel_rms, 0.018, 1e-3};
     return golden_main(argc, argv, &cfg);
 }

@@ -11,15 +11,6 @@
 
 enum { LT = 6, LH = 8, LW = 12, VF = 21, VH = 64, VW = 96 };
 
-static void set_env(const char *k, const char *v)
-{
-#ifdef _WIN32
-    _putenv_s(k, v ? v : "");
-#else
-    if (v) setenv(k, v, 1);
-    else unsetenv(k);
-#endif
-}
 
 static float *encode(const float *video)
 {
@@ -49,7 +40,7 @@ int main(void)
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CUDA;
     ep.memory_budget = (uint64_t)16 << 30;
-    set_env("TSR_CUDA_GRAPHS", NULL);
+    tsr_test_setenv("TSR_CUDA_GRAPHS", NULL);
     tsr_status est = tsr_engine_create(&ep, &eng, &err);
     if (est == TSR_ERR_NO_DEVICE || est == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
     REQUIRE(est == TSR_OK);
@@ -73,13 +64,13 @@ int main(void)
     tsr_vae_destroy(&vae);
     tsr_engine_destroy(&eng);
 
-    set_env("TSR_CUDA_GRAPHS", "0");
+    tsr_test_setenv("TSR_CUDA_GRAPHS", "0");
     REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
     REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
     float *d0 = decode(lat, LT, LH, LW, 1), *e0 = encode(video);
     tsr_engine_stats_get(eng, 0, &s);
     CHECK(s.graph_captures == 0 && s.graph_replays == 0);
-    set_env("TSR_CUDA_GRAPHS", NULL);
+    tsr_test_setenv("TSR_CUDA_GRAPHS", NULL);
     REQUIRE(d0 && d1 && d2 && e0 && e1 && e2);
     size_t a = diffs(d1, d0, nout), b = diffs(d2, d0, nout), c = diffs(e1, e0, npost), d = diffs(e2, e0, npost);
     fprintf(stderr, "decode graphs vs eager: %zu / %zu values differ (run 1 / run 2 of %zu); encode: %zu / %zu of %zu\n",

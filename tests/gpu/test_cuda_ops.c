@@ -24,15 +24,6 @@ static float *rnd(size_t n, float scale)
     for (size_t i = 0; i < n; i++) v[i] = frand() * scale;
     return v;
 }
-static void set_env(const char *k, const char *v)
-{
-#ifdef _WIN32
-    _putenv_s(k, v ? v : "");
-#else
-    if (v) setenv(k, v, 1);
-    else unsetenv(k);
-#endif
-}
 static float silu(float x) { return x / (1.f + expf(-x)); }
 static float bf16_round(float f) /* what the device stores (nearest even) */
 {
@@ -52,16 +43,6 @@ static void REQUIRE_OK(tsr_status s, const char *what)
         fprintf(stderr, "%s: %s: %s\n", what, tsr_status_name(s), err.message);
         exit(1);
     }
-}
-
-static double rel_rms(const float *a, const float *ref, size_t n)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < n; i++) {
-        e += (double)(a[i] - ref[i]) * (a[i] - ref[i]);
-        r += (double)ref[i] * ref[i];
-    }
-    return sqrt(e / (r > 0 ? r : 1));
 }
 
 /* reference GroupNorm (per frame), x [c][t][hw] -> y */
@@ -162,7 +143,7 @@ static void conv_case(const char *name, int cin, int cout, int k3, int kt, int s
     OK(be->ops->conv3d(be, cw, &in, state, nw_, 1, resid ? &ra : NULL, &out, &err));
     CHECKF(out.t == to && out.h == ho && out.w == wo, "%s: output %dx%dx%d, want %dx%dx%d", name, out.t, out.h, out.w, to, ho, wo);
     float *got = download(&out);
-    double e = rel_rms(got, ref, nout);
+    double e = tsr_test_rel_rms(got, ref, nout);
     fprintf(stderr, "conv %-28s rel rms %.5f\n", name, e);
     CHECKF(e < 0.012, "%s: rel rms %.5f", name, e);
     free(got);
@@ -191,7 +172,7 @@ static void conv_case(const char *name, int cin, int cout, int k3, int kt, int s
             be->ops->act_free(be, &oc);
         }
         CHECKF(o0 == to, "%s chunked: %d frames, want %d", name, o0, to);
-        double ec = rel_rms(acc, ref, nout);
+        double ec = tsr_test_rel_rms(acc, ref, nout);
         fprintf(stderr, "conv %-28s chunked rel rms %.5f\n", name, ec);
         CHECKF(ec < 0.012, "%s chunked: rel rms %.5f", name, ec);
         free(acc);
@@ -219,7 +200,7 @@ static void gn_case(int c, int t, int h, int w, int act, int groups, float offse
     upload_new(c, t, h, w, x, &in);
     OK(be->ops->group_norm(be, nw, &in, act, &out, &err));
     float *got = download(&out);
-    double e = rel_rms(got, ref, n);
+    double e = tsr_test_rel_rms(got, ref, n);
     fprintf(stderr, "group_norm c=%d groups=%d %dx%dx%d offset %.0f silu=%d rel rms %.5f\n", c, groups, t, h, w, offset,
             act, e);
     CHECKF(e < 0.01, "group_norm c=%d: %.5f", c, e);
@@ -300,8 +281,8 @@ static void plan_cache_case(tsr_backend_params *p)
 
     const char *path = "test_cuda_ops-cudnn-plans.txt";
     remove(path);
-    set_env("TSR_CUDNN_CACHE", path);
-    set_env("TSR_CUDNN_PLANS", "3");
+    tsr_test_setenv("TSR_CUDNN_CACHE", path);
+    tsr_test_setenv("TSR_CUDNN_PLANS", "3");
     char *runs[3] = {0};
     for (int run = 0; run < 3; run++) {
         if (run == 2) { /* a damaged file: a warning, the plans are timed again and the file rewritten */
@@ -324,8 +305,8 @@ static void plan_cache_case(tsr_backend_params *p)
     fprintf(stderr, "plan cache file:\n%s", runs[0] ? runs[0] : "");
     for (int i = 0; i < 3; i++) free(runs[i]);
     remove(path);
-    set_env("TSR_CUDNN_CACHE", NULL);
-    set_env("TSR_CUDNN_PLANS", NULL);
+    tsr_test_setenv("TSR_CUDNN_CACHE", NULL);
+    tsr_test_setenv("TSR_CUDNN_PLANS", NULL);
 }
 
 static void attn_case(int c, int t, int h, int w)
@@ -382,7 +363,7 @@ static void attn_case(int c, int t, int h, int w)
     float *got = download(&out);
     /* compare the attention branch (output minus the residual) so the residual does not hide errors */
     for (size_t i = 0; i < tot; i++) got[i] -= x[i], ref[i] -= x[i];
-    double e = rel_rms(got, ref, tot);
+    double e = tsr_test_rel_rms(got, ref, tot);
     fprintf(stderr, "attention c=%d n=%d rel rms (branch) %.5f\n", c, n, e);
     CHECKF(e < 0.03, "attention: %.5f", e);
     be->ops->act_free(be, &in), be->ops->act_free(be, &out), be->ops->wt_free(be, aw), be->ops->wt_free(be, nw);
@@ -536,12 +517,12 @@ static void download_async_case(void)
 /* Profile mode (gated parts): same results, and the device time it reports fits inside the wall time. */
 static void profile_case(void)
 {
-    set_env("TSR_CUDA_PROFILE", "1");
+    tsr_test_setenv("TSR_CUDA_PROFILE", "1");
     tsr_backend *pb = NULL;
     tsr_backend_params p = {0};
     p.memory_budget = (uint64_t)2 << 30;
     OK(tsr_cuda_backend_create(&p, &pb, &err));
-    set_env("TSR_CUDA_PROFILE", NULL);
+    tsr_test_setenv("TSR_CUDA_PROFILE", NULL);
     tsr_conv_desc d = {64, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "profiled"};
     size_t nin = (size_t)64 * 3 * 24 * 40, nw = (size_t)64 * 64 * 27;
     float *x = rnd(nin, 1.f), *wt = rnd(nw, 0.02f);
@@ -600,7 +581,7 @@ int main(void)
     for (int variant = 0; variant < 4; variant++) {
         if (variant) {
             be->ops->destroy(be);
-            set_env("TSR_CUDA_CONV", variants[variant]);
+            tsr_test_setenv("TSR_CUDA_CONV", variants[variant]);
             OK(tsr_cuda_backend_create(&p, &be, &err));
         }
         fprintf(stderr, "-- conv kernel: %s\n", variants[variant]);
@@ -620,7 +601,7 @@ int main(void)
             bench_conv(256, 17, 180, 320, 2);
         }
     }
-    set_env("TSR_CUDA_CONV", NULL);
+    tsr_test_setenv("TSR_CUDA_CONV", NULL);
     be->ops->destroy(be);
     OK(tsr_cuda_backend_create(&p, &be, &err));
     gn_case(512, 3, 9, 13, 1, 32, 0.7f);

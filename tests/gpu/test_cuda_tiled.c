@@ -20,23 +20,6 @@ static float frand(void)
     return (float)((rng >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
 }
 
-static double rel_rms(const float *a, const float *ref, size_t n)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < n; i++) {
-        e += (double)(a[i] - ref[i]) * (a[i] - ref[i]);
-        r += (double)ref[i] * ref[i];
-    }
-    return sqrt(e / (r > 0 ? r : 1));
-}
-
-static double max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
 /* [c][t][h][w] region [y0,y1)x[x0,x1) of src into dst ([c][t + pad][rh][rw], `pad` leading frames = junk). */
 static void region(const float *src, int c, int t, int h, int w, int y0, int x0, int y1, int x1, int pad, float *dst)
 {
@@ -110,9 +93,9 @@ static void test_ops(tsr_backend *cpu, tsr_backend *gpu)
     float *crop = malloc(n * sizeof(float));
     region(whole, C, T, H, W, 10, 19, 31, 40, 0, crop);
     size_t m = (size_t)C * T * rh * rw;
-    double d_cpu = max_abs(oc, crop, m), r_gpu = rel_rms(og, oc, m);
+    double d_cpu = tsr_test_max_abs(oc, crop, m), r_gpu = tsr_test_rel_rms(og, oc, m);
     printf("gn_stats ops: CPU tiled vs CPU whole-frame max abs %.3g; CUDA vs CPU rel RMS %.3g, max abs %.3g\n", d_cpu,
-           r_gpu, max_abs(og, oc, m));
+           r_gpu, tsr_test_max_abs(og, oc, m));
     CHECKF(d_cpu <= 1e-4, "CPU tiled statistics vs whole frame: %g", d_cpu);
     CHECKF(r_gpu <= 8e-3, "CUDA gn_stats vs CPU: rel RMS %g", r_gpu);
     /* act_copy_region: a box between two tensors, against the CPU */
@@ -127,7 +110,7 @@ static void test_ops(tsr_backend *cpu, tsr_backend *gpu)
         CHECK(gpu->ops->act_copy_region(gpu, &sg, 1, 3, 5, &dg, 0, 20, 30, 2, 17, 23, &err) == TSR_OK);
         CHECK(gpu->ops->act_copy_region(gpu, &sg, 1, 3, 5, &dg, 0, 30, 30, 2, 17, 23, &err) == TSR_ERR_INVALID_ARG);
         REQUIRE(cpu->ops->act_download(cpu, &dc, dst_c, &err) == TSR_OK && gpu->ops->act_download(gpu, &dg, dst_g, &err) == TSR_OK);
-        double rc = rel_rms(dst_g, dst_c, n);
+        double rc = tsr_test_rel_rms(dst_g, dst_c, n);
         printf("act_copy_region: CUDA vs CPU rel RMS %.3g\n", rc);
         CHECKF(rc <= 5e-3, "act_copy_region: %g", rc);
         cpu->ops->act_free(cpu, &sc), cpu->ops->act_free(cpu, &dc), gpu->ops->act_free(gpu, &sg), gpu->ops->act_free(gpu, &dg);
@@ -204,10 +187,10 @@ static void test_decodes(void)
             for (int hs = 0; hs <= 1; hs++) {
                 resident = res ? 1ull << 30 : 0;
                 float *o = decode(vae, lat, hs ? 2 : 1, tiles[i], hs);
-                double r = rel_rms(o, ref, ON);
+                double r = tsr_test_rel_rms(o, ref, ON);
                 printf("CUDA tiled decode tile %d %s, whole frames %s: rel RMS %.3g vs untiled, max abs %.3g\n",
                        tiles[i], hs ? "host states chunk 2" : "device states chunk 1", res ? "on the device" : "on the host",
-                       r, max_abs(o, ref, ON));
+                       r, tsr_test_max_abs(o, ref, ON));
                 CHECKF(r <= 1e-2, "tile %d host_state %d resident %d: %g", tiles[i], hs, res, r);
                 free(o);
             }
@@ -280,7 +263,7 @@ static void test_oom(void)
     REQUIRE(planned_decode(0, lat, &full) == TSR_OK && full.plans == 1 && full.last.kind == TSR_PLAN_EXACT);
     uint64_t cap = full.peak / 2;
     tsr_status st = planned_decode(cap, lat, &capped);
-    double r = rel_rms(capped.d, full.d, ON);
+    double r = tsr_test_rel_rms(capped.d, full.d, ON);
     printf("CUDA OOM recovery: arena %.2f MiB (exact peak %.2f MiB): %d plans, last %s %dx%d, rel RMS %.3g vs exact, "
            "peak %.2f MiB, why: %s\n", cap / 1048576.0, full.peak / 1048576.0, capped.plans,
            tsr_plan_kind_name(capped.last.kind), capped.last.tiles_y, capped.last.tiles_x, r, capped.peak / 1048576.0,

@@ -48,13 +48,6 @@ static float *decode(tsr_vae *vae, const float *lat, int chunk, int tile, int fr
     return out;
 }
 
-static double max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
 /* PSNR with [-1, 1] mapped to [0, 1]. */
 static double psnr(const float *a, const float *b, size_t n)
 {
@@ -89,14 +82,14 @@ static void test_exact(tsr_vae *vae, const float *lat, const float *ref)
     for (int i = 0; i < 4; i++)
         for (int chunk = 1; chunk <= LT; chunk += LT - 1) {
             float *o = decode(vae, lat, chunk, tiles[i], 1, NULL);
-            double d = max_abs(o, ref, ON);
+            double d = tsr_test_max_abs(o, ref, ON);
             printf("tile %2d chunk %d from up_blocks.1: max abs %.3g\n", tiles[i], chunk, d);
             CHECKF(d <= 1e-4, "tile %d chunk %d: %g", tiles[i], chunk, d);
             free(o);
         }
     /* 3 px tiles: 1 px tiles (halo larger than the core) at the low-resolution layers */
     float *o3 = decode(vae, lat, 2, 3, 0, NULL);
-    double d3 = max_abs(o3, ref, ON);
+    double d3 = tsr_test_max_abs(o3, ref, ON);
     printf("tile 3 chunk 2 from 0: max abs %.3g\n", d3);
     CHECKF(d3 <= 1e-4, "tile 3: %g", d3);
     free(o3);
@@ -104,7 +97,7 @@ static void test_exact(tsr_vae *vae, const float *lat, const float *ref)
     for (int from = 0; from <= 4; from += 4) {
         prog g = {0, 0, 0, 1, 0};
         float *o = decode(vae, lat, 1, 16, from, &g);
-        double d = max_abs(o, ref, ON);
+        double d = tsr_test_max_abs(o, ref, ON);
         printf("tile 16 chunk 1 from %d: max abs %.3g, %d progress calls, %d tile steps\n", from, d, g.calls, g.max_tiles);
         CHECKF(d <= 1e-4, "from %d: %g", from, d);
         CHECK(g.monotone && g.max_tiles > 1);
@@ -119,7 +112,7 @@ static void test_host_state(tsr_vae *vae, const float *lat, const float *ref)
     for (int chunk = 1; chunk <= 2; chunk++) {
         int tile = chunk == 1 ? 16 : 11;
         float *o = decode(vae, lat, chunk, tile, chunk - 1, NULL);
-        double d = max_abs(o, ref, ON);
+        double d = tsr_test_max_abs(o, ref, ON);
         printf("host states: tile %d chunk %d from %d: max abs %.3g, device state bytes %llu, host %llu\n", tile, chunk,
                chunk - 1, d, (unsigned long long)vae->tile_state_bytes, (unsigned long long)vae->tile_hist_bytes);
         CHECKF(d <= 1e-4, "host states, tile %d chunk %d: %g", tile, chunk, d);
@@ -137,7 +130,7 @@ static void test_drift(tsr_vae *vae, const float *lat, const float *ref)
         vae->tile_local_norm = 1;
         float *local = decode(vae, lat, 1, tile, 1, NULL);
         vae->tile_local_norm = 0;
-        double d0 = max_abs(ours, ref, ON), d1 = max_abs(local, ref, ON);
+        double d0 = tsr_test_max_abs(ours, ref, ON), d1 = tsr_test_max_abs(local, ref, ON);
         printf("tile %d: whole-frame stats max abs %.3g, PSNR %.1f dB, shift %.4f levels | per-tile stats max abs %.3g, "
                "PSNR %.1f dB, worst tile mean shift %.2f levels\n",
                tile, d0, psnr(ours, ref, ON), tile_shift(ours, ref, tile), d1, psnr(local, ref, ON),
@@ -188,7 +181,7 @@ static void test_encode(tsr_vae *vae, int h, int w, const int *tiles, int nt)
         for (int chunk = 4; chunk <= 8; chunk += 4) {
             tsr_latent l = encode(vae, &v, chunk, tiles[i]);
             size_t ln = (size_t)ref.c * ref.t * ref.h * ref.w;
-            double m = l.c == ref.c && l.t == ref.t && l.h == ref.h && l.w == ref.w ? max_abs(l.data, ref.data, ln) : 1e9;
+            double m = l.c == ref.c && l.t == ref.t && l.h == ref.h && l.w == ref.w ? tsr_test_max_abs(l.data, ref.data, ln) : 1e9;
             printf("encode %dx%d tile %d chunk %d: max abs %.3g\n", h, w, tiles[i], chunk, m);
             CHECKF(m <= 1e-4, "encode %dx%d tile %d chunk %d: %g", h, w, tiles[i], chunk, m);
             tsr_latent_free(&l);

@@ -48,13 +48,6 @@ static int source(void *user, float *frames, int max, tsr_error *e)
     return n;
 }
 
-static double max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
 static float *decode(tsr_vae *vae, const float *lat, int t, int h, int w, int chunk, tsr_status *st)
 {
     vid v = {calloc((size_t)3 * (4 * t - 3) * 64 * h * w, sizeof(float)), 4 * t - 3, 8 * h, 8 * w, 0, -1};
@@ -77,7 +70,7 @@ static void test_decode_streaming(tsr_vae *vae)
     for (int chunk = 1; chunk <= 2; chunk++) {
         float *c = decode(vae, lat, t, h, w, chunk, &st);
         CHECK(st == TSR_OK);
-        double d = max_abs(whole, c, on);
+        double d = tsr_test_max_abs(whole, c, on);
         CHECKF(d <= 1e-5, "decode chunk %d vs whole: %g", chunk, d);
         free(c);
     }
@@ -88,7 +81,7 @@ static void test_decode_streaming(tsr_vae *vae)
     CHECK(st == TSR_OK);
     double d = 0;
     for (int c = 0; c < 3; c++)
-        d = fmax(d, max_abs(one + (size_t)c * 64 * h * w, whole + (size_t)c * (4 * t - 3) * 64 * h * w, (size_t)64 * h * w));
+        d = fmax(d, tsr_test_max_abs(one + (size_t)c * 64 * h * w, whole + (size_t)c * (4 * t - 3) * 64 * h * w, (size_t)64 * h * w));
     CHECKF(d <= 1e-5, "1-frame latent vs first frame of the clip: %g", d); /* causal: frame 0 sees only z0 */
     free(one), free(l1), free(whole), free(lat);
 }
@@ -116,13 +109,13 @@ static void test_encode_streaming(tsr_vae *vae)
     for (int chunk = 4; chunk <= 4; chunk += 4) {
         tsr_latent l = encode(vae, &v, chunk, 1, &st);
         CHECK(st == TSR_OK);
-        double d = max_abs(l.data, whole.data, (size_t)32 * 3 * 8);
+        double d = tsr_test_max_abs(l.data, whole.data, (size_t)32 * 3 * 8);
         CHECKF(d <= 1e-5, "encode chunk %d vs whole: %g", chunk, d);
         tsr_latent_free(&l);
     }
     /* mean = first 16 channels of the posterior */
     tsr_latent mean = encode(vae, &v, 0, 0, &st);
-    CHECK(st == TSR_OK && mean.c == 16 && max_abs(mean.data, whole.data, (size_t)16 * 3 * 8) == 0);
+    CHECK(st == TSR_OK && mean.c == 16 && tsr_test_max_abs(mean.data, whole.data, (size_t)16 * 3 * 8) == 0);
     tsr_latent_free(&mean);
     tsr_latent_free(&whole);
     /* a single frame encodes to a single latent frame */
@@ -184,7 +177,7 @@ static void test_latent_streams(tsr_vae *vae)
             CHECKF(st == TSR_OK, "streamed encode: %s", err.message);
             CHECK(l.data == NULL && l.c == ref.c && l.t == ref.t && l.frames == 9 && a.next == ref.t);
             CHECKF(a.calls == 8 / chunk, /* first chunk 1 + chunk frames, then chunk */ "mode %d chunk %d: %d sink calls", mode, chunk, a.calls);
-            double d = max_abs(a.d, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
+            double d = tsr_test_max_abs(a.d, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
             CHECKF(d == 0, "mode %d chunk %d: streamed latent differs by %g", mode, chunk, d);
             if (mode == 2 && chunk == 4) { /* the sample is independent of the chunking */
                 tsr_encode_params q = p;
@@ -192,7 +185,7 @@ static void test_latent_streams(tsr_vae *vae)
                 tsr_latent l8 = {0};
                 v.next = 0;
                 REQUIRE(tsr_vae_encode(vae, v.h, v.w, source, &v, &q, &l8, &err) == TSR_OK);
-                double ds = max_abs(l8.data, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
+                double ds = tsr_test_max_abs(l8.data, ref.data, (size_t)ref.c * ref.t * ref.h * ref.w);
                 CHECKF(ds <= 1e-5, "sample chunk 8 vs 4: %g", ds);
                 tsr_latent_free(&l8);
             }
@@ -209,7 +202,7 @@ static void test_latent_streams(tsr_vae *vae)
                 st = tsr_vae_decode_from(vae, lat_read, &a, a.c, a.t, a.h, a.w, &dp, sink, &out, &err);
                 CHECKF(st == TSR_OK, "decode_from: %s", err.message);
                 CHECK(a.calls == ref.t);
-                CHECKF(max_abs(out.d, want, on) == 0, "decode_from differs by %g", max_abs(out.d, want, on));
+                CHECKF(tsr_test_max_abs(out.d, want, on) == 0, "decode_from differs by %g", tsr_test_max_abs(out.d, want, on));
                 a.nan_frame = ref.t - 1; /* a bad value in the last chunk: a clear error, after earlier frames */
                 st = tsr_vae_decode_from(vae, lat_read, &a, a.c, a.t, a.h, a.w, &dp, sink, &out, &err);
                 CHECKF(st == TSR_ERR_INPUT && strstr(err.message, "NaN") && strstr(err.message, "frame 2"),
@@ -237,7 +230,7 @@ static void test_temporal_padding(tsr_vae *vae, int F, const int *order, int n_o
     tsr_status s1, s2;
     tsr_latent a = encode(vae, &v, 0, 1, &s1), b = encode(vae, &e, 0, 1, &s2);
     CHECK(s1 == TSR_OK && s2 == TSR_OK && a.t == b.t && a.frames == F);
-    if (a.t == b.t) CHECKF(max_abs(a.data, b.data, (size_t)a.c * a.t * a.h * a.w) == 0, "temporal padding of %d frames", F);
+    if (a.t == b.t) CHECKF(tsr_test_max_abs(a.data, b.data, (size_t)a.c * a.t * a.h * a.w) == 0, "temporal padding of %d frames", F);
     tsr_latent_free(&a), tsr_latent_free(&b);
     free(v.d), free(e.d);
 }
@@ -254,7 +247,7 @@ static void test_spatial_padding(tsr_vae *vae)
     tsr_status s1, s2;
     tsr_latent a = encode(vae, &v, 0, 0, &s1), b = encode(vae, &p, 0, 0, &s2);
     CHECK(s1 == TSR_OK && s2 == TSR_OK && a.h == 4 && a.w == 4 && a.height == 20 && a.width == 28);
-    CHECK(max_abs(a.data, b.data, (size_t)16 * 16) == 0);
+    CHECK(tsr_test_max_abs(a.data, b.data, (size_t)16 * 16) == 0);
     tsr_latent_free(&a), tsr_latent_free(&b);
     free(v.d), free(p.d);
 }

@@ -78,13 +78,9 @@ static void acc_range(void *user, long b, long e, int worker)
 tsr_status tsr_cpu_gn_stats_accum(tsr_backend *be, const tsr_act *in, int f0, int y0, int x0, int y1, int x1, tsr_gnstats *s,
                                   tsr_error *err)
 {
-    if (!s || !in || !in->buf) return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: no input or statistics");
-    if (in->c != s->channels || f0 < 0 || f0 + s->t > in->t)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: input %dx%d (channels x frames) from frame %d does "
-                        "not hold %dx%d", in->c, in->t, f0, s->channels, s->t);
-    if (y0 < 0 || x0 < 0 || y1 > in->h || x1 > in->w || y0 >= y1 || x0 >= x1)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: region [%d,%d)x[%d,%d) outside %dx%d", y0, y1, x0,
-                        x1, in->h, in->w);
+    if (!s) return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: no input or statistics");
+    tsr_status st = tsr_backend_check_gn_region(in, s->channels, s->t, f0, y0, x0, y1, x1, err);
+    if (st != TSR_OK) return st;
     acc_job j = {in->buf->data, in->c, in->t, in->h, in->w, s->groups, f0, y0, x0, y1, x1, s->acc};
     tsr_parallel_for(((tsr_cpu_backend *)be)->pool, (long)s->t * s->groups, 1, acc_range, &j);
     return TSR_OK;

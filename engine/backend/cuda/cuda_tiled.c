@@ -63,13 +63,9 @@ tsr_status tsr_cuda_gn_stats_accum(tsr_backend *be, const tsr_act *in, int f0, i
                                    tsr_gnstats *s, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    if (!s || !in || !in->buf) return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: no input or statistics");
-    if (in->c != s->channels || f0 < 0 || f0 + s->t > in->t)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: input %dx%d (channels x frames) from frame %d does "
-                        "not hold %dx%d", in->c, in->t, f0, s->channels, s->t);
-    if (y0 < 0 || x0 < 0 || y1 > in->h || x1 > in->w || y0 >= y1 || x0 >= x1)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: region [%d,%d)x[%d,%d) outside %dx%d", y0, y1, x0,
-                        x1, in->h, in->w);
+    if (!s) return tsr_fail(err, TSR_ERR_INVALID_ARG, "gn_stats_accum: no input or statistics");
+    tsr_status st = tsr_backend_check_gn_region(in, s->channels, s->t, f0, y0, x0, y1, x1, err);
+    if (st != TSR_OK) return st;
     int cp = in->buf->cp, c = in->c, h = in->h, w = in->w, groups = s->groups;
     if (cp / 8 > 256) return tsr_fail(err, TSR_ERR_UNSUPPORTED, "gn_stats_accum over %d channels", c);
     long long npix = (long long)(y1 - y0) * (x1 - x0), lanes = 256 / (cp / 8);

@@ -1,0 +1,63 @@
+#!/bin/bash
+# One device call that validates main as merged: build (engine + CLI, no GUI/media/store), the GPU suite (op
+# checks against the CPU backend, goldens, graphs == eager, tiled ops, FP8), compute-sanitizer memcheck, then
+# the bench table: decode 720p17 / 1080p21 and encode 720p17 / 1080p21 (first start times the cuDNN plans and
+# remembers them; the rows after it start from the remembered plans), 720p17 without graphs, FP8 policies.
+# Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
+#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all]   (all: default; each half fits one 10-min call,
+#   the whole may not: keep the build folder between the two calls)
+set -u
+step=${1:-all}
+export PATH=/opt/torch/.venv/bin:$PATH
+out=${OUT:-/tmp/out}; mkdir -p "$out"
+b=build-gpu
+cli=$b/app/cli/tessera-cli
+export TSR_FIXTURES=${TSR_FIXTURES:-$PWD/../shared/fixtures}
+export TSR_CUDNN_CACHE=$b/cudnn-plans.txt   # kept with the build between calls
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
+{ { [ -d $b ] || meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false \
+    >"$out/setup.log" 2>&1; } && ninja -C $b -j16 >"$out/build.log" 2>&1; } ||
+  { grep -E "error|FAILED" -A3 "$out/build.log" "$out/setup.log" | head -30; exit 1; }
+
+if [ "$step" != bench ]; then
+echo "== GPU suite"
+meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
+grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
+grep -hE "rel rms error|graph|checks, " $b/meson-logs/testlog.txt | head -20
+cp $b/meson-logs/testlog.txt "$out/testlog.txt"
+
+if command -v compute-sanitizer >/dev/null; then
+  echo "== memcheck, small golden decode"
+  TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 \
+    $b/tests/gpu/test_cuda_golden decode decode_16x2x8x12.safetensors 0 >"$out/memcheck.log" 2>&1
+  echo "memcheck exit $?"; grep -E "ERROR SUMMARY" "$out/memcheck.log"
+fi
+fi
+[ "$step" = tests ] && exit 0
+
+echo "== bench"
+rows=$out/rows.txt; : >"$rows"
+bench() { # label, timeout, env/args...
+  local label=$1 lim=$2; shift 2
+  timeout "$lim" env "$@" --json >"$out/cur.json" 2>"$out/cur.err"; local rc=$?
+  cat "$out/cur.json" >>"$out/bench.jsonl"; cat "$out/cur.err" >>"$out/bench.err"
+  local med peak low
+  med=$(grep -oE '"median_s": *[0-9.]+' "$out/cur.json" | head -1 | grep -oE '[0-9.]+$')
+  peak=$(grep -oE '"arena_peak_bytes": *[0-9]+' "$out/cur.json" | head -1 | grep -oE '[0-9]+$')
+  low=$(grep -oE '"device_free_low_bytes": *[0-9]+' "$out/cur.json" | head -1 | grep -oE '[0-9]+$')
+  printf "| %-34s | %8s s | %6s GiB | %6s GiB | rc %d |\n" "$label" "${med:-?}" \
+    "$(awk -v x="${peak:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" \
+    "$(awk -v x="${low:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" $rc | tee -a "$rows"
+}
+bench "decode 720p17 (first start)"   300 $cli bench decode --shape 720p17 --backend cuda --runs 3
+bench "decode 720p17"                 150 $cli bench decode --shape 720p17 --backend cuda --runs 5
+bench "decode 720p17, no graphs"      150 TSR_CUDA_GRAPHS=0 $cli bench decode --shape 720p17 --backend cuda --runs 5
+bench "decode 1080p21 (first start)"  300 $cli bench decode --shape 1080p21 --backend cuda --runs 2
+bench "decode 1080p21"                200 $cli bench decode --shape 1080p21 --backend cuda --runs 3
+bench "encode 720p17 (first start)"   300 $cli bench encode --shape 720p17 --backend cuda --runs 3
+bench "encode 720p17"                 150 $cli bench encode --shape 720p17 --backend cuda --runs 5
+bench "encode 1080p21"                300 $cli bench encode --shape 1080p21 --backend cuda --runs 3
+bench "decode 720p17 fp8-fast"        150 $cli bench decode --shape 720p17 --backend cuda --runs 3 --precision fp8-fast
+bench "decode 720p17 fp8-quality"     150 $cli bench decode --shape 720p17 --backend cuda --runs 3 --precision fp8-quality
+echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"

@@ -162,43 +162,40 @@ static int parse_all(int argc, char **argv, cli_media_opts *o, const char *in_op
     return -1;
 }
 
-int cli_media_decode(int argc, char **argv)
+/* The four media commands differ only in their job kind, input option and usage text. */
+typedef struct media_cmd {
+    tsr_job_kind kind;
+    const char *name, *in_opt, *usage;
+} media_cmd;
+
+static const media_cmd media_cmds[] = {
+    {TSR_JOB_DECODE, "decode", "--latent", "usage: tessera-cli decode --latent X.safetensors|.latent|.npy "
+     "-o out.mp4|.mov|.mkv|dir/ [options]\n\nDecodes a latent file to video or frames."},
+    {TSR_JOB_ENCODE, "encode", "--video", "usage: tessera-cli encode --video CLIP -o X.safetensors|.latent|.npy "
+     "[--f16] [--raw]\n\nEncodes a clip, still or image sequence to a latent file (stored as mean * 0.9152 unless "
+     "--raw)."},
+    {TSR_JOB_ROUNDTRIP, "roundtrip", "--video", "usage: tessera-cli roundtrip CLIP -o out.mp4|.mov|.mkv|dir/ "
+     "[options]\n\nEncodes and decodes a clip (padding to 16 px and 4k+1 frames, cropped and trimmed back); keeps "
+     "the clip's audio. The latent goes through a spool file beside the output, not memory."},
+    {TSR_JOB_TRANSCODE, "transcode", "--video", "usage: tessera-cli transcode CLIP -o OUT [options]\n\nReads and "
+     "writes a clip through the job pipeline without the VAE (tests, format conversion)."},
+};
+
+static int media_command(int argc, char **argv, tsr_job_kind kind)
 {
+    const media_cmd *c = NULL;
+    for (size_t k = 0; k < sizeof media_cmds / sizeof media_cmds[0]; k++)
+        if (media_cmds[k].kind == kind) c = &media_cmds[k];
     cli_media_opts o;
-    cli_media_opts_init(&o, TSR_JOB_DECODE);
-    int rc = parse_all(argc, argv, &o, "--latent", "usage: tessera-cli decode --latent X.safetensors|.latent|.npy "
-                       "-o out.mp4|.mov|.mkv|dir/ [options]\n\nDecodes a latent file to video or frames.");
-    return rc >= 0 ? rc : cli_media_run(&o, "decode");
+    cli_media_opts_init(&o, kind);
+    int rc = parse_all(argc, argv, &o, c->in_opt, c->usage);
+    return rc >= 0 ? rc : cli_media_run(&o, c->name);
 }
 
-int cli_media_encode(int argc, char **argv)
-{
-    cli_media_opts o;
-    cli_media_opts_init(&o, TSR_JOB_ENCODE);
-    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli encode --video CLIP -o X.safetensors|.latent|.npy "
-                       "[--f16] [--raw]\n\nEncodes a clip, still or image sequence to a latent file (stored as "
-                       "mean * 0.9152 unless --raw).");
-    return rc >= 0 ? rc : cli_media_run(&o, "encode");
-}
-
-int cmd_roundtrip(int argc, char **argv)
-{
-    cli_media_opts o;
-    cli_media_opts_init(&o, TSR_JOB_ROUNDTRIP);
-    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli roundtrip CLIP -o out.mp4|.mov|.mkv|dir/ "
-                       "[options]\n\nEncodes and decodes a clip (padding to 16 px and 4k+1 frames, cropped and "
-                       "trimmed back); keeps the clip's audio.");
-    return rc >= 0 ? rc : cli_media_run(&o, "roundtrip");
-}
-
-int cmd_transcode(int argc, char **argv)
-{
-    cli_media_opts o;
-    cli_media_opts_init(&o, TSR_JOB_TRANSCODE);
-    int rc = parse_all(argc, argv, &o, "--video", "usage: tessera-cli transcode CLIP -o OUT [options]\n\nReads and "
-                       "writes a clip through the job pipeline without the VAE (tests, format conversion).");
-    return rc >= 0 ? rc : cli_media_run(&o, "transcode");
-}
+int cli_media_decode(int argc, char **argv) { return media_command(argc, argv, TSR_JOB_DECODE); }
+int cli_media_encode(int argc, char **argv) { return media_command(argc, argv, TSR_JOB_ENCODE); }
+int cmd_roundtrip(int argc, char **argv) { return media_command(argc, argv, TSR_JOB_ROUNDTRIP); }
+int cmd_transcode(int argc, char **argv) { return media_command(argc, argv, TSR_JOB_TRANSCODE); }
 
 #ifdef __SANITIZE_ADDRESS__
 /* libx265 keeps a small allocation per bit depth for the process's lifetime (not ours to free). */

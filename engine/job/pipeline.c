@@ -299,9 +299,12 @@ static tsr_status spool_read(void *user, float *dst, int t0, int n, tsr_error *e
     spool *sp = user;
     size_t hw = (size_t)sp->h * sp->w;
     for (int f = 0; f < n; f++) {
-        int bad = spool_seek(sp->rd, (int64_t)(t0 + f) * sp->c * (int64_t)hw * (int64_t)sizeof(float), SEEK_SET) != 0;
-        for (int ci = 0; ci < sp->c && !bad; ci++) bad = fread(dst + ((size_t)ci * n + f) * hw, sizeof(float), hw, sp->rd) != hw;
-        if (bad) return tsr_fail(err, TSR_ERR_IO, "%s: cannot read back the latent of frame %d", sp->f.temp_path, t0 + f);
+        int64_t at = (int64_t)(t0 + f) * sp->c * (int64_t)hw * (int64_t)sizeof(float);
+        int bad = spool_seek(sp->rd, at, SEEK_SET) != 0;
+        for (int ci = 0; ci < sp->c && !bad; ci++)
+            bad = fread(dst + ((size_t)ci * n + f) * hw, sizeof(float), hw, sp->rd) != hw;
+        if (bad)
+            return tsr_fail(err, TSR_ERR_IO, "%s: cannot read back the latent of frame %d", sp->f.temp_path, t0 + f);
     }
     return TSR_OK;
 }

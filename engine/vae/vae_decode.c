@@ -30,7 +30,8 @@ static tsr_status check_values(const float *x, int c, int n, size_t hw, int t0, 
     for (size_t i = 0; i < count; i++)
         if (!isfinite(x[i]))
             return tsr_fail(err, TSR_ERR_INPUT, "latent value at channel %zu, frame %zu, position %zu is %s",
-                            i / ((size_t)n * hw), (size_t)t0 + i / hw % (size_t)n, i % hw, isnan(x[i]) ? "NaN" : "infinite");
+                            i / ((size_t)n * hw), (size_t)t0 + i / hw % (size_t)n, i % hw,
+                            isnan(x[i]) ? "NaN" : "infinite");
     return TSR_OK;
 }
 
@@ -178,7 +179,8 @@ tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_erro
 {
     const tsr_latent_array *a = user;
     size_t hw = (size_t)a->h * a->w;
-    if (t0 < 0 || n < 0 || t0 + n > a->t) return tsr_fail(err, TSR_ERR_INTERNAL, "latent frames %d+%d of %d", t0, n, a->t);
+    if (t0 < 0 || n < 0 || t0 + n > a->t)
+        return tsr_fail(err, TSR_ERR_INTERNAL, "latent frames %d+%d of %d", t0, n, a->t);
     for (int ci = 0; ci < a->c; ci++)
         memcpy(dst + (size_t)ci * n * hw, a->data + ((size_t)ci * a->t + t0) * hw, (size_t)n * hw * sizeof(float));
     return TSR_OK;
@@ -279,7 +281,8 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
 static tsr_status decode_src(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                              const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
-    if (p->memory_budget > 0 && p->tile == 0) return tsr_vae_decode_planned(vae, src, c, t, h, w, p, sink, sink_user, err);
+    if (p->memory_budget > 0 && p->tile == 0)
+        return tsr_vae_decode_planned(vae, src, c, t, h, w, p, sink, sink_user, err);
     int emitted = 0;
     return tsr_vae_decode_pass(vae, src, c, t, h, w, p, sink, sink_user, &emitted, err);
 }

@@ -167,9 +167,10 @@ static tsr_status finish_pending(enc_run *r, int slot, int discard, tsr_error *e
     tsr_status st = r->v->be->ops->download_wait(r->v->be, r->pend[slot].ticket, discard ? &e2 : err);
     r->pend[slot].ticket = -1;
     if (discard || st != TSR_OK) return discard ? TSR_OK : st;
+    const float *raw = r->pend[slot].raw;
     if (r->p->latent_sink)
-        return emit_latent(r, r->pend[slot].raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
-    return append_post(r, r->pend[slot].raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
+        return emit_latent(r, raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
+    return append_post(r, raw, r->pend[slot].c, r->pend[slot].t, r->pend[slot].h, r->pend[slot].w, err);
 }
 
 /* Host [3][n][hp][wp] of the buffered frames, padded with -1 (tiled encode: its layers read host frames). */

@@ -205,6 +205,19 @@ const char *tsr_engine_description(const tsr_engine *e);
 /* Why AUTO did not pick CUDA (empty when it did or was not asked). */
 const char *tsr_engine_fallback_reason(const tsr_engine *e);
 
+/* The CUDA devices the driver reports, for a device choice (tsr_engine_params.device is the ordinal). Opens
+ * the driver and creates no context: cheap, any thread. No driver, no device or a build without CUDA is not
+ * an error: *count = 0 and err->message says why. `supported`: sm_80 or newer (what the CUDA backend runs). */
+#define TSR_MAX_DEVICES 16
+typedef struct tsr_device_info {
+    int ordinal;
+    char name[128];
+    int cc_major, cc_minor;
+    uint64_t total_memory;      /* bytes */
+    int supported;
+} tsr_device_info;
+tsr_status tsr_devices_list(tsr_device_info *out, int max, int *count, tsr_error *err);
+
 /* Counters of an engine for benchmarks. "Since reset" fields count from creation or the last
  * tsr_engine_stats(e, 1, ...). Same thread as the engine's VAE calls. */
 #define TSR_STATS_PARTS 12

@@ -67,6 +67,7 @@ int cli_progress(void *user, const tsr_progress *p);
 int cmd_info(int argc, char **argv);
 int cmd_make_model(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 /* feat/cuda */
 int cmd_bench(int argc, char **argv);
 #endif

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"info", "validate a model file and describe it (format, tensors, configuration, digest)", cmd_info},
     {"make-model", "write a SeedVR2-shaped VAE from the deterministic filler (safetensors or GGUF)", cmd_make_model},
     {"models", "list the model files in the models folders with their kind", cmd_models},
+    {"devices", "list the CUDA devices the driver reports (the CPU backend is always there)", cmd_devices},
     {"quantize", "conv/linear weights to FP8 e4m3 (per output channel scales): about half the size", cmd_quantize},
 };
 

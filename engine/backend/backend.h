@@ -199,5 +199,7 @@ typedef struct tsr_backend_params {
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);
 /* Returns TSR_ERR_NO_DEVICE / TSR_ERR_UNSUPPORTED with a reason when CUDA cannot be used. */
 tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);
+/* tsr_devices_list (tessera.h) for the CUDA backend: the driver's devices, or none with the reason. */
+tsr_status tsr_cuda_devices(tsr_device_info *out, int max, int *count, tsr_error *err);
 
 #endif

@@ -97,6 +97,15 @@ void tsr_engine_destroy(tsr_engine **engine)
 const char *tsr_engine_description(const tsr_engine *e) { return e ? e->description : ""; }
 const char *tsr_engine_fallback_reason(const tsr_engine *e) { return e ? e->fallback_reason : ""; }
 
+tsr_status tsr_devices_list(tsr_device_info *out, int max, int *count, tsr_error *err)
+{
+    if (!count) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_devices_list: count is required");
+    *count = 0;
+    if (max < 0 || (max > 0 && !out)) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_devices_list: no room given");
+    if (err) memset(err, 0, sizeof *err);
+    return tsr_cuda_devices(out, max, count, err);
+}
+
 void tsr_engine_stats_get(tsr_engine *e, int reset, tsr_engine_stats *out)
 {
     if (out) memset(out, 0, sizeof *out);

@@ -77,6 +77,7 @@ static inline const char *ui_test_find_unnamed(GtkWidget *root)
 {
     for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) {
         if (GTK_IS_WINDOW_CONTROLS(c) || GTK_IS_POPOVER(c)) continue;
+        if (!gtk_widget_get_visible(c)) continue; /* hidden widgets are not exposed to assistive technologies */
         /* libadwaita's own toast widget: its close button has no name in 1.2, and it is not ours to name */
         if (g_str_equal(G_OBJECT_TYPE_NAME(c), "AdwToastWidget")) continue;
         gboolean interactive = GTK_IS_BUTTON(c) || GTK_IS_MENU_BUTTON(c) || GTK_IS_DROP_DOWN(c) ||

@@ -31,7 +31,10 @@ static void test_choices_from_devices(void)
     g_object_unref(l);
 }
 
-static gboolean ready(gpointer w) { return tessera_preferences_devices_ready(TESSERA_PREFERENCES(w)); }
+static gboolean ready(gpointer w)
+{
+    return tessera_preferences_devices_ready(TESSERA_PREFERENCES(w)) && gtk_widget_get_width(GTK_WIDGET(w)) > 0;
+}
 
 /* The first widget of `type` under root. */
 static GtkWidget *find_type(GtkWidget *root, GType type)
@@ -63,7 +66,8 @@ static void test_window(void)
     const char *label = gtk_string_list_get_string(GTK_STRING_LIST(m), sel);
     g_assert_true(g_str_has_prefix(label, "GPU 1"));
     if (n == 0) g_assert_nonnull(strstr(label, "not found now"));
-    ui_test_screenshot(w, "preferences", "devices");
+    ui_test_sleep(100); /* one more frame: the combo's new model laid out */
+    ui_test_screenshot(w, "preferences", "1-devices");
     adw_combo_row_set_selected(combo, 1);
     g_assert_cmpint(tessera_settings_get_int("gpu", -1), ==, 1); /* CPU */
     adw_combo_row_set_selected(combo, 0);

@@ -373,14 +373,14 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
     return stop_writer(j, st, err);
 }
 
-static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spool *sp, tsr_error *err)
+static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spool *sp, int tile, tsr_error *err)
 {
     const tsr_media_info *in = tsr_media_reader_info(j->reader);
     j->p.frames_total = (int)in->frames;
     tsr_encode_params ep;
     tsr_encode_params_default(&ep);
     ep.chunk = j->spec->chunk;
-    ep.tile = j->spec->tile > 0 ? j->spec->tile : 0;
+    ep.tile = tile;
     ep.progress = forward_progress;
     ep.progress_user = j;
     if (sp) ep.latent_sink = spool_write, ep.latent_sink_user = sp;
@@ -400,6 +400,41 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spoo
     return st;
 }
 
+/* The next smaller encoder tile (input pixels) after `cur` for frames of h x w: 0 = untiled -> the largest
+ * power of two from 512 below the frame's longer side, then halves, down to 64; 0 when none is left. */
+static int next_encode_tile(int cur, int h, int w)
+{
+    int t = cur > 0 ? cur / 2 : 512;
+    while (cur == 0 && t >= TSR_MAX(h, w) && t > 64) t /= 2;
+    return t >= 64 && t < TSR_MAX(h, w) ? t : 0;
+}
+
+/* Encode with the spec's tile, or untiled; when the device runs out of memory (a job with a VRAM budget, or
+ * a small card) and the spec left tiling to Tessera, read the clip again from the start and encode in exact
+ * spatial tiles, smaller each time (the encoder's peak scales with the tile's pixels; the result is the same up
+ * to rounding). The spool of a round trip starts over too. */
+static tsr_status encode_within_budget(job *j, tsr_vae *vae, tsr_latent *lat, spool *sp, tsr_error *err)
+{
+    const tsr_media_info *in = tsr_media_reader_info(j->reader);
+    int h = in->height, w = in->width, tile = j->spec->tile > 0 ? j->spec->tile : 0;
+    for (;;) {
+        tsr_status st = encode_from_reader(j, vae, lat, sp, tile, err);
+        int next = j->spec->tile > 0 || st != TSR_ERR_DEVICE_OOM ? 0 : next_encode_tile(tile, h, w);
+        if (!next) return st;
+        tsr_log(TSR_LOG_WARN, "out of device memory while encoding %s; starting over in %d px tiles: %s",
+                tile ? "in tiles" : "whole frames", next, err ? err->message : "");
+        tsr_latent_free(lat);
+        tsr_media_reader_close(&j->reader);
+        st = tsr_media_reader_open(j->spec->input, &j->reader, err);
+        if (st == TSR_OK && sp) {
+            spool_close(sp);
+            st = spool_open(sp, j->spec->output, err);
+        }
+        if (st != TSR_OK) return st;
+        tile = next;
+    }
+}
+
 static tsr_status run_vae_job(job *j, tsr_error *err)
 {
     const tsr_job_spec *s = j->spec;
@@ -411,12 +446,12 @@ static tsr_status run_vae_job(job *j, tsr_error *err)
         j->fps_num = lat.fps_num, j->fps_den = lat.fps_den;
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, NULL, NULL, err);
     } else if (st == TSR_OK && j->kind == TSR_JOB_ENCODE) {
-        st = encode_from_reader(j, vae, &lat, NULL, err);
+        st = encode_within_budget(j, vae, &lat, NULL, err);
         if (st == TSR_OK) st = tsr_latent_write(s->output, &lat, s->latent_f16, s->latent_raw, err);
     } else if (st == TSR_OK) { /* round trip through the spool file */
         spool sp;
         st = spool_open(&sp, s->output, err);
-        if (st == TSR_OK) st = encode_from_reader(j, vae, &lat, &sp, err);
+        if (st == TSR_OK) st = encode_within_budget(j, vae, &lat, &sp, err);
         if (st == TSR_OK) st = spool_rewind(&sp, err);
         if (st == TSR_OK) st = decode_to_writer(j, vae, &lat, tsr_media_reader_info(j->reader), &sp, err);
         spool_close(&sp);

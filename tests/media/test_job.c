@@ -2,6 +2,7 @@
  * callback (no output, no temp file), and the runner's default job running it end to end; then a real VAE job
  * (builtin:small): PLAN/PREVIEW events through the runner and the frame rate kept in latent files. */
 #include <dirent.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,73 @@ static void test_roundtrip_spool(void)
     CHECKF(count_prefixed("rt.mkv") == 0, "%d files left after the cancel", count_prefixed("rt.mkv"));
 }
 
+/* An encode job with a VRAM budget that whole frames do not fit: the job reads the clip again and encodes
+ * in exact spatial tiles (smaller each time) instead of failing; the latent equals the untiled one up to
+ * rounding. A budget no tile fits fails with the out-of-memory error and leaves no file. */
+static int peak_progress(void *user, const tsr_progress *p)
+{
+    uint64_t *peak = user;
+    if (p->mem_peak > *peak) *peak = p->mem_peak;
+    return 0;
+}
+
+static void test_encode_budget_tiles(void)
+{
+    char clip256[300], lat[300];
+    snprintf(clip256, sizeof clip256, "%s/wide.mkv", dir);
+    tsr_media_writer_params p;
+    tsr_media_writer_params_default(&p);
+    p.width = 256, p.height = 192, p.codec = "ffv1";
+    tsr_media_writer *w = NULL;
+    tsr_error err = {0};
+    float *f = malloc(sizeof(float) * 3 * 256 * 192);
+    REQUIRE(f && tsr_media_writer_open(clip256, &p, &w, &err) == TSR_OK);
+    for (int k = 0; k < 5; k++) {
+        for (int i = 0; i < 3 * 256 * 192; i++) f[i] = (float)((i * 13 + k * 5) % 97) / 48.0f - 1.0f;
+        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
+    }
+    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
+    free(f);
+    tsr_job_spec s;
+    tsr_job_spec_default(&s);
+    s.kind = TSR_JOB_ENCODE;
+    s.backend = TSR_BACKEND_CPU;
+    s.latent_raw = 1;
+    snprintf(s.input, sizeof s.input, "%s", clip256);
+    uint64_t peak_whole = 0, peak_tiled = 0, peak_budget = 0;
+    const char *names[3] = {"whole.safetensors", "t64.safetensors", "budget.safetensors"};
+    tsr_latent l[3] = {{0}};
+    for (int run = 0; run < 3; run++) {
+        snprintf(lat, sizeof lat, "%s/%s", dir, names[run]);
+        snprintf(s.output, sizeof s.output, "%s", lat);
+        s.tile = run == 1 ? 64 : 0;
+        s.memory_budget = run == 2 ? (peak_whole + peak_tiled) / 2 : 0;
+        uint64_t *peak = run == 0 ? &peak_whole : run == 1 ? &peak_tiled : &peak_budget;
+        tsr_status st = tsr_job_run(NULL, &s, peak_progress, peak, &err);
+        CHECKF(st == TSR_OK, "encode run %d (budget %llu): %s", run, (unsigned long long)s.memory_budget, err.message);
+        REQUIRE(tsr_latent_read(lat, &l[run], &err) == TSR_OK);
+        if (run == 1) CHECKF(peak_tiled < peak_whole, "tiled peak %llu vs whole %llu", (unsigned long long)peak_tiled,
+                             (unsigned long long)peak_whole);
+    }
+    fprintf(stderr, "encode peaks: whole %.1f MiB, 64 px tiles %.1f MiB, budget %.1f MiB -> %.1f MiB\n",
+            peak_whole / 1048576.0, peak_tiled / 1048576.0, (peak_whole + peak_tiled) / 2 / 1048576.0,
+            peak_budget / 1048576.0);
+    /* the whole-frame try ran out at the budget; what finished stayed within it */
+    CHECKF(peak_budget <= (peak_whole + peak_tiled) / 2, "peak %llu over the budget", (unsigned long long)peak_budget);
+    size_t n = (size_t)l[0].c * l[0].t * l[0].h * l[0].w;
+    CHECK(l[2].c == l[0].c && l[2].t == l[0].t && l[2].h == l[0].h && l[2].w == l[0].w);
+    double d = 0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)l[2].data[i] - l[0].data[i]));
+    CHECKF(d <= 1e-4, "budget-tiled latent differs from the whole-frame one by %g", d);
+    for (int run = 0; run < 3; run++) tsr_latent_free(&l[run]);
+    /* a budget below the smallest tile's need: the out-of-memory error, no output, no temp file */
+    snprintf(s.output, sizeof s.output, "%s/tiny.safetensors", dir);
+    s.tile = 0, s.memory_budget = 4096;
+    tsr_status st = tsr_job_run(NULL, &s, NULL, NULL, &err);
+    CHECKF(st == TSR_ERR_DEVICE_OOM, "tiny budget: %d %s", st, err.message);
+    CHECKF(count_prefixed("tiny.safetensors") == 0, "%d files left", count_prefixed("tiny.safetensors"));
+}
+
 int main(void)
 {
 #if !TSR_HAVE_MEDIA
@@ -302,6 +370,7 @@ int main(void)
     test_runner_default_job();
     test_vae_plan_preview_fps();
     test_roundtrip_spool();
+    test_encode_budget_tiles();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (!tsr_test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

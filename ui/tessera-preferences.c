@@ -58,6 +58,13 @@ guint tessera_preferences_device_choices(GtkStringList *list, int *values, const
     return k;
 }
 
+/* Select the Device choice whose setting value is `saved` among the first k. */
+static void select_value(TesseraPreferences *self, guint k, int saved)
+{
+    for (guint i = 0; i < k; i++)
+        if (self->values[i] == saved) adw_combo_row_set_selected(self->device, i);
+}
+
 gboolean tessera_preferences_devices_ready(TesseraPreferences *self) { return self->devices_ready; }
 
 typedef struct device_scan {
@@ -81,8 +88,7 @@ static void fill_devices(TesseraPreferences *self, const device_scan *r)
     guint k = tessera_preferences_device_choices(list, self->values, r->d, r->n, saved);
     g_signal_handler_block(self->device, self->device_handler);
     adw_combo_row_set_model(self->device, G_LIST_MODEL(list));
-    for (guint i = 0; i < k; i++)
-        if (self->values[i] == saved) adw_combo_row_set_selected(self->device, i);
+    select_value(self, k, saved);
     g_signal_handler_unblock(self->device, self->device_handler);
     g_object_unref(list);
     adw_action_row_set_subtitle(self->device_note, r->n ? "" : r->err.message);
@@ -150,16 +156,14 @@ static void tessera_preferences_init(TesseraPreferences *self)
     adw_preferences_group_add(gpu, budget_row);
     /* the saved choice and the two that always exist now; the GPUs once the background scan answers */
     GtkStringList *list = gtk_string_list_new(NULL);
-    device_scan none = {0};
     int saved = tessera_settings_get_int("gpu", 0);
-    guint k = tessera_preferences_device_choices(list, self->values, none.d, 0, saved);
+    guint k = tessera_preferences_device_choices(list, self->values, NULL, 0, saved);
     GtkWidget *combo = adw_combo_row_new();
     self->device = ADW_COMBO_ROW(combo);
     adw_preferences_row_set_title(ADW_PREFERENCES_ROW(combo), "Device");
     adw_combo_row_set_model(self->device, G_LIST_MODEL(list));
     g_object_unref(list);
-    for (guint i = 0; i < k; i++)
-        if (self->values[i] == saved) adw_combo_row_set_selected(self->device, i);
+    select_value(self, k, saved);
     gtk_accessible_update_property(GTK_ACCESSIBLE(combo), GTK_ACCESSIBLE_PROPERTY_LABEL, "Device", -1);
     self->device_handler = g_signal_connect(combo, "notify::selected", G_CALLBACK(on_gpu_changed), self);
     adw_preferences_group_add(gpu, combo);

@@ -21,6 +21,7 @@
 #include "model/filler.h"
 #include "model/safetensors.h"
 #include "tessera.h"
+#include "../golden/golden_harness.h"
 #include "tsr_test.h"
 #include "vae/precision.h"
 
@@ -39,51 +40,20 @@ typedef struct layer {
     double add2;           /* added squared error (cuDNN FP8) */
 } layer;
 
-static tsr_error err;
-
-
-static float *read_video(const char *path, size_t *n)
-{
-    tsr_weights w;
-    if (tsr_safetensors_open(path, &w, &err) != TSR_OK) return NULL;
-    const tsr_tensor_info *t = tsr_weights_find(&w, "video");
-    float *out = t ? malloc((size_t)t->numel * sizeof(float)) : NULL;
-    if (out && tsr_tensor_read_f32(t, out, &err) == TSR_OK) *n = (size_t)t->numel;
-    else free(out), out = NULL;
-    tsr_weights_free(&w);
-    return out;
-}
-
-typedef struct collect {
-    float *buf;
-    int frames;
-} collect;
-
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
-{
-    (void)e;
-    collect *c = user;
-    for (int f = 0; f < n; f++)
-        for (int ch = 0; ch < 3; ch++)
-            memcpy(c->buf + (((size_t)ch * c->frames + first + f) * h) * w, fr + ((size_t)f * 3 + ch) * h * w,
-                   (size_t)h * w * sizeof(float));
-    return TSR_OK;
-}
-
 static int chunk_frames; /* latent frames per chunk, 0 = whole clip */
 
 /* decode golden g with the current override; rel RMS into *rel, PSNR into *psnr */
-static int measure(tsr_vae *vae, const golden *g, double *rel, double *psnr)
+static int measure(tsr_vae *v, const golden *g, double *rel, double *psnr)
 {
     size_t nl = (size_t)16 * g->t * g->h * g->w;
     float *lat = malloc(nl * sizeof *lat), *out = calloc(g->n, sizeof(float));
     if (!lat || !out) return 1;
     tsr_filler_latent(lat, nl);
-    collect c = {out, 4 * g->t - 3};
+    collect c = {out, 4 * g->t - 3, 8 * g->h, 8 * g->w};
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = chunk_frames ? chunk_frames : g->t;
-    tsr_status st = tsr_vae_decode(vae, lat, 16, g->t, g->h, g->w, &p, sink, &c, &err);
+    tsr_status st = tsr_vae_decode(v, lat, 16, g->t, g->h, g->w, &p, sink, &c, &err);
     if (st == TSR_OK) {
         double e = 0;
         for (size_t i = 0; i < g->n; i++) e += ((double)out[i] - g->ref[i]) * ((double)out[i] - g->ref[i]);
@@ -137,7 +107,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", fx, gs[i].file);
-        if (!(gs[i].ref = read_video(path, &gs[i].n))) {
+        if (!(gs[i].ref = st_min_read(path, "video", &gs[i].n))) {
             fprintf(stderr, "%s: %s\n", path, err.message);
             return 77;
         }
@@ -159,7 +129,6 @@ int main(int argc, char **argv)
         return 77;
     }
     tsr_model *model = NULL;
-    tsr_vae *vae = NULL;
     if (st || tsr_model_builtin(NULL, &model, &err) || tsr_vae_create(eng, model, &vae, &err)) {
         fprintf(stderr, "setup: %s\n", err.message);
         return 1;

@@ -21,22 +21,31 @@ static char dir[256], clip[300];
         REQUIRE(cond);                                                                               \
     } while (0)
 
-static void make_clip(void)
+/* An FFV1 clip of `frames` w x h frames whose value at float i of frame k is ((a*i + b*k) % m) / (m/2) - 1;
+ * fps_num 0 = the writer's default rate. */
+static void write_clip(const char *path, int w, int h, int frames, int fps_num, int fps_den, int a, int b, int m)
 {
     tsr_media_writer_params p;
     tsr_media_writer_params_default(&p);
-    p.width = 66, p.height = 50, p.codec = "ffv1";
-    tsr_media_writer *w = NULL;
+    p.width = w, p.height = h, p.codec = "ffv1";
+    if (fps_num) p.fps_num = fps_num, p.fps_den = fps_den;
+    tsr_media_writer *wr = NULL;
     tsr_error err = {0};
-    float *f = malloc(sizeof(float) * 3 * 66 * 50);
-    snprintf(clip, sizeof clip, "%s/src.mkv", dir);
-    REQUIRE(tsr_media_writer_open(clip, &p, &w, &err) == TSR_OK);
-    for (int k = 0; k < 30; k++) {
-        for (int i = 0; i < 3 * 66 * 50; i++) f[i] = (float)((i + k) % 50) / 25.0f - 1.0f;
-        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
+    size_t n = (size_t)3 * w * h;
+    float *f = malloc(sizeof(float) * n);
+    REQUIRE(f && tsr_media_writer_open(path, &p, &wr, &err) == TSR_OK);
+    for (int k = 0; k < frames; k++) {
+        for (size_t i = 0; i < n; i++) f[i] = (float)(((size_t)a * i + (size_t)b * k) % (size_t)m) / (float)(m / 2) - 1.0f;
+        REQUIRE(tsr_media_write(wr, f, &err) == TSR_OK);
     }
-    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
+    REQUIRE(tsr_media_writer_finish(&wr, &err) == TSR_OK);
     free(f);
+}
+
+static void make_clip(void)
+{
+    snprintf(clip, sizeof clip, "%s/src.mkv", dir);
+    write_clip(clip, 66, 50, 30, 0, 0, 1, 1, 50);
 }
 
 static void spec_for(tsr_job_spec *s, const char *out)
@@ -140,19 +149,8 @@ static void test_vae_plan_preview_fps(void)
 {
     char small[300], lat[300], comfy[300], out[300], out24[300];
     snprintf(small, sizeof small, "%s/small.mkv", dir);
-    tsr_media_writer_params p;
-    tsr_media_writer_params_default(&p);
-    p.width = 32, p.height = 48, p.codec = "ffv1", p.fps_num = 30000, p.fps_den = 1001;
-    tsr_media_writer *w = NULL;
+    write_clip(small, 32, 48, 5, 30000, 1001, 7, 3, 64);
     tsr_error err = {0};
-    float *f = malloc(sizeof(float) * 3 * 32 * 48);
-    REQUIRE(f && tsr_media_writer_open(small, &p, &w, &err) == TSR_OK);
-    for (int k = 0; k < 5; k++) {
-        for (int i = 0; i < 3 * 32 * 48; i++) f[i] = (float)((i * 7 + k * 3) % 64) / 32.0f - 1.0f;
-        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
-    }
-    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
-    free(f);
 
     snprintf(lat, sizeof lat, "%s/enc.safetensors", dir);
     snprintf(comfy, sizeof comfy, "%s/enc.latent", dir);
@@ -305,19 +303,8 @@ static void test_encode_budget_tiles(void)
 {
     char clip256[300], lat[300];
     snprintf(clip256, sizeof clip256, "%s/wide.mkv", dir);
-    tsr_media_writer_params p;
-    tsr_media_writer_params_default(&p);
-    p.width = 256, p.height = 192, p.codec = "ffv1";
-    tsr_media_writer *w = NULL;
+    write_clip(clip256, 256, 192, 5, 0, 0, 13, 5, 97);
     tsr_error err = {0};
-    float *f = malloc(sizeof(float) * 3 * 256 * 192);
-    REQUIRE(f && tsr_media_writer_open(clip256, &p, &w, &err) == TSR_OK);
-    for (int k = 0; k < 5; k++) {
-        for (int i = 0; i < 3 * 256 * 192; i++) f[i] = (float)((i * 13 + k * 5) % 97) / 48.0f - 1.0f;
-        REQUIRE(tsr_media_write(w, f, &err) == TSR_OK);
-    }
-    REQUIRE(tsr_media_writer_finish(&w, &err) == TSR_OK);
-    free(f);
     tsr_job_spec s;
     tsr_job_spec_default(&s);
     s.kind = TSR_JOB_ENCODE;

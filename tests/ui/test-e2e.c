@@ -21,12 +21,6 @@ static gboolean label_with_text(GtkWidget *root, const char *text)
     return FALSE;
 }
 
-static gboolean is_state(gpointer data)
-{
-    TesseraJob *job = data;
-    return (int)tessera_job_get_state(job) == GPOINTER_TO_INT(g_object_get_data(data, "want"));
-}
-
 static gboolean progressed(gpointer data) { return tessera_job_get_progress(data) > 0.3; }
 
 static void drop_clip(TesseraWindow *win, const char *clip)
@@ -132,8 +126,7 @@ static void run_flow(tsr_job_fn job_fn, const char *shot_prefix, gboolean archiv
     g_assert_true(ui_test_wait(progressed, job, 120000));
     ui_test_sleep(100);
     ui_test_screenshot(GTK_WIDGET(win), shot_prefix, "2-running");
-    g_object_set_data(G_OBJECT(job), "want", GINT_TO_POINTER(TSR_JOB_DONE));
-    g_assert_true(ui_test_wait(is_state, job, 330000)); /* the CPU round trip: minutes on 2 shared cores */
+    g_assert_true(ui_test_wait_job_state(job, TSR_JOB_DONE, 330000)); /* the CPU round trip: minutes on 2 cores */
     ui_test_sleep(300);
     g_assert_true(g_file_test(tessera_job_get_output(job), G_FILE_TEST_IS_REGULAR));
     g_autofree char *part = g_strconcat(tessera_job_get_output(job), ".part", NULL);

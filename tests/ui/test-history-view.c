@@ -23,18 +23,6 @@ static tsr_status fake_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ct
 
 #define CLEAR_TIP "Forget every finished job (the output files stay)"
 
-static gboolean job_in_state(gpointer data)
-{
-    TesseraJob *job = data;
-    return tessera_job_get_state(job) == (tsr_job_state)GPOINTER_TO_INT(g_object_get_data(G_OBJECT(job), "want"));
-}
-
-static void wait_state(TesseraJob *job, tsr_job_state s)
-{
-    g_object_set_data(G_OBJECT(job), "want", GINT_TO_POINTER(s));
-    g_assert_true(ui_test_wait(job_in_state, job, 15000));
-}
-
 /* A button in `root` whose accessible label (set with the tooltip) is `label`. */
 static GtkWidget *find_button(GtkWidget *root, const char *label)
 {
@@ -45,15 +33,6 @@ static GtkWidget *find_button(GtkWidget *root, const char *label)
         if (inner) return inner;
     }
     return NULL;
-}
-
-static TesseraJob *add(TesseraJobQueue *q, TesseraPreset *preset, const char *dir, const char *name)
-{
-    g_autofree char *path = ui_test_write_file(dir, name, "clip");
-    g_autoptr(GFile) f = g_file_new_for_path(path);
-    TesseraJob *job = tessera_job_queue_add(q, f, preset, NULL);
-    g_assert_nonnull(job);
-    return job;
 }
 
 static gboolean n_entries_is(gpointer data)
@@ -78,14 +57,14 @@ static void test_history(void)
     ui_test_sleep(200);
     ui_test_screenshot(win, "history-view", "1-empty");
 
-    TesseraJob *ok = add(q, master, dir, "good.mp4"), *bad = add(q, master, dir, "fail.mkv"),
-               *slow = add(q, master, dir, "slow.mov");
+    TesseraJob *ok = ui_test_add_job(q, master, dir, "good.mp4"), *bad = ui_test_add_job(q, master, dir, "fail.mkv"),
+               *slow = ui_test_add_job(q, master, dir, "slow.mov");
     tessera_job_queue_start(q);
-    wait_state(ok, TSR_JOB_DONE);
-    wait_state(bad, TSR_JOB_FAILED);
-    wait_state(slow, TSR_JOB_RUNNING);
+    g_assert_true(ui_test_wait_job_state(ok, TSR_JOB_DONE, 15000));
+    g_assert_true(ui_test_wait_job_state(bad, TSR_JOB_FAILED, 15000));
+    g_assert_true(ui_test_wait_job_state(slow, TSR_JOB_RUNNING, 15000));
     tessera_job_queue_cancel(q, slow);
-    wait_state(slow, TSR_JOB_CANCELLED);
+    g_assert_true(ui_test_wait_job_state(slow, TSR_JOB_CANCELLED, 15000));
     g_object_set_data(G_OBJECT(view), "want", GUINT_TO_POINTER(3));
     g_assert_true(ui_test_wait(n_entries_is, view, 5000)); /* reloaded on the queue's "history-changed" */
 
@@ -125,7 +104,7 @@ static void test_history(void)
     g_assert_cmpstr(tessera_job_get_output(again), ==, tessera_job_get_output(ok));
     g_assert_cmpstr(tessera_job_get_row(again)->spec.codec, ==, "prores");
     g_assert_cmpstr(tessera_job_get_preset(again), ==, "Master — ProRes/FFV1 10-bit");
-    wait_state(again, TSR_JOB_DONE);
+    g_assert_true(ui_test_wait_job_state(again, TSR_JOB_DONE, 15000));
     g_object_set_data(G_OBJECT(view), "want", GUINT_TO_POINTER(4));
     g_assert_true(ui_test_wait(n_entries_is, view, 5000));
 

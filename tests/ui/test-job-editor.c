@@ -35,18 +35,6 @@ static char *seen_for(const char *base)
     return v;
 }
 
-static gboolean job_in_state(gpointer data)
-{
-    TesseraJob *job = data;
-    return tessera_job_get_state(job) == (tsr_job_state)GPOINTER_TO_INT(g_object_get_data(G_OBJECT(job), "want"));
-}
-
-static void wait_state(TesseraJob *job, tsr_job_state s)
-{
-    g_object_set_data(G_OBJECT(job), "want", GINT_TO_POINTER(s));
-    g_assert_true(ui_test_wait(job_in_state, job, 20000));
-}
-
 /* Find the first widget of `type` under root whose LABELLED_BY label reads `label` — via the grid: the
  * label sits in column 0 of the same row. */
 static GtkWidget *field(GtkWidget *editor, const char *label)
@@ -157,15 +145,6 @@ static void test_round_trip_and_validation(void)
     gtk_window_destroy(GTK_WINDOW(win));
 }
 
-static TesseraJob *add(TesseraJobQueue *q, TesseraPreset *preset, const char *dir, const char *name)
-{
-    g_autofree char *path = ui_test_write_file(dir, name, "clip");
-    g_autoptr(GFile) f = g_file_new_for_path(path);
-    TesseraJob *job = tessera_job_queue_add(q, f, preset, NULL);
-    g_assert_nonnull(job);
-    return job;
-}
-
 /* The queue side: stored in the row's spec (across a restart), refused while running, and a waiting job
  * already handed to the runner runs with the edited spec, in queue order. */
 static void test_queue_overrides_reach_the_run(void)
@@ -175,7 +154,8 @@ static void test_queue_overrides_reach_the_run(void)
     TesseraJobQueue *q = tessera_job_queue_new(db, fake_job, GINT_TO_POINTER(40), NULL);
     g_autoptr(GListStore) presets = tessera_preset_list_load(tessera_job_queue_get_store(q), NULL);
     g_autoptr(TesseraPreset) fast = g_list_model_get_item(G_LIST_MODEL(presets), 0);
-    TesseraJob *a = add(q, fast, dir, "a.mp4"), *b = add(q, fast, dir, "b.mp4"), *c = add(q, fast, dir, "c.mp4");
+    TesseraJob *a = ui_test_add_job(q, fast, dir, "a.mp4"), *b = ui_test_add_job(q, fast, dir, "b.mp4"),
+               *c = ui_test_add_job(q, fast, dir, "c.mp4");
     g_autofree tsr_job_spec *spec = g_new0(tsr_job_spec, 1);
     *spec = tessera_job_get_row(c)->spec;
     g_autofree char *c_out = g_build_filename(dir, "c-archive.mkv", NULL);
@@ -195,7 +175,7 @@ static void test_queue_overrides_reach_the_run(void)
     g_assert_cmpstr(tessera_job_get_row(c)->spec.codec, ==, "ffv1"); /* survived the restart */
     g_assert_cmpstr(tessera_job_get_output(c), ==, c_out);
     tessera_job_queue_start(q);
-    wait_state(a, TSR_JOB_RUNNING);
+    g_assert_true(ui_test_wait_job_state(a, TSR_JOB_RUNNING, 20000));
     /* a runs; b waits in the runner: editing b takes it back and hands the new spec over */
     *spec = tessera_job_get_row(a)->spec;
     g_assert_false(tessera_job_queue_set_job_spec(q, a, spec));
@@ -203,7 +183,7 @@ static void test_queue_overrides_reach_the_run(void)
     *spec = tessera_job_get_row(b)->spec;
     spec->crf = 30, spec->ten_bit = 1, spec->precision = TSR_PRECISION_FP32, spec->memory_budget = 3ull << 30;
     g_assert_true(tessera_job_queue_set_job_spec(q, b, spec));
-    wait_state(c, TSR_JOB_DONE);
+    g_assert_true(ui_test_wait_job_state(c, TSR_JOB_DONE, 20000));
     g_assert_cmpint(tessera_job_get_state(b), ==, TSR_JOB_DONE); /* b still ran before c */
     g_autofree char *ran_b = seen_for("b.mp4"), *ran_c = seen_for("c.mp4");
     g_autofree char *want_b = g_strdup_printf("%s|libx264|30|1|%d|%" G_GUINT64_FORMAT "|0", tessera_job_get_output(b),
@@ -256,7 +236,7 @@ static void test_window_dialog(void)
     ui_test_screenshot(GTK_WIDGET(win), "job-editor", "queue-edited");
     /* the run writes the edited output; a finished job is editable again (for a retry) */
     tessera_job_queue_start(q);
-    wait_state(job, TSR_JOB_DONE);
+    g_assert_true(ui_test_wait_job_state(job, TSR_JOB_DONE, 20000));
     g_assert_true(g_action_get_enabled(edit));
     g_assert_true(g_file_test(want, G_FILE_TEST_IS_REGULAR));
     gtk_window_destroy(GTK_WINDOW(win));

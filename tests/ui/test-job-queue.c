@@ -24,19 +24,6 @@ static tsr_status fake_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ct
     return g_file_set_contents(spec->output, "x", 1, NULL) ? TSR_OK : TSR_ERR_IO;
 }
 
-static gboolean job_in_state(gpointer data)
-{
-    TesseraJob *job = data;
-    tsr_job_state want = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(job), "want"));
-    return tessera_job_get_state(job) == want;
-}
-
-static gboolean wait_state(TesseraJob *job, tsr_job_state s)
-{
-    g_object_set_data(G_OBJECT(job), "want", GINT_TO_POINTER(s));
-    return ui_test_wait(job_in_state, job, 10000);
-}
-
 /* A built-in preset of the queue's store (0 Fast, 1 Balanced, 2 Low VRAM, 3 Master). */
 static TesseraPreset *builtin(TesseraJobQueue *q, guint i)
 {
@@ -111,16 +98,16 @@ static void test_run_cancel_retry_move_remove(void)
     g_autoptr(TesseraJob) second = g_list_model_get_item(G_LIST_MODEL(q), 1);
     g_assert_true(second == jobs[2]);
     tessera_job_queue_start(q);
-    g_assert_true(wait_state(jobs[0], TSR_JOB_RUNNING));
+    g_assert_true(ui_test_wait_job_state(jobs[0], TSR_JOB_RUNNING, 10000));
     tessera_job_queue_cancel(q, jobs[1]);
-    g_assert_true(wait_state(jobs[1], TSR_JOB_CANCELLED));
-    g_assert_true(wait_state(jobs[0], TSR_JOB_DONE));
-    g_assert_true(wait_state(jobs[2], TSR_JOB_DONE));
+    g_assert_true(ui_test_wait_job_state(jobs[1], TSR_JOB_CANCELLED, 10000));
+    g_assert_true(ui_test_wait_job_state(jobs[0], TSR_JOB_DONE, 10000));
+    g_assert_true(ui_test_wait_job_state(jobs[2], TSR_JOB_DONE, 10000));
     g_assert_true(g_file_test(tessera_job_get_output(jobs[0]), G_FILE_TEST_EXISTS));
     g_assert_cmpfloat(tessera_job_get_progress(jobs[0]), ==, 1.0);
     g_assert_cmpint(finished, >=, 1);
     tessera_job_queue_retry(q, jobs[1]);
-    g_assert_true(wait_state(jobs[1], TSR_JOB_DONE));
+    g_assert_true(ui_test_wait_job_state(jobs[1], TSR_JOB_DONE, 10000));
     g_autofree char *label = tessera_job_dup_state_label(jobs[1]);
     g_assert_cmpstr(label, ==, "done");
     tessera_job_queue_remove(q, jobs[1]);
@@ -152,7 +139,7 @@ static void test_pause_and_interrupted(void)
     g_autoptr(TesseraPreset) preset = builtin(q, 1);
     TesseraJob *job = tessera_job_queue_add(q, file, preset, NULL);
     tessera_job_queue_start(q);
-    g_assert_true(wait_state(job, TSR_JOB_RUNNING));
+    g_assert_true(ui_test_wait_job_state(job, TSR_JOB_RUNNING, 10000));
     tessera_job_queue_set_paused(q, TRUE);
     g_assert_true(tessera_job_queue_get_paused(q));
     /* simulate a crash: the row says running and a partial output exists; reopening must recover it */

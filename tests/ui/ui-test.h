@@ -28,6 +28,19 @@ static inline void ui_test_sleep(int ms)
     while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE), g_usleep(1000);
 }
 
+static inline gboolean ui_test_job_in_state(gpointer data)
+{
+    TesseraJob *job = data;
+    return tessera_job_get_state(job) == (tsr_job_state)GPOINTER_TO_INT(g_object_get_data(G_OBJECT(job), "want"));
+}
+
+/* Iterate the main loop until `job` reaches state `s` or timeout_ms; TRUE when it did. */
+static inline gboolean ui_test_wait_job_state(TesseraJob *job, tsr_job_state s, int timeout_ms)
+{
+    g_object_set_data(G_OBJECT(job), "want", GINT_TO_POINTER(s));
+    return ui_test_wait(ui_test_job_in_state, job, timeout_ms);
+}
+
 /* A fresh temporary directory under the wrapper's $TSR_TEST_TMP. */
 static inline char *ui_test_tmpdir(void)
 {
@@ -43,6 +56,16 @@ static inline char *ui_test_write_file(const char *dir, const char *name, const 
     char *path = g_build_filename(dir, name, NULL);
     g_assert_true(g_file_set_contents(path, content, -1, NULL));
     return path;
+}
+
+/* A placeholder input file `name` in `dir`, queued with `preset` (asserted to be accepted). */
+static inline TesseraJob *ui_test_add_job(TesseraJobQueue *q, TesseraPreset *preset, const char *dir, const char *name)
+{
+    g_autofree char *path = ui_test_write_file(dir, name, "clip");
+    g_autoptr(GFile) f = g_file_new_for_path(path);
+    TesseraJob *job = tessera_job_queue_add(q, f, preset, NULL);
+    g_assert_nonnull(job);
+    return job;
 }
 
 /* A small full SeedVR2-shaped VAE file (channels 32/32/64/64, F16) written by tessera-cli make-model ($TSR_CLI);

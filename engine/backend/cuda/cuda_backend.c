@@ -844,11 +844,12 @@ static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)
     if (api->cuDeviceGetCount(&count) || count <= ordinal)
         return tsr_fail(err, TSR_ERR_NO_DEVICE, "no CUDA device %d (%d found)", ordinal, count);
     if ((st = tsr_cu_check(api, api->cuDeviceGet(&cu->dev, ordinal), err, "cuDeviceGet"))) return st;
-    api->cuDeviceGetName(cu->name, (int)sizeof cu->name, cu->dev);
-    api->cuDeviceGetAttribute(&cu->cc_major, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, cu->dev);
-    api->cuDeviceGetAttribute(&cu->cc_minor, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, cu->dev);
+    tsr_device_info info;
+    tsr_cu_device_describe(api, cu->dev, ordinal, &info);
+    snprintf(cu->name, sizeof cu->name, "%s", info.name);
+    cu->cc_major = info.cc_major, cu->cc_minor = info.cc_minor;
     api->cuDeviceGetAttribute(&cu->sm_count, TSR_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, cu->dev);
-    if (cu->cc_major < 8)
+    if (!info.supported)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s is sm_%d%d; Tessera needs sm_80 or newer", cu->name,
                         cu->cc_major, cu->cc_minor);
     if ((st = tsr_cu_check(api, api->cuDevicePrimaryCtxRetain(&cu->ctx, cu->dev), err, "context"))) return st;

@@ -6,6 +6,18 @@
 #include "backend/cuda/cuda_driver.h"
 #include "core/common.h"
 
+void tsr_cu_device_describe(const tsr_cu_api *api, CUdevice d, int ordinal, tsr_device_info *o)
+{
+    memset(o, 0, sizeof *o);
+    o->ordinal = ordinal;
+    if (api->cuDeviceGetName(o->name, (int)sizeof o->name, d) != 0) snprintf(o->name, sizeof o->name, "GPU %d", ordinal);
+    api->cuDeviceGetAttribute(&o->cc_major, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
+    api->cuDeviceGetAttribute(&o->cc_minor, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
+    size_t total = 0;
+    if (api->cuDeviceTotalMem(&total, d) == 0) o->total_memory = total;
+    o->supported = o->cc_major >= 8;
+}
+
 tsr_status tsr_cuda_devices(tsr_device_info *out, int max, int *count, tsr_error *err)
 {
     *count = 0;
@@ -28,15 +40,7 @@ tsr_status tsr_cuda_devices(tsr_device_info *out, int max, int *count, tsr_error
     for (int i = 0; i < n && *count < max; i++) {
         CUdevice d;
         if (api.cuDeviceGet(&d, i) != 0) continue;
-        tsr_device_info *o = &out[(*count)++];
-        memset(o, 0, sizeof *o);
-        o->ordinal = i;
-        if (api.cuDeviceGetName(o->name, (int)sizeof o->name, d) != 0) snprintf(o->name, sizeof o->name, "GPU %d", i);
-        api.cuDeviceGetAttribute(&o->cc_major, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
-        api.cuDeviceGetAttribute(&o->cc_minor, TSR_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
-        size_t total = 0;
-        if (api.cuDeviceTotalMem(&total, d) == 0) o->total_memory = total;
-        o->supported = o->cc_major >= 8;
+        tsr_cu_device_describe(&api, d, i, &out[(*count)++]);
     }
     tsr_cu_unload(&api);
     return TSR_OK;

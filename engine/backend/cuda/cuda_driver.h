@@ -84,6 +84,10 @@ typedef struct tsr_cu_api {
 tsr_status tsr_cu_load(tsr_cu_api *api, tsr_error *err);
 void tsr_cu_unload(tsr_cu_api *api);
 
+/* Name, compute capability, memory and support (sm_80+) of device `d` (cuda_devices.c): what
+ * tsr_devices_list reports and what the backend checks when it opens the device. */
+void tsr_cu_device_describe(const tsr_cu_api *api, CUdevice d, int ordinal, tsr_device_info *o);
+
 /* Map a CUresult to an engine status and message ("what: CUDA_ERROR_x"). TSR_OK for success. */
 tsr_status tsr_cu_check(const tsr_cu_api *api, CUresult r, tsr_error *err, const char *what);
 

@@ -1,12 +1,16 @@
 /* CUDA graphs (per-chunk recording and replay, engine/backend/cuda/cuda_graph.c) give bit-identical output to
  * the eager run: a streamed decode of 6 latent frames and an encode of 21 frames, each run twice on a graph
  * engine (the second run replays every steady-state chunk) and once with TSR_CUDA_GRAPHS=0. The graph engine
- * must have replayed chunks (tsr_engine_stats). Exits 77 without a GPU. */
+ * must have replayed chunks (tsr_engine_stats). The graph engine times the cuDNN plans (default candidates) and
+ * records the winners in a cache file; the eager engine builds the remembered configs from that file, so this
+ * also checks that a remembered plan computes the same bits as the timed one (engine + knob choices).
+ * Exits 77 without a GPU. */
 #include "../golden/golden_harness.h"
 #include "model/filler.h"
 #include "tessera.h"
 #include "tsr_test.h"
 
+#include "backend/cuda/cudnn.h"
 #include "core/common.h"
 
 enum { LT = 6, LH = 8, LW = 12, VF = 21, VH = 64, VW = 96 };
@@ -41,6 +45,10 @@ int main(void)
     ep.backend = TSR_BACKEND_CUDA;
     ep.memory_budget = (uint64_t)16 << 30;
     tsr_test_setenv("TSR_CUDA_GRAPHS", NULL);
+    const char *plans = "test_cuda_graphs-cudnn-plans.txt";
+    remove(plans);
+    tsr_test_setenv("TSR_CUDNN_CACHE", plans);
+    tsr_test_setenv("TSR_CUDNN_PLANS", NULL);
     tsr_status est = tsr_engine_create(&ep, &eng, &err);
     if (est == TSR_ERR_NO_DEVICE || est == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
     REQUIRE(est == TSR_OK);
@@ -64,6 +72,15 @@ int main(void)
     tsr_vae_destroy(&vae);
     tsr_engine_destroy(&eng);
 
+    tsr_cudnn *dnn = NULL;
+    tsr_error de;
+    int have_cudnn = tsr_cudnn_open(NULL, &dnn, &de) == TSR_OK;
+    tsr_cudnn_close(&dnn);
+    FILE *pf = fopen(plans, "rb");
+    char line[64] = "";
+    CHECKF(!have_cudnn || (pf && fgets(line, sizeof line, pf) && !strcmp(line, "tessera-cudnn-plans 2\n") && fgets(line, sizeof line, pf)),
+           "no cuDNN plan choices remembered in %s", plans);
+    if (pf) fclose(pf);
     tsr_test_setenv("TSR_CUDA_GRAPHS", "0");
     REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
     REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
@@ -75,8 +92,12 @@ int main(void)
     size_t a = diffs(d1, d0, nout), b = diffs(d2, d0, nout), c = diffs(e1, e0, npost), d = diffs(e2, e0, npost);
     fprintf(stderr, "decode graphs vs eager: %zu / %zu values differ (run 1 / run 2 of %zu); encode: %zu / %zu of %zu\n",
             a, b, nout, c, d, npost);
+    fprintf(stderr, "rel rms: decode %g / %g, encode %g / %g; encode run 2 vs run 1: %zu differ\n",
+            tsr_test_rel_rms(d1, d0, nout), tsr_test_rel_rms(d2, d0, nout), tsr_test_rel_rms(e1, e0, npost),
+            tsr_test_rel_rms(e2, e0, npost), diffs(e2, e1, npost));
     CHECK(a == 0 && b == 0 && c == 0 && d == 0);
     free(d0), free(d1), free(d2), free(e0), free(e1), free(e2), free(lat), free(video);
+    remove(plans);
     tsr_vae_destroy(&vae);
     tsr_model_destroy(&model);
     tsr_engine_destroy(&eng);

@@ -261,22 +261,30 @@ static void plan_cache_case(tsr_backend_params *p)
     tsr_cudnn_set_device(dnn, "Test GPU", 9, 0);
     char good[1024];
     snprintf(good, sizeof good,
-             "tessera-cudnn-plans 1\nTest_GPU/sm_90 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5000\n"
-             "Other_GPU/sm_89 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 0 1 0.1000\n",
+             "tessera-cudnn-plans 2\nTest_GPU/sm_90 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5000 2 3 1 5 64\n"
+             "Other_GPU/sm_89 %zu 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 0 1 0.1000 0\n",
              tsr_cudnn_version(dnn), tsr_cudnn_version(dnn));
     int n = -1;
     CHECK(tsr_cudnn_choices_import(dnn, good, &n, &e) == TSR_OK && n == 1);
     char *text = tsr_cudnn_choices_export(dnn);
-    CHECKF(text && strstr(text, "Test_GPU/sm_90") && !strstr(text, "Other_GPU"), "export: %s", text ? text : "NULL");
+    CHECKF(text && strstr(text, "Test_GPU/sm_90") && strstr(text, " 0.5000 2 3 1 5 64\n") && !strstr(text, "Other_GPU"),
+           "export: %s", text ? text : "NULL");
     free(text);
-    static const char *const bad[] = {"hello\n", "tessera-cudnn-plans 1\nTest_GPU/sm_90 1 2 3\n",
-                                      "tessera-cudnn-plans 1\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 7 2 17 0.5\n",
-                                      "tessera-cudnn-plans 1\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5 x\n"};
+    static const char *const bad[] = {"hello\n", "tessera-cudnn-plans 2\nTest_GPU/sm_90 1 2 3\n",
+                                      "tessera-cudnn-plans 2\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 7 2 17 0.5 0\n",
+                                      "tessera-cudnn-plans 2\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5 0 x\n",
+                                      "tessera-cudnn-plans 2\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5 2 3 1\n",
+                                      "tessera-cudnn-plans 2\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5 1 99 1\n",
+                                      "tessera-cudnn-plans 2\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5\n"};
     for (size_t i = 0; i < TSR_ARRAY_LEN(bad); i++) {
         tsr_status st = tsr_cudnn_choices_import(dnn, bad[i], &n, &e);
         CHECKF(st == TSR_ERR_FORMAT && e.message[0], "bad plan text %zu accepted", i);
         fprintf(stderr, "plan text %zu: %s\n", i, e.message);
     }
+    /* an older build's text (no knobs): nothing imported, no error, and the choices are to be rewritten */
+    n = -1;
+    CHECK(tsr_cudnn_choices_import(dnn, "tessera-cudnn-plans 1\nTest_GPU/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 0 3 2 17 0.5\n",
+                                   &n, &e) == TSR_OK && n == 0 && tsr_cudnn_choices_changed(dnn));
     tsr_cudnn_close(&dnn);
 
     const char *path = "test_cuda_ops-cudnn-plans.txt";
@@ -287,7 +295,7 @@ static void plan_cache_case(tsr_backend_params *p)
     for (int run = 0; run < 3; run++) {
         if (run == 2) { /* a damaged file: a warning, the plans are timed again and the file rewritten */
             FILE *f = fopen(path, "wb");
-            fputs("tessera-cudnn-plans 1\ngarbage\n", f);
+            fputs("tessera-cudnn-plans 2\ngarbage\n", f);
             fclose(f);
         }
         be->ops->destroy(be);
@@ -297,10 +305,10 @@ static void plan_cache_case(tsr_backend_params *p)
         OK(tsr_cuda_backend_create(p, &be, &err));
         runs[run] = read_text(path);
     }
-    CHECKF(runs[0] && !strncmp(runs[0], "tessera-cudnn-plans 1\n", 22) && strchr(runs[0] + 22, '\n'),
+    CHECKF(runs[0] && !strncmp(runs[0], "tessera-cudnn-plans 2\n", 22) && strchr(runs[0] + 22, '\n'),
            "no plan choice written: %s", runs[0] ? runs[0] : "(no file)");
     CHECKF(runs[1] && !strcmp(runs[0], runs[1]), "second start changed the choices");
-    CHECKF(runs[2] && !strncmp(runs[2], "tessera-cudnn-plans 1\n", 22) && !strstr(runs[2], "garbage"),
+    CHECKF(runs[2] && !strncmp(runs[2], "tessera-cudnn-plans 2\n", 22) && !strstr(runs[2], "garbage"),
            "damaged cache not rewritten");
     fprintf(stderr, "plan cache file:\n%s", runs[0] ? runs[0] : "");
     for (int i = 0; i < 3; i++) free(runs[i]);

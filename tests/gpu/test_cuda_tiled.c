@@ -276,6 +276,9 @@ static void test_oom(void)
 
 int main(void)
 {
+    /* Tiles run many conv shapes: timing cuDNN's candidates for each would take minutes, and a per-shape choice
+     * changes rounding between tiled and untiled runs; the heuristics' first plan is used. */
+    if (!getenv("TSR_CUDNN_PLANS")) tsr_test_setenv("TSR_CUDNN_PLANS", "1");
     tsr_backend_params bp = {0};
     tsr_backend *gpu = NULL, *cpu = NULL;
     if (tsr_cuda_backend_create(&bp, &gpu, &err) != TSR_OK) SKIP("no CUDA device: %s", err.message);

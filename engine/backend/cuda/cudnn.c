@@ -17,30 +17,32 @@ typedef int cstatus;  /* cudnnStatus_t, 0 = success */
 
 enum { /* cudnnBackendAttributeType_t */
     T_HANDLE = 0, T_DATA_TYPE = 1, T_BOOLEAN = 2, T_INT64 = 3, T_FLOAT = 4, T_VOID_PTR = 6, T_CONV_MODE = 7,
-    T_HEUR_MODE = 8, T_POINTWISE_MODE = 14, T_DESC = 15
+    T_HEUR_MODE = 8, T_KNOB_TYPE = 9, T_POINTWISE_MODE = 14, T_DESC = 15
 };
 enum { /* cudnnBackendDescriptorType_t */
-    D_POINTWISE = 0, D_CONVOLUTION = 1, D_ENGINE = 2, D_ENGINECFG = 3, D_ENGINEHEUR = 4, D_PLAN = 5, D_OP_CONV_FWD = 10,
+    D_POINTWISE = 0, D_CONVOLUTION = 1, D_ENGINE = 2, D_ENGINECFG = 3, D_ENGINEHEUR = 4, D_PLAN = 5, D_KNOB_CHOICE = 7,
+    D_OP_CONV_FWD = 10,
     D_OP_POINTWISE = 13, D_OPGRAPH = 15, D_VARIANT_PACK = 16, D_TENSOR = 17
 };
 enum { /* cudnnBackendAttributeName_t */
     A_PW_MODE = 0, A_PW_MATH_PREC = 1,
     A_CONV_COMP_TYPE = 100, A_CONV_MODE = 101, A_CONV_DILATIONS = 102, A_CONV_STRIDES = 103,
     A_CONV_POST_PAD = 104, A_CONV_PRE_PAD = 105, A_CONV_DIMS = 106,
-    A_HEUR_MODE = 200, A_HEUR_GRAPH = 201, A_HEUR_RESULTS = 202, A_CFG_ENGINE = 300,
+    A_HEUR_MODE = 200, A_HEUR_GRAPH = 201, A_HEUR_RESULTS = 202, A_CFG_ENGINE = 300, A_CFG_KNOBS = 302,
+    A_KNOB_TYPE = 600, A_KNOB_VALUE = 601,
     A_PLAN_HANDLE = 400, A_PLAN_CFG = 401, A_PLAN_WS = 402,
     A_FWD_ALPHA = 700, A_FWD_BETA = 701, A_FWD_CONV = 702, A_FWD_W = 703, A_FWD_X = 704, A_FWD_Y = 705,
     A_PWOP_DESC = 750, A_PWOP_X = 751, A_PWOP_B = 752, A_PWOP_Y = 753,
     A_GRAPH_HANDLE = 800, A_GRAPH_OPS = 801,
     A_T_ALIGN = 900, A_T_DTYPE = 901, A_T_DIMS = 902, A_T_STRIDES = 903, A_T_UID = 906, A_T_VIRTUAL = 907,
-    A_VP_UIDS = 1000, A_VP_PTRS = 1001, A_VP_WS = 1003, A_ENGINE_GLOBAL_INDEX = 1301
+    A_VP_UIDS = 1000, A_VP_PTRS = 1001, A_VP_WS = 1003, A_ENGINE_GRAPH = 1300, A_ENGINE_GLOBAL_INDEX = 1301
 };
 enum { DT_FLOAT = 0, DT_BF16 = 9, DT_FP8_E4M3 = 12 };
 enum { PW_ADD = 0, PW_MUL = 1 };
 enum { CROSS_CORRELATION = 1 };
 enum { HEUR_MODE_FALLBACK = 2, HEUR_MODE_A = 3 };
 
-enum { MAX_PLANS = 12, MAX_OPS = 6 };
+enum { MAX_PLANS = 12, MAX_OPS = 6, MAX_KNOBS = 24, KNOB_TYPES = 44 /* CUDNN_KNOB_TYPE_COUNTS */ };
 
 typedef struct cudnn_api {
     void *lib;
@@ -67,12 +69,17 @@ typedef struct builder {
     const char *what;
 } builder;
 
-/* Where a candidate plan came from: heuristics mode, its index in that mode's result list, its engine's
- * global index. With the same GPU, cuDNN version and graph, heuristics return the same list, so (mode, index)
- * names the plan again on a later start and the global index checks that it still is the same engine. */
+/* Where a candidate plan came from: heuristics mode and its index in that mode's result list (for the
+ * record), its engine's global index and the engine config's knob choices. Engine + knobs name the config
+ * completely: a later start builds exactly that config again without asking the heuristics. (The heuristics'
+ * list index alone is not enough: the same engine appears with other knobs, i.e. other tiles, split-K, ...,
+ * which round differently and run at other speeds.) */
 typedef struct plan_origin {
     int mode, index;
     int64_t engine;
+    int nknobs;
+    int knob_type[MAX_KNOBS];
+    int64_t knob_value[MAX_KNOBS];
 } plan_origin;
 
 struct tsr_cudnn_conv {
@@ -398,10 +405,77 @@ static int64_t cfg_engine_index(cudnn_api *a, cdesc cfg)
     return gi;
 }
 
-/* only < 0: every config that finalises, up to cap; else only the config at index `only`, and only when its
- * engine's global index is `engine`. */
-static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv, int cap, int only,
-                      int64_t engine)
+/* The knob choices of an engine config; -1 when they cannot be read (then the config is not remembered). */
+static int cfg_knobs(cudnn_api *a, cdesc cfg, plan_origin *o)
+{
+    cdesc k[MAX_KNOBS];
+    int made = 0, n = -1;
+    for (; made < MAX_KNOBS; made++)
+        if (a->BackendCreateDescriptor(D_KNOB_CHOICE, &k[made])) break;
+    int64_t got = 0;
+    if (made == MAX_KNOBS && !a->BackendGetAttribute(cfg, A_CFG_KNOBS, T_DESC, MAX_KNOBS, &got, k) && got >= 0 &&
+        got <= MAX_KNOBS) {
+        n = (int)got;
+        for (int i = 0; i < n; i++) {
+            int64_t c1 = 0, c2 = 0;
+            int type = 0;
+            int64_t value = 0;
+            if (a->BackendGetAttribute(k[i], A_KNOB_TYPE, T_KNOB_TYPE, 1, &c1, &type) ||
+                a->BackendGetAttribute(k[i], A_KNOB_VALUE, T_INT64, 1, &c2, &value) || c1 != 1 || c2 != 1) {
+                n = -1;
+                break;
+            }
+            o->knob_type[i] = type, o->knob_value[i] = value;
+        }
+    }
+    for (int i = 0; i < made; i++) a->BackendDestroyDescriptor(k[i]);
+    o->nknobs = n < 0 ? -1 : n;
+    return n;
+}
+
+/* Build the plan of a remembered config (engine + knob choices) directly; 0 when it finalises. */
+static int add_remembered(cudnn_api *a, void *handle, cdesc graph, tsr_cudnn_conv *cv, const plan_origin *o)
+{
+    builder b = {.a = a};
+    cdesc eng = b_new(&b, D_ENGINE);
+    b_set(&b, eng, A_ENGINE_GRAPH, T_DESC, 1, &graph, "engine graph");
+    b_set(&b, eng, A_ENGINE_GLOBAL_INDEX, T_INT64, 1, &o->engine, "engine index");
+    b_fin(&b, eng, "engine");
+    cdesc knobs[MAX_KNOBS];
+    for (int i = 0; i < o->nknobs && !b.st; i++) {
+        knobs[i] = b_new(&b, D_KNOB_CHOICE);
+        b_set(&b, knobs[i], A_KNOB_TYPE, T_KNOB_TYPE, 1, &o->knob_type[i], "knob type");
+        b_set(&b, knobs[i], A_KNOB_VALUE, T_INT64, 1, &o->knob_value[i], "knob value");
+        b_fin(&b, knobs[i], "knob choice");
+    }
+    cdesc cfg = b_new(&b, D_ENGINECFG);
+    b_set(&b, cfg, A_CFG_ENGINE, T_DESC, 1, &eng, "config engine");
+    if (o->nknobs > 0) b_set(&b, cfg, A_CFG_KNOBS, T_DESC, o->nknobs, knobs, "config knobs");
+    b_fin(&b, cfg, "engine config");
+    cdesc plan = NULL;
+    int64_t ws = 0, got = 0;
+    int ok = !b.st && !a->BackendCreateDescriptor(D_PLAN, &plan);
+    if (ok && (a->BackendSetAttribute(plan, A_PLAN_HANDLE, T_HANDLE, 1, &handle) ||
+               a->BackendSetAttribute(plan, A_PLAN_CFG, T_DESC, 1, &cfg) || a->BackendFinalize(plan) ||
+               a->BackendGetAttribute(plan, A_PLAN_WS, T_INT64, 1, &got, &ws))) {
+        a->BackendDestroyDescriptor(plan);
+        ok = 0;
+    }
+    if (ok) {
+        cv->plans[cv->nplans] = plan;
+        cv->origin[cv->nplans] = *o;
+        cv->ws[cv->nplans++] = ws;
+    }
+    /* the engine, knobs and config stay alive with the plan, in cv's builder */
+    for (int i = 0; i < b.n; i++) {
+        if (ok && cv->b.n < (int)TSR_ARRAY_LEN(cv->b.all)) cv->b.all[cv->b.n++] = b.all[i];
+        else a->BackendDestroyDescriptor(b.all[i]);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Every config the heuristics (mode heur_mode) offer that finalises into a plan, up to cap. */
+static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, tsr_cudnn_conv *cv, int cap)
 {
     builder b = {.a = a};
     cdesc heur = b_new(&b, D_ENGINEHEUR);
@@ -424,9 +498,7 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
     b.n = 0;
     if (b.st || !count || a->BackendGetAttribute(heur, A_HEUR_RESULTS, T_DESC, count, &made, cfgs)) made = 0;
     for (int64_t i = 0; i < made && cv->nplans < cap; i++) {
-        if (only >= 0 && i != only) continue;
         int64_t gi = cfg_engine_index(a, cfgs[i]);
-        if (only >= 0 && gi != engine) break; /* another engine now sits there: time the candidates instead */
         cdesc plan = NULL;
         if (a->BackendCreateDescriptor(D_PLAN, &plan)) continue;
         int64_t ws = 0, got = 0;
@@ -437,7 +509,10 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
             continue;
         }
         cv->plans[cv->nplans] = plan;
-        cv->origin[cv->nplans] = (plan_origin){heur_mode, (int)i, gi};
+        plan_origin *o = &cv->origin[cv->nplans];
+        memset(o, 0, sizeof *o);
+        o->mode = heur_mode, o->index = (int)i, o->engine = gi;
+        cfg_knobs(a, cfgs[i], o);
         cv->ws[cv->nplans++] = ws;
     }
 }
@@ -464,13 +539,11 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
     const plan_choice *ch = NULL;
     for (int i = 0; i < c->nchoices && !ch; i++)
         if (!memcmp(&c->choices[i].shape, s, sizeof *s)) ch = &c->choices[i];
-    if (ch) { /* a remembered winner: build just that plan, no timing */
-        add_plans(&c->api, c->handle, graph, ch->o.mode, cv, 1, ch->o.index, ch->o.engine);
-        if (cv->nplans == 1) cv->tuned = cv->remembered = 1, cv->best_ms = ch->ms;
-    }
-    if (!cv->nplans) {
-        add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap(), -1, 0);
-        if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap(), -1, 0);
+    if (ch && !add_remembered(&c->api, c->handle, graph, cv, &ch->o)) /* build just that plan, no timing */
+        cv->tuned = cv->remembered = 1, cv->best_ms = ch->ms;
+    if (!cv->nplans) { /* none remembered, or it no longer builds here: time the candidates */
+        add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap());
+        if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap());
     }
     if (!cv->nplans) {
         conv_free(&c->api, cv);
@@ -561,22 +634,28 @@ void tsr_cudnn_set_device(tsr_cudnn *c, const char *gpu_name, int cc_major, int 
 int tsr_cudnn_choices_changed(const tsr_cudnn *c) { return c && c->changed; }
 
 #define CHOICE_FIELDS 17
+#define CHOICES_HEADER "tessera-cudnn-plans 2\n"
+#define CHOICES_HEADER_LEN 22
 /* One line per choice: "<device> <cudnn version> dtype t h w cin cout kt kh kw pt ph pw xscale wscale bias
- * residual mode index engine ms". */
+ * residual mode index engine ms nknobs [knob_type knob_value]...". Version 1 (no knobs) is read as nothing:
+ * its plans are timed again. */
 char *tsr_cudnn_choices_export(const tsr_cudnn *c)
 {
-    size_t cap = 64 + (size_t)(c ? c->nchoices : 0) * 640, len = 0;
+    size_t cap = 64 + (size_t)(c ? c->nchoices : 0) * (640 + MAX_KNOBS * 48), len = 0;
     char *out = malloc(cap);
     if (!out) return NULL;
-    len += (size_t)snprintf(out, cap, "tessera-cudnn-plans 1\n");
+    len += (size_t)snprintf(out, cap, CHOICES_HEADER);
     for (int i = 0; c && i < c->nchoices; i++) {
         const plan_choice *p = &c->choices[i];
         const tsr_cudnn_conv_shape *s = &p->shape;
         len += (size_t)snprintf(out + len, cap - len,
-                                "%s %zu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %.4f\n",
+                                "%s %zu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %.4f %d",
                                 c->device, tsr_cudnn_version(c), (int)s->dtype, s->t, s->h, s->w, s->cin, s->cout,
                                 s->kt, s->kh, s->kw, s->pt, s->ph, s->pw, s->has_xscale, s->wscale, s->has_bias,
-                                s->has_residual, p->o.mode, p->o.index, (long long)p->o.engine, p->ms);
+                                s->has_residual, p->o.mode, p->o.index, (long long)p->o.engine, p->ms, p->o.nknobs);
+        for (int k = 0; k < p->o.nknobs; k++)
+            len += (size_t)snprintf(out + len, cap - len, " %d %lld", p->o.knob_type[k], (long long)p->o.knob_value[k]);
+        len += (size_t)snprintf(out + len, cap - len, "\n");
     }
     return out;
 }
@@ -586,14 +665,18 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
     int n = 0;
     if (imported) *imported = 0;
     if (!c || !text) return tsr_fail(err, TSR_ERR_INVALID_ARG, "cuDNN plan choices: nothing to read");
-    if (strncmp(text, "tessera-cudnn-plans 1\n", 22))
-        return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: not a tessera-cudnn-plans 1 text");
+    if (!strncmp(text, "tessera-cudnn-plans 1\n", 22)) { /* an older build's: no knobs recorded, time again */
+        c->changed = 1;                                   /* and write the new format */
+        return TSR_OK;
+    }
+    if (strncmp(text, CHOICES_HEADER, CHOICES_HEADER_LEN))
+        return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: not a tessera-cudnn-plans 2 text");
     size_t ver = tsr_cudnn_version(c);
     /* pass 0 checks every line, pass 1 keeps them: a malformed text changes nothing */
     for (int pass = 0; pass < 2; pass++) {
         int line_no = 1;
         n = 0;
-        for (const char *l = text + 22; *l; line_no++) {
+        for (const char *l = text + CHOICES_HEADER_LEN; *l; line_no++) {
             const char *e = strchr(l, '\n');
             size_t len = e ? (size_t)(e - l) : strlen(l);
             char buf[512], dev[160];
@@ -608,10 +691,25 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
             long long eng = 0;
             double ms = 0;
             int used = 0;
-            int got = sscanf(buf, "%159s %llu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %lf%n", dev, &v,
-                             &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
-                             &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &eng, &ms, &used);
-            if (got != 22 || buf[used] != 0)
+            int nk = -1;
+            int got = sscanf(buf, "%159s %llu %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %lld %lf %d%n", dev,
+                             &v, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
+                             &f[12], &f[13], &f[14], &f[15], &f[16], &f[17], &eng, &ms, &nk, &used);
+            if (got != 23 || nk < 0 || nk > MAX_KNOBS)
+                return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
+            plan_origin o;
+            memset(&o, 0, sizeof o);
+            o.nknobs = nk;
+            for (int k = 0; k < nk; k++) {
+                long long kv = 0;
+                int kused = 0;
+                if (sscanf(buf + used, " %d %lld%n", &o.knob_type[k], &kv, &kused) != 2 || o.knob_type[k] < 0 ||
+                    o.knob_type[k] >= KNOB_TYPES)
+                    return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has a bad knob", line_no + 1);
+                o.knob_value[k] = kv;
+                used += kused;
+            }
+            if (buf[used] != 0)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
             if (f[0] < 0 || f[0] > 1 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
@@ -621,7 +719,7 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
             s.dtype = (tsr_cudnn_dtype)f[0], s.t = f[1], s.h = f[2], s.w = f[3], s.cin = f[4], s.cout = f[5];
             s.kt = f[6], s.kh = f[7], s.kw = f[8], s.pt = f[9], s.ph = f[10], s.pw = f[11];
             s.has_xscale = f[12], s.wscale = f[13], s.has_bias = f[14], s.has_residual = f[15];
-            plan_origin o = {f[16], f[17], eng};
+            o.mode = f[16], o.index = f[17], o.engine = eng;
             if (pass && remember(c, &s, &o, ms))
                 return tsr_fail(err, TSR_ERR_NOMEM, "cuDNN plan choices: out of memory");
             n++;
@@ -654,6 +752,6 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
     cv->tuned = 1;
     cv->best_ms = best;
     if (best_ms) *best_ms = best;
-    if (cv->nplans > 1) remember(c, &cv->shape, &cv->origin[best_i], best);
+    if (cv->nplans > 1 && cv->origin[best_i].nknobs >= 0) remember(c, &cv->shape, &cv->origin[best_i], best);
     return TSR_OK;
 }

@@ -65,12 +65,15 @@ tsr_status tsr_cudnn_conv_tune(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn
 /* Run with the chosen plan (the first candidate until tuned). */
 tsr_status tsr_cudnn_conv_run(tsr_cudnn *c, tsr_cudnn_conv *cv, const tsr_cudnn_conv_args *a, tsr_error *err);
 
-/* Remembered plan choices. A timed winner is recorded as (heuristics mode, index in its result list, engine
- * global index) per (device, cuDNN version, shape); a shape with an imported choice builds only that plan and
- * is not timed again (if the heuristics now put another engine there, the candidates are timed as usual).
- * The choices travel as text, one line per shape, so the store or a plain file can keep them:
- *   tessera-cudnn-plans 1
+/* Remembered plan choices. A timed winner is recorded as its engine's global index and the engine config's
+ * knob choices (plus, for the record, the heuristics mode and list index it came from) per (device, cuDNN
+ * version, shape); a shape with an imported choice builds exactly that config, without heuristics or timing
+ * (if it no longer builds, the candidates are timed as usual). The choices travel as text, one line per shape,
+ * so the store or a plain file can keep them:
+ *   tessera-cudnn-plans 2
  *   <device> <cudnn version> dtype t h w cin cout kt kh kw pt ph pw xscale wscale bias residual mode index engine ms
+ *     nknobs [knob_type knob_value]...
+ * A version-1 text (no knobs) imports nothing and marks the choices changed, so they are timed and rewritten.
  * Import keeps the lines of this device and version, ignores the others and fails with TSR_ERR_FORMAT (naming the
  * line) on a malformed text. Set the device before importing. */
 void tsr_cudnn_set_device(tsr_cudnn *c, const char *gpu_name, int cc_major, int cc_minor);

@@ -192,6 +192,10 @@ typedef struct tsr_engine_params {
     int threads;                /* CPU worker threads, 0 = all cores */
     tsr_precision precision;
     uint64_t memory_budget;     /* bytes of device memory the planner may use; 0 = free memory - margin */
+    const char *tuning_store;   /* what the backend learns by timing (cuDNN plan choices per conv shape) is read
+                                 * from and written back to this SQLite store (tsr_store_backend_tuning_*):
+                                 * NULL = tsr_store_default_path(), "off" = kept nowhere. A build without SQLite,
+                                 * or TSR_CUDNN_CACHE set, keeps it in a plain file instead (engine/README.md). */
 } tsr_engine_params;
 
 typedef struct tsr_engine tsr_engine;
@@ -576,9 +580,14 @@ typedef struct tsr_tuned {
 /* *found = 0 when the key has no entry. Strings in *out are malloc'd: tsr_tuned_clear(). */
 tsr_status tsr_store_tuned_get(tsr_store *s, const tsr_tune_key *key, tsr_tuned *out, int *found, tsr_error *err);
 tsr_status tsr_store_tuned_put(tsr_store *s, const tsr_tune_key *key, const tsr_tuned *t, tsr_error *err);
-/* key NULL: forget everything (tessera-cli tune --retune). */
+/* key NULL: forget everything (tessera-cli tune --retune), the backends' tuning below included. */
 tsr_status tsr_store_tuned_forget(tsr_store *s, const tsr_tune_key *key, tsr_error *err);
 void tsr_tuned_clear(tsr_tuned *t);
+/* What a backend learnt by timing, per device (tsr_engine_description): the text of tsr_engine_tuning_export.
+ * get: *text = NULL when the device has none; malloc'd otherwise. The engine keeps it here itself
+ * (tsr_engine_params.tuning_store). */
+tsr_status tsr_store_backend_tuning_get(tsr_store *s, const char *device, char **text, tsr_error *err);
+tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const char *text, tsr_error *err);
 
 /* ---------------------------------------------------------------- memory planning (engine/plan)
  *

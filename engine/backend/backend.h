@@ -30,7 +30,7 @@
 
 #include "tessera.h"
 
-#define TSR_BACKEND_ABI_VERSION 2
+#define TSR_BACKEND_ABI_VERSION 3
 
 typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is `const tsr_backend_ops *ops` */
 typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
@@ -175,6 +175,12 @@ typedef struct tsr_backend_ops {
      * (df, dy, dx); same channel count. Tiles cut from / put into whole frames kept on the device. */
     tsr_status (*act_copy_region)(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
                                   int dy, int dx, int t, int h, int w, tsr_error *err);
+    /* --- what the backend learnt by timing (ABI 3; NULL where it learns nothing, e.g. the CPU) ---
+     * As text the caller may keep (the engine keeps it in the store): export is malloc'd, NULL when there is
+     * nothing; import adds the text's choices (those of other devices or library versions are ignored) and
+     * fails with TSR_ERR_FORMAT on a malformed text, changing nothing. */
+    char *(*tuning_export)(tsr_backend *be);
+    tsr_status (*tuning_import)(tsr_backend *be, const char *text, tsr_error *err);
 } tsr_backend_ops;
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2
@@ -194,6 +200,8 @@ typedef struct tsr_backend_params {
     tsr_layer_precision precision;  /* default precision for layers that do not say */
     uint64_t memory_budget;         /* bytes, 0 = backend decides. CPU: a cap on its activation bytes that emulates a
                                      * device of that size (act_alloc past it fails with TSR_ERR_DEVICE_OOM) */
+    int tuning_external;            /* the caller keeps the tuning (tuning_export / _import): no default cache
+                                     * file (an explicit TSR_CUDNN_CACHE path still applies) */
 } tsr_backend_params;
 
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err);

@@ -32,5 +32,5 @@ int64_t tsr_store_now(void);
 
 /* Migrations and the built-in presets (store_schema.c). */
 tsr_status tsr_store_migrate(tsr_store *s, tsr_error *err);
-#define TSR_STORE_SCHEMA_VERSION 3
+#define TSR_STORE_SCHEMA_VERSION 4
 #endif

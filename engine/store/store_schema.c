@@ -51,6 +51,11 @@ static const char *const migrations[] = {
      * x265 gets the format that says so (migration 2 derived every mp4 format as mp4-h264). */
     "ALTER TABLE history ADD COLUMN spec TEXT NOT NULL DEFAULT '';"
     "UPDATE presets SET format = 'mp4-hevc' WHERE builtin = 1 AND codec = 'libx265' AND container = 'mp4';",
+    /* 3 -> 4: what a backend learnt by timing (cuDNN plan choices per conv shape), per device
+     * (tsr_engine_description); the text is the backend's own (tsr_engine_tuning_export). */
+    "CREATE TABLE backend_tuning ("
+    "  device TEXT PRIMARY KEY, text TEXT NOT NULL, updated INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == TSR_STORE_SCHEMA_VERSION,

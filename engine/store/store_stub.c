@@ -75,3 +75,12 @@ tsr_status tsr_store_tuned_put(tsr_store *s, const tsr_tune_key *k, const tsr_tu
     return NO_STORE(err);
 }
 tsr_status tsr_store_tuned_forget(tsr_store *s, const tsr_tune_key *k, tsr_error *err) { return NO_STORE(err); }
+tsr_status tsr_store_backend_tuning_get(tsr_store *s, const char *d, char **t, tsr_error *err)
+{
+    *t = NULL;
+    return NO_STORE(err);
+}
+tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *d, const char *t, tsr_error *err)
+{
+    return NO_STORE(err);
+}

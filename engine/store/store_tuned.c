@@ -73,5 +73,35 @@ tsr_status tsr_store_tuned_forget(tsr_store *s, const tsr_tune_key *key, tsr_err
     sqlite3_stmt *st = tsr_store_prepare(s, key ? "DELETE FROM tuned WHERE " KEY_WHERE : "DELETE FROM tuned", err);
     if (!st) return TSR_ERR_STORE;
     if (key) bind_key(st, key);
-    return tsr_store_step_done(s, st, err, "forgetting tuned settings");
+    tsr_status r = tsr_store_step_done(s, st, err, "forgetting tuned settings");
+    if (r != TSR_OK || key) return r;
+    st = tsr_store_prepare(s, "DELETE FROM backend_tuning", err); /* everything: the backends' timings too */
+    return st ? tsr_store_step_done(s, st, err, "forgetting backend tuning") : TSR_ERR_STORE;
+}
+
+tsr_status tsr_store_backend_tuning_get(tsr_store *s, const char *device, char **text, tsr_error *err)
+{
+    *text = NULL;
+    sqlite3_stmt *st = tsr_store_prepare(s, "SELECT text FROM backend_tuning WHERE device = ?1", err);
+    if (!st) return TSR_ERR_STORE;
+    sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    tsr_status r = TSR_OK;
+    if (rc == SQLITE_ROW) {
+        *text = tsr_strdup((const char *)sqlite3_column_text(st, 0));
+        if (!*text) r = tsr_fail(err, TSR_ERR_NOMEM, "store: out of memory");
+    } else if (rc != SQLITE_DONE) r = tsr_store_sql_fail(s, err, "reading backend tuning");
+    sqlite3_finalize(st);
+    return r;
+}
+
+tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const char *text, tsr_error *err)
+{
+    sqlite3_stmt *st = tsr_store_prepare(s,
+        "INSERT OR REPLACE INTO backend_tuning (device, text, updated) VALUES (?1, ?2, ?3)", err);
+    if (!st) return TSR_ERR_STORE;
+    sqlite3_bind_text(st, 1, device, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, tsr_store_now());
+    return tsr_store_step_done(s, st, err, "saving backend tuning");
 }

@@ -14,10 +14,76 @@ void tsr_engine_params_default(tsr_engine_params *p)
     p->precision = TSR_PRECISION_AUTO;
 }
 
+/* The backend's tuning (cuDNN plan choices) lives in the SQLite store unless the build has none, the user
+ * named a file (TSR_CUDNN_CACHE: a path, or "off"), or the caller said "off". */
+static int tuning_in_store(const tsr_engine_params *p)
+{
+    const char *env = getenv("TSR_CUDNN_CACHE");
+    return TSR_HAVE_STORE && !(env && *env) && !(p->tuning_store && !strcmp(p->tuning_store, "off"));
+}
+
 static tsr_backend_params backend_params(const tsr_engine_params *p)
 {
-    tsr_backend_params bp = {p->threads, p->device, TSR_LP_DEFAULT, p->memory_budget};
+    tsr_backend_params bp = {p->threads, p->device, TSR_LP_DEFAULT, p->memory_budget, tuning_in_store(p)};
     return bp;
+}
+
+static tsr_store *tuning_store_open(const tsr_engine *e)
+{
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = e->tuning_store[0] ? e->tuning_store : NULL;
+    sp.recover_interrupted = 0; /* a second handle beside the app's */
+    tsr_store *s = NULL;
+    tsr_error err;
+    if (tsr_store_open(&sp, &s, &err) != TSR_OK) {
+        tsr_log(TSR_LOG_WARN, "backend tuning not kept (%s): plans are timed again next time", err.message);
+        return NULL;
+    }
+    return s;
+}
+
+/* After the backend exists: read what it learnt on earlier runs on this device. Never fails the engine. */
+static void tuning_load(tsr_engine *e)
+{
+    e->tuning_in_store = tuning_in_store(&e->params) && e->be->ops->tuning_import && e->be->ops->tuning_export;
+    if (!e->tuning_in_store) return;
+    if (e->params.tuning_store) snprintf(e->tuning_store, sizeof e->tuning_store, "%s", e->params.tuning_store);
+    tsr_device_info dev[TSR_MAX_DEVICES];
+    int n = 0;
+    tsr_error err;
+    if (tsr_devices_list(dev, TSR_MAX_DEVICES, &n, &err) != TSR_OK || e->params.device < 0 || e->params.device >= n) {
+        e->tuning_in_store = 0;
+        return;
+    }
+    const tsr_device_info *d = &dev[e->params.device];
+    snprintf(e->tuning_device, sizeof e->tuning_device, "%s (sm_%d%d)", d->name, d->cc_major, d->cc_minor);
+    tsr_store *s = tuning_store_open(e);
+    if (!s) return;
+    char *text = NULL;
+    if (tsr_store_backend_tuning_get(s, e->tuning_device, &text, &err) != TSR_OK)
+        tsr_log(TSR_LOG_WARN, "backend tuning: %s", err.message);
+    else if (text && e->be->ops->tuning_import(e->be, text, &err) != TSR_OK)
+        tsr_log(TSR_LOG_WARN, "backend tuning in the store: %s; plans will be timed again", err.message);
+    else
+        e->tuning_text = text, text = NULL;
+    free(text);
+    tsr_store_close(&s);
+}
+
+/* Before the backend goes: keep what it learnt, when that changed. */
+static void tuning_save(tsr_engine *e)
+{
+    if (!e->tuning_in_store || !e->tuning_device[0]) return;
+    char *text = e->be->ops->tuning_export(e->be);
+    if (text && (!e->tuning_text || strcmp(text, e->tuning_text))) {
+        tsr_store *s = tuning_store_open(e);
+        tsr_error err;
+        if (s && tsr_store_backend_tuning_put(s, e->tuning_device, text, &err) != TSR_OK)
+            tsr_log(TSR_LOG_WARN, "backend tuning not kept: %s", err.message);
+        tsr_store_close(&s);
+    }
+    free(text);
 }
 
 static tsr_status create_cpu(tsr_engine *e, tsr_error *err)
@@ -81,6 +147,7 @@ tsr_status tsr_engine_create(const tsr_engine_params *p, tsr_engine **out, tsr_e
         free(e);
         return st;
     }
+    tuning_load(e);
     *out = e;
     return TSR_OK;
 }
@@ -89,7 +156,11 @@ void tsr_engine_destroy(tsr_engine **engine)
 {
     if (!engine || !*engine) return;
     tsr_engine *e = *engine;
-    if (e->be) e->be->ops->destroy(e->be);
+    if (e->be) {
+        tuning_save(e);
+        e->be->ops->destroy(e->be);
+    }
+    free(e->tuning_text);
     free(e);
     *engine = NULL;
 }

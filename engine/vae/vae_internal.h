@@ -9,6 +9,10 @@ struct tsr_engine {
     tsr_engine_params params;
     char description[160];
     char fallback_reason[TSR_ERROR_MESSAGE_MAX];
+    int tuning_in_store;        /* the backend's tuning is read from / written to the store (engine.c) */
+    char tuning_store[1024];    /* its path ("" = the default store) */
+    char tuning_device[192];    /* the store's key: GPU name and compute capability */
+    char *tuning_text;          /* what was read (written back only when it changed) */
 };
 
 typedef struct vae_conv {

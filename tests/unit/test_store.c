@@ -266,9 +266,23 @@ static void test_history_and_tuned(void)
     tsr_tuned_clear(&t);
     k.budget = 8ull << 30; /* another key */
     CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && !found);
+    /* the backends' learnt tuning, per device: replaced by a later put, kept apart per device, forgotten by
+     * tune --retune's forget-everything */
+    char *bt = (char *)1;
+    CHECK(tsr_store_backend_tuning_get(s, "GPU A (sm_90)", &bt, &err) == TSR_OK && bt == NULL);
+    CHECK(tsr_store_backend_tuning_put(s, "GPU A (sm_90)", "tessera-cudnn-plans 2\nfirst\n", &err) == TSR_OK);
+    CHECK(tsr_store_backend_tuning_put(s, "GPU A (sm_90)", "tessera-cudnn-plans 2\nsecond\n", &err) == TSR_OK);
+    CHECK(tsr_store_backend_tuning_put(s, "GPU B (sm_120)", "tessera-cudnn-plans 2\nb\n", &err) == TSR_OK);
+    CHECK(tsr_store_backend_tuning_get(s, "GPU A (sm_90)", &bt, &err) == TSR_OK && bt &&
+          !strcmp(bt, "tessera-cudnn-plans 2\nsecond\n"));
+    free(bt);
+    CHECK(tsr_store_backend_tuning_get(s, "GPU B (sm_120)", &bt, &err) == TSR_OK && bt &&
+          !strcmp(bt, "tessera-cudnn-plans 2\nb\n"));
+    free(bt);
     CHECK(tsr_store_tuned_forget(s, NULL, &err) == TSR_OK);
     k.budget = 12ull << 30;
     CHECK(tsr_store_tuned_get(s, &k, &t, &found, &err) == TSR_OK && !found);
+    CHECK(tsr_store_backend_tuning_get(s, "GPU A (sm_90)", &bt, &err) == TSR_OK && bt == NULL);
     tsr_store_close(&s);
 }
 
@@ -580,7 +594,7 @@ static void test_migrate_from_v1(void)
     REQUIRE(rc == SQLITE_OK);
     tsr_store *s = open_at(path, 1);
     REQUIRE(s);
-    CHECK(sql_int(path, "PRAGMA user_version") == 3 && tsr_store_schema_version() == 3);
+    CHECK(sql_int(path, "PRAGMA user_version") == 4 && tsr_store_schema_version() == 4);
     tsr_error err = {0};
     tsr_preset p;
     CHECK(tsr_store_preset_find(s, "Archive", &p, &err) == TSR_OK && strcmp(p.format, "mkv-ffv1") == 0);

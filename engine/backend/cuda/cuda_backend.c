@@ -832,6 +832,8 @@ const tsr_backend_ops tsr_cuda_ops = {
     .gn_stats_accum = tsr_cuda_gn_stats_accum,
     .gn_stats_apply = tsr_cuda_gn_stats_apply,
     .act_copy_region = tsr_cuda_act_copy_region,
+    .tuning_export = tsr_cuda_tuning_export,
+    .tuning_import = tsr_cuda_tuning_import,
 };
 
 static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)
@@ -926,6 +928,7 @@ tsr_status tsr_cuda_backend_create(const tsr_backend_params *p, tsr_backend **ou
     if (!cu) return TSR_ERR_NOMEM;
     cu->be.ops = &tsr_cuda_ops;
     tsr_status st = tsr_cu_load(&cu->api, err);
+    cu->tuning_external = p ? p->tuning_external : 0;
     if (!st) st = open_device(cu, p ? p->device : 0, err);
     if (!st) st = load_kernels(cu, err);
     if (!st) st = tsr_cuda_conv_cudnn_install(cu, err); /* tried after FP8 (later installs go first) */

@@ -70,12 +70,13 @@ typedef struct dnn_impl {
     char *cache_path;             /* remembered plan choices (NULL: not kept) */
 } dnn_impl;
 
-/* The plan-choice cache file: TSR_CUDNN_CACHE (a path; "off" keeps nothing), else <user data dir>/cudnn-plans.txt.
- * The store can hold the same text (tsr_cudnn_choices_export); this file is what a build without SQLite uses. */
-static char *cache_path(void)
+/* The plan-choice cache file: TSR_CUDNN_CACHE (a path; "off" keeps nothing), else <user data dir>/cudnn-plans.txt
+ * unless the caller keeps the choices itself (the engine, in the SQLite store: tuning_external). */
+static char *cache_path(int external)
 {
     const char *env = getenv("TSR_CUDNN_CACHE");
     if (env && *env) return strcmp(env, "off") ? tsr_strdup(env) : NULL;
+    if (external) return NULL;
     char *dir = tsr_user_data_dir();
     if (!dir) return NULL;
     size_t n = strlen(dir) + 32;
@@ -171,6 +172,30 @@ static void dnn_destroy(void *user)
     free(f);
 }
 
+static dnn_impl *find_dnn(tsr_backend *be)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    for (int i = 0; i < cu->impl_count; i++)
+        if (cu->impls[i].destroy == dnn_destroy) return cu->impls[i].user;
+    return NULL;
+}
+
+char *tsr_cuda_tuning_export(tsr_backend *be)
+{
+    dnn_impl *f = find_dnn(be);
+    return f ? tsr_cudnn_choices_export(f->dnn) : NULL;
+}
+
+tsr_status tsr_cuda_tuning_import(tsr_backend *be, const char *text, tsr_error *err)
+{
+    dnn_impl *f = find_dnn(be);
+    if (!f) return TSR_OK; /* no cuDNN: nothing to tune */
+    int n = 0;
+    tsr_status st = tsr_cudnn_choices_import(f->dnn, text, &n, err);
+    if (st == TSR_OK) tsr_log(TSR_LOG_INFO, "cuDNN: %d remembered plan choices", n);
+    return st;
+}
+
 int tsr_cuda_cudnn_enabled(void)
 {
     /* On by default: measured 2x faster than our own bf16 kernel on an H100 (tests/bench/RESULTS.md).
@@ -192,7 +217,7 @@ tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err)
         return TSR_OK;
     }
     tsr_cudnn_set_device(f->dnn, cu->name, cu->cc_major, cu->cc_minor);
-    f->cache_path = cache_path();
+    f->cache_path = cache_path(cu->tuning_external);
     cache_load(f);
     tsr_cuda_conv_impl impl = {.name = "cudnn-bf16", .user = f, .run = bf16_run, .destroy = dnn_destroy};
     tsr_status st = tsr_cuda_conv_register(cu, TSR_LP_DEFAULT, &impl, err);

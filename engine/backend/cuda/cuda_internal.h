@@ -67,6 +67,7 @@ struct tsr_cuda {
     int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
+    int tuning_external;            /* backend params: the caller keeps the cuDNN choices (no default file) */
     tsr_cuda_conv_impl impls[TSR_CUDA_MAX_IMPLS];
     tsr_layer_precision impl_prec[TSR_CUDA_MAX_IMPLS];
     int impl_count;
@@ -155,6 +156,9 @@ tsr_status tsr_cuda_conv_fp8_install(tsr_cuda *cu, tsr_error *err);
 struct tsr_cudnn;
 int tsr_cuda_cudnn_enabled(void);
 tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err);
+/* backend ops tuning_export / tuning_import: the cuDNN bf16 plan choices (cudnn.h text) */
+char *tsr_cuda_tuning_export(tsr_backend *be);
+tsr_status tsr_cuda_tuning_import(tsr_backend *be, const char *text, tsr_error *err);
 /* One conv through cuDNN on a materialised [prefix | input] tensor x_ext (bf16, or e4m3 with scales). */
 tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, struct tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8,
                                uint64_t x_ext, uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err);

@@ -58,7 +58,12 @@ void tsr_vae_reset_states(tsr_vae *v, vae_half *h);
 /* vae_forward.c: one chunk through the network; `x` is consumed (freed), the result lands in `out`. */
 tsr_status tsr_vae_conv(tsr_vae *v, vae_conv *c, tsr_act *x, const tsr_wt *pre_norm, int pre_silu,
                         const tsr_act *residual, tsr_act *out, tsr_error *err);
-tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err);
+/* `group` > 0: the frame-local stages (tsr_vae_decoder_frame_local_from on) run over groups of that many frames of
+ * the chunk, one after another with the same causal states (exact; smaller activations); 0 = the whole chunk. */
+tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err);
+/* The first up block after the last upsampler that changes the frame count: from there on every stage is
+ * frame-local (per-frame GroupNorm, causal convs with explicit state, spatial upsampling only). */
+int tsr_vae_decoder_frame_local_from(const tsr_vae *v);
 /* conv_in, the mid block and up blocks [0, blocks) with their upsamplers; *x is replaced in place. */
 tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err);
 

@@ -343,6 +343,12 @@ typedef struct tsr_encode_params {
      * host memory is independent of the clip's length. */
     tsr_status (*latent_sink)(void *user, const float *frames, int c, int t0, int n, int h, int w, tsr_error *err);
     void *latent_sink_user;
+    /* Frame groups (untiled encode): conv_in and the down blocks before the first temporal downsampler are
+     * frame-local (per-frame GroupNorm, causal convs with explicit state, spatial downsampling only), so they run
+     * over groups of `frame_group` frames of each chunk, one after another with the same states, into one tensor
+     * the downsampler reads: the same result bit for bit, their (full-resolution) activations scaled by
+     * frame_group / the chunk's frames. 0 = the whole chunk. Ignored by the tiled encode. */
+    int frame_group;
 } tsr_encode_params;
 
 void tsr_encode_params_default(tsr_encode_params *p);

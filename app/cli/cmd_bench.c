@@ -104,7 +104,8 @@ static int usage(void)
            "warm-up, then the median of N runs. Default: decode 720p17, builtin model, 3 runs, 1 warm-up.\n"
            "--precision picks the per-layer policy (FP8 layers run on sm_89+ GPUs); the output states each conv's\n"
            "precision (TSR_FP8 overrides the policy for diagnostics, see engine/vae/precision.h).\n"
-           "--frame-group N (decode): the stages after the last temporal upsampler over N output frames at a time.\n");
+           "--frame-group N: decode: the stages after the last temporal upsampler over N output frames at a time;\n"
+           "encode: conv_in and the down blocks before the first temporal downsampler over N frames at a time.\n");
     return 0;
 }
 
@@ -205,6 +206,7 @@ static tsr_status one_run(tsr_vae *vae, const bench_opts *o, const float *lat, r
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.chunk = o->chunk;
+    p.frame_group = o->frame_group;
     p.progress = on_progress;
     p.progress_user = rs;
     video_src src = {4 * o->t - 3, 8 * o->h, 8 * o->w, 0, frame};

@@ -16,7 +16,7 @@
 
 typedef struct dec_opts {
     cli_tensor_opts c;         /* c.input: --latent */
-    int tile_from, frame_group;
+    int tile_from;
 } dec_opts;
 
 typedef struct video_buf {
@@ -56,8 +56,7 @@ static int parse(int argc, char **argv, dec_opts *o)
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
         if (cli_tensor_parse_common(argc, argv, &i, "--latent", &o->c, &bad) ||
-            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad) ||
-            cli_opt_int(argc, argv, &i, "--frame-group", &o->frame_group, &bad))
+            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad))
             continue;
         return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
@@ -66,7 +65,6 @@ static int parse(int argc, char **argv, dec_opts *o)
     if (rc) return rc;
     if (o->c.chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
     if (o->c.tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
-    if (o->frame_group < 0) return cli_usage_error("decode", "--frame-group must be 0 (whole chunks) or more");
     return 0;
 }
 
@@ -117,7 +115,7 @@ static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_en
     tsr_decode_params_default(&p);
     p.chunk = o->chunk;
     p.tile = o->tile;
-    p.frame_group = d_o->frame_group;
+    p.frame_group = o->frame_group;
     if (d_o->tile_from >= 0) p.tile_from = d_o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;

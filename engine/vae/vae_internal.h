@@ -116,7 +116,12 @@ typedef struct tsr_latent_array {
 } tsr_latent_array;
 tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_error *err);
 
-tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
+/* `group` > 0: the frame-local front (conv_in .. the down block before the first temporal downsampler) runs over
+ * groups of that many frames, written into one tensor the downsampler reads (exact); 0 = the whole chunk. */
+tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, int group, tsr_act *out, tsr_error *err);
+/* The down block whose downsampler is the encoder's first temporal one (num_blocks - 1 when none): conv_in and
+ * the down blocks up to it (without that downsampler) are frame-local. */
+int tsr_vae_encoder_frame_local_to(const tsr_vae *v);
 
 /* vae_chunk.c: one chunk as a backend graph when possible. `input` makes the chunk's input activation (it may
  * be called twice: a graph that could not run is redone eagerly), `body` runs the ops (consuming x). `key`

@@ -122,16 +122,49 @@ static void test_decode_streaming(tsr_vae *vae)
     free(one), free(l1), free(whole), free(lat);
 }
 
-static tsr_latent encode(tsr_vae *vae, vid *v, int chunk, int posterior, tsr_status *st)
+static tsr_latent encode_grouped(tsr_vae *vae, vid *v, int chunk, int posterior, int group, tsr_status *st)
 {
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.chunk = chunk;
     p.posterior = posterior;
+    p.frame_group = group;
     tsr_latent l = {0};
     v->next = 0;
     *st = tsr_vae_encode(vae, v->h, v->w, source, v, &p, &l, &err);
     return l;
+}
+
+static tsr_latent encode(tsr_vae *vae, vid *v, int chunk, int posterior, tsr_status *st)
+{
+    return encode_grouped(vae, v, chunk, posterior, 0, st);
+}
+
+/* Encoder frame groups (tsr_encode_params.frame_group): conv_in and the down blocks before the first temporal
+ * downsampler over groups of frames: bit for bit the whole chunk, at chunks of 4 and 8 frames (first chunks of
+ * 5 and 9: uneven last groups). */
+static void test_encode_frame_groups(tsr_vae *vae)
+{
+    vid v = {malloc(sizeof(float) * 3 * 13 * 16 * 32), 13, 16, 32, 0, -1};
+    tsr_filler_video(v.d, (size_t)3 * 13 * 16 * 32);
+    tsr_status st;
+    for (int chunk = 4; chunk <= 8; chunk += 4) {
+        tsr_latent whole = encode_grouped(vae, &v, chunk, 1, 0, &st);
+        REQUIRE(st == TSR_OK && whole.t == 4);
+        static const int groups[] = {1, 2, 3};
+        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+            tsr_latent l = encode_grouped(vae, &v, chunk, 1, groups[g], &st);
+            CHECKF(st == TSR_OK, "chunk %d group %d: %s", chunk, groups[g], err.message);
+            double d = st == TSR_OK ? tsr_test_max_abs(l.data, whole.data, (size_t)32 * 4 * 2 * 4) : 1;
+            CHECKF(d == 0, "encode chunk %d, frame group %d vs the whole chunk: max abs %g", chunk, groups[g], d);
+            tsr_latent_free(&l);
+        }
+        tsr_latent_free(&whole);
+    }
+    tsr_latent bad = encode_grouped(vae, &v, 4, 1, -1, &st);
+    CHECK(st == TSR_ERR_INVALID_ARG);
+    tsr_latent_free(&bad);
+    free(v.d);
 }
 
 static void test_encode_streaming(tsr_vae *vae)
@@ -355,6 +388,7 @@ int main(void)
     test_decode_streaming(vae);
     test_decode_frame_groups(vae);
     test_encode_streaming(vae);
+    test_encode_frame_groups(vae);
     test_latent_streams(vae);
     static const int pad6[9] = {0, 1, 2, 3, 4, 5, 4, 3, 2}, pad2[5] = {0, 1, 1, 1, 1}, pad3[5] = {0, 1, 2, 1, 0};
     test_temporal_padding(vae, 6, pad6, 9);

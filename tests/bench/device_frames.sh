@@ -3,7 +3,7 @@
 # tests/gpu/test_cuda_frames.c), then decode 720p17 and 1080p21 with frame groups off (4 = a 1-latent-frame
 # chunk's frames) / 2 / 1: median time, arena high-water, device free-memory low-water, and `tessera-cli plan`'s
 # prediction for the same settings (arena part: state + activations + workspace; the weights are outside the
-# arena). The cuDNN plan choices are timed once per shape and remembered in the build folder for the later rows.
+# arena); then, time permitting, encode 720p17 with groups 4 (off) / 2 / 1. The cuDNN plan choices are timed once per shape and remembered in the build folder for the later rows.
 # Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
 #   OUT=dir bash tests/bench/device_frames.sh [all|bench]
 # Local smoke test of the table on the CPU backend: BACKEND=cpu SHAPES="16x2x8x12" bash tests/bench/device_frames.sh bench
@@ -52,7 +52,20 @@ for s in $shapes; do
       "$ratio" $rc $(( $(date +%s) - t0 )) | tee -a "$rows"
   done
 done
+# encode 720p17 (chunks of 5 and 4 frames): no plan model for the encoder; only while the call has time left
+erows=$out/erows.txt; : >"$erows"
+for g in 4 2 1; do
+  [ $(( $(date +%s) - t0 )) -gt ${ENC_AFTER:-470} ] && { echo "encode rows skipped (time)"; break; }
+  timeout 120 $cli bench encode --shape 720p17 --backend $backend --runs 3 --frame-group $g --json >"$out/cur.json" \
+    2>"$out/cur.err"
+  rc=$?
+  cat "$out/cur.json" >>"$out/bench.jsonl"; cat "$out/cur.err" >>"$out/bench.err"
+  printf "| encode 720p17 | %d | %8s s | %6s GiB | rc %d | %d s |\n" $g "$(num median_s "$out/cur.json")" \
+    "$(gib "$(num arena_peak_bytes "$out/cur.json")")" $rc $(( $(date +%s) - t0 )) | tee -a "$erows"
+done
 echo
 echo "| shape | --frame-group | plan's group | median | arena peak | device free low-water | predicted arena (plan) | predicted/measured | | elapsed |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 cat "$rows"
+echo "| work | --frame-group | median | arena peak | | elapsed |"
+cat "$erows"

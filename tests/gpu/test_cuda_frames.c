@@ -2,7 +2,7 @@
  * streamed decode whose stages after the last temporal upsampler run over groups of 1 or 2 frames equals the
  * whole-chunk decode bit for bit, at chunks of 1 and 2 latent frames, with CUDA graphs on (each grouped decode runs
  * three times: the last replays every steady-state chunk, groups included, and none falls back to eager), and the
- * arena high-water mark shrinks with the group. Likewise an encode of 13 frames (chunks of 5 and 4 frames) with
+ * arena high-water mark is below the whole chunk's and never grows as the group shrinks. Likewise an encode of 13 frames (chunks of 5 and 4 frames) with
  * groups of 2 and 1 against whole chunks. TSR_CUDNN_PLANS=1 (the heuristics' first plan, untimed) and no plan
  * cache: timing could pick another cuDNN engine per shape, whose rounding differs; this isolates the grouping.
  * Exits 77 without a GPU. */
@@ -205,8 +205,10 @@ int main(void)
             CHECKF(d == 0, "chunk %d group %d: %zu values differ", chunk, groups[g], d);
             /* the third run replays every steady chunk: (ceil(LT / chunk) - 1) of them */
             CHECK(s.graph_captures >= 1 && s.graph_replays >= (LT + chunk - 1) / chunk - 1 && s.graph_fallbacks == 0);
-            CHECKF(peak < peak_prev, "group %d peak %llu not below %llu", groups[g], (unsigned long long)peak,
-                   (unsigned long long)peak_prev);
+            /* below the whole chunk, never above the larger group (at chunk 2 this small size peaks in the head,
+             * attention scratch included, for groups 2 and 1 alike: 358.71 MiB both on the H100) */
+            CHECKF(peak < peak_whole && peak <= peak_prev, "group %d peak %llu (whole %llu, previous %llu)", groups[g],
+                   (unsigned long long)peak, (unsigned long long)peak_whole, (unsigned long long)peak_prev);
             peak_prev = peak;
             free(y);
         }

@@ -302,6 +302,13 @@ typedef struct tsr_decode_params {
     uint64_t memory_budget;
     void (*on_plan)(void *user, const struct tsr_plan *plan, const char *reason); /* reason NULL: the first */
     void *plan_user;
+    /* Frame groups (untiled decode): the stages after the decoder's last temporal upsampler are frame-local
+     * (per-frame GroupNorm, causal convs with explicit state, spatial upsampling only), so they run over groups
+     * of `frame_group` output frames of each chunk, one group after another with the same causal states: the
+     * same result bit for bit, with their activations (the full-resolution ones, the largest) scaled by
+     * frame_group / the chunk's frames. 0 = the planner's choice (tsr_plan.frame_group) under a memory budget,
+     * else the whole chunk; N >= the chunk's frames = the whole chunk. Ignored by the tiled decode. */
+    int frame_group;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -340,6 +347,12 @@ typedef struct tsr_encode_params {
      * host memory is independent of the clip's length. */
     tsr_status (*latent_sink)(void *user, const float *frames, int c, int t0, int n, int h, int w, tsr_error *err);
     void *latent_sink_user;
+    /* Frame groups (untiled encode): conv_in and the down blocks before the first temporal downsampler are
+     * frame-local (per-frame GroupNorm, causal convs with explicit state, spatial downsampling only), so they run
+     * over groups of `frame_group` frames of each chunk, one after another with the same states, into one tensor
+     * the downsampler reads: the same result bit for bit, their (full-resolution) activations scaled by
+     * frame_group / the chunk's frames. 0 = the whole chunk. Ignored by the tiled encode. */
+    int frame_group;
 } tsr_encode_params;
 
 void tsr_encode_params_default(tsr_encode_params *p);
@@ -593,7 +606,8 @@ tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const 
  *
  * A memory model of the decoder (every layer's activations, causal state and weights, derived from a
  * tsr_vae_config) turns a VRAM budget into a plan. Plans are ordered from exact to approximate:
- *   EXACT          stream the latent chunk by chunk, every causal state in device memory;
+ *   EXACT          stream the latent chunk by chunk, every causal state in device memory; the stages after the
+ *                  last temporal upsampler in groups of frames (frame_group) when the whole chunk does not fit;
  *   EXACT_OFFLOAD  the same with the causal state of the largest layers in pinned host memory (prefetched);
  *   FP8_STATE      causal state stored as FP8 e4m3 (only with an FP8 precision), plus offload as needed;
  *   TILED          low-resolution stages (conv_in, mid block with attention, up_blocks.0) whole per chunk,
@@ -625,6 +639,9 @@ typedef struct tsr_plan_request {
                                  * FP8_STATE): tsr_vae_decode does not execute those yet */
     int activations_only;       /* 1: the budget bounds activation memory alone (the CPU backend's emulated
                                  * device cap; its weights and causal states live in ordinary host memory) */
+    int frame_group;            /* output frames per group of the frame-local stages (tsr_decode_params.frame_group):
+                                 * 0 = the planner picks (the largest that fits), N = exactly N (N >= the chunk's
+                                 * frames: the whole chunk) */
 } tsr_plan_request;
 
 void tsr_plan_request_default(tsr_plan_request *r);
@@ -656,6 +673,8 @@ typedef struct tsr_plan {
     uint64_t budget;
     uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
     int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */
+    int frame_group;            /* untiled: the frame-local stages run over groups of this many output frames
+                                 * (0 = the whole chunk; tsr_decode_params.frame_group) */
 } tsr_plan;
 
 /* free - margin: the default budget when the user sets none. */

@@ -9,7 +9,8 @@ bool cli_tensor_parse_common(int argc, char **argv, int *i, const char *in_opt, 
     if (cli_opt_str(argc, argv, i, "--model", &o->model, bad) || cli_opt_str(argc, argv, i, in_opt, &o->input, bad) ||
         cli_opt_str(argc, argv, i, "-o", &o->output, bad) || cli_opt_str(argc, argv, i, "--output", &o->output, bad) ||
         cli_opt_str(argc, argv, i, "--backend", &o->backend, bad) || cli_opt_int(argc, argv, i, "--chunk", &o->chunk, bad) ||
-        cli_opt_int(argc, argv, i, "--tile", &o->tile, bad) || cli_opt_int(argc, argv, i, "--threads", &o->threads, bad))
+        cli_opt_int(argc, argv, i, "--tile", &o->tile, bad) || cli_opt_int(argc, argv, i, "--threads", &o->threads, bad) ||
+        cli_opt_int(argc, argv, i, "--frame-group", &o->frame_group, bad))
         return true;
     if (cli_flag(argv, *i, "--unscaled") || cli_flag(argv, *i, "--raw")) return o->raw = 1, true;
     if (cli_flag(argv, *i, "--quiet") || cli_flag(argv, *i, "-q")) return o->quiet = 1, true;
@@ -19,6 +20,7 @@ bool cli_tensor_parse_common(int argc, char **argv, int *i, const char *in_opt, 
 int cli_tensor_check_common(const cli_tensor_opts *o, const char *cmd, const char *in_opt)
 {
     if (!o->model || !o->input || !o->output) return cli_usage_error(cmd, "--model, %s and -o are required", in_opt);
+    if (o->frame_group < 0) return cli_usage_error(cmd, "--frame-group must be 0 (whole chunks) or more");
     return 0;
 }
 

@@ -7,11 +7,11 @@
 
 typedef struct cli_tensor_opts {
     const char *model, *input, *output, *backend;
-    int chunk, threads, raw, quiet, tile;
+    int chunk, threads, raw, quiet, tile, frame_group;
 } cli_tensor_opts;
 
 /* One common option at argv[*i]: --model, the input option `in_opt` (--latent / --video), -o/--output,
- * --backend, --chunk, --tile, --threads, --unscaled/--raw, -q/--quiet. True when argv[*i] was one (*bad set
+ * --backend, --chunk, --tile, --frame-group, --threads, --unscaled/--raw, -q/--quiet. True when argv[*i] was one (*bad set
  * on a missing or malformed value). */
 bool cli_tensor_parse_common(int argc, char **argv, int *i, const char *in_opt, cli_tensor_opts *o, bool *bad);
 

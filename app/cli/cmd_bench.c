@@ -17,7 +17,7 @@
 typedef struct bench_opts {
     const char *model, *backend, *shape;
     int c, t, h, w;
-    int encode, runs, warmup, chunk, json, profile;
+    int encode, runs, warmup, chunk, json, profile, frame_group;
     tsr_precision precision;
 } bench_opts;
 
@@ -98,11 +98,14 @@ static int usage(void)
 {
     printf("usage: tessera-cli bench [decode|encode] [--shape 720p17|1080p21|4k21] [--latent-shape CxTxHxW]\n"
            "          [--model FILE|builtin] [--backend cuda|cpu|auto] [--runs N] [--warmup N] [--chunk N]\n"
+           "          [--frame-group N]\n"
            "          [--precision bf16|fp8-fast|fp8-quality] [--profile] [--json]\n\n"
            "Times decoding a latent of the shape (or encoding the matching video, 4T-3 frames of 8H x 8W):\n"
            "warm-up, then the median of N runs. Default: decode 720p17, builtin model, 3 runs, 1 warm-up.\n"
            "--precision picks the per-layer policy (FP8 layers run on sm_89+ GPUs); the output states each conv's\n"
-           "precision (TSR_FP8 overrides the policy for diagnostics, see engine/vae/precision.h).\n");
+           "precision (TSR_FP8 overrides the policy for diagnostics, see engine/vae/precision.h).\n"
+           "--frame-group N: decode: the stages after the last temporal upsampler over N output frames at a time;\n"
+           "encode: conv_in and the down blocks before the first temporal downsampler over N frames at a time.\n");
     return 0;
 }
 
@@ -119,7 +122,8 @@ static int parse(int argc, char **argv, bench_opts *o)
             cli_opt_str(argc, argv, &i, "--precision", &prec, &bad) ||
             cli_opt_int(argc, argv, &i, "--runs", &o->runs, &bad) ||
             cli_opt_int(argc, argv, &i, "--warmup", &o->warmup, &bad) ||
-            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad))
+            cli_opt_int(argc, argv, &i, "--chunk", &o->chunk, &bad) ||
+            cli_opt_int(argc, argv, &i, "--frame-group", &o->frame_group, &bad))
             continue;
         if (strcmp(argv[i], "decode") == 0) o->encode = 0;
         else if (strcmp(argv[i], "encode") == 0) o->encode = 1;
@@ -142,7 +146,8 @@ static int parse(int argc, char **argv, bench_opts *o)
         if (!s) return cli_usage_error("bench", "unknown shape '%s' (720p17, 1080p21, 4k21)", o->shape);
         o->c = s->c, o->t = s->t, o->h = s->h, o->w = s->w;
     }
-    if (o->runs < 1 || o->warmup < 0 || o->chunk < 0) return cli_usage_error("bench", "bad --runs/--warmup/--chunk");
+    if (o->runs < 1 || o->warmup < 0 || o->chunk < 0 || o->frame_group < 0)
+        return cli_usage_error("bench", "bad --runs/--warmup/--chunk/--frame-group");
     return 0;
 }
 
@@ -193,6 +198,7 @@ static tsr_status one_run(tsr_vae *vae, const bench_opts *o, const float *lat, r
         tsr_decode_params p;
         tsr_decode_params_default(&p);
         p.chunk = o->chunk;
+        p.frame_group = o->frame_group;
         p.progress = on_progress;
         p.progress_user = rs;
         return tsr_vae_decode(vae, lat, o->c, o->t, o->h, o->w, &p, timed_sink, NULL, err);
@@ -200,6 +206,7 @@ static tsr_status one_run(tsr_vae *vae, const bench_opts *o, const float *lat, r
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.chunk = o->chunk;
+    p.frame_group = o->frame_group;
     p.progress = on_progress;
     p.progress_user = rs;
     video_src src = {4 * o->t - 3, 8 * o->h, 8 * o->w, 0, frame};
@@ -294,7 +301,8 @@ static void print_profile(const tsr_engine_stats *p, double wall_med, double pro
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_opts o = {"builtin", "auto", "720p17", 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, TSR_PRECISION_AUTO};
+    bench_opts o = {.model = "builtin", .backend = "auto", .shape = "720p17", .runs = 3, .warmup = 1,
+                    .precision = TSR_PRECISION_AUTO};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     tsr_model *model = NULL;
@@ -354,14 +362,14 @@ int cmd_bench(int argc, char **argv)
         int n_conv = 0, n_fp8 = print_layer_precisions(&o, model, desc, o.json, &n_conv);
         if (o.json) {
             printf("{\"op\":\"%s\",\"shape\":\"%s\",\"precision\":\"%s\",\"fp8_convs\":%d,\"convs\":%d,"
-                   "\"latent\":[%d,%d,%d,%d],\"engine\":\"%s\",\"chunk\":%d,"
+                   "\"latent\":[%d,%d,%d,%d],\"engine\":\"%s\",\"chunk\":%d,\"frame_group\":%d,"
                    "\"runs\":%d,\"median_s\":%.4f,\"best_s\":%.4f,\"tflop\":%.1f,\"tflops\":%.1f,"
                    "\"arena_peak_bytes\":%llu,\"arena_bytes\":%llu,\"device_free_low_bytes\":%llu,"
                    "\"device_total_bytes\":%llu,\"model_load_s\":%.2f,"
                    "\"stages_s\":{\"wall\":%.4f,\"source\":%.4f,\"sink\":%.4f,\"upload\":%.4f,\"download\":%.4f,"
                    "\"wait_device\":%.4f,\"host_enqueue_other\":%.4f},\"graphs\":{\"recorded\":%ld,\"replayed\":%ld,"
                    "\"redone\":%ld}",
-                   what, o.shape, tsr_precision_name(o.precision), n_fp8, n_conv, o.c, o.t, o.h, o.w, desc, o.chunk,
+                   what, o.shape, tsr_precision_name(o.precision), n_fp8, n_conv, o.c, o.t, o.h, o.w, desc, o.chunk, o.frame_group,
                    o.runs, med, best, tflop,
                    tflop > 0 ? tflop / med : 0, (unsigned long long)rs.mem_peak, (unsigned long long)rs.mem_budget,
                    (unsigned long long)free_low, (unsigned long long)dev_total, t_load, m->wall, m->source, m->sink,
@@ -372,10 +380,10 @@ int cmd_bench(int argc, char **argv)
         } else {
             printf("engine: %s\nmodel: %s (filled/loaded in %.1f s)\nprecision: %s, %d of %d convs in FP8\n", desc,
                    o.model, t_load, tsr_precision_name(o.precision), n_fp8, n_conv);
-            printf("| op | shape | latent | chunk | runs | median s | best s | TFLOP | TFLOP/s | peak arena GiB | device free low-water GiB |\n");
-            printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
-            printf("| %s | %s | %dx%dx%dx%d | %d | %d | %.3f | %.3f | %.1f | %.0f | %.2f | %.2f of %.2f |\n", what,
-                   o.shape, o.c, o.t, o.h, o.w, o.chunk, o.runs, med, best, tflop, tflop > 0 ? tflop / med : 0,
+            printf("| op | shape | latent | chunk | frame group | runs | median s | best s | TFLOP | TFLOP/s | peak arena GiB | device free low-water GiB |\n");
+            printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            printf("| %s | %s | %dx%dx%dx%d | %d | %d | %d | %.3f | %.3f | %.1f | %.0f | %.2f | %.2f of %.2f |\n", what,
+                   o.shape, o.c, o.t, o.h, o.w, o.chunk, o.frame_group, o.runs, med, best, tflop, tflop > 0 ? tflop / med : 0,
                    (double)rs.mem_peak / (1u << 30), (double)free_low / (1u << 30), (double)dev_total / (1u << 30));
             printf("\nstages of the median run (host seconds; the device works beside them)\n");
             printf("| wall | %s (excluded) | upload (host copies, conversion) | download (copy-out) | blocked on the device | "

@@ -37,12 +37,14 @@ static tsr_status collect(void *user, const float *fr, int n, int first, int h, 
 static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
-           "          [--chunk N] [--tile N [--tile-from B]] [--backend cpu|cuda|auto] [--threads N]\n"
+           "          [--chunk N] [--frame-group N] [--tile N [--tile-from B]] [--backend cpu|cuda|auto] [--threads N]\n"
            "          [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
            "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
            "--unscaled/--raw is given or its metadata says tessera.latent_scale=unscaled (decoder input, as\n"
            "in the golden fixtures). --chunk: latent frames per chunk (default 1; the result is the same).\n"
+           "--frame-group N: run the stages after the last temporal upsampler over N output frames at a time\n"
+           "(default: the whole chunk; the result is the same bit for bit, the full-resolution activations shrink).\n"
            "--tile N: decode up blocks B.. (--tile-from, default 1) in spatial tiles of N output pixels: exact\n"
            "(same result), device memory bounded by the tile; whole-frame activations stay in host memory.\n");
     return 0;
@@ -113,6 +115,7 @@ static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_en
     tsr_decode_params_default(&p);
     p.chunk = o->chunk;
     p.tile = o->tile;
+    p.frame_group = o->frame_group;
     if (d_o->tile_from >= 0) p.tile_from = d_o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;

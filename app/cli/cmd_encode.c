@@ -36,13 +36,16 @@ static int source(void *user, float *frames, int max, tsr_error *err)
 static int usage(void)
 {
     printf("usage: tessera-cli encode --model MODEL|builtin|builtin:small --video VIDEO.safetensors -o OUT.safetensors\n"
-           "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--tile N] [--backend cpu|cuda|auto]\n"
-           "          [--threads N] [-q|--quiet]\n\n"
+           "          [--posterior] [--unscaled] [--sample --seed N] [--chunk N] [--frame-group N] [--tile N]\n"
+           "          [--backend cpu|cuda|auto] [--threads N] [-q|--quiet]\n\n"
            "Encodes the tensor `video` (or the file's only tensor), [1,3,F,H,W] or [3,F,H,W] in [-1,1]. Any size:\n"
            "H and W are padded to a multiple of 16 (black), F to 4k+1 by mirrored frames. Writes `latent`\n"
            "[1,16,T,H/8,W/8] times 0.9152 (--unscaled: without), or with --posterior the raw mean||logvar.\n"
            "--chunk: frames per chunk after the first, a multiple of 4 (default 4; the result is the same).\n"
-           "--tile N: run conv_in and the down blocks in exact spatial tiles of N input pixels (less memory).\n");
+           "--tile N: run conv_in and the down blocks in exact spatial tiles of N input pixels (less memory).\n"
+           "--frame-group N: run conv_in and the down blocks before the first temporal downsampler over N frames at\n"
+           "a time (default: the whole chunk; the result is the same bit for bit, the full-resolution activations\n"
+           "shrink).\n");
     return 0;
 }
 
@@ -91,6 +94,7 @@ static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_en
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.tile = o->tile;
+    p.frame_group = o->frame_group;
     p.chunk = o->chunk, p.posterior = e_o->posterior, p.sample = e_o->sample, p.seed = (uint64_t)e_o->seed;
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;

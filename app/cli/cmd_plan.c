@@ -16,6 +16,8 @@ static void plan_usage(void)
            "  --precision P            bf16 (default), fp16, fp8, fp8-quality, fp32\n"
            "  --tiling T               auto (default), exact (never approximate), always\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
+           "  --frame-group N          output frames per group after the last temporal upsampler (default: the\n"
+           "                           planner picks the largest that fits; N >= the chunk's frames: whole chunks)\n"
            "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM)\n"
            "  --with-offload           also consider untiled causal states in host memory (modelled, not yet\n"
            "                           executed by the decoder)\n"
@@ -84,6 +86,8 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
             a->have_host_budget = 1;
         } else if (cli_opt_int(argc, argv, &i, "--chunk", &a->req.chunk, &bad)) {
             if (bad || a->req.chunk < 0) return cli_usage_error("plan", "--chunk needs a number >= 0");
+        } else if (cli_opt_int(argc, argv, &i, "--frame-group", &a->req.frame_group, &bad)) {
+            if (bad || a->req.frame_group < 0) return cli_usage_error("plan", "--frame-group needs a number >= 0");
         } else {
             return cli_usage_error("plan", "unknown option '%s'", argv[i]);
         }

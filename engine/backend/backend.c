@@ -14,3 +14,16 @@ tsr_status tsr_backend_check_gn_region(const tsr_act *in, int channels, int t, i
                         x1, in->h, in->w);
     return TSR_OK;
 }
+
+tsr_status tsr_backend_check_copy_region(const tsr_act *src, int sf, int sy, int sx, const tsr_act *dst, int df, int dy,
+                                         int dx, int t, int h, int w, tsr_error *err)
+{
+    if (!src || !dst || !src->buf || !dst->buf)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: no source or destination");
+    if (src->c != dst->c)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: %d channels into %d", src->c, dst->c);
+    if (t < 1 || h < 1 || w < 1 || sf < 0 || sy < 0 || sx < 0 || df < 0 || dy < 0 || dx < 0 || sf + t > src->t ||
+        sy + h > src->h || sx + w > src->w || df + t > dst->t || dy + h > dst->h || dx + w > dst->w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
+    return TSR_OK;
+}

@@ -172,7 +172,9 @@ typedef struct tsr_backend_ops {
     tsr_status (*gn_stats_apply)(tsr_backend *be, const tsr_wt *norm, const tsr_act *in, const tsr_gnstats *s,
                                  int silu, tsr_act *out, tsr_error *err);
     /* Copy a box of t frames x h rows x w columns (every channel) from src at (sf, sy, sx) into dst at
-     * (df, dy, dx); same channel count. Tiles cut from / put into whole frames kept on the device. */
+     * (df, dy, dx); same channel count. Tiles cut from / put into whole frames kept on the device, and frame
+     * ranges (whole frames: h, w = both tensors' size) cut from / put into a chunk (vae_forward.c frame
+     * groups). No host synchronisation: usable inside a recorded chunk (graph_begin). */
     tsr_status (*act_copy_region)(tsr_backend *be, const tsr_act *src, int sf, int sy, int sx, tsr_act *dst, int df,
                                   int dy, int dx, int t, int h, int w, tsr_error *err);
     /* --- what the backend learnt by timing (ABI 3; NULL where it learns nothing, e.g. the CPU) ---
@@ -189,6 +191,11 @@ typedef struct tsr_backend_ops {
  * frames [f0, f0 + t), and the region is inside it and not empty. */
 tsr_status tsr_backend_check_gn_region(const tsr_act *in, int channels, int t, int f0, int y0, int x0, int y1, int x1,
                                        tsr_error *err);
+
+/* act_copy_region's argument check (backend.c), shared by the implementations: both tensors exist with the same
+ * channels and the box is inside both and not empty. */
+tsr_status tsr_backend_check_copy_region(const tsr_act *src, int sf, int sy, int sx, const tsr_act *dst, int df, int dy,
+                                         int dx, int t, int h, int w, tsr_error *err);
 
 struct tsr_backend {
     const tsr_backend_ops *ops;

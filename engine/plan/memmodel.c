@@ -109,6 +109,7 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
         a->attn_channels = top;
     }
     add_resnet(&b, "decoder.mid_block.resnets.1", top, top);
+    mm->frame_local = mm->nstages; /* no temporal upsampler: the up blocks on */
     int prev = top;
     char name[80];
     for (int i = 0; i < nb; i++) {
@@ -120,6 +121,7 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
         if (i < nb - 1) {
             snprintf(name, sizeof name, "decoder.up_blocks.%d.upsamplers.0", i);
             add_upsampler(&b, name, cout, cfg->dec_temporal_up[i] ? 2 : 1);
+            if (cfg->dec_temporal_up[i]) mm->frame_local = mm->nstages;
         }
         prev = cout;
     }
@@ -163,16 +165,44 @@ int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk)
     return TSR_MAX(s->tfac * first - (s->tfac - 1), s->tfac * later);
 }
 
-uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf)
+/* Live elements per latent pixel of stage `s` when it sees `frames` frames. On the clip's first chunk a
+ * temporal upsampler's depth-to-space drops one output frame (4 x cin elements per input pixel less). */
+static uint64_t stage_peak(const tsr_mm_stage *s, int frames, int first, int normbuf)
+{
+    uint64_t px = (uint64_t)(s->scale * s->scale), f = (uint64_t)frames;
+    if (s->upscale && s->rt == 2 && first && frames > 0) { /* upscale in + out, then out + shuffled out */
+        uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
+        return TSR_MAX((ci + co) * f, 2 * co * f - 4 * ci) * px;
+    }
+    return (uint64_t)tsr_mm_elems(s, normbuf) * px * f;
+}
+
+/* Frames stage `s` sees in a chunk of `n` latent frames (the clip's first: the causal head). */
+static int chunk_frames(const tsr_mm_stage *s, int n, int first)
+{
+    return n <= 0 ? 0 : s->tfac * n - (first ? s->tfac - 1 : 0);
+}
+
+static uint64_t chunk_peak(const tsr_mm *mm, int from, int to, int n, int first, int normbuf)
 {
     uint64_t peak = 0;
-    for (int i = from; i < to && i < mm->nstages; i++) {
-        const tsr_mm_stage *s = &mm->stages[i];
-        uint64_t e = (uint64_t)tsr_mm_elems(s, normbuf) * (uint64_t)(s->scale * s->scale) *
-                     (uint64_t)tsr_mm_stage_frames(s, t, chunk);
-        peak = TSR_MAX(peak, e);
-    }
+    for (int i = from; i < to && i < mm->nstages; i++)
+        peak = TSR_MAX(peak, stage_peak(&mm->stages[i], chunk_frames(&mm->stages[i], n, first), first, normbuf));
     return peak;
+}
+
+/* The clip's first chunk and (if any) a later one: n latent frames each. */
+static void chunk_sizes(int t, int chunk, int n[2])
+{
+    n[0] = TSR_MIN(chunk, t);
+    n[1] = TSR_MIN(chunk, t - n[0]);
+}
+
+uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf)
+{
+    int n[2];
+    chunk_sizes(t, chunk, n);
+    return TSR_MAX(chunk_peak(mm, from, to, n[0], 1, normbuf), chunk_peak(mm, from, to, n[1], 0, normbuf));
 }
 
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale)
@@ -187,4 +217,33 @@ int tsr_mm_halo_out(const tsr_mm *mm, int from)
     int halo = 0;
     for (int i = from; i < mm->nstages; i++) halo += mm->stages[i].halo * (mm->out_scale / mm->stages[i].scale);
     return halo;
+}
+
+int tsr_mm_tail_frames(const tsr_mm *mm, int t, int chunk)
+{
+    int i = TSR_MIN(mm->frame_local, mm->nstages - 1);
+    return i >= 0 ? tsr_mm_stage_frames(&mm->stages[i], t, chunk) : 0;
+}
+
+uint64_t tsr_mm_act_grouped(const tsr_mm *mm, int t, int chunk, int group, int normbuf)
+{
+    int fl = mm->frame_local, n[2];
+    if (group <= 0 || fl < 1 || fl >= mm->nstages) return tsr_mm_act_chunk(mm, 0, mm->nstages, t, chunk, normbuf);
+    chunk_sizes(t, chunk, n);
+    const tsr_mm_stage *head_out = &mm->stages[fl - 1], *last = &mm->stages[mm->nstages - 1];
+    uint64_t peak = 0;
+    for (int k = 0; k < 2; k++) {
+        int frames = chunk_frames(&mm->stages[fl], n[k], k == 0);
+        uint64_t head = chunk_peak(mm, 0, fl, n[k], k == 0, normbuf), tail = 0;
+        if (group >= frames) {
+            tail = chunk_peak(mm, fl, mm->nstages, n[k], k == 0, normbuf);
+        } else {
+            for (int i = fl; i < mm->nstages; i++) tail = TSR_MAX(tail, stage_peak(&mm->stages[i], group, 0, normbuf));
+            /* alive while the groups run: the head's output they read and the chunk's output they fill */
+            tail += (uint64_t)head_out->out_elems * (uint64_t)(head_out->scale * head_out->scale) * (uint64_t)frames;
+            tail += (uint64_t)last->out_elems * (uint64_t)(last->scale * last->scale) * (uint64_t)frames;
+        }
+        peak = TSR_MAX(peak, TSR_MAX(head, tail));
+    }
+    return peak;
 }

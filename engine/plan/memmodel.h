@@ -37,6 +37,8 @@ typedef struct tsr_mm {
     int nstages;
     tsr_mm_causal causal[TSR_MM_MAX_CAUSAL];
     int ncausal;
+    int frame_local;    /* first stage after the last temporal upsampler: from there on every stage is frame-local
+                         * and may run over groups of frames (vae_forward.c, tsr_decode_params.frame_group) */
     int out_scale;      /* final spatial factor (8) */
     int out_tfac;       /* final temporal factor per steady chunk frame (4) */
     int64_t conv_params, other_params;
@@ -56,6 +58,12 @@ uint64_t tsr_mm_act_per_lpx(const tsr_mm *mm, int from, int to);
 int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk);
 /* Peak live activation elements per latent pixel (one frame's pixels) over stages [from, to) for that clip. */
 uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, int normbuf);
+/* The same with the frame-local stages [frame_local, nstages) run over groups of `group` output frames (0 = the
+ * whole chunk): their peak at `group` frames, plus the head's output the groups read from and the chunk's
+ * output they are written into, both alive while the groups run (vae_forward.c, tail_in_groups). */
+uint64_t tsr_mm_act_grouped(const tsr_mm *mm, int t, int chunk, int group, int normbuf);
+/* Frames of the frame-local stages in the largest chunk (what a frame group is compared with). */
+int tsr_mm_tail_frames(const tsr_mm *mm, int t, int chunk);
 static inline int tsr_mm_elems(const tsr_mm_stage *s, int normbuf) { return normbuf ? s->elems_normbuf : s->elems; }
 /* Index of the first stage at a scale >= `scale` (nstages when none). */
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);

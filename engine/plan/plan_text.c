@@ -20,7 +20,7 @@ static const field fields[] = {
     F_INT(tile_w), F_INT(tiles_y), F_INT(tiles_x), F_INT(halo), F_INT(blend), F_INT(tile_align),
     F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(tile_major), F_INT(rung), F_U64(weights), F_U64(state_device),
     F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_host), F_U64(host_boundary), F_U64(resident), F_U64(budget),
-    F_U64(min_needed),
+    F_U64(min_needed), F_INT(frame_group),
 };
 
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap)
@@ -106,12 +106,20 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
                  "whole frame gathered on the device, tile states %s, whole-frame tensors in %s memory\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w,
                  p->halo, p->offloaded ? "in host memory (history frames re-run)" : "on the device",
                  p->resident ? "device" : "host");
+    char groups[160] = "";
+    if (p->kind != TSR_PLAN_TILED)
+    {
+        if (p->frame_group > 0)
+            snprintf(groups, sizeof groups, "  frame groups of %d output frame%s after the last temporal upsampler\n",
+                     p->frame_group, p->frame_group == 1 ? "" : "s");
+        else snprintf(groups, sizeof groups, "  frame groups: off (the whole chunk at once)\n");
+    }
     return snprintf(buf, cap,
                     "plan: %s\n  chunk %d latent frame%s, %d-byte activations, %d-byte state, %d state%s offloaded\n"
-                    "%s  predicted peak %.2f GiB of %.2f GiB: weights %.2f, state %.2f, activations %.2f, "
+                    "%s%s  predicted peak %.2f GiB of %.2f GiB: weights %.2f, state %.2f, activations %.2f, "
                     "workspace %.2f\n  host memory: state %.2f GiB, whole-frame tile buffers %.2f GiB\n",
                     kind_text(p->kind), p->chunk, p->chunk == 1 ? "" : "s", p->act_bytes, p->state_bytes,
-                    p->offloaded, p->offloaded == 1 ? "" : "s", tiles, (double)p->peak / GIB_F,
+                    p->offloaded, p->offloaded == 1 ? "" : "s", tiles, groups, (double)p->peak / GIB_F,
                     (double)p->budget / GIB_F, (double)p->weights / GIB_F, (double)p->state_device / GIB_F,
                     (double)p->activations / GIB_F, (double)p->workspace / GIB_F, (double)p->state_host / GIB_F,
                     (double)p->host_boundary / GIB_F);

@@ -65,6 +65,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     if (r->latent_t < 1 || r->latent_h < 1 || r->latent_w < 1 || r->latent_h > 65536 || r->latent_w > 65536)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: latent shape %dx%dx%d is not usable", r->latent_t,
                         r->latent_h, r->latent_w);
+    if (r->frame_group < 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: frame group %d", r->frame_group);
     if (!tsr_mm_decoder(&c->cfg, &c->mm))
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: the VAE configuration has no usable decoder");
     c->h = r->latent_h;
@@ -94,9 +95,10 @@ static void base_plan(const ctx *c, tsr_plan_kind kind, int chunk, tsr_plan *p)
 
 /* Streaming plans: state of the `offload` largest convs in host memory, two device buffers of the largest
  * of them for prefetching the next layer's state while one is in use. */
-static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int offload, tsr_plan *p)
+static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int group, int offload, tsr_plan *p)
 {
     base_plan(c, kind, chunk, p);
+    p->frame_group = group > 0 && group < tsr_mm_tail_frames(&c->mm, c->r->latent_t, chunk) ? group : 0;
     if (kind == TSR_PLAN_FP8_STATE) p->state_bytes = 1;
     p->approximate = kind == TSR_PLAN_FP8_STATE;
     p->offloaded = offload;
@@ -108,8 +110,8 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int o
     }
     p->state_host = host * (uint64_t)p->state_bytes;
     p->state_device = (total - host + 2 * biggest) * (uint64_t)p->state_bytes;
-    p->activations = tsr_mm_act_chunk(&c->mm, 0, c->mm.nstages, c->r->latent_t, chunk, !c->r->fused_norm) * (uint64_t)c->h *
-                     (uint64_t)c->w * (uint64_t)c->act_bytes;
+    p->activations = tsr_mm_act_grouped(&c->mm, c->r->latent_t, chunk, p->frame_group, !c->r->fused_norm) *
+                     (uint64_t)c->h * (uint64_t)c->w * (uint64_t)c->act_bytes;
     p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
 }
 
@@ -241,20 +243,38 @@ static void push_tiled(const ctx *c, tsr_ladder *l)
                 if (predict_tiled(c, sizes[i], host, resident, &p)) push(l, &p);
 }
 
+/* Exact streaming: the largest frame groups first (the whole chunk, then 8, 4, 2, 1 output frames: fewer,
+ * larger GEMMs), within one group size the largest chunk first. A frame group of the request fixes it. */
+static void push_exact(const ctx *c, tsr_ladder *l)
+{
+    static const int groups[] = {8, 4, 2, 1};
+    int fixed = c->r->frame_group, chunk_lo = c->r->chunk > 0 ? c->chunk_max : 1;
+    tsr_plan p;
+    for (int ch = c->chunk_max; ch >= chunk_lo; ch--) { /* whole chunks (or the fixed group) */
+        predict_streaming(c, TSR_PLAN_EXACT, ch, fixed, 0, &p);
+        push(l, &p);
+    }
+    for (size_t i = 0; fixed <= 0 && i < TSR_ARRAY_LEN(groups); i++)
+        for (int ch = c->chunk_max; ch >= chunk_lo; ch--) {
+            if (groups[i] >= tsr_mm_tail_frames(&c->mm, c->r->latent_t, ch)) continue; /* = the whole chunk */
+            predict_streaming(c, TSR_PLAN_EXACT, ch, groups[i], 0, &p);
+            push(l, &p);
+        }
+}
+
 static void push_streaming(const ctx *c, tsr_ladder *l, tsr_plan_kind kind)
 {
     tsr_plan p;
     int chunk = c->r->chunk > 0 ? c->chunk_max : 1;
     int kmax = TSR_MIN(c->mm.ncausal, TSR_PLAN_MAX_OFFLOAD);
     if (kind == TSR_PLAN_EXACT) {
-        for (int ch = c->chunk_max; ch >= 1 && (c->r->chunk <= 0 || ch == c->chunk_max); ch--) {
-            predict_streaming(c, kind, ch, 0, &p);
-            push(l, &p);
-        }
+        push_exact(c, l);
         return;
     }
+    /* after every exact rung: the smallest frame group (or the request's) */
+    int group = c->r->frame_group > 0 ? c->r->frame_group : 1;
     for (int k = kind == TSR_PLAN_FP8_STATE ? 0 : 1; k <= kmax; k++) {
-        predict_streaming(c, kind, chunk, k, &p);
+        predict_streaming(c, kind, chunk, group, k, &p);
         push(l, &p);
     }
 }

@@ -157,6 +157,7 @@ typedef struct dec_chunk {
     tsr_vae *v;
     const float *host;         /* [c][n][h][w] */
     int c, n, h, w, first;
+    int group;                 /* frame group of the frame-local stages (0 = the whole chunk) */
 } dec_chunk;
 
 static tsr_status dec_input(void *user, tsr_act *x, tsr_error *err)
@@ -172,7 +173,7 @@ static tsr_status dec_input(void *user, tsr_act *x, tsr_error *err)
 static tsr_status dec_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
 {
     dec_chunk *d = user;
-    return tsr_vae_decoder_forward(d->v, x, d->first, y, err);
+    return tsr_vae_decoder_forward(d->v, x, d->first, d->group, y, err);
 }
 
 tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_error *err)
@@ -200,15 +201,16 @@ static tsr_status decode_chunk(dec_run *r, const tsr_latent_src *src, int c, int
         free(host);
         return rs;
     }
-    dec_chunk in = {v, host, c, n, h, w, t0 == 0};
+    dec_chunk in = {v, host, c, n, h, w, t0 == 0, r->p->frame_group};
     tsr_status st;
     if (r->p->tile > 0) {
         st = dec_input(&in, &x, err);
         free(host);
         return st == TSR_OK ? decode_chunk_tiled(r, &x, t0 == 0, h, err) : st;
     }
-    /* steady-state chunks (states filled) of one shape repeat the same ops: a graph per shape */
-    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(v, 1, c, n, h, w);
+    /* steady-state chunks (states filled) of one shape and frame group repeat the same ops: a graph per shape
+     * (the groups run inside the chunk's graph; their outputs are assembled on the device, one download) */
+    uint64_t key = t0 == 0 ? 0 : tsr_vae_chunk_key(v, 1 + 16 * TSR_MAX(in.group, 0), c, n, h, w);
     st = tsr_vae_run_chunk(v, key, dec_input, dec_body, &in, &y, err);
     free(host);
     if (st == TSR_OK) return download_overlapped(r, &y, err);
@@ -273,7 +275,7 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
 {
     if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
     if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
-        p->tile_from < 0)
+        p->tile_from < 0 || p->frame_group < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
     return check_shape(vae, c, t, h, w, err);
 }

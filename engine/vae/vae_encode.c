@@ -213,7 +213,8 @@ static tsr_status enc_input(void *user, tsr_act *x, tsr_error *err)
 
 static tsr_status enc_body(void *user, tsr_act *x, tsr_act *y, tsr_error *err)
 {
-    return tsr_vae_encoder_forward(((enc_chunk *)user)->r->v, x, y, err);
+    enc_run *r = ((enc_chunk *)user)->r;
+    return tsr_vae_encoder_forward(r->v, x, r->p->frame_group, y, err);
 }
 
 /* Tiled: conv_in and the down blocks run over padded host frames first, then the tail on the device. */
@@ -244,7 +245,7 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
         st = encode_tiled_chunk(r, n, &y, err);
     } else { /* chunks after the first (states filled) of one size repeat the same ops: a graph per size */
         enc_chunk c = {r, n};
-        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(v, 2, r->ch, n, r->hp, r->wp);
+        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(v, 2 + 16 * r->p->frame_group, r->ch, n, r->hp, r->wp);
         st = tsr_vae_run_chunk(v, key, enc_input, enc_body, &c, &y, err);
     }
     r->submitted++;
@@ -291,6 +292,7 @@ static tsr_status encode_check(const tsr_vae *v, int height, int width, tsr_fram
     if (height < 1 || width < 1 || height > 65536 || width > 65536)
         return tsr_fail(err, TSR_ERR_INPUT, "frame size %dx%d is invalid", width, height);
     if (p->tile < 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tile %d is negative", p->tile);
+    if (p->frame_group < 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "frame group %d is negative", p->frame_group);
     if (p->chunk < 0 || p->chunk % tf != 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "encode chunk %d must be a positive multiple of %d frames", p->chunk, tf);
     return TSR_OK;

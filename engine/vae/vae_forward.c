@@ -78,24 +78,78 @@ static tsr_status upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first
     return st;
 }
 
-tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err)
+/* Up blocks [b0, b1) with their upsamplers; *x is replaced in place. */
+static tsr_status up_blocks(tsr_vae *v, tsr_act *x, int first_chunk, int b0, int b1, tsr_error *err)
 {
     vae_half *h = &v->dec;
     int nb = v->cfg.num_blocks;
-    tsr_status st = step_conv(v, &h->conv_in, x, NULL, 0, err);
-    if (st == TSR_OK) st = mid_block(v, h, x, err);
-    for (int i = 0; i < TSR_MIN(blocks, nb) && st == TSR_OK; i++) {
+    tsr_status st = TSR_OK;
+    for (int i = b0; i < TSR_MIN(b1, nb) && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = resnet(v, &h->resnets[i * h->layers + j], x, err);
         if (st == TSR_OK && i < nb - 1) st = upsample(v, h, i, x, first_chunk, err);
     }
     return st;
 }
 
-tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err)
+tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err)
 {
     vae_half *h = &v->dec;
-    tsr_status st = tsr_vae_decoder_head(v, x, first_chunk, v->cfg.num_blocks, err);
-    if (st == TSR_OK) st = step_conv(v, &h->conv_out, x, h->norm_out, 1, err);
+    tsr_status st = step_conv(v, &h->conv_in, x, NULL, 0, err);
+    if (st == TSR_OK) st = mid_block(v, h, x, err);
+    if (st == TSR_OK) st = up_blocks(v, x, first_chunk, 0, blocks, err);
+    return st;
+}
+
+int tsr_vae_decoder_frame_local_from(const tsr_vae *v)
+{
+    int from = 0;
+    for (int i = 0; i < v->cfg.num_blocks - 1; i++)
+        if (v->dec.rt[i] > 1) from = i + 1;
+    return from;
+}
+
+/* Up blocks `from`.. and conv_norm_out + conv_out; *x is replaced in place. */
+static tsr_status decoder_tail(tsr_vae *v, tsr_act *x, int first_chunk, int from, tsr_error *err)
+{
+    tsr_status st = up_blocks(v, x, first_chunk, from, v->cfg.num_blocks, err);
+    if (st == TSR_OK) st = step_conv(v, &v->dec.conv_out, x, v->dec.norm_out, 1, err);
+    return st;
+}
+
+/* The frame-local tail over groups of `g` frames of the head's output x (consumed): each group's frames are
+ * copied out of x, run through the tail with the same causal states (one group after another, as if they were
+ * chunks of their own: exact) and their output copied into its frames of *y, allocated here for the chunk. */
+static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int from, int g, tsr_act *y,
+                                 tsr_error *err)
+{
+    tsr_backend *be = v->be;
+    int up = 1; /* the tail's spatial upsamplers: x2 each */
+    for (int i = from; i < v->cfg.num_blocks - 1; i++) up *= 2;
+    memset(y, 0, sizeof *y);
+    tsr_status st = be->ops->act_alloc(be, v->cfg.out_channels, x->t, x->h * up, x->w * up, y, err);
+    for (int f0 = 0; f0 < x->t && st == TSR_OK; f0 += g) {
+        int n = TSR_MIN(g, x->t - f0);
+        tsr_act xg = {0};
+        st = be->ops->act_alloc(be, x->c, n, x->h, x->w, &xg, err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, x, f0, 0, 0, &xg, 0, 0, 0, n, x->h, x->w, err);
+        if (st == TSR_OK) st = decoder_tail(v, &xg, first_chunk, from, err);
+        if (st == TSR_OK && (xg.c != y->c || xg.t != n || xg.h != y->h || xg.w != y->w))
+            st = tsr_fail(err, TSR_ERR_INTERNAL, "frame group: output %dx%dx%dx%d, expected %dx%dx%dx%d", xg.c, xg.t,
+                          xg.h, xg.w, y->c, n, y->h, y->w);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, &xg, 0, 0, 0, y, f0, 0, 0, n, y->h, y->w, err);
+        act_drop(v, &xg);
+    }
+    act_drop(v, x);
+    if (st != TSR_OK) act_drop(v, y);
+    return st;
+}
+
+tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err)
+{
+    int from = tsr_vae_decoder_frame_local_from(v);
+    tsr_status st = tsr_vae_decoder_head(v, x, first_chunk, from, err);
+    if (st == TSR_OK && group > 0 && group < x->t) return tail_in_groups(v, x, first_chunk, from, group, out, err);
+    if (st == TSR_OK) st = decoder_tail(v, x, first_chunk, from, err);
     if (st != TSR_OK) {
         act_drop(v, x);
         return st;
@@ -119,15 +173,73 @@ tsr_status tsr_vae_encoder_tail(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error 
     return TSR_OK;
 }
 
-tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err)
+int tsr_vae_encoder_frame_local_to(const tsr_vae *v)
+{
+    int nb = v->cfg.num_blocks;
+    for (int i = 0; i < nb - 1; i++)
+        if (v->cfg.enc_temporal_down[i]) return i;
+    return nb - 1;
+}
+
+/* Encoder down blocks [b0, b1) with their downsamplers (down block `no_resample_at` without it); *x in place. */
+static tsr_status down_blocks(tsr_vae *v, tsr_act *x, int b0, int b1, int no_resample_at, tsr_error *err)
 {
     vae_half *h = &v->enc;
     int nb = v->cfg.num_blocks;
-    tsr_status st = step_conv(v, &h->conv_in, x, NULL, 0, err);
-    for (int i = 0; i < nb && st == TSR_OK; i++) {
+    tsr_status st = TSR_OK;
+    for (int i = b0; i < TSR_MIN(b1, nb) && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = resnet(v, &h->resnets[i * h->layers + j], x, err);
-        if (st == TSR_OK && i < nb - 1) st = step_conv(v, &h->resample[i], x, NULL, 0, err);
+        if (st == TSR_OK && i < nb - 1 && i != no_resample_at) st = step_conv(v, &h->resample[i], x, NULL, 0, err);
     }
+    return st;
+}
+
+/* conv_in and down blocks [0, to] without down block `to`'s downsampler: the frame-local front. */
+static tsr_status encoder_front(tsr_vae *v, tsr_act *x, int to, tsr_error *err)
+{
+    tsr_status st = step_conv(v, &v->enc.conv_in, x, NULL, 0, err);
+    if (st == TSR_OK) st = down_blocks(v, x, 0, to + 1, to, err);
+    return st;
+}
+
+/* The frame-local front over groups of `g` frames of x (consumed): each group's frames copied out of x, run with
+ * the same causal states, and written into their frames of one tensor preallocated for the chunk, which
+ * replaces *x (what the first temporal downsampler reads). */
+static tsr_status front_in_groups(tsr_vae *v, tsr_act *x, int to, int g, tsr_error *err)
+{
+    tsr_backend *be = v->be;
+    int h = x->h, w = x->w;
+    for (int i = 0; i < to; i++) { /* the spatial downsamplers before it */
+        const tsr_conv_desc *d = &v->enc.resample[i].d;
+        h = tsr_conv_out_len(h, d->kh, d->sh, d->pad_top, d->pad_bottom);
+        w = tsr_conv_out_len(w, d->kw, d->sw, d->pad_left, d->pad_right);
+    }
+    tsr_act y = {0};
+    tsr_status st = be->ops->act_alloc(be, v->cfg.block_out[to], x->t, h, w, &y, err);
+    for (int f0 = 0; f0 < x->t && st == TSR_OK; f0 += g) {
+        int n = TSR_MIN(g, x->t - f0);
+        tsr_act xg = {0};
+        st = be->ops->act_alloc(be, x->c, n, x->h, x->w, &xg, err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, x, f0, 0, 0, &xg, 0, 0, 0, n, x->h, x->w, err);
+        if (st == TSR_OK) st = encoder_front(v, &xg, to, err);
+        if (st == TSR_OK && (xg.c != y.c || xg.t != n || xg.h != y.h || xg.w != y.w))
+            st = tsr_fail(err, TSR_ERR_INTERNAL, "frame group: output %dx%dx%dx%d, expected %dx%dx%dx%d", xg.c, xg.t,
+                          xg.h, xg.w, y.c, n, y.h, y.w);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, &xg, 0, 0, 0, &y, f0, 0, 0, n, y.h, y.w, err);
+        act_drop(v, &xg);
+    }
+    act_drop(v, x);
+    if (st != TSR_OK) act_drop(v, &y);
+    *x = y;
+    return st;
+}
+
+tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, int group, tsr_act *out, tsr_error *err)
+{
+    int to = tsr_vae_encoder_frame_local_to(v);
+    tsr_status st = group > 0 && group < x->t ? front_in_groups(v, x, to, group, err) : encoder_front(v, x, to, err);
+    if (st == TSR_OK && to < v->cfg.num_blocks - 1) st = step_conv(v, &v->enc.resample[to], x, NULL, 0, err);
+    if (st == TSR_OK) st = down_blocks(v, x, to + 1, v->cfg.num_blocks, -1, err);
     if (st == TSR_OK) return tsr_vae_encoder_tail(v, x, out, err);
     act_drop(v, x);
     return st;

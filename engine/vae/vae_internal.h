@@ -62,7 +62,12 @@ void tsr_vae_reset_states(tsr_vae *v, vae_half *h);
 /* vae_forward.c: one chunk through the network; `x` is consumed (freed), the result lands in `out`. */
 tsr_status tsr_vae_conv(tsr_vae *v, vae_conv *c, tsr_act *x, const tsr_wt *pre_norm, int pre_silu,
                         const tsr_act *residual, tsr_act *out, tsr_error *err);
-tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, tsr_act *out, tsr_error *err);
+/* `group` > 0: the frame-local stages (tsr_vae_decoder_frame_local_from on) run over groups of that many frames of
+ * the chunk, one after another with the same causal states (exact; smaller activations); 0 = the whole chunk. */
+tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err);
+/* The first up block after the last upsampler that changes the frame count: from there on every stage is
+ * frame-local (per-frame GroupNorm, causal convs with explicit state, spatial upsampling only). */
+int tsr_vae_decoder_frame_local_from(const tsr_vae *v);
 /* conv_in, the mid block and up blocks [0, blocks) with their upsamplers; *x is replaced in place. */
 tsr_status tsr_vae_decoder_head(tsr_vae *v, tsr_act *x, int first_chunk, int blocks, tsr_error *err);
 
@@ -115,7 +120,12 @@ typedef struct tsr_latent_array {
 } tsr_latent_array;
 tsr_status tsr_latent_array_read(void *user, float *dst, int t0, int n, tsr_error *err);
 
-tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, tsr_act *out, tsr_error *err);
+/* `group` > 0: the frame-local front (conv_in .. the down block before the first temporal downsampler) runs over
+ * groups of that many frames, written into one tensor the downsampler reads (exact); 0 = the whole chunk. */
+tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, int group, tsr_act *out, tsr_error *err);
+/* The down block whose downsampler is the encoder's first temporal one (num_blocks - 1 when none): conv_in and
+ * the down blocks up to it (without that downsampler) are frame-local. */
+int tsr_vae_encoder_frame_local_to(const tsr_vae *v);
 
 /* vae_chunk.c: one chunk as a backend graph when possible. `input` makes the chunk's input activation (it may
  * be called twice: a graph that could not run is redone eagerly), `body` runs the ops (consuming x). `key`

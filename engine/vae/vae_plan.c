@@ -35,6 +35,7 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->chunk = pl->chunk;
     q->tile = pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0;
     q->tile_from = 1;
+    q->frame_group = pl->kind == TSR_PLAN_TILED ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
     /* what the plan leaves of the budget (less 5 % for allocator slack) holds whole-frame tensors on the device */
     uint64_t slack = pl->budget > pl->peak ? pl->budget - pl->peak : 0;
@@ -58,6 +59,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
 {
     tsr_plan_request r;
     tsr_vae_plan_request(vae, t, h, w, p->memory_budget, p->chunk, &r);
+    r.frame_group = p->frame_group;
     tsr_plan pl;
     tsr_status st = tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;
@@ -133,6 +135,7 @@ tsr_status tsr_tune_probe_time(void *user, const tsr_plan *cand, double *seconds
     free(lat);
     if (st != TSR_OK) return st;
     *seconds = best;
-    snprintf(algos, algos_cap, "{\"probe\":\"%dx%dx%d\",\"tile\":%d,\"chunk\":%d}", t, h, w, q.tile, q.chunk);
+    snprintf(algos, algos_cap, "{\"probe\":\"%dx%dx%d\",\"tile\":%d,\"chunk\":%d,\"frame_group\":%d}", t, h, w,
+             q.tile, q.chunk, q.frame_group);
     return TSR_OK;
 }

@@ -124,12 +124,20 @@ static void test_exact_when_it_fits(void)
     CHECK(p.kind == TSR_PLAN_EXACT && !p.approximate && p.offloaded == 0);
     p = plan_for(5, 90, 160, 14, TSR_PRECISION_BF16, TSR_TILING_AUTO);
     CHECKF(p.kind == TSR_PLAN_EXACT && p.chunk == 1, "720p in 14 GiB: %s", tsr_plan_kind_name(p.kind));
+    CHECK(p.frame_group == 0);
+    /* whole chunks do not fit: exact with frame groups (the largest that fits) before any offload */
     p = plan_for(5, 90, 160, 12, TSR_PRECISION_BF16, TSR_TILING_AUTO);
-    CHECK(p.kind == TSR_PLAN_EXACT_OFFLOAD && !p.approximate);
+    CHECKF(p.kind == TSR_PLAN_EXACT && p.chunk == 1 && p.frame_group == 2, "720p in 12 GiB: %s chunk %d group %d",
+           tsr_plan_kind_name(p.kind), p.chunk, p.frame_group);
+    p = plan_for(5, 90, 160, 9, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(p.kind == TSR_PLAN_EXACT_OFFLOAD && !p.approximate && p.frame_group == 1);
     p = plan_for(6, 135, 240, 80, TSR_PRECISION_BF16, TSR_TILING_AUTO);
-    CHECK(p.kind == TSR_PLAN_EXACT && p.chunk == 4);
+    CHECK(p.kind == TSR_PLAN_EXACT && p.chunk == 4 && p.frame_group == 0);
     p = plan_for(6, 135, 240, 24, TSR_PRECISION_BF16, TSR_TILING_AUTO);
-    CHECKF(p.kind == TSR_PLAN_EXACT_OFFLOAD, "1080p in 24 GiB: %s", tsr_plan_kind_name(p.kind));
+    CHECKF(p.kind == TSR_PLAN_EXACT && p.frame_group == 1, "1080p in 24 GiB: %s group %d", tsr_plan_kind_name(p.kind),
+           p.frame_group);
+    p = plan_for(6, 135, 240, 20, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECKF(p.kind == TSR_PLAN_EXACT_OFFLOAD, "1080p in 20 GiB: %s", tsr_plan_kind_name(p.kind));
     p = plan_for(6, 270, 480, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO);
     CHECK(p.kind == TSR_PLAN_TILED && p.two_pass_norm && p.tiles_y * p.tiles_x > 1);
 }
@@ -246,6 +254,43 @@ static void test_json(void)
     CHECK(tsr_plan_describe(&p, buf, sizeof buf) > 0 && strstr(buf, "tiles") != NULL);
 }
 
+/* A fixed frame group: honoured (whole chunk at or above the chunk's frames), activations shrink with it while
+ * weights and states stay; the JSON and the description carry it. */
+static void test_frame_group_request(void)
+{
+    static const int groups[] = {0, 4, 2, 1};
+    tsr_plan prev = {0};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        tsr_plan_request r;
+        tsr_plan_request_default(&r);
+        r.latent_t = 5, r.latent_h = 90, r.latent_w = 160;
+        r.chunk = 1;
+        r.frame_group = groups[i];
+        r.budget = 1ull << 50;
+        tsr_plan p, q;
+        REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK && p.kind == TSR_PLAN_EXACT);
+        CHECKF(p.frame_group == (groups[i] < 4 ? groups[i] : 0), "group %d -> %d", groups[i], p.frame_group);
+        if (i > 0) {
+            CHECK(p.weights == prev.weights && p.state_device == prev.state_device);
+            if (groups[i] < 4) CHECK(p.activations < prev.activations);
+            else CHECK(p.activations == prev.activations);
+        }
+        char buf[1024];
+        tsr_plan_to_json(&p, buf, sizeof buf);
+        CHECK(tsr_plan_from_json(buf, &q, NULL) == TSR_OK && q.frame_group == p.frame_group);
+        tsr_plan_describe(&p, buf, sizeof buf);
+        CHECK(strstr(buf, p.frame_group ? "frame groups of" : "frame groups: off") != NULL);
+        prev = p;
+    }
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.latent_t = 5, r.latent_h = 90, r.latent_w = 160;
+    r.budget = 1ull << 30;
+    r.frame_group = -1;
+    tsr_plan p;
+    CHECK(tsr_plan_make(&r, &p, NULL) == TSR_ERR_INVALID_ARG);
+}
+
 typedef struct timer_state {
     int calls;
 } timer_state;
@@ -323,6 +368,7 @@ int main(void)
     test_tile_geometry();
     test_host_budget();
     test_json();
+    test_frame_group_request();
     test_autotune();
     return tsr_test_done();
 }

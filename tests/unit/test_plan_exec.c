@@ -206,14 +206,32 @@ int main(void)
     }
     CHECK(tiled_seen >= 3 && resident_seen >= 1);
 
-    /* out of (emulated) device memory in the second chunk: re-plan smaller, continue, no frame twice */
+    /* out of (emulated) device memory in the second chunk: re-plan smaller, continue, no frame twice. First onto
+     * an exact rung with frame groups (bit for bit the whole-chunk decode), then below every exact rung */
     run(0, 0, 1, &o);
     uint64_t chunk1_peak = o.peak;
     tsr_plan exact1 = plan_at(1ull << 40, 1);
-    REQUIRE(exact1.kind == TSR_PLAN_EXACT && exact1.chunk == 1);
-    tsr_plan small = plan_at(exact1.peak * 6 / 10, 1);
-    REQUIRE(small.kind == TSR_PLAN_TILED);
-    uint64_t cap = small.peak + (chunk1_peak - small.peak) / 4;
+    REQUIRE(exact1.kind == TSR_PLAN_EXACT && exact1.chunk == 1 && exact1.frame_group == 0);
+    tsr_plan grouped = plan_at(exact1.peak * 6 / 10, 1);
+    REQUIRE(grouped.kind == TSR_PLAN_EXACT && grouped.frame_group > 0);
+    uint64_t cap = grouped.peak + (chunk1_peak - grouped.peak) / 4;
+    st = run(cap, 1ull << 40, 1, &o);
+    printf("cap %.3f MiB (exact chunk-1 peak %.3f MiB): %d plans, last %s frame group %d, frames %d, why: %s\n",
+           cap / 1048576.0, chunk1_peak / 1048576.0, o.plans, tsr_plan_kind_name(o.last.kind), o.last.frame_group,
+           o.frames, o.why);
+    CHECKF(st == TSR_OK, "%s", err.message);
+    CHECK(o.plans >= 2 && o.last.kind == TSR_PLAN_EXACT && o.last.frame_group > 0 &&
+          strstr(o.why, "emulated device cap") != NULL);
+    CHECK(o.frames == OF && o.bad_order == 0 && o.peak <= cap);
+    CHECKF(max_abs(o.d, ref.d) == 0, "after re-planning into frame groups: %g", max_abs(o.d, ref.d));
+
+    tsr_plan low = exact1, small = exact1; /* the smallest exact rung and the first tiled one below it */
+    while (small.kind == TSR_PLAN_EXACT) {
+        low = small;
+        small = plan_at(small.peak - 1, 1);
+    }
+    REQUIRE(low.frame_group == 1 && small.kind == TSR_PLAN_TILED);
+    cap = small.peak + (low.peak - small.peak) / 2;
     st = run(cap, 1ull << 40, 1, &o);
     printf("cap %.3f MiB (exact chunk-1 peak %.3f MiB): %d plans, last %s %dx%d tiles, frames %d, why: %s\n",
            cap / 1048576.0, chunk1_peak / 1048576.0, o.plans, tsr_plan_kind_name(o.last.kind), o.last.tiles_y,

@@ -48,14 +48,50 @@ static int source(void *user, float *frames, int max, tsr_error *e)
     return n;
 }
 
-static float *decode(tsr_vae *vae, const float *lat, int t, int h, int w, int chunk, tsr_status *st)
+static float *decode_grouped(tsr_vae *vae, const float *lat, int t, int h, int w, int chunk, int group,
+                             tsr_status *st)
 {
     vid v = {calloc((size_t)3 * (4 * t - 3) * 64 * h * w, sizeof(float)), 4 * t - 3, 8 * h, 8 * w, 0, -1};
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = chunk;
+    p.frame_group = group;
     *st = tsr_vae_decode(vae, lat, 16, t, h, w, &p, sink, &v, &err);
     return v.d;
+}
+
+static float *decode(tsr_vae *vae, const float *lat, int t, int h, int w, int chunk, tsr_status *st)
+{
+    return decode_grouped(vae, lat, t, h, w, chunk, 0, st);
+}
+
+/* Frame groups (tsr_decode_params.frame_group): the stages after the last temporal upsampler run over groups
+ * of frames with the same causal states: bit for bit the decode of whole chunks, for chunks of 1, 2 and 3
+ * latent frames (4, 8 and 12 frames per chunk; uneven last groups included). */
+static void test_decode_frame_groups(tsr_vae *vae)
+{
+    int t = 4, h = 2, w = 3;
+    size_t n = (size_t)16 * t * h * w, on = (size_t)3 * (4 * t - 3) * 64 * h * w;
+    float *lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    for (size_t i = 0; i < n; i++) lat[i] *= 1.0f + 0.25f * (float)(i % 7); /* frames differ */
+    tsr_status st;
+    for (int chunk = 1; chunk <= 3; chunk++) {
+        float *whole = decode_grouped(vae, lat, t, h, w, chunk, 0, &st);
+        REQUIRE(st == TSR_OK);
+        static const int groups[] = {1, 2, 3, 5};
+        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+            float *y = decode_grouped(vae, lat, t, h, w, chunk, groups[g], &st);
+            CHECKF(st == TSR_OK, "chunk %d group %d: %s", chunk, groups[g], err.message);
+            double d = tsr_test_max_abs(whole, y, on);
+            CHECKF(d == 0, "chunk %d, frame group %d vs the whole chunk: max abs %g", chunk, groups[g], d);
+            free(y);
+        }
+        free(whole);
+    }
+    float *y = decode_grouped(vae, lat, t, h, w, 1, -1, &st);
+    CHECK(st == TSR_ERR_INVALID_ARG);
+    free(y), free(lat);
 }
 
 static void test_decode_streaming(tsr_vae *vae)
@@ -86,16 +122,49 @@ static void test_decode_streaming(tsr_vae *vae)
     free(one), free(l1), free(whole), free(lat);
 }
 
-static tsr_latent encode(tsr_vae *vae, vid *v, int chunk, int posterior, tsr_status *st)
+static tsr_latent encode_grouped(tsr_vae *vae, vid *v, int chunk, int posterior, int group, tsr_status *st)
 {
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.chunk = chunk;
     p.posterior = posterior;
+    p.frame_group = group;
     tsr_latent l = {0};
     v->next = 0;
     *st = tsr_vae_encode(vae, v->h, v->w, source, v, &p, &l, &err);
     return l;
+}
+
+static tsr_latent encode(tsr_vae *vae, vid *v, int chunk, int posterior, tsr_status *st)
+{
+    return encode_grouped(vae, v, chunk, posterior, 0, st);
+}
+
+/* Encoder frame groups (tsr_encode_params.frame_group): conv_in and the down blocks before the first temporal
+ * downsampler over groups of frames: bit for bit the whole chunk, at chunks of 4 and 8 frames (first chunks of
+ * 5 and 9: uneven last groups). */
+static void test_encode_frame_groups(tsr_vae *vae)
+{
+    vid v = {malloc(sizeof(float) * 3 * 13 * 16 * 32), 13, 16, 32, 0, -1};
+    tsr_filler_video(v.d, (size_t)3 * 13 * 16 * 32);
+    tsr_status st;
+    for (int chunk = 4; chunk <= 8; chunk += 4) {
+        tsr_latent whole = encode_grouped(vae, &v, chunk, 1, 0, &st);
+        REQUIRE(st == TSR_OK && whole.t == 4);
+        static const int groups[] = {1, 2, 3};
+        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+            tsr_latent l = encode_grouped(vae, &v, chunk, 1, groups[g], &st);
+            CHECKF(st == TSR_OK, "chunk %d group %d: %s", chunk, groups[g], err.message);
+            double d = st == TSR_OK ? tsr_test_max_abs(l.data, whole.data, (size_t)32 * 4 * 2 * 4) : 1;
+            CHECKF(d == 0, "encode chunk %d, frame group %d vs the whole chunk: max abs %g", chunk, groups[g], d);
+            tsr_latent_free(&l);
+        }
+        tsr_latent_free(&whole);
+    }
+    tsr_latent bad = encode_grouped(vae, &v, 4, 1, -1, &st);
+    CHECK(st == TSR_ERR_INVALID_ARG);
+    tsr_latent_free(&bad);
+    free(v.d);
 }
 
 static void test_encode_streaming(tsr_vae *vae)
@@ -317,7 +386,9 @@ int main(void)
     tsr_vae *vae;
     REQUIRE(tsr_vae_create(eng, m, &vae, &err) == TSR_OK);
     test_decode_streaming(vae);
+    test_decode_frame_groups(vae);
     test_encode_streaming(vae);
+    test_encode_frame_groups(vae);
     test_latent_streams(vae);
     static const int pad6[9] = {0, 1, 2, 3, 4, 5, 4, 3, 2}, pad2[5] = {0, 1, 1, 1, 1}, pad3[5] = {0, 1, 2, 1, 0};
     test_temporal_padding(vae, 6, pad6, 9);

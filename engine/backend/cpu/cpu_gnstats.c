@@ -139,10 +139,8 @@ tsr_status tsr_cpu_act_copy_region(tsr_backend *be, const tsr_act *src, int sf, 
                                    int dy, int dx, int t, int h, int w, tsr_error *err)
 {
     (void)be;
-    if (!src || !dst || !src->buf || !dst->buf || src->c != dst->c || t < 1 || h < 1 || w < 1 || sf < 0 || sy < 0 ||
-        sx < 0 || df < 0 || dy < 0 || dx < 0 || sf + t > src->t || sy + h > src->h || sx + w > src->w ||
-        df + t > dst->t || dy + h > dst->h || dx + w > dst->w)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
+    tsr_status st = tsr_backend_check_copy_region(src, sf, sy, sx, dst, df, dy, dx, t, h, w, err);
+    if (st != TSR_OK) return st;
     for (int c = 0; c < src->c; c++)
         for (int f = 0; f < t; f++)
             for (int y = 0; y < h; y++)

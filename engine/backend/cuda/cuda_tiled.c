@@ -108,11 +108,20 @@ tsr_status tsr_cuda_act_copy_region(tsr_backend *be, const tsr_act *src, int sf,
                                     int dy, int dx, int t, int h, int w, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    if (!src || !dst || !src->buf || !dst->buf || src->c != dst->c || src->buf->cp != dst->buf->cp || t < 1 || h < 1 ||
-        w < 1 || sf < 0 || sy < 0 || sx < 0 || df < 0 || dy < 0 || dx < 0 || sf + t > src->t || sy + h > src->h ||
-        sx + w > src->w || df + t > dst->t || dy + h > dst->h || dx + w > dst->w)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
+    tsr_status st = tsr_backend_check_copy_region(src, sf, sy, sx, dst, df, dy, dx, t, h, w, err);
+    if (st != TSR_OK) return st;
+    if (src->buf->cp != dst->buf->cp)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: padded channels %d into %d", src->buf->cp,
+                        dst->buf->cp);
     int cp = src->buf->cp, sh = src->h, sw = src->w, dh = dst->h, dw = dst->w;
+    if (sy == 0 && sx == 0 && dy == 0 && dx == 0 && h == sh && h == dh && w == sw && w == dw) {
+        /* whole frames: NDHWC keeps a frame range contiguous, one device copy on the stream */
+        uint64_t fbytes = (uint64_t)h * w * cp * 2;
+        return tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(dst->buf->p + (uint64_t)df * fbytes,
+                                                             src->buf->p + (uint64_t)sf * fbytes, (uint64_t)t * fbytes,
+                                                             cu->stream),
+                              err, "act_copy_region");
+    }
     void *a[] = {&src->buf->p, &sf, &sy, &sx, &sh, &sw, &dst->buf->p, &df, &dy, &dx, &dh, &dw, &h, &w, &cp};
     return launch(cu, "tsr_copy_region", (unsigned)h, (unsigned)t, 256, a, err);
 }

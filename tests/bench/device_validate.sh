@@ -16,7 +16,7 @@ export TSR_FIXTURES=${TSR_FIXTURES:-$PWD/../shared/fixtures}
 export TSR_CUDNN_CACHE=$b/cudnn-plans.txt   # kept with the build between calls
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
-{ { [ -d $b ] || meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false \
+{ { [ -d $b ] || meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=${TSR_STORE:-disabled} -Dgolden_tests=false \
     >"$out/setup.log" 2>&1; } && ninja -C $b -j16 >"$out/build.log" 2>&1; } ||
   { grep -E "error|FAILED" -A3 "$out/build.log" "$out/setup.log" | head -30; exit 1; }
 

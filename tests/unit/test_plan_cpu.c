@@ -75,8 +75,8 @@ static void measure(const tsr_vae_config *cfg, const tsr_model *m, int t, int h,
     tsr_engine_destroy(&e);
 }
 
-/* The encoder: `frames` frames of h x w (multiples of 16) on a fresh CPU engine against tsr_mm_encoder_chunk_peak
- * for its first chunk (1 + chunk frames) and a later one. */
+/* The encoder: EF frames of h x w (multiples of 16) on a fresh CPU engine against tsr_mm_encoder_chunk_peak for
+ * its first chunk (1 + chunk frames) and a later one, and against tsr_vae_encode_peak (the encode job's check). */
 enum { EF = 13 };
 static int src_next;
 
@@ -118,6 +118,9 @@ static void measure_encode(const tsr_vae_config *cfg, const tsr_model *m, int h,
     uint64_t a = tsr_mm_encoder_chunk_peak(cfg, n1, h, w, 1, group, 0) * 4;
     uint64_t b = n2 > 0 ? tsr_mm_encoder_chunk_peak(cfg, n2, h, w, 0, group, 0) * 4 : 0;
     uint64_t pred = a > b ? a : b;
+    /* what the encode job asks before it starts (frames padded, chunks as tsr_vae_encode cuts them) */
+    CHECK(tsr_vae_encode_peak(vae, h, w, EF, chunk, group) == pred);
+    CHECK(tsr_vae_encode_peak(vae, h - 5, w - 7, EF - 2, chunk, group) == pred); /* padded to the same */
     fprintf(stderr, "encode %d frames %dx%d chunk %d group %d: measured %.4f MiB, predicted %.4f MiB\n", EF, h, w,
             chunk, group, g_peak / 1048576.0, pred / 1048576.0);
     CHECKF(g_peak == pred, "encoder prediction off by %.2f %%", ((double)g_peak / (double)pred - 1) * 100);

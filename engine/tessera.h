@@ -705,6 +705,11 @@ tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_pla
  * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights), states not offloaded. */
 void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
                           tsr_plan_request *out);
+/* The untiled encoder's predicted device peak, bytes, for `frames` source frames (0 = unknown) of height x width
+ * (padded as tsr_vae_encode pads them), tsr_encode_params' chunk and frame_group, on this VAE's backend: CPU =
+ * fp32 activations alone (its emulated cap; checked equal to the measured peak), CUDA = bf16 activations with
+ * normalised-input buffers + causal state + weights + workspace (not yet checked on a GPU). */
+uint64_t tsr_vae_encode_peak(const tsr_vae *vae, int height, int width, int frames, int chunk, int group);
 /* Autotune's timing source: the backend's measured time of a short probe. Decodes `latent_t` latent frames of
  * latent_h x latent_w (filler data) under the candidate plan, one warm-up and `runs` timed runs (0 = 1, the
  * fastest counts); *peak = the backend's device high-water mark. Pass a tsr_tune_probe as `user` of

@@ -373,7 +373,8 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
     return stop_writer(j, st, err);
 }
 
-static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spool *sp, int tile, tsr_error *err)
+static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spool *sp, int tile, int group,
+                                     tsr_error *err)
 {
     const tsr_media_info *in = tsr_media_reader_info(j->reader);
     j->p.frames_total = (int)in->frames;
@@ -381,6 +382,7 @@ static tsr_status encode_from_reader(job *j, tsr_vae *vae, tsr_latent *out, spoo
     tsr_encode_params_default(&ep);
     ep.chunk = j->spec->chunk;
     ep.tile = tile;
+    ep.frame_group = tile ? 0 : group;
     ep.progress = forward_progress;
     ep.progress_user = j;
     if (sp) ep.latent_sink = spool_write, ep.latent_sink_user = sp;
@@ -409,16 +411,29 @@ static int next_encode_tile(int cur, int h, int w)
     return t >= 64 && t < TSR_MAX(h, w) ? t : 0;
 }
 
-/* Encode with the spec's tile, or untiled; when the device runs out of memory (a job with a VRAM budget, or
- * a small card) and the spec left tiling to Tessera, read the clip again from the start and encode in exact
- * spatial tiles, smaller each time (the encoder's peak scales with the tile's pixels; the result is the same up
- * to rounding). The spool of a round trip starts over too. */
+/* Encode with the spec's tile, or untiled. With a VRAM budget and tiling left to Tessera, the encoder's memory
+ * model (tsr_vae_encode_peak) decides before the first frame is read: whole frames, whole frames with the
+ * full-resolution stages in frame groups of 2 or 1 (exact), or, when none of them fits, tiles from the start.
+ * When the device runs out of memory anyway (a small card, or a model that under-counts), read the clip again
+ * from the start and encode in exact spatial tiles, smaller each time (the encoder's peak scales with the tile's
+ * pixels; the result is the same up to rounding). The spool of a round trip starts over too. */
 static tsr_status encode_within_budget(job *j, tsr_vae *vae, tsr_latent *lat, spool *sp, tsr_error *err)
 {
     const tsr_media_info *in = tsr_media_reader_info(j->reader);
-    int h = in->height, w = in->width, tile = j->spec->tile > 0 ? j->spec->tile : 0;
+    int h = in->height, w = in->width, tile = j->spec->tile > 0 ? j->spec->tile : 0, group = 0;
+    if (j->spec->memory_budget > 0 && !tile) {
+        static const int groups[] = {0, 2, 1};
+        int frames = in->frames > 0 && in->frames < (1 << 30) ? (int)in->frames : 0, fits = 0;
+        for (size_t i = 0; i < TSR_ARRAY_LEN(groups) && !fits; i++)
+            if (tsr_vae_encode_peak(vae, h, w, frames, j->spec->chunk, groups[i]) <= j->spec->memory_budget)
+                fits = 1, group = groups[i];
+        if (!fits) tile = next_encode_tile(0, h, w);
+        tsr_log(TSR_LOG_INFO, "encode within %.1f MiB: %s", (double)j->spec->memory_budget / 1048576.0,
+                !fits ? "tiles from the start" : group ? "whole frames in frame groups" : "whole frames");
+        if (group) tsr_log(TSR_LOG_INFO, "encode frame groups of %d", group);
+    }
     for (;;) {
-        tsr_status st = encode_from_reader(j, vae, lat, sp, tile, err);
+        tsr_status st = encode_from_reader(j, vae, lat, sp, tile, group, err);
         int next = j->spec->tile > 0 || st != TSR_ERR_DEVICE_OOM ? 0 : next_encode_tile(tile, h, w);
         if (!next) return st;
         tsr_log(TSR_LOG_WARN, "out of device memory while encoding %s; starting over in %d px tiles: %s",

@@ -247,3 +247,138 @@ uint64_t tsr_mm_act_grouped(const tsr_mm *mm, int t, int chunk, int group, int n
     }
     return peak;
 }
+
+/* ------------------------------------------------------------------ encoder: op-by-op simulation */
+
+/* The downsamplers' spatial size: pad right/bottom 1, 3 taps, stride 2 (spec §3.6). */
+static int e_half(int n) { return n + 1 < 3 ? 0 : (n + 1 - 3) / 2 + 1; }
+
+typedef struct esim {
+    uint64_t live, peak;
+    int normbuf;
+} esim;
+
+static void e_alloc(esim *s, uint64_t n)
+{
+    s->live += n;
+    s->peak = TSR_MAX(s->peak, s->live);
+}
+
+static void e_free(esim *s, uint64_t n) { s->live -= n; }
+
+typedef struct etensor {
+    int c, t, h, w;
+} etensor;
+
+static uint64_t e_n(etensor x) { return (uint64_t)x.c * (uint64_t)x.t * (uint64_t)x.h * (uint64_t)x.w; }
+
+/* One conv replacing x (consumed); `norm`: a GroupNorm prologue (its buffer when normbuf). */
+static void e_conv(esim *s, etensor *x, int cout, int t_out, int h_out, int w_out, int norm)
+{
+    etensor y = {cout, t_out, h_out, w_out};
+    uint64_t nb = norm && s->normbuf ? e_n(*x) : 0;
+    e_alloc(s, nb);
+    e_alloc(s, e_n(y));
+    e_free(s, nb);
+    e_free(s, e_n(*x));
+    *x = y;
+}
+
+/* ResnetBlock3D as vae_forward.c runs it: h = conv1(x), s = shortcut(x), y = conv2(h) + s; then h, s, x freed. */
+static void e_resnet(esim *s, etensor *x, int cout)
+{
+    etensor h = {cout, x->t, x->h, x->w};
+    uint64_t nx = e_n(*x), nh = e_n(h), sc = x->c != cout ? nh : 0;
+    e_alloc(s, s->normbuf ? nx : 0); /* conv1: normalised x */
+    e_alloc(s, nh);
+    e_free(s, s->normbuf ? nx : 0);
+    e_alloc(s, sc);
+    e_alloc(s, s->normbuf ? nh : 0); /* conv2: normalised h */
+    e_alloc(s, nh);                  /* y */
+    e_free(s, s->normbuf ? nh : 0);
+    e_free(s, nh + sc + nx);
+    x->c = cout;
+}
+
+/* conv_in and down blocks [0, to] without down block `to`'s downsampler (vae_forward.c encoder_front), or from
+ * `to`'s downsampler on when `back`. */
+static void e_blocks(esim *s, const tsr_vae_config *cfg, etensor *x, int first, int b0, int b1, int skip_resample)
+{
+    for (int i = b0; i < b1; i++) {
+        for (int j = 0; j < cfg->enc_layers_per_block; j++) e_resnet(s, x, cfg->block_out[i]);
+        if (i < cfg->num_blocks - 1 && i != skip_resample) {
+            int td = cfg->enc_temporal_down[i] != 0;
+            int t = td ? (first ? (x->t + 1) / 2 : x->t / 2) : x->t;
+            e_conv(s, x, x->c, t, e_half(x->h), e_half(x->w), 0);
+        }
+    }
+}
+
+static int e_frame_local_to(const tsr_vae_config *cfg)
+{
+    for (int i = 0; i < cfg->num_blocks - 1; i++)
+        if (cfg->enc_temporal_down[i]) return i;
+    return cfg->num_blocks - 1;
+}
+
+uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h, int w, int first, int group,
+                                   int normbuf)
+{
+    esim s = {0, 0, normbuf};
+    int to = e_frame_local_to(cfg), nb = cfg->num_blocks;
+    etensor x = {cfg->in_channels, frames, h, w};
+    e_alloc(&s, e_n(x)); /* the chunk's input */
+    if (group > 0 && group < frames) {
+        int hh = h, ww = w;
+        for (int i = 0; i < to; i++) hh = e_half(hh), ww = e_half(ww);
+        etensor y = {cfg->block_out[to], frames, hh, ww};
+        e_alloc(&s, e_n(y));
+        for (int f0 = 0; f0 < frames; f0 += group) {
+            etensor g = {x.c, TSR_MIN(group, frames - f0), h, w};
+            e_alloc(&s, e_n(g));
+            e_conv(&s, &g, cfg->block_out[0], g.t, h, w, 0);
+            e_blocks(&s, cfg, &g, first, 0, to + 1, to);
+            e_free(&s, e_n(g));
+        }
+        e_free(&s, e_n(x));
+        x = y;
+    } else {
+        e_conv(&s, &x, cfg->block_out[0], frames, h, w, 0);
+        e_blocks(&s, cfg, &x, first, 0, to + 1, to);
+    }
+    if (to < nb - 1) {
+        int t = first ? (x.t + 1) / 2 : x.t / 2;
+        e_conv(&s, &x, x.c, t, e_half(x.h), e_half(x.w), 0);
+    }
+    e_blocks(&s, cfg, &x, first, to + 1, nb, -1);
+    int top = cfg->block_out[nb - 1];
+    e_resnet(&s, &x, top);
+    uint64_t nx = e_n(x); /* attention: x and its output (the CUDA backend: q, k, v as well) */
+    e_alloc(&s, nx * (normbuf ? 4 : 1));
+    e_free(&s, nx * (normbuf ? 4 : 1) - nx);
+    e_free(&s, nx);
+    e_resnet(&s, &x, top);
+    e_conv(&s, &x, 2 * cfg->latent_channels, x.t, x.h, x.w, 1);
+    return s.peak;
+}
+
+uint64_t tsr_mm_encoder_state(const tsr_vae_config *cfg, int h, int w)
+{
+    uint64_t px = (uint64_t)h * (uint64_t)w, sum = 2 * (uint64_t)cfg->in_channels * px; /* conv_in */
+    int c = cfg->block_out[0];
+    for (int i = 0; i < cfg->num_blocks; i++) {
+        for (int j = 0; j < cfg->enc_layers_per_block; j++) {
+            sum += 2 * (uint64_t)c * px; /* conv1 */
+            c = cfg->block_out[i];
+            sum += 2 * (uint64_t)c * px; /* conv2 */
+        }
+        if (i < cfg->num_blocks - 1) {
+            if (cfg->enc_temporal_down[i]) sum += (uint64_t)c * px; /* 3x3x3 stride 2: one frame */
+            h = e_half(h), w = e_half(w);
+            px = (uint64_t)h * (uint64_t)w;
+        }
+    }
+    int top = cfg->block_out[cfg->num_blocks - 1];
+    sum += 4 * 2 * (uint64_t)top * px + 2 * (uint64_t)top * px; /* the mid block's 4 convs, conv_out */
+    return sum;
+}

@@ -64,6 +64,14 @@ uint64_t tsr_mm_act_chunk(const tsr_mm *mm, int from, int to, int t, int chunk, 
 uint64_t tsr_mm_act_grouped(const tsr_mm *mm, int t, int chunk, int group, int normbuf);
 /* Frames of the frame-local stages in the largest chunk (what a frame group is compared with). */
 int tsr_mm_tail_frames(const tsr_mm *mm, int t, int chunk);
+/* The encoder (vae_forward.c as it runs one chunk of `frames` padded video frames of h x w pixels, `first`: the
+ * clip's first chunk, `group` > 0: the frame-local front in groups of that many frames): peak live activation
+ * elements, simulated op by op (inputs freed after each op; `normbuf`: each normalised conv input written to its
+ * own buffer first, as the CUDA backend does). */
+uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h, int w, int first, int group,
+                                   int normbuf);
+/* Causal state elements of the encoder for frames of h x w pixels (kt - st frames per temporal conv). */
+uint64_t tsr_mm_encoder_state(const tsr_vae_config *cfg, int h, int w);
 static inline int tsr_mm_elems(const tsr_mm_stage *s, int normbuf) { return normbuf ? s->elems_normbuf : s->elems; }
 /* Index of the first stage at a scale >= `scale` (nstages when none). */
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);

@@ -8,6 +8,8 @@
 
 #include "core/common.h"
 #include "model/filler.h"
+#include "model/vae_tensors.h"
+#include "plan/memmodel.h"
 #include "vae/vae_internal.h"
 
 /* The request for this VAE on its backend: the CPU backend's cap bounds activations alone (fp32, norm fused
@@ -88,6 +90,33 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
         pl = smaller;
         replans++;
     }
+}
+
+uint64_t tsr_vae_encode_peak(const tsr_vae *v, int height, int width, int frames, int chunk, int group)
+{
+    const tsr_vae_config *cfg = &v->cfg;
+    int tf = 1;
+    for (int i = 0; i < cfg->num_blocks - 1; i++) tf *= cfg->enc_temporal_down[i] ? 2 : 1;
+    int hp = (height + 15) / 16 * 16, wp = (width + 15) / 16 * 16, ch = chunk > 0 ? chunk : tf;
+    int padded = frames > 0 ? (frames - 1 + tf - 1) / tf * tf + 1 : 1 + 2 * ch; /* unknown length: any */
+    int n1 = TSR_MIN(1 + ch, padded), n2 = TSR_MIN(ch, padded - n1);
+    int cpu = strcmp(v->be->ops->name, "cpu") == 0;
+    uint64_t act = tsr_mm_encoder_chunk_peak(cfg, n1, hp, wp, 1, group, !cpu);
+    if (n2 > 0) act = TSR_MAX(act, tsr_mm_encoder_chunk_peak(cfg, n2, hp, wp, 0, group, !cpu));
+    if (cpu) return act * 4; /* the CPU backend's emulated cap counts fp32 activations alone */
+    tsr_vae_config e = *cfg;
+    e.has_decoder = 0, e.has_encoder = 1;
+    tsr_tensor_spec specs[256];
+    int n = tsr_vae_tensor_specs(&e, specs, (int)TSR_ARRAY_LEN(specs));
+    uint64_t params = 0;
+    for (int i = 0; i < n && i < (int)TSR_ARRAY_LEN(specs); i++) {
+        uint64_t k = 1;
+        for (int d = 0; d < specs[i].ndim; d++) k *= (uint64_t)specs[i].shape[d];
+        params += k;
+    }
+    uint64_t tokens = (uint64_t)(hp / 8) * (uint64_t)(wp / 8); /* attention scores in query chunks (planner.c) */
+    uint64_t workspace = (64ull << 20) + TSR_MIN(tokens, 1024) * tokens * 4;
+    return (act + tsr_mm_encoder_state(cfg, hp, wp)) * 2 + params * 2 + workspace;
 }
 
 static tsr_status discard(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)

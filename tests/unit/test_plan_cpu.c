@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/filler.h"
+#include "plan/memmodel.h"
 #include "tessera.h"
 #include "tsr_test.h"
 
@@ -74,6 +75,59 @@ static void measure(const tsr_vae_config *cfg, const tsr_model *m, int t, int h,
     tsr_engine_destroy(&e);
 }
 
+/* The encoder: EF frames of h x w (multiples of 16) on a fresh CPU engine against tsr_mm_encoder_chunk_peak for
+ * its first chunk (1 + chunk frames) and a later one, and against tsr_vae_encode_peak (the encode job's check). */
+enum { EF = 13 };
+static int src_next;
+
+static int src(void *user, float *frames, int max, tsr_error *e)
+{
+    (void)e;
+    const int *hw = user;
+    int n = max < EF - src_next ? max : EF - src_next;
+    size_t fr = (size_t)3 * hw[0] * hw[1];
+    tsr_filler_video(frames, (size_t)n * fr);
+    for (size_t i = 0; i < (size_t)n * fr; i++) frames[i] = frames[i] * (float)(1 + (src_next + i / fr) % 3) / 3.0f;
+    src_next += n;
+    return n;
+}
+
+static void measure_encode(const tsr_vae_config *cfg, const tsr_model *m, int h, int w, int chunk, int group)
+{
+    tsr_error err = {0};
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = TSR_BACKEND_CPU;
+    ep.threads = 1;
+    tsr_engine *e = NULL;
+    tsr_vae *vae = NULL;
+    REQUIRE(tsr_engine_create(&ep, &e, &err) == TSR_OK);
+    REQUIRE(tsr_vae_create(e, m, &vae, &err) == TSR_OK);
+    tsr_encode_params p;
+    tsr_encode_params_default(&p);
+    p.chunk = chunk;
+    p.frame_group = group;
+    p.progress = on_progress;
+    g_peak = 0;
+    src_next = 0;
+    int hw[2] = {h, w};
+    tsr_latent l;
+    CHECKF(tsr_vae_encode(vae, h, w, src, hw, &p, &l, &err) == TSR_OK, "%s", err.message);
+    tsr_latent_free(&l);
+    int n1 = 1 + chunk < EF ? 1 + chunk : EF, n2 = chunk < EF - n1 ? chunk : EF - n1;
+    uint64_t a = tsr_mm_encoder_chunk_peak(cfg, n1, h, w, 1, group, 0) * 4;
+    uint64_t b = n2 > 0 ? tsr_mm_encoder_chunk_peak(cfg, n2, h, w, 0, group, 0) * 4 : 0;
+    uint64_t pred = a > b ? a : b;
+    /* what the encode job asks before it starts (frames padded, chunks as tsr_vae_encode cuts them) */
+    CHECK(tsr_vae_encode_peak(vae, h, w, EF, chunk, group) == pred);
+    CHECK(tsr_vae_encode_peak(vae, h - 5, w - 7, EF - 2, chunk, group) == pred); /* padded to the same */
+    fprintf(stderr, "encode %d frames %dx%d chunk %d group %d: measured %.4f MiB, predicted %.4f MiB\n", EF, h, w,
+            chunk, group, g_peak / 1048576.0, pred / 1048576.0);
+    CHECKF(g_peak == pred, "encoder prediction off by %.2f %%", ((double)g_peak / (double)pred - 1) * 100);
+    tsr_vae_destroy(&vae);
+    tsr_engine_destroy(&e);
+}
+
 int main(void)
 {
     tsr_vae_config cfg;
@@ -88,6 +142,14 @@ int main(void)
     static const int groups[] = {0, 4, 2, 1};
     for (int chunk = 1; chunk <= 2; chunk++)
         for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) measure(&cfg, m, 3, 6, 10, chunk, groups[g]);
+    tsr_model_destroy(&m);
+
+    /* the encoder (the scaled-down configuration with an encoder): chunks 4 and 8, groups off / 2 / 1 */
+    cfg.has_encoder = 1;
+    cfg.has_decoder = 0;
+    REQUIRE(tsr_model_builtin(&cfg, &m, &err) == TSR_OK);
+    for (int chunk = 4; chunk <= 8; chunk += 4)
+        for (int g = 0; g < 3; g++) measure_encode(&cfg, m, 32, 48, chunk, g == 0 ? 0 : 3 - g);
     tsr_model_destroy(&m);
     return tsr_test_done();
 }

@@ -40,18 +40,25 @@ static int on_progress(void *user, const tsr_progress *p)
     return 0;
 }
 
-/* A decode on a fresh engine (its own arena high-water mark): `repeat` runs, the last one returned. */
-static float *decode(const tsr_model *model, const float *lat, int chunk, int group, int repeat, uint64_t *peak,
-                     tsr_engine_stats *stats)
+/* A fresh CUDA engine (its own arena high-water mark) with the model bound. */
+static tsr_vae *fresh_vae(const tsr_model *model, tsr_engine **eng)
 {
     tsr_engine_params ep;
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CUDA;
     ep.memory_budget = (uint64_t)8 << 30;
-    tsr_engine *eng = NULL;
     tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
+    REQUIRE(tsr_engine_create(&ep, eng, &err) == TSR_OK);
+    REQUIRE(tsr_vae_create(*eng, model, &vae, &err) == TSR_OK);
+    return vae;
+}
+
+/* A decode on a fresh engine (its own arena high-water mark): `repeat` runs, the last one returned. */
+static float *decode(const tsr_model *model, const float *lat, int chunk, int group, int repeat, uint64_t *peak,
+                     tsr_engine_stats *stats)
+{
+    tsr_engine *eng = NULL;
+    tsr_vae *vae = fresh_vae(model, &eng);
     collect c = {calloc(NOUT, sizeof(float)), 4 * LT - 3, 0};
     REQUIRE(c.buf);
     *peak = 0;
@@ -108,14 +115,8 @@ static int source(void *user, float *frames, int max, tsr_error *e)
 static float *encode(const tsr_model *model, const float *video, int group, int repeat, uint64_t *peak,
                      tsr_engine_stats *stats)
 {
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CUDA;
-    ep.memory_budget = (uint64_t)8 << 30;
     tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
+    tsr_vae *vae = fresh_vae(model, &eng);
     float *out = NULL;
     *peak = 0;
     for (int i = 0; i < repeat; i++) {

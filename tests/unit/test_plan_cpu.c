@@ -25,19 +25,27 @@ static tsr_status discard(void *user, const float *frames, int n, int first, int
     return TSR_OK;
 }
 
-/* A decode on a fresh engine (the backend's high-water mark only grows) against the planner's prediction for
- * the same chunk and frame group (0 = the whole chunk). */
-static void measure(const tsr_vae_config *cfg, const tsr_model *m, int t, int h, int w, int chunk, int group)
+/* A fresh one-thread CPU engine (its high-water mark starts at 0) with the model bound. */
+static tsr_vae *fresh_vae(const tsr_model *m, tsr_engine **e)
 {
     tsr_error err = {0};
     tsr_engine_params ep;
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CPU;
     ep.threads = 1;
-    tsr_engine *e = NULL;
     tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &e, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(e, m, &vae, &err) == TSR_OK);
+    REQUIRE(tsr_engine_create(&ep, e, &err) == TSR_OK);
+    REQUIRE(tsr_vae_create(*e, m, &vae, &err) == TSR_OK);
+    return vae;
+}
+
+/* A decode on a fresh engine (the backend's high-water mark only grows) against the planner's prediction for
+ * the same chunk and frame group (0 = the whole chunk). */
+static void measure(const tsr_vae_config *cfg, const tsr_model *m, int t, int h, int w, int chunk, int group)
+{
+    tsr_error err = {0};
+    tsr_engine *e = NULL;
+    tsr_vae *vae = fresh_vae(m, &e);
     size_t n = (size_t)cfg->latent_channels * t * h * w;
     float *lat = malloc(n * sizeof(float));
     REQUIRE(lat);
@@ -95,14 +103,8 @@ static int src(void *user, float *frames, int max, tsr_error *e)
 static void measure_encode(const tsr_vae_config *cfg, const tsr_model *m, int h, int w, int chunk, int group)
 {
     tsr_error err = {0};
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
-    ep.threads = 1;
     tsr_engine *e = NULL;
-    tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &e, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(e, m, &vae, &err) == TSR_OK);
+    tsr_vae *vae = fresh_vae(m, &e);
     tsr_encode_params p;
     tsr_encode_params_default(&p);
     p.chunk = chunk;

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Exact streaming with causal states in pinned host memory on the GPU (run through the device tool from the
+# worktree root, $OUT set): build, the offload GPU test, the GPU suite, then planned decodes (bench_plan caps)
+# at 720p17 and 1080p21 under several caps, each state on the device (a cap the exact plan fits) for comparison.
+# Logs and JSON go to $OUT; a short table is printed last.
+set -u
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+b=build-gpu
+t0=$(date +%s)
+meson setup $b -Dsm_archs=90 -Dgui=disabled -Dmedia=disabled -Dstore=disabled -Dgolden_tests=false >"$OUT/setup.log" 2>&1 ||
+  { tail -20 "$OUT/setup.log"; exit 1; }
+ninja -C $b -j16 >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
+echo "build: $(( $(date +%s) - t0 )) s, commit $(git rev-parse --short HEAD 2>/dev/null)"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+case "${1:-all}" in
+all)
+  t1=$(date +%s)
+  timeout 150 $b/tests/gpu/test_cuda_offload >"$OUT/test_cuda_offload.log" 2>&1
+  echo "test_cuda_offload rc=$? ($(( $(date +%s) - t1 )) s)"; grep -E "graphs|CHECK|REQUIRE|checks" "$OUT/test_cuda_offload.log" | head -16
+  t1=$(date +%s)
+  timeout 240 meson test -C $b --suite gpu --num-processes 1 >"$OUT/gpu_suite.log" 2>&1
+  echo "gpu suite rc=$? ($(( $(date +%s) - t1 )) s)"; grep -E "^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):" "$OUT/gpu_suite.log"
+  ;;
+esac
+bp=$b/tests/bench/bench_plan
+export TSR_BENCH_CHUNK=1
+TSR_BENCH_RUNS=2 timeout 100 $bp caps 5 90 160 40 8 >"$OUT/caps_720p17.json" 2>"$OUT/caps_720p17.err"; echo "720p17 rc=$?"
+TSR_BENCH_RUNS=2 timeout 150 $bp caps 6 135 240 70 17 >"$OUT/caps_1080p21.json" 2>"$OUT/caps_1080p21.err"; echo "1080p21 rc=$?"
+timeout 150 $bp caps 6 135 240 16 12 8 >"$OUT/caps_1080p21_small.json" 2>"$OUT/caps_1080p21_small.err"; echo "1080p21 small caps rc=$?"
+echo "== results"
+cat "$OUT"/caps_*.json 2>/dev/null
+tail -3 "$OUT"/caps_*.err 2>/dev/null

@@ -249,7 +249,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     tsr_vae_reset_states(vae, &vae->dec);
     vae->tile_state_bytes = vae->tile_hist_bytes = 0;
     tsr_status st = tsr_vae_offload_mark(vae, p->tile > 0 ? 0 : p->offload_states, err);
-    if (st != TSR_OK) return st;
+    if (st == TSR_OK && vae->dec_first_host) st = tsr_vae_offload_create(vae, h, w, err);
     for (int i = 0; i < chunks && st == TSR_OK && r.queued < r.total; i++) {
         r.chunk_i = i;
         if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");

@@ -111,6 +111,10 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
 /* vae_plan.c: keep the causal states of the `count` largest decoder convs (the planner's order) in host
  * memory from their next creation on, each prefetched one host-state conv ahead; 0 = all on the device. */
 tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err);
+/* Create every decoder state for a latent of h x w now, host states first (execution order), so that the
+ * staging buffers and the states sit below the activations in a first-fit arena (no fragmentation from
+ * states created between a chunk's activations). */
+tsr_status tsr_vae_offload_create(tsr_vae *v, int h, int w, tsr_error *err);
 /* An array [c][t][h][w] as a latent source (user = tsr_latent_array). */
 typedef struct tsr_latent_array {
     const float *data;

@@ -105,6 +105,27 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err)
     return st;
 }
 
+tsr_status tsr_vae_offload_create(tsr_vae *v, int h, int w, tsr_error *err)
+{
+    vae_conv *list[TSR_MM_MAX_CAUSAL];
+    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    tsr_mm *mm = tsr_calloc(1, sizeof *mm, err);
+    if (!mm) return TSR_ERR_NOMEM;
+    tsr_status st = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n
+                        ? TSR_OK : tsr_fail(err, TSR_ERR_INTERNAL, "offload: the memory model does not fit the decoder");
+    tsr_backend *be = v->be;
+    for (int pass = 0; pass < 2 && st == TSR_OK; pass++) /* host states first: their buffers at the arena's start */
+        for (int i = 0; i < n && st == TSR_OK; i++) {
+            vae_conv *c = list[i];
+            if (c->state || c->host_state != (pass == 0)) continue;
+            int sh = h * mm->causal[i].scale, sw = w * mm->causal[i].scale;
+            st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
+            if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+        }
+    free(mm);
+    return st;
+}
+
 static void size_text(uint64_t b, char *buf, size_t n)
 {
     if (b >= (1ull << 30)) snprintf(buf, n, "%.2f GiB", (double)b / (1ull << 30));

@@ -107,7 +107,9 @@ static int caps(int argc, char **argv)
         uint64_t cap = (uint64_t)(cap_gib * (1ull << 30));
         tsr_plan_request r;
         tsr_plan_request_default(&r);
-        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap; /* tsr_vae_plan_request's bf16 request */
+        /* TSR_BENCH_SLACK_MIB: the planner plans for cap - slack inside an arena of cap - weights */
+        uint64_t slack = (uint64_t)env_int("TSR_BENCH_SLACK_MIB", 0) << 20;
+        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap - slack; /* tsr_vae_plan_request's bf16 request */
         r.tiling = TSR_TILING_EXACT_ONLY;
         r.chunk = chunk;
         tsr_plan want;
@@ -126,7 +128,7 @@ static int caps(int argc, char **argv)
         cu.cuMemGetInfo(&fr, &total);
         tsr_decode_params p;
         tsr_decode_params_default(&p);
-        p.memory_budget = cap;
+        p.memory_budget = cap - slack;
         p.chunk = chunk;
         p.progress = progress, p.progress_user = &rr;
         p.on_plan = on_plan, p.plan_user = &rr;

@@ -233,6 +233,9 @@ typedef struct tsr_engine_stats {
     double upload_s;            /* since reset: host time inside uploads (conversion, staging copies) */
     double download_s;          /* since reset: host time copying downloaded data out of staging */
     double wait_s;              /* since reset: host time blocked waiting for the device (syncs, download waits) */
+    uint64_t host_state_bytes;  /* causal states kept in host memory (backend.h state_create_host; CUDA: pinned):
+                                 * bytes in use now, and the high-water mark since the backend was created */
+    uint64_t host_state_peak;
     long graph_captures;        /* since reset: chunk graphs recorded / replayed / not run (chunk redone eagerly) */
     long graph_replays, graph_fallbacks;
     int profiled;               /* TSR_CUDA_PROFILE=1: the fields below are valid */
@@ -287,6 +290,10 @@ typedef struct tsr_decode_params {
                                  * host memory and re-run those 2 frames every later chunk: device memory
                                  * then is bounded by the tile alone, at 2 extra frames of conv work per
                                  * temporal conv and chunk (use larger chunks). Exact either way */
+    int offload_states;         /* untiled only: keep the causal states of this many temporal convs (the largest
+                                 * first, as the planner orders them) in host memory (pinned on CUDA), each copied
+                                 * to the device one conv ahead of its use and back after it (backend.h
+                                 * state_create_host). Exact: bit-identical to device states. 0 = none */
     uint64_t tile_resident;     /* tiled only: device bytes the whole-frame tensors of the tiled layers may take
                                  * (kept on the device: tiles are cut and placed by device copies instead of
                                  * host transfers); beyond it they live in host memory. 0 = host only */
@@ -636,9 +643,10 @@ typedef struct tsr_plan_request {
     int fused_norm;             /* 1: the backend applies GroupNorm+SiLU inside the conv (CPU backend); 0: it
                                  * writes the normalised conv input to a buffer first (CUDA backend today) */
     int no_offload;             /* 1: no plan that keeps untiled causal states in host memory (EXACT_OFFLOAD,
-                                 * FP8_STATE): tsr_vae_decode does not execute those yet */
-    int activations_only;       /* 1: the budget bounds activation memory alone (the CPU backend's emulated
-                                 * device cap; its weights and causal states live in ordinary host memory) */
+                                 * FP8_STATE). tsr_vae_decode executes EXACT_OFFLOAD, not FP8_STATE */
+    int emulated_cap;           /* 1: the budget is the CPU backend's emulated device cap: it bounds activations
+                                 * and device-side causal states (incl. the host states' staging buffers); the
+                                 * weights live in ordinary memory and there is no workspace */
     int frame_group;            /* output frames per group of the frame-local stages (tsr_decode_params.frame_group):
                                  * 0 = the planner picks (the largest that fits), N = exactly N (N >= the chunk's
                                  * frames: the whole chunk) */
@@ -666,7 +674,9 @@ typedef struct tsr_plan {
     int tile_major;             /* reserved (0): no executor runs tile-major plans */
     /* predicted device memory, bytes */
     uint64_t weights, state_device, activations, workspace, peak;
-    uint64_t state_host;        /* host memory for offloaded state (TILED: fp32 history frames) */
+    uint64_t state_staging;     /* EXACT_OFFLOAD/FP8_STATE: the two device staging buffers of the largest offloaded
+                                 * state (part of state_device) */
+    uint64_t state_host;        /* host memory for offloaded state (EXACT_OFFLOAD: pinned; TILED: fp32 history) */
     uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers */
     uint64_t resident;          /* TILED: device memory for those tensors when they stay on the device (part of
                                  * activations; 0: they live in host memory) */

@@ -14,13 +14,14 @@ static void plan_usage(void)
            "  --budget SIZE            device memory the plan may use: 8G, 12G, 16GiB, 800M\n"
            "  --latent-shape CxTxHxW   decoder input, e.g. 16x6x270x480 (4K, 21 frames)\n"
            "  --precision P            bf16 (default), fp16, fp8, fp8-quality, fp32\n"
-           "  --tiling T               auto (default), exact (never approximate), always\n"
+           "  --tiling T               exact (default: never approximate), auto (adds FP8-state plans, not\n"
+           "                           executed by the decoder), always (tiles)\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
            "  --frame-group N          output frames per group after the last temporal upsampler (default: the\n"
            "                           planner picks the largest that fits; N >= the chunk's frames: whole chunks)\n"
            "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM)\n"
-           "  --with-offload           also consider untiled causal states in host memory (modelled, not yet\n"
-           "                           executed by the decoder)\n"
+           "  --no-offload             no plan that keeps untiled causal states in pinned host memory\n"
+           "                           (exact-offload; the decoder executes it: prefetched, bit-exact)\n"
            "  --json                   print the plan as JSON\n");
 }
 
@@ -56,7 +57,7 @@ typedef struct plan_args {
 static int parse_plan_args(int argc, char **argv, plan_args *a)
 {
     tsr_plan_request_default(&a->req);
-    a->req.no_offload = 1; /* what the decoder executes; --with-offload adds the modelled host-state rungs */
+    a->req.tiling = TSR_TILING_EXACT_ONLY; /* what the decoder executes (no FP8-state plan); --tiling overrides */
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool bad = false;
@@ -65,7 +66,9 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
             return 0;
         } else if (cli_flag(argv, i, "--json")) {
             a->json = 1;
-        } else if (cli_flag(argv, i, "--with-offload")) {
+        } else if (cli_flag(argv, i, "--no-offload")) {
+            a->req.no_offload = 1;
+        } else if (cli_flag(argv, i, "--with-offload")) { /* the default now; kept for old scripts */
             a->req.no_offload = 0;
         } else if (cli_opt_str(argc, argv, &i, "--budget", &v, &bad)) {
             if (bad || !cli_parse_bytes(v, &a->req.budget) || a->req.budget == 0)

@@ -27,3 +27,12 @@ tsr_status tsr_backend_check_copy_region(const tsr_act *src, int sf, int sy, int
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_copy_region: box %dx%dx%d does not fit the tensors", t, h, w);
     return TSR_OK;
 }
+
+tsr_status tsr_backend_check_state(const tsr_conv_desc *d, int h, int w, const char *op, tsr_error *err)
+{
+    if (!d) return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: no conv", op);
+    if (d->kt <= 1 || d->kt <= d->st || !d->causal || h <= 0 || w <= 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: conv %s (kt %d, stride %d, %s) over %dx%d keeps no causal frames",
+                        op, d->name ? d->name : "?", d->kt, d->st, d->causal ? "causal" : "not causal", h, w);
+    return TSR_OK;
+}

@@ -183,9 +183,31 @@ typedef struct tsr_backend_ops {
      * fails with TSR_ERR_FORMAT on a malformed text, changing nothing. */
     char *(*tuning_export)(tsr_backend *be);
     tsr_status (*tuning_import)(tsr_backend *be, const char *text, tsr_error *err);
+
+    /* --- causal states in host memory (ABI 3; every backend implements them) ---
+     * state_create_host: a state like state_create's whose frames live in host memory (CUDA: pinned, the same
+     * bf16 bytes the device state would hold; CPU: ordinary memory outside its emulated device cap). The
+     * backend keeps two device staging buffers (device memory: in the arena / the cap); host states alternate
+     * between them in creation order (create them in execution order: consecutive host convs then use different
+     * buffers) and each buffer grows to the largest state using it, so the two hold the largest even-numbered
+     * plus the largest odd-numbered host state. Before a conv3d reads a host state, its frames are copied into
+     * its staging buffer; the conv reads and updates them there and the new frames go back to host memory, asynchronously
+     * (no host wait). Results are bit-identical to a device state; state_reset / state_free as for any state.
+     * state_prefetch: start that copy now, for the state's next conv3d, so that it overlaps the ops queued
+     * before that conv (the VAE issues it one temporal conv ahead). No-op for a device state and for a fresh
+     * or reset one (nothing to copy). A prefetched state whose buffer another state takes before its conv ran
+     * is copied again by its conv: correct, only slower. Allowed between graph_begin and
+     * graph_end: the copies become part of the chunk's graph. */
+    tsr_status (*state_create_host)(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
+                                    tsr_error *err);
+    tsr_status (*state_prefetch)(tsr_backend *be, tsr_state *s, tsr_error *err);
 } tsr_backend_ops;
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2
+
+/* state_create / state_create_host's argument check (backend.c): a causal temporal conv that keeps frames
+ * (kt > st) over frames of h x w > 0. */
+tsr_status tsr_backend_check_state(const tsr_conv_desc *d, int h, int w, const char *op, tsr_error *err);
 
 /* gn_stats_accum's argument check (backend.c), shared by the implementations: `in` holds `channels` and
  * frames [f0, f0 + t), and the region is inside it and not empty. */
@@ -205,8 +227,10 @@ typedef struct tsr_backend_params {
     int threads;                    /* CPU: worker threads (0 = all cores) */
     int device;                     /* CUDA: device ordinal */
     tsr_layer_precision precision;  /* default precision for layers that do not say */
-    uint64_t memory_budget;         /* bytes, 0 = backend decides. CPU: a cap on its activation bytes that emulates a
-                                     * device of that size (act_alloc past it fails with TSR_ERR_DEVICE_OOM) */
+    uint64_t memory_budget;         /* bytes, 0 = backend decides. CPU: a cap on its device-side bytes (activations,
+                                     * device causal states, host-state staging buffers; not weights, not host
+                                     * states) that emulates a device of that size (an allocation past it fails
+                                     * with TSR_ERR_DEVICE_OOM) */
     int tuning_external;            /* the caller keeps the tuning (tuning_export / _import): no default cache
                                      * file (an explicit TSR_CUDNN_CACHE path still applies) */
 } tsr_backend_params;

@@ -141,6 +141,21 @@ uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w)
     return 2ull * (uint64_t)c->cin * (uint64_t)(c->scale * h) * (uint64_t)(c->scale * w);
 }
 
+void tsr_mm_state_order(const tsr_mm *mm, int *order)
+{
+    for (int i = 0; i < mm->ncausal; i++) order[i] = i;
+    /* insertion sort: stable and re-entrant (qsort has no user pointer in C11) */
+    for (int i = 1; i < mm->ncausal; i++) {
+        int v = order[i], j = i;
+        uint64_t sv = tsr_mm_state_elems(mm, v, 1, 1);
+        while (j > 0 && tsr_mm_state_elems(mm, order[j - 1], 1, 1) < sv) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+}
+
 uint64_t tsr_mm_state_total(const tsr_mm *mm, int h, int w)
 {
     uint64_t sum = 0;

@@ -49,6 +49,9 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm);
 
 /* Causal state elements of conv `i` for a latent h x w (2 frames). */
 uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w);
+/* The causal convs' indices, largest state first (stable: network order among equals). The order in which
+ * EXACT_OFFLOAD plans move states to host memory; the executor (vae/vae_plan.c) uses the same. */
+void tsr_mm_state_order(const tsr_mm *mm, int *order);
 /* Sum over all causal convs. */
 uint64_t tsr_mm_state_total(const tsr_mm *mm, int h, int w);
 /* Peak live activation elements per latent pixel per latent frame over stages [from, to) (fused norm). */

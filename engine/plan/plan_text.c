@@ -19,7 +19,7 @@ static const field fields[] = {
     F_INT(approximate), F_INT(chunk), F_INT(act_bytes), F_INT(state_bytes), F_INT(offloaded), F_INT(tile_h),
     F_INT(tile_w), F_INT(tiles_y), F_INT(tiles_x), F_INT(halo), F_INT(blend), F_INT(tile_align),
     F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(tile_major), F_INT(rung), F_U64(weights), F_U64(state_device),
-    F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_host), F_U64(host_boundary), F_U64(resident), F_U64(budget),
+    F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_staging), F_U64(state_host), F_U64(host_boundary), F_U64(resident), F_U64(budget),
     F_U64(min_needed), F_INT(frame_group),
 };
 
@@ -101,6 +101,10 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
         return snprintf(buf, cap, "plan: %s\n  budget %.2f GiB, the smallest plan needs %.2f GiB\n",
                         kind_text(p->kind), (double)p->budget / GIB_F, (double)p->min_needed / GIB_F);
     char tiles[256] = "";
+    if (p->kind == TSR_PLAN_EXACT_OFFLOAD || p->kind == TSR_PLAN_FP8_STATE)
+        snprintf(tiles, sizeof tiles, "  the %d largest causal states in pinned host memory (%.2f GiB), each copied to "
+                 "the device one conv ahead through 2 staging buffers (%.2f GiB together)\n", p->offloaded,
+                 (double)p->state_host / GIB_F, (double)p->state_staging / GIB_F);
     if (p->kind == TSR_PLAN_TILED)
         snprintf(tiles, sizeof tiles, "  tiles %dx%d of %dx%d px (halo %d px per layer), GroupNorm statistics of the "
                  "whole frame gathered on the device, tile states %s, whole-frame tensors in %s memory\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w,

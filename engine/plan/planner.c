@@ -41,21 +41,6 @@ const char *tsr_plan_kind_name(tsr_plan_kind k)
     return (unsigned)k < TSR_ARRAY_LEN(names) ? names[k] : "unknown";
 }
 
-static void sort_states(ctx *c)
-{
-    for (int i = 0; i < c->mm.ncausal; i++) c->order[i] = i;
-    /* insertion sort: stable and re-entrant (qsort has no user pointer in C11) */
-    for (int i = 1; i < c->mm.ncausal; i++) {
-        int v = c->order[i], j = i;
-        uint64_t sv = tsr_mm_state_elems(&c->mm, v, 1, 1);
-        while (j > 0 && tsr_mm_state_elems(&c->mm, c->order[j - 1], 1, 1) < sv) {
-            c->order[j] = c->order[j - 1];
-            j--;
-        }
-        c->order[j] = v;
-    }
-}
-
 static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -77,7 +62,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
     c->workspace = 64 * MIB + TSR_MIN(n, 1024) * n * 4;
-    sort_states(c);
+    tsr_mm_state_order(&c->mm, c->order);
     return TSR_OK;
 }
 
@@ -93,8 +78,17 @@ static void base_plan(const ctx *c, tsr_plan_kind kind, int chunk, tsr_plan *p)
     p->budget = c->r->budget;
 }
 
-/* Streaming plans: state of the `offload` largest convs in host memory, two device buffers of the largest
- * of them for prefetching the next layer's state while one is in use. */
+/* The predicted device peak: the CPU backend's emulated cap holds activations and device-side states only. */
+static uint64_t plan_peak(const ctx *c, const tsr_plan *p)
+{
+    return c->r->emulated_cap ? p->state_device + p->activations
+                              : p->weights + p->state_device + p->activations + p->workspace;
+}
+
+/* Streaming plans: state of the `offload` largest convs in host memory (backend.h state_create_host) and two
+ * device staging buffers (the next offloaded conv's state is copied into one while the current conv uses the
+ * other): the host states alternate between them in execution order (the memory model's causal order), each
+ * buffer the size of the largest state using it. */
 static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int group, int offload, tsr_plan *p)
 {
     base_plan(c, kind, chunk, p);
@@ -102,17 +96,22 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int g
     if (kind == TSR_PLAN_FP8_STATE) p->state_bytes = 1;
     p->approximate = kind == TSR_PLAN_FP8_STATE;
     p->offloaded = offload;
-    uint64_t total = tsr_mm_state_total(&c->mm, c->h, c->w), host = 0, biggest = 0;
-    for (int i = 0; i < offload; i++) {
-        uint64_t e = tsr_mm_state_elems(&c->mm, c->order[i], c->h, c->w);
+    uint64_t total = tsr_mm_state_total(&c->mm, c->h, c->w), host = 0, slot[2] = {0, 0};
+    int off[TSR_MM_MAX_CAUSAL] = {0}, n = 0;
+    for (int i = 0; i < offload; i++) off[c->order[i]] = 1;
+    for (int i = 0; i < c->mm.ncausal; i++) {
+        if (!off[i]) continue;
+        uint64_t e = tsr_mm_state_elems(&c->mm, i, c->h, c->w);
         host += e;
-        biggest = TSR_MAX(biggest, e);
+        slot[n & 1] = TSR_MAX(slot[n & 1], e);
+        n++;
     }
     p->state_host = host * (uint64_t)p->state_bytes;
-    p->state_device = (total - host + 2 * biggest) * (uint64_t)p->state_bytes;
+    p->state_staging = (slot[0] + slot[1]) * (uint64_t)p->state_bytes;
+    p->state_device = (total - host) * (uint64_t)p->state_bytes + p->state_staging;
     p->activations = tsr_mm_act_grouped(&c->mm, c->r->latent_t, chunk, p->frame_group, !c->r->fused_norm) *
                      (uint64_t)c->h * (uint64_t)c->w * (uint64_t)c->act_bytes;
-    p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
+    p->peak = plan_peak(c, p);
 }
 
 /* ------------------------------------------------------------------ tiled plans (vae/vae_tiled.c)
@@ -150,17 +149,17 @@ static uint64_t region_px(const ctx *c, int tile, int scale, int halo, uint64_t 
 }
 
 /* Device elements per region pixel of one tiled stage: its largest conv's input tile (+ the history frames
- * in host-state mode), residual tile, output tile, and (backends that do not fuse the norm, i.e. CUDA) the
- * conv's materialised [causal prefix | input] copy. */
+ * and the conv's fresh 2-frame backend state in host-state mode), residual tile, output tile, and (backends
+ * that do not fuse the norm, i.e. CUDA) the conv's materialised [causal prefix | input] copy. */
 static uint64_t tile_stage_elems(const ctx *c, const tsr_mm_stage *s, int frames, int host)
 {
-    uint64_t t = (uint64_t)frames, t2 = t + (host ? 2 : 0), ext = c->r->fused_norm ? 0 : 1;
+    uint64_t t = (uint64_t)frames, t2 = t + (host ? 2 : 0), ext = c->r->fused_norm ? 0 : 1, fresh = host ? 2 : 0;
     uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
     if (s->upscale) /* in + 1x1 conv out + depth-to-space out (no halo, no state) */
         return ci * t + 2 * co * t;
-    uint64_t conv1 = ci * t2 + co * t2 + ext * ci * (t2 + 2);
+    uint64_t conv1 = ci * t2 + co * t2 + ext * ci * (t2 + 2) + fresh * ci;
     if (s->halo < 2) return conv1; /* a single conv (upsampler conv, conv_out) */
-    uint64_t conv2 = co * t2 * 3 + ext * co * (t2 + 2); /* resnet conv2: input, residual, output */
+    uint64_t conv2 = co * t2 * 3 + ext * co * (t2 + 2) + fresh * co; /* resnet conv2: input, residual, output */
     return TSR_MAX(conv1, conv2);
 }
 
@@ -222,7 +221,7 @@ static int predict_tiled(const ctx *c, int tile, int host, int resident, tsr_pla
     p->tiles_x = (W + tile - 1) / tile;
     if (p->tiles_y * p->tiles_x < 2) return 0;
     predict_tiled_memory(c, from, tile, host, resident, p);
-    p->peak = c->r->activations_only ? p->activations : p->weights + p->state_device + p->activations + p->workspace;
+    p->peak = plan_peak(c, p);
     return 1;
 }
 

@@ -248,9 +248,10 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     dec_run r = {vae, p, sink, sink_user, NULL, 0, *emitted, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
                  0, 0, (t + chunk - 1) / chunk, tsr_now(), 0, {{-1}, {-1}}, 0};
     int chunks = r.chunks;
-    tsr_status st = TSR_OK;
     tsr_vae_reset_states(vae, &vae->dec);
     vae->tile_state_bytes = vae->tile_hist_bytes = 0;
+    tsr_status st = tsr_vae_offload_mark(vae, p->tile > 0 ? 0 : p->offload_states, err);
+    if (st == TSR_OK && p->tile == 0) st = tsr_vae_decoder_states_create(vae, h, w, err);
     for (int i = 0; i < chunks && st == TSR_OK && r.queued < r.total; i++) {
         r.chunk_i = i;
         if (report(&r, i, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
@@ -263,6 +264,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     }
     if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
+    tsr_vae_offload_mark(vae, 0, NULL);
     free(r.frames);
     for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) free(r.pend[k].host);
     *emitted = r.emitted;
@@ -275,7 +277,7 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
 {
     if (!vae || !sink) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tsr_vae_decode: vae and sink are required");
     if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
-        p->tile_from < 0 || p->frame_group < 0)
+        p->tile_from < 0 || p->frame_group < 0 || p->offload_states < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
     return check_shape(vae, c, t, h, w, err);
 }

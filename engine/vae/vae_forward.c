@@ -14,7 +14,16 @@ tsr_status tsr_vae_conv(tsr_vae *v, vae_conv *c, tsr_act *x, const tsr_wt *pre_n
     tsr_backend *be = v->be;
     memset(out, 0, sizeof *out);
     if (c->d.kt > 1 && !c->state) {
-        tsr_status st = be->ops->state_create(be, &c->d, x->h, x->w, &c->state, err);
+        tsr_status st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, x->h, x->w,
+                                                                                               &c->state, err);
+        if (st != TSR_OK) {
+            tsr_error_prefix(err, "%s: ", c->name);
+            return st;
+        }
+    }
+    /* the next host state's copy to the device overlaps this conv (and whatever runs before that one) */
+    if (c->next_host && c->next_host->state) {
+        tsr_status st = be->ops->state_prefetch(be, c->next_host->state, err);
         if (st != TSR_OK) return st;
     }
     tsr_status st = be->ops->conv3d(be, c->w, x, c->state, pre_norm, pre_silu, residual, out, err);
@@ -147,7 +156,10 @@ static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int fr
 tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err)
 {
     int from = tsr_vae_decoder_frame_local_from(v);
-    tsr_status st = tsr_vae_decoder_head(v, x, first_chunk, from, err);
+    tsr_status st = TSR_OK;
+    if (v->dec_first_host && v->dec_first_host->state) /* host states: the chunk's first one on its way */
+        st = v->be->ops->state_prefetch(v->be, v->dec_first_host->state, err);
+    if (st == TSR_OK) st = tsr_vae_decoder_head(v, x, first_chunk, from, err);
     if (st == TSR_OK && group > 0 && group < x->t) return tail_in_groups(v, x, first_chunk, from, group, out, err);
     if (st == TSR_OK) st = decoder_tail(v, x, first_chunk, from, err);
     if (st != TSR_OK) {

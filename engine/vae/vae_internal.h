@@ -20,6 +20,9 @@ typedef struct vae_conv {
     tsr_conv_desc d;
     tsr_wt *w;
     tsr_state *state;          /* created lazily at the first chunk (its frame size is known then) */
+    int host_state;            /* decode with offload_states: `state` lives in host memory (state_create_host) */
+    struct vae_conv *next_host;/* host_state: the next host-state conv in execution order (prefetched before
+                                * this conv runs), or NULL */
     tsr_state **tile_states;   /* tiled decode: one state per tile (its region incl. halo), lazily */
     float **tile_hist;         /* tiled decode, states on the host: last 2 input frames per tile */
     int tile_count;
@@ -52,6 +55,7 @@ struct tsr_vae {
     uint64_t tile_hist_bytes;  /* fp32 bytes of host-side state history (host_state mode) */
     uint64_t tile_resident_cap, tile_resident_used; /* device bytes whole-frame tiled tensors may take / take */
     uint64_t tile_resident_peak;                   /* high-water of tile_resident_used (tests, benchmarks) */
+    vae_conv *dec_first_host;  /* the first decoder conv with a host state (prefetched when a chunk starts) */
 };
 
 /* vae_load.c */
@@ -113,6 +117,16 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */
 tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
+/* vae_plan.c: keep the causal states of the `count` largest decoder convs (the planner's order) in host
+ * memory from their next creation on, each prefetched one host-state conv ahead; 0 = all on the device. */
+tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err);
+/* Create every decoder state for a latent of h x w now (untiled decodes), host states first (execution
+ * order), so that the staging buffers and the states sit below the activations in a first-fit arena (no
+ * fragmentation from states created between a chunk's activations) and the peak is the memory model's
+ * activations + states from the first chunk on. */
+tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *err);
+/* The same for the encoder over (padded) frames of h x w. */
+tsr_status tsr_vae_encoder_states_create(tsr_vae *v, int h, int w, tsr_error *err);
 /* An array [c][t][h][w] as a latent source (user = tsr_latent_array). */
 typedef struct tsr_latent_array {
     const float *data;

@@ -12,9 +12,11 @@
 #include "plan/memmodel.h"
 #include "vae/vae_internal.h"
 
-/* The request for this VAE on its backend: the CPU backend's cap bounds activations alone (fp32, norm fused
- * into its conv); the CUDA backend's arena holds activations, states and scratch in bf16 (the weights are
- * outside it), with each normalised conv input written to its own buffer. */
+/* The request for this VAE on its backend: the CPU backend's emulated cap bounds activations and device-side
+ * states (fp32, norm fused into its conv); the CUDA backend's arena holds activations, states, staging and
+ * scratch in bf16 (the weights are outside it), with each normalised conv input written to its own buffer.
+ * EXACT_OFFLOAD is executed (host states, backend.h state_create_host); FP8_STATE is not, so the request is
+ * exact-only (tiles are exact). */
 void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget, int chunk, tsr_plan_request *r)
 {
     tsr_plan_request_default(r);
@@ -22,11 +24,11 @@ void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget
     r->latent_t = t, r->latent_h = h, r->latent_w = w;
     r->budget = budget;
     r->chunk = chunk;
-    r->no_offload = 1; /* untiled states stay on the device: offload is not executed yet */
+    r->tiling = TSR_TILING_EXACT_ONLY; /* no FP8_STATE plan: not executed */
     int cpu = strcmp(v->be->ops->name, "cpu") == 0;
     r->precision = cpu ? TSR_PRECISION_FP32 : v->engine->params.precision;
     r->fused_norm = cpu;
-    r->activations_only = cpu;
+    r->emulated_cap = cpu;
 }
 
 /* Decode settings that execute plan `pl`. */
@@ -39,9 +41,123 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->tile_from = 1;
     q->frame_group = pl->kind == TSR_PLAN_TILED ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
+    q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD ? pl->offloaded : 0;
     /* what the plan leaves of the budget (less 5 % for allocator slack) holds whole-frame tensors on the device */
     uint64_t slack = pl->budget > pl->peak ? pl->budget - pl->peak : 0;
     q->tile_resident = q->tile ? pl->resident + slack / 20 * 19 : 0;
+}
+
+/* The decoder's temporal convs in execution order, which is the memory model's order of causal convs. */
+static void add_conv(vae_conv **list, int cap, int *n, vae_conv *c)
+{
+    if (*n < cap) list[*n] = c;
+    (*n)++;
+}
+
+static int dec_causal(tsr_vae *v, vae_conv **list, int cap)
+{
+    vae_half *h = &v->dec;
+    int n = 0, nb = v->cfg.num_blocks;
+    add_conv(list, cap, &n, &h->conv_in);
+    for (int r = 0; r < 2; r++) {
+        add_conv(list, cap, &n, &h->mid[r].conv1);
+        add_conv(list, cap, &n, &h->mid[r].conv2);
+    }
+    for (int i = 0; i < nb; i++) {
+        for (int j = 0; j < h->layers; j++) {
+            add_conv(list, cap, &n, &h->resnets[i * h->layers + j].conv1);
+            add_conv(list, cap, &n, &h->resnets[i * h->layers + j].conv2);
+        }
+        if (i < nb - 1) add_conv(list, cap, &n, &h->resample[i]);
+    }
+    add_conv(list, cap, &n, &h->conv_out);
+    return n;
+}
+
+tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err)
+{
+    vae_conv *list[TSR_MM_MAX_CAUSAL];
+    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    v->dec_first_host = NULL;
+    for (int i = 0; i < n; i++) list[i]->host_state = 0, list[i]->next_host = NULL;
+    if (count <= 0) return TSR_OK;
+    tsr_mm *mm = tsr_calloc(1, sizeof *mm, err);
+    if (!mm) return TSR_ERR_NOMEM;
+    tsr_status st = TSR_OK;
+    if (!tsr_mm_decoder(&v->cfg, mm) || mm->ncausal != n)
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: the memory model has %d temporal convs, the decoder %d",
+                      mm->ncausal, n);
+    for (int i = 0; i < n && st == TSR_OK; i++)
+        if (strcmp(mm->causal[i].name, list[i]->name) != 0 || list[i]->d.kt <= 1)
+            st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: memory model conv %s is %s in the decoder", mm->causal[i].name,
+                          list[i]->name);
+    if (st == TSR_OK) {
+        int order[TSR_MM_MAX_CAUSAL];
+        tsr_mm_state_order(mm, order);
+        for (int i = 0; i < TSR_MIN(count, n); i++) list[order[i]]->host_state = 1;
+        vae_conv *prev = NULL; /* each host conv prefetches the next one's state (execution order) */
+        for (int i = 0; i < n; i++) {
+            if (!list[i]->host_state) continue;
+            if (prev) prev->next_host = list[i];
+            else v->dec_first_host = list[i];
+            prev = list[i];
+        }
+    }
+    free(mm);
+    return st;
+}
+
+tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *err)
+{
+    vae_conv *list[TSR_MM_MAX_CAUSAL];
+    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    tsr_mm *mm = tsr_calloc(1, sizeof *mm, err);
+    if (!mm) return TSR_ERR_NOMEM;
+    tsr_status st = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n
+                        ? TSR_OK : tsr_fail(err, TSR_ERR_INTERNAL, "offload: the memory model does not fit the decoder");
+    tsr_backend *be = v->be;
+    for (int pass = 0; pass < 2 && st == TSR_OK; pass++) /* host states first: their buffers at the arena's start */
+        for (int i = 0; i < n && st == TSR_OK; i++) {
+            vae_conv *c = list[i];
+            if (c->state || c->host_state != (pass == 0)) continue;
+            int sh = h * mm->causal[i].scale, sw = w * mm->causal[i].scale;
+            st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
+            if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+        }
+    free(mm);
+    return st;
+}
+
+static tsr_status enc_state(tsr_vae *v, vae_conv *c, int h, int w, tsr_error *err)
+{
+    if (c->d.kt <= 1 || c->state) return TSR_OK;
+    tsr_status st = v->be->ops->state_create(v->be, &c->d, h, w, &c->state, err);
+    if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+    return st;
+}
+
+tsr_status tsr_vae_encoder_states_create(tsr_vae *v, int h, int w, tsr_error *err)
+{
+    vae_half *e = &v->enc;
+    int nb = v->cfg.num_blocks;
+    tsr_status st = enc_state(v, &e->conv_in, h, w, err);
+    for (int i = 0; i < nb && st == TSR_OK; i++) {
+        for (int j = 0; j < e->layers && st == TSR_OK; j++) {
+            st = enc_state(v, &e->resnets[i * e->layers + j].conv1, h, w, err);
+            if (st == TSR_OK) st = enc_state(v, &e->resnets[i * e->layers + j].conv2, h, w, err);
+        }
+        if (st != TSR_OK || i == nb - 1) continue;
+        const tsr_conv_desc *d = &e->resample[i].d; /* the downsampler: its state on its input frames */
+        st = enc_state(v, &e->resample[i], h, w, err);
+        h = tsr_conv_out_len(h, d->kh, d->sh, d->pad_top, d->pad_bottom);
+        w = tsr_conv_out_len(w, d->kw, d->sw, d->pad_left, d->pad_right);
+    }
+    for (int r = 0; r < 2 && st == TSR_OK; r++) {
+        st = enc_state(v, &e->mid[r].conv1, h, w, err);
+        if (st == TSR_OK) st = enc_state(v, &e->mid[r].conv2, h, w, err);
+    }
+    if (st == TSR_OK) st = enc_state(v, &e->conv_out, h, w, err);
+    return st;
 }
 
 static void size_text(uint64_t b, char *buf, size_t n)
@@ -103,7 +219,8 @@ uint64_t tsr_vae_encode_peak(const tsr_vae *v, int height, int width, int frames
     int cpu = strcmp(v->be->ops->name, "cpu") == 0;
     uint64_t act = tsr_mm_encoder_chunk_peak(cfg, n1, hp, wp, 1, group, !cpu);
     if (n2 > 0) act = TSR_MAX(act, tsr_mm_encoder_chunk_peak(cfg, n2, hp, wp, 0, group, !cpu));
-    if (cpu) return act * 4; /* the CPU backend's emulated cap counts fp32 activations alone */
+    /* the CPU backend's emulated cap counts fp32 activations and device states (all alive from the second chunk) */
+    if (cpu) return (act + tsr_mm_encoder_state(cfg, hp, wp)) * 4;
     tsr_vae_config e = *cfg;
     e.has_decoder = 0, e.has_encoder = 1;
     tsr_tensor_spec specs[256];

@@ -91,14 +91,27 @@ static tsr_vae *make(uint64_t arena, tsr_engine **eng, size_t *weights)
     return v;
 }
 
+/* TSR_BENCH_CHUNK=N fixes the chunk (the planner's otherwise); TSR_BENCH_RUNS=N decodes N times per cap on the
+ * same engine and reports the fastest (the first run builds cuDNN plans and pins host memory). */
+static int env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : dflt;
+}
+
 static int caps(int argc, char **argv)
 {
+    int chunk = env_int("TSR_BENCH_CHUNK", 0), runs = TSR_MAX(1, env_int("TSR_BENCH_RUNS", 1));
     for (int i = 0; i < argc; i++) {
         double cap_gib = atof(argv[i]);
         uint64_t cap = (uint64_t)(cap_gib * (1ull << 30));
         tsr_plan_request r;
         tsr_plan_request_default(&r);
-        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap, r.no_offload = 1;
+        /* TSR_BENCH_SLACK_MIB: the planner plans for cap - slack inside an arena of cap - weights */
+        uint64_t slack = (uint64_t)env_int("TSR_BENCH_SLACK_MIB", 0) << 20;
+        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap - slack; /* tsr_vae_plan_request's bf16 request */
+        r.tiling = TSR_TILING_EXACT_ONLY;
+        r.chunk = chunk;
         tsr_plan want;
         REQUIRE(tsr_plan_make(&r, &want, &err) == TSR_OK);
         if (want.kind == TSR_PLAN_IMPOSSIBLE) {
@@ -115,22 +128,36 @@ static int caps(int argc, char **argv)
         cu.cuMemGetInfo(&fr, &total);
         tsr_decode_params p;
         tsr_decode_params_default(&p);
-        p.memory_budget = cap;
+        p.memory_budget = cap - slack;
+        p.chunk = chunk;
         p.progress = progress, p.progress_user = &rr;
         p.on_plan = on_plan, p.plan_user = &rr;
-        double t0 = tsr_now();
-        tsr_status st = tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &rr, &err);
-        double secs = tsr_now() - t0;
+        double secs = 0, first = 0;
+        tsr_status st = TSR_OK;
+        for (int k = 0; k < runs && st == TSR_OK; k++) {
+            rr.frames = 0;
+            double t0 = tsr_now();
+            st = tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &rr, &err);
+            double s1 = tsr_now() - t0;
+            if (k == 0) first = s1;
+            if (k == 0 || s1 < secs) secs = s1;
+        }
+        tsr_engine_stats es;
+        tsr_engine_stats_get(eng, 0, &es);
         uint64_t measured = rr.peak + weights;
         printf("{\"cap_gib\":%.1f,\"latent\":\"16x%dx%dx%d\",\"status\":\"%s\",\"plan\":\"%s\",\"chunk\":%d,\"tile\":%d,"
                "\"tiles\":\"%dx%d\",\"host_states\":%d,\"plans\":%d,\"predicted_gib\":%.3f,\"arena_peak_gib\":%.3f,"
                "\"weights_gib\":%.3f,\"measured_gib\":%.3f,\"pred_over_meas\":%.3f,\"fits\":%d,\"device_used_lowwater_gib\":%.3f,"
-               "\"arena_gib\":%.3f,\"frames\":%d,\"seconds\":%.2f}\n",
+               "\"arena_gib\":%.3f,\"frames\":%d,\"seconds\":%.2f,\"first_run_s\":%.2f,\"runs\":%d,\"offloaded\":%d,"
+               "\"pinned_gib\":%.3f,\"pred_pinned_gib\":%.3f,\"staging_gib\":%.3f,\"graph_replays\":%ld}\n",
                cap_gib, LT, LH, LW, tsr_status_name(st), tsr_plan_kind_name(rr.last.kind), rr.last.chunk,
                rr.last.tile_w, rr.last.tiles_y, rr.last.tiles_x, rr.last.offloaded > 0, rr.plans,
                rr.last.peak / 1073741824.0, rr.peak / 1073741824.0, weights / 1073741824.0, measured / 1073741824.0,
                (double)rr.last.peak / (double)(measured ? measured : 1), measured <= cap,
-               (total - free_low) / 1073741824.0, (cap - want.weights) / 1073741824.0, rr.frames, secs);
+               (total - free_low) / 1073741824.0, (cap - want.weights) / 1073741824.0, rr.frames, secs, first, runs,
+               rr.last.kind == TSR_PLAN_EXACT_OFFLOAD ? rr.last.offloaded : 0, es.host_state_peak / 1073741824.0,
+               rr.last.kind == TSR_PLAN_EXACT_OFFLOAD ? rr.last.state_host / 1073741824.0 : 0.0,
+               rr.last.state_staging / 1073741824.0, es.graph_replays);
         if (st != TSR_OK) fprintf(stderr, "decode: %s\n", err.message);
         fflush(stdout);
         tsr_vae_destroy(&v);

@@ -13,6 +13,8 @@ static void cpu_destroy(tsr_backend *be)
     tsr_cpu_backend *b = cpu(be);
     if (!b) return;
     tsr_threadpool_destroy(&b->pool);
+    free(b->stage[0]);
+    free(b->stage[1]);
     for (int i = 0; i < b->threads && b->scratch; i++) free(b->scratch[i]);
     free(b->scratch);
     free(b->scratch_len);
@@ -23,6 +25,21 @@ static void cpu_destroy(tsr_backend *be)
 
 static size_t act_numel(int c, int t, int h, int w) { return (size_t)c * t * h * w; }
 
+/* The emulated device cap: `bytes` more device-side memory (activations, device states, staging)? */
+static tsr_status cap_check(const tsr_cpu_backend *cb, uint64_t bytes, const char *what, tsr_error *err)
+{
+    if (cb->budget && cb->in_use + bytes > cb->budget)
+        return tsr_fail(err, TSR_ERR_DEVICE_OOM, "emulated device cap: %llu bytes wanted (%s), %llu of %llu in use",
+                        (unsigned long long)bytes, what, (unsigned long long)cb->in_use, (unsigned long long)cb->budget);
+    return TSR_OK;
+}
+
+static void count(tsr_cpu_backend *cb, uint64_t bytes)
+{
+    cb->in_use += bytes;
+    if (cb->in_use > cb->peak) cb->peak = cb->in_use;
+}
+
 static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -30,9 +47,8 @@ static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "activation shape %dx%dx%dx%d is invalid", c, t, h, w);
     tsr_cpu_backend *cb = cpu(be);
     uint64_t bytes = (uint64_t)act_numel(c, t, h, w) * sizeof(float);
-    if (cb->budget && cb->in_use + bytes > cb->budget)
-        return tsr_fail(err, TSR_ERR_DEVICE_OOM, "emulated device cap: %llu bytes wanted, %llu of %llu in use",
-                        (unsigned long long)bytes, (unsigned long long)cb->in_use, (unsigned long long)cb->budget);
+    tsr_status st = cap_check(cb, bytes, "activation", err);
+    if (st != TSR_OK) return st;
     tsr_buf *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->n = act_numel(c, t, h, w);
@@ -41,8 +57,7 @@ static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr
         free(b);
         return TSR_ERR_NOMEM;
     }
-    cb->in_use += b->n * sizeof(float);
-    if (cb->in_use > cb->peak) cb->peak = cb->in_use;
+    count(cb, b->n * sizeof(float));
     *out = (tsr_act){b, c, t, h, w};
     return TSR_OK;
 }
@@ -223,37 +238,118 @@ static tsr_status cpu_attn_upload(tsr_backend *be, int channels, const tsr_wt *n
 
 /* ------------------------------------------------------------------ causal state */
 
-static tsr_status cpu_state_create(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
-                                   tsr_error *err)
+static uint64_t state_bytes(const tsr_state *s) { return (uint64_t)s->c * s->frames * s->h * s->w * sizeof(float); }
+
+/* A device state counts in the emulated cap; a host state lives outside it and makes sure both staging buffers
+ * hold its frames (grown, inside the cap, when it is the largest so far). */
+static tsr_status state_new(tsr_backend *be, const tsr_conv_desc *d, int h, int w, int host, tsr_state **out,
+                            tsr_error *err)
 {
+    tsr_cpu_backend *cb = cpu(be);
     *out = NULL;
-    if (d->kt <= 1 || !d->causal || h <= 0 || w <= 0)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "state: conv %s is not a temporal causal conv", d->name ? d->name : "?");
+    tsr_status st = tsr_backend_check_state(d, h, w, host ? "state_create_host" : "state_create", err);
+    if (st != TSR_OK) return st;
     tsr_state *s = tsr_calloc(1, sizeof *s, err);
     if (!s) return TSR_ERR_NOMEM;
-    s->frames = d->kt - d->st;
-    s->c = d->cin;
-    s->h = h;
-    s->w = w;
-    s->data = tsr_calloc((size_t)s->c * s->frames * h * w, sizeof(float), err);
-    if (!s->data) {
+    *s = (tsr_state){d->kt - d->st, 0, d->cin, h, w, NULL, host, -1, cb->stage_created & 1};
+    size_t n = (size_t)s->c * s->frames * h * w;
+    if (!host) st = cap_check(cb, state_bytes(s), d->name ? d->name : "causal state", err);
+    int k = s->home;
+    if (st == TSR_OK && host && n > cb->stage_floats[k]) { /* its buffer grows to the largest state using it */
+        uint64_t grow = (uint64_t)(n - cb->stage_floats[k]) * sizeof(float);
+        st = cap_check(cb, grow, "host-state staging", err);
+        float *p = st == TSR_OK ? realloc(cb->stage[k], n * sizeof(float)) : NULL;
+        if (st == TSR_OK && !p) st = tsr_fail(err, TSR_ERR_NOMEM, "out of host memory");
+        if (st == TSR_OK) {
+            if (cb->stage_owner[k]) cb->stage_owner[k]->slot = -1;
+            cb->stage[k] = p, cb->stage_owner[k] = NULL;
+            count(cb, grow), cb->stage_floats[k] = n;
+        }
+    }
+    if (st == TSR_OK) {
+        s->data = tsr_calloc(n, sizeof(float), err);
+        if (!s->data) st = TSR_ERR_NOMEM;
+    }
+    if (st != TSR_OK) {
         free(s);
-        return TSR_ERR_NOMEM;
+        return st;
+    }
+    if (host) {
+        cb->stage_created++, cb->host_count++;
+        cb->host_bytes += state_bytes(s);
+        cb->host_peak = TSR_MAX(cb->host_peak, cb->host_bytes);
+    } else {
+        count(cb, state_bytes(s));
     }
     *out = s;
     return TSR_OK;
 }
 
+static tsr_status cpu_state_create(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
+                                   tsr_error *err)
+{
+    return state_new(be, d, h, w, 0, out, err);
+}
+
+static tsr_status cpu_state_create_host(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
+                                        tsr_error *err)
+{
+    return state_new(be, d, h, w, 1, out, err);
+}
+
+static void release_slot(tsr_cpu_backend *cb, tsr_state *s)
+{
+    if (s->host && s->slot >= 0 && cb->stage_owner[s->slot] == s) cb->stage_owner[s->slot] = NULL;
+    s->slot = -1;
+}
+
 static void cpu_state_reset(tsr_backend *be, tsr_state *s)
 {
-    if (s) s->valid = 0;
+    if (!s) return;
+    s->valid = 0;
+    release_slot(cpu(be), s);
 }
 
 static void cpu_state_free(tsr_backend *be, tsr_state *s)
 {
     if (!s) return;
+    tsr_cpu_backend *cb = cpu(be);
+    release_slot(cb, s);
+    if (!s->host) {
+        cb->in_use -= state_bytes(s);
+    } else {
+        cb->host_bytes -= state_bytes(s);
+        if (--cb->host_count == 0) { /* the clip is over: the staging buffers go as on a device */
+            for (int i = 0; i < 2; i++) {
+                cb->in_use -= cb->stage_floats[i] * sizeof(float);
+                free(cb->stage[i]);
+                cb->stage[i] = NULL, cb->stage_floats[i] = 0, cb->stage_owner[i] = NULL;
+            }
+            cb->stage_created = 0;
+        }
+    }
     free(s->data);
     free(s);
+}
+
+/* Host state s takes its staging buffer (from a state still waiting in it: that one's conv copies again).
+ * `load`: copy the frames in. */
+static void stage_take(tsr_cpu_backend *cb, tsr_state *s, int load)
+{
+    int k = s->home;
+    if (cb->stage_owner[k]) cb->stage_owner[k]->slot = -1;
+    cb->stage_owner[k] = s;
+    s->slot = k;
+    if (load) memcpy(cb->stage[k], s->data, (size_t)state_bytes(s));
+}
+
+static tsr_status cpu_state_prefetch(tsr_backend *be, tsr_state *s, tsr_error *err)
+{
+    if (!s) return tsr_fail(err, TSR_ERR_INVALID_ARG, "state_prefetch: no state");
+    tsr_cpu_backend *cb = cpu(be);
+    if (!s->host || !s->valid || (s->slot >= 0 && cb->stage_owner[s->slot] == s)) return TSR_OK;
+    stage_take(cb, s, 1);
+    return TSR_OK;
 }
 
 /* ------------------------------------------------------------------ ops */
@@ -321,6 +417,14 @@ static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act 
         else for (size_t i = 0; i < in->buf->n; i++) normed[i] = src[i] / (1.0f + expf(-src[i]));
         src = normed;
     }
+    /* a host state's frames are used in (and updated in) a staging buffer, then copied back */
+    float *host_data = NULL;
+    tsr_cpu_backend *cb = cpu(be);
+    if (d->kt > 1 && state->host) {
+        if (!(state->slot >= 0 && cb->stage_owner[state->slot] == state)) stage_take(cb, state, state->valid);
+        host_data = state->data;
+        state->data = cb->stage[state->slot];
+    }
     int cap = in->t + d->kt, n = 0;
     const float **base = calloc((size_t)cap, sizeof *base);
     size_t *cs = calloc((size_t)cap, sizeof *cs);
@@ -339,6 +443,11 @@ static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act 
             st = tsr_cpu_conv_run(cpu(be), &conv->u.conv, &fr, in->h, in->w, out->buf->data, tout, ho, wo,
                                   residual ? residual->buf->data : NULL, err);
         if (st == TSR_OK && d->kt > 1) state_update(state, base, cs, n);
+    }
+    if (host_data) {
+        if (st == TSR_OK) memcpy(host_data, state->data, (size_t)state_bytes(state));
+        state->data = host_data;
+        release_slot(cb, state);
     }
     free(base);
     free(cs);
@@ -421,6 +530,7 @@ static void cpu_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
     (void)reset;
     if (out) memset(out, 0, sizeof *out);
     if (out) cpu_memory(be, &out->mem_in_use, &out->mem_peak, &out->mem_budget);
+    if (out) out->host_state_bytes = cpu(be)->host_bytes, out->host_state_peak = cpu(be)->host_peak;
 }
 
 static const tsr_backend_ops cpu_ops = {
@@ -456,6 +566,8 @@ static const tsr_backend_ops cpu_ops = {
     .gn_stats_accum = tsr_cpu_gn_stats_accum,
     .gn_stats_apply = tsr_cpu_gn_stats_apply,
     .act_copy_region = tsr_cpu_act_copy_region,
+    .state_create_host = cpu_state_create_host,
+    .state_prefetch = cpu_state_prefetch,
 };
 
 tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out, tsr_error *err)

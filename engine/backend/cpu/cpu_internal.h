@@ -21,8 +21,16 @@ typedef struct tsr_cpu_backend {
     int threads;
     float **scratch;            /* per worker: im2col panel */
     size_t *scratch_len;        /* floats */
-    uint64_t in_use, peak;
-    uint64_t budget;            /* emulated device cap on activation bytes, 0 = none */
+    uint64_t in_use, peak;      /* device-side bytes: activations, device states, staging buffers */
+    uint64_t budget;            /* emulated device cap on those bytes, 0 = none */
+    /* host states (state_create_host): their frames in ordinary memory outside the cap, copied through one of
+     * two staging buffers (counted in the cap, as on a device) around each conv that uses them; host states
+     * alternate between the buffers in creation order, each buffer the size of the largest state using it */
+    float *stage[2];
+    size_t stage_floats[2];
+    struct tsr_state *stage_owner[2]; /* the state whose frames a buffer holds for its next conv, or NULL */
+    int stage_created, host_count;
+    uint64_t host_bytes, host_peak;
 } tsr_cpu_backend;
 
 struct tsr_buf {
@@ -65,6 +73,9 @@ struct tsr_state {
     int valid;                  /* 0: fresh (first chunk replicates frame 0) */
     int c, h, w;
     float *data;                /* [c][frames][h][w] */
+    int host;                   /* state_create_host: data is "host memory" (outside the emulated cap) */
+    int slot;                   /* host: staging buffer holding its frames for the next conv, or -1 */
+    int home;                   /* host: the staging buffer it uses */
 };
 
 /* Conv over an input given as a list of frames (state frames then chunk frames), see cpu_conv.c. */

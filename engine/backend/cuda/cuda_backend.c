@@ -648,10 +648,11 @@ static tsr_status state_create(tsr_backend *be, const tsr_conv_desc *d, int h, i
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     *out = NULL;
-    if (d->kt <= d->st) return tsr_fail(err, TSR_ERR_INVALID_ARG, "state_create: conv keeps no frames");
+    tsr_status cst = tsr_backend_check_state(d, h, w, "state_create", err);
+    if (cst) return cst;
     tsr_state *s = tsr_calloc(1, sizeof *s, err);
     if (!s) return TSR_ERR_NOMEM;
-    *s = (tsr_state){d->kt, d->st, d->kt - d->st, h, w, tsr_cuda_cpad(d->cin), 0, 0, 0, 0};
+    *s = (tsr_state){d->kt, d->st, d->kt - d->st, h, w, tsr_cuda_cpad(d->cin), 0, 0, 0, 0, NULL, -1, 0};
     tsr_status st = tsr_cuda_arena_alloc(cu, (uint64_t)s->keep * h * w * s->cp * 2, &s->frames, err);
     if (!st) st = tsr_cuda_arena_alloc(cu, (uint64_t)s->keep * s->cp * 8, &s->aff, err);
     if (st) {
@@ -665,14 +666,19 @@ static tsr_status state_create(tsr_backend *be, const tsr_conv_desc *d, int h, i
 
 static void state_reset(tsr_backend *be, tsr_state *s)
 {
-    (void)be;
-    if (s) s->filled = 0;
+    if (!s) return;
+    s->filled = 0;
+    if (s->host) tsr_cuda_host_state_reset((tsr_cuda *)be, s);
 }
 
 static void state_free(tsr_backend *be, tsr_state *s)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!s) return;
+    if (s->host) {
+        tsr_cuda_host_state_free(cu, s);
+        return;
+    }
     tsr_cuda_arena_free(cu, s->frames);
     tsr_cuda_arena_free(cu, s->aff);
     free(s);
@@ -717,6 +723,7 @@ static void be_stats(tsr_backend *be, tsr_engine_stats *out, int reset)
         out->profiled = cu->profile;
         out->graph_captures = cu->graph_captures, out->graph_replays = cu->graph_replays;
         out->graph_fallbacks = cu->graph_fallbacks;
+        tsr_cuda_hs_bytes(cu, &out->host_state_bytes, &out->host_state_peak);
         if (cu->profile) {
             prof_flush(cu);
             for (int k = 0; k < P_KINDS && out->parts < TSR_STATS_PARTS; k++) {
@@ -747,6 +754,7 @@ static void be_destroy(tsr_backend *be)
         if (cu->stream) cu->api.cuStreamSynchronize(cu->stream);
         if (cu->copy_stream) cu->api.cuStreamSynchronize(cu->copy_stream);
         if (cu->profile) prof_print(cu);
+        tsr_cuda_hs_destroy(cu);
         tsr_cuda_graph_destroy(cu);
         for (int i = 0; i < TSR_BACKEND_MAX_DOWNLOADS; i++) {
             tsr_dl_slot *s = &cu->dl[i];
@@ -834,6 +842,8 @@ const tsr_backend_ops tsr_cuda_ops = {
     .act_copy_region = tsr_cuda_act_copy_region,
     .tuning_export = tsr_cuda_tuning_export,
     .tuning_import = tsr_cuda_tuning_import,
+    .state_create_host = tsr_cuda_state_create_host,
+    .state_prefetch = tsr_cuda_state_prefetch,
 };
 
 static tsr_status open_device(tsr_cuda *cu, int ordinal, tsr_error *err)

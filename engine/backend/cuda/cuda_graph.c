@@ -168,9 +168,11 @@ static void swap_in_stubs(tsr_cuda *cu)
 tsr_status tsr_cuda_graph_begin(tsr_backend *be, uint64_t key, tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    (void)err;
     cu->gmode = 0;
     cu->gcur = -1;
+    /* host-state copies of earlier chunks ordered before this one (a capture may not wait on older events) */
+    tsr_status st = tsr_cuda_hs_join(cu, err);
+    if (st) return st;
     if (!cu->graphs || !key) return TSR_OK;
     tsr_graph_ent *e = entry(cu, key);
     cu->gcur = (int)(e - cu->gent);
@@ -203,6 +205,16 @@ tsr_status tsr_cuda_graph_end(tsr_backend *be, int ok, int *ran, tsr_error *err)
     tsr_cuda *cu = (tsr_cuda *)be;
     int mode = cu->gmode;
     *ran = 1;
+    /* the chunk's host-state copies joined into the compute stream (inside a recording: into the graph) */
+    tsr_error jerr;
+    if (tsr_cuda_hs_join(cu, &jerr) != TSR_OK) {
+        if (mode == 1) ok = 0; /* the recording is not used; the chunk is redone eagerly */
+        else if (ok) {
+            if (err) *err = jerr;
+            cu->gmode = 0;
+            return jerr.status;
+        }
+    }
     cu->gmode = 0;
     if (mode == 0) return TSR_OK;
     tsr_graph_ent *e = &cu->gent[cu->gcur];

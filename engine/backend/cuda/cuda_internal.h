@@ -96,6 +96,8 @@ struct tsr_cuda {
     tsr_cu_api api_live;            /* the real entry points while replaying swaps in no-op stubs */
     struct tsr_graph_ent *gent;
     long graph_captures, graph_replays, graph_fallbacks;
+    /* causal states in pinned host memory (cuda_hoststate.c) */
+    struct tsr_hs *hs;              /* NULL until the first host state */
 };
 
 /* cuda_graph.c: per-chunk CUDA graphs (see there) */
@@ -140,9 +142,28 @@ struct tsr_wt {
 struct tsr_state {
     int kt, st, keep, h, w, cp;
     int filled, has_aff;
-    CUdeviceptr frames;             /* bf16 [keep][h][w][cp] raw conv input */
-    CUdeviceptr aff;                /* float2 [keep][cp] prologue affine of those frames */
+    CUdeviceptr frames;             /* bf16 [keep][h][w][cp] raw conv input (host state: its staging buffer while a
+                                     * conv uses it, else 0) */
+    CUdeviceptr aff;                /* float2 [keep][cp] prologue affine of those frames (always on the device) */
+    void *host;                     /* state_create_host: pinned bf16 [keep][h][w][cp], the frames between convs */
+    int slot;                       /* host: staging buffer holding its frames for the next conv, or -1 */
+    int home;                       /* host: the staging buffer it uses (creation order, alternating) */
 };
+
+/* cuda_hoststate.c: host states (backend.h state_create_host / state_prefetch). acquire before a conv reads
+ * or writes s->frames (the staging buffer, loaded if the state is filled; the compute stream waits for the
+ * copy), release after it (the new frames copied back to host memory on the download stream). join: the
+ * copy streams' work so far ordered before the compute stream's next work (graph_begin / graph_end). */
+tsr_status tsr_cuda_state_create_host(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
+                                      tsr_error *err);
+tsr_status tsr_cuda_state_prefetch(tsr_backend *be, tsr_state *s, tsr_error *err);
+void tsr_cuda_host_state_free(tsr_cuda *cu, tsr_state *s);
+void tsr_cuda_host_state_reset(tsr_cuda *cu, tsr_state *s);
+tsr_status tsr_cuda_hs_acquire(tsr_cuda *cu, tsr_state *s, tsr_error *err);
+tsr_status tsr_cuda_hs_release(tsr_cuda *cu, tsr_state *s, int ok, tsr_error *err);
+tsr_status tsr_cuda_hs_join(tsr_cuda *cu, tsr_error *err);
+void tsr_cuda_hs_destroy(tsr_cuda *cu);
+void tsr_cuda_hs_bytes(const tsr_cuda *cu, uint64_t *in_use, uint64_t *peak);
 
 /* profile: begin returns a record index (or -1 when off); end records the stop event */
 int tsr_cuda_prof_begin(tsr_cuda *cu);

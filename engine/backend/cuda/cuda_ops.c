@@ -176,12 +176,17 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
      * state->frames, so the apply pass, which reads every input frame anyway, also writes the new state's raw
      * frames (fused_state). */
     CUdeviceptr aff = 0, xn = 0;
+    int host = temporal && state->host;
+    if (host && (st = tsr_cuda_hs_acquire(cu, state, err))) { /* state->frames: its staging buffer, loaded */
+        tsr_cuda_hs_release(cu, state, 0, NULL);
+        return st;
+    }
     int pr = tsr_cuda_prof_begin(cu);
-    if (pre_norm && (st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err))) return st;
+    if (pre_norm) st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err);
     int fused_state = pre_norm && temporal && in->t >= state->keep && state->cp == in->buf->cp;
     int pre = pre_norm ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
     uint64_t fbytes = (uint64_t)hw * cp * 2;
-    if (pre_norm) {
+    if (pre_norm && !st) {
         st = tsr_cuda_arena_alloc(cu, (uint64_t)(pre + in->t) * fbytes, &xn, err);
         if (!st && filled)
             st = gn_apply_raw(cu, state->frames, state->aff, hw, state->cp, pre, pre_silu, 0, 0, 0, xn, err);
@@ -205,6 +210,10 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
                       2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
     pr = tsr_cuda_prof_begin(cu);
     if (!st && temporal) st = state_update(cu, state, in, aff, prefix, !filled, fused_state, err);
+    if (host) { /* the new frames go home on the download stream */
+        tsr_status s2 = tsr_cuda_hs_release(cu, state, !st, err);
+        if (!st) st = s2;
+    }
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);

@@ -205,6 +205,10 @@ typedef struct tsr_backend_ops {
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2
 
+/* The most scratch memory one conv3d may take beside its operands (e.g. a cuDNN plan's workspace; plans that
+ * want more are not used). The memory planner reserves it (plan/planner.c, the plan's workspace term). */
+#define TSR_BACKEND_CONV_WORKSPACE_MAX (256ull << 20)
+
 /* state_create / state_create_host's argument check (backend.c): a causal temporal conv that keeps frames
  * (kt > st) over frames of h x w > 0. */
 tsr_status tsr_backend_check_state(const tsr_conv_desc *d, int h, int w, const char *op, tsr_error *err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "core/common.h"
 #include "plan/planner_internal.h"
 
@@ -61,7 +62,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : c->fp8 ? 1 : 2;
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
-    c->workspace = 64 * MIB + TSR_MIN(n, 1024) * n * 4;
+    c->workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(n, 1024) * n * 4;
     tsr_mm_state_order(&c->mm, c->order);
     return TSR_OK;
 }

@@ -232,7 +232,7 @@ uint64_t tsr_vae_encode_peak(const tsr_vae *v, int height, int width, int frames
         params += k;
     }
     uint64_t tokens = (uint64_t)(hp / 8) * (uint64_t)(wp / 8); /* attention scores in query chunks (planner.c) */
-    uint64_t workspace = (64ull << 20) + TSR_MIN(tokens, 1024) * tokens * 4;
+    uint64_t workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(tokens, 1024) * tokens * 4;
     return (act + tsr_mm_encoder_state(cfg, hp, wp)) * 2 + params * 2 + workspace;
 }
 

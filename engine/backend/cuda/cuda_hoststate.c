@@ -25,6 +25,8 @@
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 
+enum { HS_POOL = 64 };
+
 typedef struct tsr_hs_slot {
     CUdeviceptr dev;
     uint64_t bytes;                 /* the largest host state using this buffer */
@@ -42,9 +44,35 @@ typedef struct tsr_hs {
     int created, count;             /* host states created since the buffers were empty (their parity picks the
                                      * buffer) / alive */
     uint64_t bytes, peak;           /* pinned bytes of host states: now / high-water */
+    struct { void *p; uint64_t bytes; } pool[HS_POOL]; /* pinned blocks of freed host states, kept for the
+                                     * next clip / re-plan (pinning costs ~0.6 s per GiB); freed with the backend */
+    int npool;
 } tsr_hs;
 
 enum { EVENT_DISABLE_TIMING = 2 };
+
+/* Pinned memory for a state's frames: a pooled block of that size, else a new one (after releasing the pool
+ * when the allocation fails: the pool may hold other sizes). */
+static tsr_status pinned_get(tsr_cuda *cu, uint64_t bytes, void **out, tsr_error *err)
+{
+    tsr_hs *h = cu->hs;
+    for (int i = 0; i < h->npool; i++)
+        if (h->pool[i].bytes == bytes) {
+            *out = h->pool[i].p;
+            h->pool[i] = h->pool[--h->npool];
+            return TSR_OK;
+        }
+    if (cu->api.cuMemAllocHost(out, bytes) == 0) return TSR_OK; /* CUDA_SUCCESS */
+    while (h->npool > 0) cu->api.cuMemFreeHost(h->pool[--h->npool].p);
+    return tsr_cuda_check(cu, cu->api.cuMemAllocHost(out, bytes), err, "pinned host memory for a causal state");
+}
+
+static void pinned_put(tsr_cuda *cu, void *p, uint64_t bytes)
+{
+    tsr_hs *h = cu->hs;
+    if (h->npool < HS_POOL) h->pool[h->npool].p = p, h->pool[h->npool++].bytes = bytes;
+    else cu->api.cuMemFreeHost(p);
+}
 
 static tsr_status hs_init(tsr_cuda *cu, tsr_error *err)
 {
@@ -90,6 +118,7 @@ void tsr_cuda_hs_destroy(tsr_cuda *cu)
     tsr_hs *h = cu->hs;
     if (!h) return;
     hs_quiesce(cu);
+    while (h->npool > 0) cu->api.cuMemFreeHost(h->pool[--h->npool].p);
     CUevent evs[] = {h->now, h->consumed, h->down_ev, h->up_tail, h->down_tail, h->slot[0].loaded, h->slot[1].loaded};
     for (size_t i = 0; i < TSR_ARRAY_LEN(evs); i++)
         if (evs[i]) cu->api.cuEventDestroy(evs[i]);
@@ -133,7 +162,7 @@ tsr_status tsr_cuda_state_create_host(tsr_backend *be, const tsr_conv_desc *d, i
         st = tsr_cuda_arena_alloc(cu, fb, &sl->dev, err);
         if (!st) sl->bytes = fb;
     }
-    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&s->host, fb), err, "pinned host memory for a causal state");
+    if (!st) st = pinned_get(cu, fb, &s->host, err);
     if (st) {
         tsr_cuda_arena_free(cu, s->aff);
         free(s);
@@ -159,7 +188,7 @@ void tsr_cuda_host_state_free(tsr_cuda *cu, tsr_state *s)
     tsr_hs *hs = cu->hs;
     hs_quiesce(cu); /* no copy may still read or write its pinned frames */
     tsr_cuda_host_state_reset(cu, s);
-    cu->api.cuMemFreeHost(s->host);
+    pinned_put(cu, s->host, frames_bytes(s));
     tsr_cuda_arena_free(cu, s->aff);
     hs->bytes -= frames_bytes(s);
     if (--hs->count == 0) slots_free(cu); /* the clip is over: the arena is as before its host states */

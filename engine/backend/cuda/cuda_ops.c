@@ -217,7 +217,6 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
-    if (st) tsr_error_prefix(err, "%s", d->name);
     return st;
 }
 

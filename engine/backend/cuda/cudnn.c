@@ -1,6 +1,7 @@
 /* cuDNN graph API through function pointers from a run-time opened library (see cudnn.h). The enum values
  * below are cuDNN 9's ABI (cudnn_graph.h); the headers are not needed to build. */
 #include "backend/cuda/cudnn.h"
+#include "backend/backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,6 +462,10 @@ static int add_remembered(cudnn_api *a, void *handle, cdesc graph, tsr_cudnn_con
         a->BackendDestroyDescriptor(plan);
         ok = 0;
     }
+    if (ok && (uint64_t)ws > TSR_BACKEND_CONV_WORKSPACE_MAX) { /* more scratch than the planner reserves */
+        a->BackendDestroyDescriptor(plan);
+        ok = 0;
+    }
     if (ok) {
         cv->plans[cv->nplans] = plan;
         cv->origin[cv->nplans] = *o;
@@ -506,6 +511,10 @@ static void add_plans(cudnn_api *a, void *handle, cdesc graph, int heur_mode, ts
             a->BackendSetAttribute(plan, A_PLAN_CFG, T_DESC, 1, &cfgs[i]) || a->BackendFinalize(plan) ||
             a->BackendGetAttribute(plan, A_PLAN_WS, T_INT64, 1, &got, &ws)) {
             a->BackendDestroyDescriptor(plan); /* not supported on this GPU / by this build */
+            continue;
+        }
+        if ((uint64_t)ws > TSR_BACKEND_CONV_WORKSPACE_MAX) { /* more scratch than the planner reserves */
+            a->BackendDestroyDescriptor(plan);
             continue;
         }
         cv->plans[cv->nplans] = plan;
@@ -562,6 +571,7 @@ int tsr_cudnn_conv_is_tuned(const tsr_cudnn_conv *cv) { return cv && cv->tuned; 
 
 size_t tsr_cudnn_conv_workspace(const tsr_cudnn_conv *cv)
 {
+    if (cv && cv->tuned) return (size_t)cv->ws[cv->best]; /* only the chosen plan runs from now on */
     int64_t m = 0;
     for (int i = 0; cv && i < cv->nplans; i++) m = cv->ws[i] > m ? cv->ws[i] : m;
     return (size_t)m;

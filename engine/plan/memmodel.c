@@ -52,7 +52,12 @@ static void add_resnet(builder *b, const char *name, int cin, int cout)
     int s = cin != cout ? cout : 0;
     int peak = cin + 2 * cout + s;
     tsr_mm_stage *st = add_stage(b, name, peak, 2, cout);
-    if (st) st->elems_normbuf = TSR_MAX(2 * cin + cout, cin + s + 3 * cout), st->cin = cin, st->cout = cout;
+    if (st) {
+        st->elems_normbuf = TSR_MAX(2 * cin + cout, cin + s + 3 * cout), st->cin = cin, st->cout = cout;
+        /* conv1: x, [prefix | norm(x)], h; conv2: x (+ s), h, [prefix | norm(h)], y */
+        st->nb[0] = 2 * cin + cout, st->nb_fixed[0] = 2 * cin;
+        st->nb[1] = cin + s + 3 * cout, st->nb_fixed[1] = 2 * cout;
+    }
     char n[80];
     snprintf(n, sizeof n, "%s.conv1", name);
     add_causal(b, n, cin, b->scale);
@@ -73,7 +78,8 @@ static void add_upsampler(builder *b, const char *name, int c, int rt)
     b->tfac *= rt;
     snprintf(n, sizeof n, "%s.conv", name);
     s = add_stage(b, n, 2 * c, 1, c);
-    if (s) s->cin = s->cout = c;
+    if (s) /* without a norm the CUDA backend still materialises [prefix | input] for cuDNN */
+        s->cin = s->cout = c, s->nb[0] = 3 * c, s->nb_fixed[0] = 2 * c;
     add_causal(b, n, c, b->scale);
 }
 
@@ -100,7 +106,7 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
     builder b = {mm, 1, 1, 1};
     int top = cfg->block_out[nb - 1];
     tsr_mm_stage *ci = add_stage(&b, "conv_in", cfg->latent_channels + top, 1, top);
-    if (ci) ci->cin = cfg->latent_channels, ci->cout = top;
+    if (ci) ci->cin = cfg->latent_channels, ci->cout = top, ci->nb[0] = 2 * ci->cin + top, ci->nb_fixed[0] = 2 * ci->cin;
     add_causal(&b, "decoder.conv_in", cfg->latent_channels, 1);
     add_resnet(&b, "decoder.mid_block.resnets.0", top, top);
     tsr_mm_stage *a = add_stage(&b, "decoder.mid_block.attentions.0", 5 * top, 0, top);
@@ -127,7 +133,7 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
     }
     tsr_mm_stage *o = add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
     if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels, o->cin = cfg->block_out[0],
-           o->cout = cfg->out_channels;
+           o->cout = cfg->out_channels, o->nb[0] = o->elems_normbuf, o->nb_fixed[0] = 2 * o->cin;
     add_causal(&b, "decoder.conv_out", cfg->block_out[0], b.scale);
     mm->out_scale = b.scale;
     mm->out_tfac = b.tfac;
@@ -188,6 +194,11 @@ static uint64_t stage_peak(const tsr_mm_stage *s, int frames, int first, int nor
     if (s->upscale && s->rt == 2 && first && frames > 0) { /* upscale in + out, then out + shuffled out */
         uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
         return TSR_MAX((ci + co) * f, 2 * co * f - 4 * ci) * px;
+    }
+    if (normbuf && s->nb[0] && frames > 0) {
+        uint64_t a = (uint64_t)s->nb[0] * f + (uint64_t)s->nb_fixed[0];
+        uint64_t b = s->nb[1] ? (uint64_t)s->nb[1] * f + (uint64_t)s->nb_fixed[1] : 0;
+        return TSR_MAX(a, b) * px;
     }
     return (uint64_t)tsr_mm_elems(s, normbuf) * px * f;
 }

@@ -17,6 +17,9 @@ typedef struct tsr_mm_stage {
     int tfac;           /* frames per latent frame at this stage (steady-state chunk: 1, 2, 4) */
     int elems;          /* peak live activation elements per pixel-frame of this stage (GN fused into convs) */
     int elems_normbuf;  /* the same when each normalised conv input is first written to its own buffer */
+    int nb[2], nb_fixed[2]; /* that buffer holds [causal prefix | input] (2 more frames, whatever the frame count):
+                         * with normbuf the stage's peak is max over its conv phases k of nb[k] * frames +
+                         * nb_fixed[k] elements per pixel (nb[k] = 0: elems_normbuf * frames) */
     int halo;           /* context pixels per side (at `scale`) its 3x3 convolutions need */
     int out_elems;      /* elements per pixel-frame of the stage's output (what the next stage reads) */
     int attention;      /* needs the whole frame: never tiled */

@@ -54,6 +54,22 @@ static tsr_status arena_init(tsr_cuda *cu, uint64_t size, tsr_error *err)
     return TSR_OK;
 }
 
+/* Diagnostics (TSR_ARENA_DUMP set): the live blocks at an exhaustion, largest first, to stderr. */
+static void arena_dump(const tsr_arena *a)
+{
+    uint64_t done = UINT64_MAX;
+    for (;;) {
+        uint64_t size = 0;
+        int n = 0;
+        for (int i = 0; i < a->count; i++)
+            if (a->blocks[i].used && a->blocks[i].size < done && a->blocks[i].size > size) size = a->blocks[i].size;
+        if (!size) break;
+        for (int i = 0; i < a->count; i++) n += a->blocks[i].used && a->blocks[i].size == size;
+        fprintf(stderr, "arena: %d x %llu bytes (%.3f GiB)\n", n, (unsigned long long)size, n * (double)size / (1 << 30));
+        done = size;
+    }
+}
+
 tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, tsr_error *err)
 {
     tsr_arena *a = &cu->arena;
@@ -82,6 +98,7 @@ tsr_status tsr_cuda_arena_alloc(tsr_cuda *cu, uint64_t bytes, CUdeviceptr *out, 
         *out = a->base + b->off;
         return TSR_OK;
     }
+    if (getenv("TSR_ARENA_DUMP")) arena_dump(a);
     return tsr_fail(err, TSR_ERR_DEVICE_OOM, "device arena exhausted: %llu bytes wanted, %llu of %llu in use",
                     (unsigned long long)bytes, (unsigned long long)a->in_use, (unsigned long long)a->size);
 }

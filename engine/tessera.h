@@ -329,6 +329,13 @@ typedef struct tsr_decode_params {
      * covering the frame is bit-exact). 0 = off; exclusive with `tile`. */
     int deep_tile;
     int deep_tile_passes;
+    /* Planned execution (memory_budget > 0): host memory the plan may take for its host-side buffers (offloaded
+     * states, whole-frame tile tensors, the deep tiles' output frames; tsr_plan_request.host_budget). 0 = no
+     * limit (then a tiled plan may need far more host memory than a deep-tile one: at 4K > 100 GiB) */
+    uint64_t host_budget;
+    /* Planned execution: the planner's policy (tsr_plan_request.tiling): 0 = AUTO (exact, exact tiles, then deep
+     * tiles), EXACT_ONLY (no deep tiles), ALWAYS (tiles), DEEP (deep tiles only). FP8_STATE is never planned. */
+    int plan_tiling;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -490,7 +497,8 @@ void tsr_store_free(void *p);
 typedef enum tsr_tiling_policy {
     TSR_TILING_AUTO = 0,     /* least approximate plan that fits the budget (tiles only when needed) */
     TSR_TILING_EXACT_ONLY,   /* never an approximate plan (FP8 state, deep tiles); exact tiles are allowed */
-    TSR_TILING_ALWAYS        /* always spatial tiles (smallest VRAM) */
+    TSR_TILING_ALWAYS,       /* always spatial tiles (smallest VRAM) */
+    TSR_TILING_DEEP          /* deep tiles only (tsr_plan_request; not a preset value) */
 } tsr_tiling_policy;
 
 typedef struct tsr_preset {

@@ -16,7 +16,8 @@ static void plan_usage(void)
            "  --precision P            bf16 (default), fp16, fp8, fp8-quality, fp32\n"
            "  --tiling T               decoder (default: what the decoder executes: exact, exact tiles, then\n"
            "                           deep tiles, near-exact), exact (never approximate: no deep tiles), auto\n"
-           "                           (adds FP8-state plans, not executed by the decoder), always (tiles)\n"
+           "                           (adds FP8-state plans, not executed by the decoder), always (tiles),\n"
+           "                           deep (deep tiles only)\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
            "  --frame-group N          output frames per group after the last temporal upsampler (default: the\n"
            "                           planner picks the largest that fits; N >= the chunk's frames: whole chunks)\n"
@@ -46,6 +47,7 @@ static int parse_tiling(const char *s, tsr_tiling_policy *out)
     if (strcmp(s, "auto") == 0 || strcmp(s, "decoder") == 0) *out = TSR_TILING_AUTO;
     else if (strcmp(s, "exact") == 0) *out = TSR_TILING_EXACT_ONLY;
     else if (strcmp(s, "always") == 0) *out = TSR_TILING_ALWAYS;
+    else if (strcmp(s, "deep") == 0) *out = TSR_TILING_DEEP;
     else return 0;
     return 1;
 }

@@ -284,7 +284,7 @@ static int predict_deep(const ctx *c, int tile, int passes, tsr_plan *p)
  * per tile: fewer tiles, less work), two passes (pooled GroupNorm statistics). */
 static void push_deep(const ctx *c, tsr_ladder *l)
 {
-    static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64};
+    static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32};
     tsr_plan p;
     for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
         if (predict_deep(c, sizes[i], 2, &p)) push(l, &p);
@@ -362,7 +362,10 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = init_ctx(r, c, err);
     l->n = 0;
-    if (st == TSR_OK) {
+    if (st == TSR_OK && r->tiling == TSR_TILING_DEEP) {
+        push_deep(c, l);
+        prune(l, r->host_budget);
+    } else if (st == TSR_OK) {
         if (r->tiling != TSR_TILING_ALWAYS) {
             push_streaming(c, l, TSR_PLAN_EXACT);
             if (!r->no_offload) push_streaming(c, l, TSR_PLAN_EXACT_OFFLOAD);

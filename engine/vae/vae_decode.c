@@ -283,6 +283,8 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
     if (p->deep_tile < 0 || p->deep_tile_passes < 0 || p->deep_tile_passes > 2)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 2, 1 or 2) are "
                         "invalid", p->deep_tile, p->deep_tile_passes);
+    if (p->plan_tiling < 0 || p->plan_tiling > TSR_TILING_DEEP)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan_tiling %d is not a tiling policy", p->plan_tiling);
     if (p->deep_tile > 0 && p->tile > 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "tile (%d px) and deep_tile (%d px) exclude each other", p->tile,
                         p->deep_tile);

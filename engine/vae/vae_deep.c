@@ -55,24 +55,23 @@ static tsr_status norm_conv(deep *d, vae_conv *c, tsr_act *x, const tsr_wt *norm
     tsr_backend *be = d->v->be;
     memset(y, 0, sizeof *y);
     if (d->knorm >= d->nnorm) return tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: normalised convs miscounted");
-    tsr_gnstats **gs = &d->stats[(size_t)d->ci * (size_t)d->nnorm + (size_t)d->knorm++];
+    size_t at = (size_t)d->ci * (size_t)d->nnorm + (size_t)d->knorm++, set = (size_t)d->chunks * (size_t)d->nnorm;
+    tsr_gnstats **gs = &d->stats[(size_t)(d->pass & 1) * set + at], *use = d->stats[(size_t)((d->pass - 1) & 1) * set + at];
     tsr_status st = TSR_OK;
-    if (d->passes == 2 && d->pass == 2) {
-        if (!*gs) return tsr_fail(err, TSR_ERR_INTERNAL, "%s: no statistics from the first pass", c->name);
-        tsr_act xn = {0};
-        st = be->ops->gn_stats_apply(be, norm, x, *gs, 1, &xn, err);
-        if (st == TSR_OK) st = tsr_vae_conv(d->v, c, &xn, NULL, 0, res, y, err);
-        be->ops->act_free(be, &xn);
-        return st;
-    }
-    if (d->passes == 2) {
+    if (d->pass < d->passes) { /* gather the core's statistics for the next pass */
         if (!*gs) st = be->ops->gn_stats_create(be, x->t, x->c, d->v->cfg.norm_groups, gs, err);
         if (st == TSR_OK)
             st = be->ops->gn_stats_accum(be, x, 0, (d->core.y0 - d->reg.y0) * f, (d->core.x0 - d->reg.x0) * f,
                                          (d->core.y1 - d->reg.y0) * f, (d->core.x1 - d->reg.x0) * f, *gs, err);
         if (st != TSR_OK) return st;
     }
-    return tsr_vae_conv(d->v, c, x, norm, 1, res, y, err);
+    if (d->pass == 1) return tsr_vae_conv(d->v, c, x, norm, 1, res, y, err);
+    if (!use) return tsr_fail(err, TSR_ERR_INTERNAL, "%s: no statistics from the previous pass", c->name);
+    tsr_act xn = {0};
+    st = be->ops->gn_stats_apply(be, norm, x, use, 1, &xn, err);
+    if (st == TSR_OK) st = tsr_vae_conv(d->v, c, &xn, NULL, 0, res, y, err);
+    be->ops->act_free(be, &xn);
+    return st;
 }
 
 /* y = conv2(silu(norm2(conv1(silu(norm1(x)))))) + shortcut(x), in vae_forward.c's order (spec §3.3). */
@@ -233,9 +232,9 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
     free(mm);
     if (st != TSR_OK) return st;
     /* one tile covering the frame: its own statistics are the frame's (bit for bit the untiled decode) */
-    d->passes = d->ny * d->nx == 1 ? 1 : d->p->deep_tile_passes == 1 ? 1 : 2;
+    d->passes = d->ny * d->nx == 1 ? 1 : d->p->deep_tile_passes > 0 ? d->p->deep_tile_passes : 2;
     d->nnorm = (v->cfg.num_blocks - 1) * v->dec.layers * 2 + 1;
-    d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm, sizeof *d->stats, err);
+    d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm * 2, sizeof *d->stats, err);
     d->lat = d->stats ? tsr_malloc((size_t)d->c * d->chunk * d->h * d->w * sizeof(float), err) : NULL;
     d->out = d->lat ? tsr_malloc((size_t)d->total * 3 * d->oh * d->ow * sizeof(float), err) : NULL;
     return d->out ? TSR_OK : TSR_ERR_NOMEM;
@@ -243,7 +242,7 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
 
 static void deep_free(deep *d)
 {
-    for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm; i++)
+    for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm * 2; i++)
         d->v->be->ops->gn_stats_free(d->v->be, d->stats[i]);
     free(d->stats);
     free(d->lat);
@@ -274,8 +273,12 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
     tsr_vae_reset_states(vae, &vae->dec);
     tsr_status st = tsr_vae_offload_mark(vae, 0, err);
     if (st == TSR_OK) st = deep_setup(&d, err);
-    for (d.pass = 1; d.pass <= d.passes && st == TSR_OK; d.pass++)
+    for (d.pass = 1; d.pass <= d.passes && st == TSR_OK; d.pass++) {
+        size_t set = (size_t)d.chunks * (size_t)d.nnorm, g = (size_t)(d.pass & 1) * set;
+        for (size_t i = 0; i < set; i++) /* what pass - 2 gathered: gathered again */
+            if (d.stats[g + i]) vae->be->ops->gn_stats_reset(vae->be, d.stats[g + i]);
         for (int k = 0; k < d.ny * d.nx && st == TSR_OK; k++) st = deep_tile(&d, k, *emitted, err);
+    }
     d.pass = d.passes;
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
     if (st == TSR_OK && report(&d, d.chunks, *emitted)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");

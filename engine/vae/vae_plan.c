@@ -213,6 +213,8 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
     tsr_plan_request r;
     tsr_vae_plan_request(vae, t, h, w, p->memory_budget, p->chunk, &r);
     r.frame_group = p->frame_group;
+    r.host_budget = p->host_budget;
+    if (p->plan_tiling > 0) r.tiling = (tsr_tiling_policy)p->plan_tiling;
     tsr_plan pl;
     tsr_status st = tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;

@@ -722,6 +722,10 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
 /* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
+/* The DEEP_TILES plan (prediction only) for tile edge `tile` output pixels and `passes` (1 or 2), whatever the
+ * budget: what tsr_decode_params.deep_tile / deep_tile_passes will take. TSR_ERR_INVALID_ARG when that gives
+ * fewer than 2 tiles. */
+tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, struct tsr_plan *out, tsr_error *err);
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
  * tsr_vae_decode (memory_budget) then re-derives the causal states and continues with the chunk that failed. */
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);

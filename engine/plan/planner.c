@@ -380,6 +380,19 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
     return st;
 }
 
+tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, tsr_plan *out, tsr_error *err)
+{
+    if (!r || tile < 1 || passes < 1 || passes > 2)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px in %d passes", tile, passes);
+    ctx *c = tsr_calloc(1, sizeof *c, err);
+    if (!c) return TSR_ERR_NOMEM;
+    tsr_status st = init_ctx(r, c, err);
+    if (st == TSR_OK && !predict_deep(c, tile, passes, out))
+        st = tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px: fewer than 2 tiles, or no tail", tile);
+    free(c);
+    return st;
+}
+
 static void impossible(const tsr_ladder *l, uint64_t budget, tsr_plan *out)
 {
     memset(out, 0, sizeof *out);

@@ -746,7 +746,8 @@ typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, do
 tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
                         tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
 /* The request tsr_vae_decode's planned execution makes for this VAE on its engine: the backend's accounting
- * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights), states not offloaded. */
+ * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights); exact, exact tiles, then deep tiles
+ * (no FP8_STATE: not executed). */
 void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
                           tsr_plan_request *out);
 /* The untiled encoder's predicted device peak, bytes, for `frames` source frames (0 = unknown) of height x width

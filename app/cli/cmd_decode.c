@@ -74,7 +74,8 @@ static int parse(int argc, char **argv, dec_opts *o)
     if (o->c.tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
     if (o->deep_tile < 0 || o->deep_passes < 0 || o->deep_passes > 2)
         return cli_usage_error("decode", "--deep-tile needs a size >= 0 and --deep-passes 1 or 2");
-    if (o->deep_tile > 0 && o->c.tile > 0) return cli_usage_error("decode", "--tile and --deep-tile exclude each other");
+    if (o->deep_tile > 0 && o->c.tile > 0)
+        return cli_usage_error("decode", "--tile and --deep-tile exclude each other");
     return 0;
 }
 

@@ -316,6 +316,26 @@ typedef struct tsr_decode_params {
      * frame_group / the chunk's frames. 0 = the planner's choice (tsr_plan.frame_group) under a memory budget,
      * else the whole chunk; N >= the chunk's frames = the whole chunk. Ignored by the tiled decode. */
     int frame_group;
+    /* Deep tiles (engine/README.md "Deep tiles", plan kind TSR_PLAN_DEEP_TILES): tile-outer decode. For each
+     * spatial tile of `deep_tile` output pixels (core; plus a halo >= the receptive field of the tiled part) the
+     * whole clip streams through time: the head (conv_in, mid block, up_blocks.0 with its upsampler) runs on the
+     * whole frame (recomputed per tile), the tile's region is cut from its output and the rest of the decoder
+     * runs on that region with the tile's own causal states; only the core is kept, in a host buffer of the whole
+     * clip's frames, delivered to the sink after the last tile. Device memory: the head's states and activations
+     * plus ONE tile's states and activations, whatever the frame size. GroupNorm statistics in the tiled part:
+     * `deep_tile_passes` 2 (default, 0 = 2) runs every tile twice, the first pass gathering the statistics of
+     * each tile's core per frame, the second normalising with the pooled (whole-frame) ones; 1 uses each tile's
+     * own statistics (the reference implementation's approximation). Near-exact, not bit-exact (a single tile
+     * covering the frame is bit-exact). 0 = off; exclusive with `tile`. */
+    int deep_tile;
+    int deep_tile_passes;
+    /* Planned execution (memory_budget > 0): host memory the plan may take for its host-side buffers (offloaded
+     * states, whole-frame tile tensors, the deep tiles' output frames; tsr_plan_request.host_budget). 0 = no
+     * limit (then a tiled plan may need far more host memory than a deep-tile one: at 4K > 100 GiB) */
+    uint64_t host_budget;
+    /* Planned execution: the planner's policy (tsr_plan_request.tiling): 0 = AUTO (exact, exact tiles, then deep
+     * tiles), EXACT_ONLY (no deep tiles), ALWAYS (tiles), DEEP (deep tiles only). FP8_STATE is never planned. */
+    int plan_tiling;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -476,8 +496,9 @@ void tsr_store_free(void *p);
 /* --- presets --- */
 typedef enum tsr_tiling_policy {
     TSR_TILING_AUTO = 0,     /* least approximate plan that fits the budget (tiles only when needed) */
-    TSR_TILING_EXACT_ONLY,   /* never an approximate plan (FP8 state); exact tiles are allowed */
-    TSR_TILING_ALWAYS        /* always spatial tiles (smallest VRAM) */
+    TSR_TILING_EXACT_ONLY,   /* never an approximate plan (FP8 state, deep tiles); exact tiles are allowed */
+    TSR_TILING_ALWAYS,       /* always spatial tiles (smallest VRAM) */
+    TSR_TILING_DEEP          /* deep tiles only (tsr_plan_request; not a preset value) */
 } tsr_tiling_policy;
 
 typedef struct tsr_preset {
@@ -622,6 +643,10 @@ tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const 
  *                  statistics gathered from all tiles' cores on the device before the next layer normalises
  *                  (vae/vae_tiled.c); causal states per tile on the device, or (offloaded > 0) as history
  *                  frames in host memory. Exact: equal to the untiled decode up to rounding.
+ *   DEEP_TILES     tile-outer (vae/vae_deep.c): per output tile (core + a halo >= the receptive field) the whole
+ *                  clip, the head recomputed on the whole frame, the rest on the tile's region with one tile's
+ *                  causal states; GroupNorm statistics pooled from a first pass over the tiles' cores
+ *                  (deep_passes 2). Near-exact (approximate = 1); host memory: the clip's output frames.
  * The planner returns the least approximate plan that fits. Pure functions: any thread. */
 
 typedef enum tsr_plan_kind {
@@ -629,6 +654,7 @@ typedef enum tsr_plan_kind {
     TSR_PLAN_EXACT_OFFLOAD,
     TSR_PLAN_FP8_STATE,
     TSR_PLAN_TILED,
+    TSR_PLAN_DEEP_TILES,        /* tile-outer: per output tile the whole clip, head recomputed (near-exact) */
     TSR_PLAN_IMPOSSIBLE         /* nothing fits: tsr_plan.min_needed says how much would */
 } tsr_plan_kind;
 
@@ -647,6 +673,7 @@ typedef struct tsr_plan_request {
     int emulated_cap;           /* 1: the budget is the CPU backend's emulated device cap: it bounds activations
                                  * and device-side causal states (incl. the host states' staging buffers); the
                                  * weights live in ordinary memory and there is no workspace */
+    int no_fp8_state;           /* 1: no FP8_STATE plan (tsr_vae_decode does not execute it) whatever `tiling` says */
     int frame_group;            /* output frames per group of the frame-local stages (tsr_decode_params.frame_group):
                                  * 0 = the planner picks (the largest that fits), N = exactly N (N >= the chunk's
                                  * frames: the whole chunk) */
@@ -666,12 +693,13 @@ typedef struct tsr_plan {
     /* TILED: output-pixel geometry (0 when untiled) */
     int tile_h, tile_w;         /* tile core edge in output pixels (square; the last row/column may be smaller) */
     int tiles_y, tiles_x;
-    int halo;                   /* context per layer and side around a core (1: the 3x3 convs) */
+    int halo;                   /* context per layer and side around a core (TILED: 1, the 3x3 convs); DEEP_TILES:
+                                 * per side around a tile core, output pixels (>= the receptive field) */
     int blend;                  /* cross-fade width across seams (0: exact tiles need none) */
     int tile_align;
     int tiled_scale;            /* first tiled spatial scale relative to the latent (2) */
     int two_pass_norm;          /* GroupNorm statistics gathered over all tiles before normalising */
-    int tile_major;             /* reserved (0): no executor runs tile-major plans */
+    int tile_major;             /* DEEP_TILES: 1 (tile-outer order: every tile streams the whole clip) */
     /* predicted device memory, bytes */
     uint64_t weights, state_device, activations, workspace, peak;
     uint64_t state_staging;     /* EXACT_OFFLOAD/FP8_STATE: the two device staging buffers of the largest offloaded
@@ -685,6 +713,8 @@ typedef struct tsr_plan {
     int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */
     int frame_group;            /* untiled: the frame-local stages run over groups of this many output frames
                                  * (0 = the whole chunk; tsr_decode_params.frame_group) */
+    int deep_passes;            /* DEEP_TILES: 2 = pooled whole-frame GroupNorm statistics from a first pass over
+                                 * the tiles, 1 = per-tile statistics (tsr_decode_params.deep_tile_passes) */
 } tsr_plan;
 
 /* free - margin: the default budget when the user sets none. */
@@ -692,6 +722,10 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
 /* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
+/* The DEEP_TILES plan (prediction only) for tile edge `tile` output pixels and `passes` (1 or 2), whatever the
+ * budget: what tsr_decode_params.deep_tile / deep_tile_passes will take. TSR_ERR_INVALID_ARG when that gives
+ * fewer than 2 tiles. */
+tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, struct tsr_plan *out, tsr_error *err);
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
  * tsr_vae_decode (memory_budget) then re-derives the causal states and continues with the chunk that failed. */
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
@@ -712,7 +746,8 @@ typedef tsr_status (*tsr_tune_time_fn)(void *user, const tsr_plan *candidate, do
 tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_plan_request *r, int retune,
                         tsr_tune_time_fn time_fn, void *user, tsr_plan *out, int *from_cache, tsr_error *err);
 /* The request tsr_vae_decode's planned execution makes for this VAE on its engine: the backend's accounting
- * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights), states not offloaded. */
+ * (CPU: an activation cap, fp32, fused norm; CUDA: bf16 arena + weights); exact, exact tiles, then deep tiles
+ * (no FP8_STATE: not executed). */
 void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
                           tsr_plan_request *out);
 /* The untiled encoder's predicted device peak, bytes, for `frames` source frames (0 = unknown) of height x width

@@ -17,6 +17,7 @@
 typedef struct dec_opts {
     cli_tensor_opts c;         /* c.input: --latent */
     int tile_from;
+    int deep_tile, deep_passes;
 } dec_opts;
 
 typedef struct video_buf {
@@ -37,7 +38,8 @@ static tsr_status collect(void *user, const float *fr, int n, int first, int h, 
 static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
-           "          [--chunk N] [--frame-group N] [--tile N [--tile-from B]] [--backend cpu|cuda|auto] [--threads N]\n"
+           "          [--chunk N] [--frame-group N] [--tile N [--tile-from B]] [--deep-tile N [--deep-passes P]]\n"
+           "          [--backend cpu|cuda|auto] [--threads N]\n"
            "          [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
            "[1,3,4T-3,8h,8w] in [-1,1]. The latent is taken as stored by a pipeline (times 0.9152) unless\n"
@@ -46,7 +48,10 @@ static int usage(void)
            "--frame-group N: run the stages after the last temporal upsampler over N output frames at a time\n"
            "(default: the whole chunk; the result is the same bit for bit, the full-resolution activations shrink).\n"
            "--tile N: decode up blocks B.. (--tile-from, default 1) in spatial tiles of N output pixels: exact\n"
-           "(same result), device memory bounded by the tile; whole-frame activations stay in host memory.\n");
+           "(same result), device memory bounded by the tile; whole-frame activations stay in host memory.\n"
+           "--deep-tile N: deep tiles of N output pixels: per tile the whole clip (head on the whole frame, the rest\n"
+           "on the tile with a halo): device memory = the head + one tile, host memory = the output. Near-exact:\n"
+           "--deep-passes 2 (default) pools GroupNorm statistics from a first pass, 1 uses per-tile statistics.\n");
     return 0;
 }
 
@@ -56,7 +61,9 @@ static int parse(int argc, char **argv, dec_opts *o)
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
         if (cli_tensor_parse_common(argc, argv, &i, "--latent", &o->c, &bad) ||
-            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad))
+            cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad) ||
+            cli_opt_int(argc, argv, &i, "--deep-tile", &o->deep_tile, &bad) ||
+            cli_opt_int(argc, argv, &i, "--deep-passes", &o->deep_passes, &bad))
             continue;
         return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
@@ -65,6 +72,10 @@ static int parse(int argc, char **argv, dec_opts *o)
     if (rc) return rc;
     if (o->c.chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
     if (o->c.tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
+    if (o->deep_tile < 0 || o->deep_passes < 0 || o->deep_passes > 2)
+        return cli_usage_error("decode", "--deep-tile needs a size >= 0 and --deep-passes 1 or 2");
+    if (o->deep_tile > 0 && o->c.tile > 0)
+        return cli_usage_error("decode", "--tile and --deep-tile exclude each other");
     return 0;
 }
 
@@ -116,6 +127,8 @@ static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_en
     p.chunk = o->chunk;
     p.tile = o->tile;
     p.frame_group = o->frame_group;
+    p.deep_tile = d_o->deep_tile;
+    p.deep_tile_passes = d_o->deep_passes;
     if (d_o->tile_from >= 0) p.tile_from = d_o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
     p.progress = cli_progress;

@@ -14,8 +14,10 @@ static void plan_usage(void)
            "  --budget SIZE            device memory the plan may use: 8G, 12G, 16GiB, 800M\n"
            "  --latent-shape CxTxHxW   decoder input, e.g. 16x6x270x480 (4K, 21 frames)\n"
            "  --precision P            bf16 (default), fp16, fp8, fp8-quality, fp32\n"
-           "  --tiling T               exact (default: never approximate), auto (adds FP8-state plans, not\n"
-           "                           executed by the decoder), always (tiles)\n"
+           "  --tiling T               decoder (default: what the decoder executes: exact, exact tiles, then\n"
+           "                           deep tiles, near-exact), exact (never approximate: no deep tiles), auto\n"
+           "                           (adds FP8-state plans, not executed by the decoder), always (tiles),\n"
+           "                           deep (deep tiles only)\n"
            "  --chunk N                latent frames per chunk (default: the planner picks)\n"
            "  --frame-group N          output frames per group after the last temporal upsampler (default: the\n"
            "                           planner picks the largest that fits; N >= the chunk's frames: whole chunks)\n"
@@ -42,9 +44,10 @@ int cli_parse_precision(const char *s, tsr_precision *out)
 
 static int parse_tiling(const char *s, tsr_tiling_policy *out)
 {
-    if (strcmp(s, "auto") == 0) *out = TSR_TILING_AUTO;
+    if (strcmp(s, "auto") == 0 || strcmp(s, "decoder") == 0) *out = TSR_TILING_AUTO;
     else if (strcmp(s, "exact") == 0) *out = TSR_TILING_EXACT_ONLY;
     else if (strcmp(s, "always") == 0) *out = TSR_TILING_ALWAYS;
+    else if (strcmp(s, "deep") == 0) *out = TSR_TILING_DEEP;
     else return 0;
     return 1;
 }
@@ -57,7 +60,8 @@ typedef struct plan_args {
 static int parse_plan_args(int argc, char **argv, plan_args *a)
 {
     tsr_plan_request_default(&a->req);
-    a->req.tiling = TSR_TILING_EXACT_ONLY; /* what the decoder executes (no FP8-state plan); --tiling overrides */
+    a->req.tiling = TSR_TILING_AUTO; /* what the decoder executes (tsr_vae_plan_request); --tiling overrides */
+    a->req.no_fp8_state = 1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         bool bad = false;
@@ -83,6 +87,7 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
                 return cli_usage_error("plan", "unknown precision '%s'", v ? v : "");
         } else if (cli_opt_str(argc, argv, &i, "--tiling", &v, &bad)) {
             if (bad || !parse_tiling(v, &a->req.tiling)) return cli_usage_error("plan", "unknown tiling policy");
+            a->req.no_fp8_state = strcmp(v, "decoder") == 0;
         } else if (cli_opt_str(argc, argv, &i, "--host-budget", &v, &bad)) {
             if (bad || !cli_parse_bytes(v, &a->req.host_budget))
                 return cli_usage_error("plan", "--host-budget needs a size like 32G");

@@ -263,7 +263,7 @@ static void on_decode_plan(void *user, const tsr_plan *pl, const char *why)
     int chunk = pl->chunk > 0 ? pl->chunk : 1;
     if (why) tsr_log(TSR_LOG_WARN, "out of device memory, continuing with a smaller plan (%s): %s",
                      tsr_plan_kind_name(pl->kind), why);
-    announce_plan(d->j, pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0, d->h, d->w, (d->t + chunk - 1) / chunk);
+    announce_plan(d->j, pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? pl->tile_w : 0, d->h, d->w, (d->t + chunk - 1) / chunk);
 }
 
 /* Round trips do not hold the clip's latent in host memory: the encoder streams it, frame by frame

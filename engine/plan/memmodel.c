@@ -188,19 +188,26 @@ int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk)
 
 /* Live elements per latent pixel of stage `s` when it sees `frames` frames. On the clip's first chunk a
  * temporal upsampler's depth-to-space drops one output frame (4 x cin elements per input pixel less). */
-static uint64_t stage_peak(const tsr_mm_stage *s, int frames, int first, int normbuf)
+/* `prefix`: the normalised-input buffers hold [causal prefix | input] (the CUDA conv3d's own norm pass); 0: just
+ * the input (a norm applied by a separate op, vae_deep.c's second pass). */
+static uint64_t stage_peak_px(const tsr_mm_stage *s, int frames, int first, int normbuf, int prefix, uint64_t px)
 {
-    uint64_t px = (uint64_t)(s->scale * s->scale), f = (uint64_t)frames;
+    uint64_t f = (uint64_t)frames;
     if (s->upscale && s->rt == 2 && first && frames > 0) { /* upscale in + out, then out + shuffled out */
         uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
         return TSR_MAX((ci + co) * f, 2 * co * f - 4 * ci) * px;
     }
-    if (normbuf && s->nb[0] && frames > 0) {
+    if (normbuf && prefix && s->nb[0] && frames > 0) {
         uint64_t a = (uint64_t)s->nb[0] * f + (uint64_t)s->nb_fixed[0];
         uint64_t b = s->nb[1] ? (uint64_t)s->nb[1] * f + (uint64_t)s->nb_fixed[1] : 0;
         return TSR_MAX(a, b) * px;
     }
     return (uint64_t)tsr_mm_elems(s, normbuf) * px * f;
+}
+
+static uint64_t stage_peak(const tsr_mm_stage *s, int frames, int first, int normbuf)
+{
+    return stage_peak_px(s, frames, first, normbuf, 1, (uint64_t)(s->scale * s->scale));
 }
 
 /* Frames stage `s` sees in a chunk of `n` latent frames (the clip's first: the causal head). */
@@ -270,6 +277,87 @@ uint64_t tsr_mm_act_grouped(const tsr_mm *mm, int t, int chunk, int group, int n
             tail += (uint64_t)last->out_elems * (uint64_t)(last->scale * last->scale) * (uint64_t)frames;
         }
         peak = TSR_MAX(peak, TSR_MAX(head, tail));
+    }
+    return peak;
+}
+
+/* ------------------------------------------------------------------ deep tiles (vae/vae_deep.c) */
+
+int tsr_mm_deep_from(const tsr_mm *mm)
+{
+    int up = tsr_mm_first_at_scale(mm, 2);
+    return up > 0 && up + 1 < mm->nstages ? up + 1 : -1;
+}
+
+int tsr_mm_deep_halo(const tsr_mm *mm, int from)
+{
+    int ratio = mm->out_scale / mm->stages[from].scale; /* output pixels per head-output pixel */
+    return (tsr_mm_halo_out(mm, from) + ratio - 1) / ratio;
+}
+
+int tsr_mm_deep_grid(int h, int w, int e, int *ny, int *nx)
+{
+    e = TSR_MAX(e, 1);
+    *ny = (h + e - 1) / e;
+    *nx = (w + e - 1) / e;
+    return *ny * *nx;
+}
+
+void tsr_mm_deep_tile(int h, int w, int ny, int nx, int k, int halo, tsr_mm_rect *core, tsr_mm_rect *reg)
+{
+    int i = k / nx, j = k % nx;
+    core->y0 = (int)((int64_t)i * h / ny), core->y1 = (int)((int64_t)(i + 1) * h / ny);
+    core->x0 = (int)((int64_t)j * w / nx), core->x1 = (int)((int64_t)(j + 1) * w / nx);
+    reg->y0 = TSR_MAX(0, core->y0 - halo), reg->x0 = TSR_MAX(0, core->x0 - halo);
+    reg->y1 = TSR_MIN(h, core->y1 + halo), reg->x1 = TSR_MIN(w, core->x1 + halo);
+}
+
+uint64_t tsr_mm_deep_tail_state(const tsr_mm *mm, int from, int rh, int rw)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < mm->ncausal; i++) {
+        const tsr_mm_causal *c = &mm->causal[i];
+        if (c->stage < from) continue;
+        uint64_t f = (uint64_t)(c->scale / mm->stages[from].scale);
+        sum += 2ull * (uint64_t)c->cin * (uint64_t)rh * f * (uint64_t)rw * f;
+    }
+    return sum;
+}
+
+/* A tail stage over the region: its own elements, plus (`ext`: a backend that materialises a conv's causal
+ * prefix in front of an input it did not normalise itself, CUDA in pass 2) that copy for normalised convs. */
+static uint64_t deep_stage(const tsr_mm *mm, int i, int from, int frames, int first, int normbuf, int prefix, int ext,
+                           uint64_t rh, uint64_t rw)
+{
+    const tsr_mm_stage *s = &mm->stages[i];
+    uint64_t f = (uint64_t)(s->scale / mm->stages[from].scale), px = rh * f * rw * f;
+    uint64_t e = stage_peak_px(s, frames, first, normbuf, prefix, px);
+    if (ext && (s->halo == 2 || i == mm->nstages - 1))
+        e += (uint64_t)TSR_MAX(s->cin, s->cout) * (uint64_t)(frames + 2) * px;
+    return e;
+}
+
+uint64_t tsr_mm_deep_act(const tsr_mm *mm, int from, int t, int chunk, int h, int w, const tsr_mm_deep_opts *o)
+{
+    int n[2];
+    chunk_sizes(t, chunk, n);
+    const tsr_mm_stage *head_out = &mm->stages[from - 1];
+    uint64_t hpx = (uint64_t)(head_out->scale * h) * (uint64_t)(head_out->scale * w), peak = 0;
+    for (int k = 0; k < 2; k++) {
+        if (n[k] <= 0) continue;
+        uint64_t head = 0, tail = 0;
+        for (int i = 0; i < from; i++)
+            head = TSR_MAX(head, stage_peak_px(&mm->stages[i], chunk_frames(&mm->stages[i], n[k], k == 0), k == 0,
+                                               o->normbuf, 1, (uint64_t)(mm->stages[i].scale * mm->stages[i].scale) *
+                                                               (uint64_t)h * (uint64_t)w));
+        int frames = chunk_frames(&mm->stages[from], n[k], k == 0);
+        /* the head's output and the region cut from it */
+        uint64_t cut = (uint64_t)head_out->out_elems * (uint64_t)frames * (hpx + (uint64_t)o->rh * (uint64_t)o->rw);
+        for (int i = from; i < mm->nstages; i++)
+            tail = TSR_MAX(tail, deep_stage(mm, i, from, chunk_frames(&mm->stages[i], n[k], k == 0), k == 0,
+                                            o->tail_normbuf, o->normbuf && !o->ext, o->ext, (uint64_t)o->rh,
+                                            (uint64_t)o->rw));
+        peak = TSR_MAX(peak, TSR_MAX(head, TSR_MAX(cut, tail)));
     }
     return peak;
 }

@@ -83,4 +83,29 @@ static inline int tsr_mm_elems(const tsr_mm_stage *s, int normbuf) { return norm
 int tsr_mm_first_at_scale(const tsr_mm *mm, int scale);
 /* Receptive-field halo of stages [from, nstages) in output pixels. */
 int tsr_mm_halo_out(const tsr_mm *mm, int from);
+
+/* Deep tiles (vae/vae_deep.c): the head (stages [0, from)) runs on the whole frame, the tail (stages [from,
+ * nstages)) per tile on a region of the head's output; geometry in head-output pixels. */
+typedef struct tsr_mm_rect {
+    int y0, x0, y1, x1;
+} tsr_mm_rect;
+/* First tail stage: the one after up_blocks.0's upsampler conv (the tiled executor's split); -1 when none. */
+int tsr_mm_deep_from(const tsr_mm *mm);
+/* The tail's spatial receptive field in head-output pixels (each 3x3 conv: 1 px at its own scale), rounded up. */
+int tsr_mm_deep_halo(const tsr_mm *mm, int from);
+/* Tiles of edge e over a frame of h x w: ny x nx balanced tiles (sizes differ by at most 1 px). */
+int tsr_mm_deep_grid(int h, int w, int e, int *ny, int *nx);
+/* Tile k (row-major): its core and its region (core + halo, clipped at the frame). */
+void tsr_mm_deep_tile(int h, int w, int ny, int nx, int k, int halo, tsr_mm_rect *core, tsr_mm_rect *reg);
+/* Causal state elements of the tail's convs over a region of rh x rw head-output pixels. */
+uint64_t tsr_mm_deep_tail_state(const tsr_mm *mm, int from, int rh, int rw);
+typedef struct tsr_mm_deep_opts {
+    int rh, rw;         /* the tile's region, head-output pixels */
+    int normbuf;        /* the head's (and pass 1's) normalised inputs in buffers of their own (CUDA) */
+    int tail_normbuf;   /* the tail's: normbuf, or 1 in pass 2 (gn_stats_apply into a buffer) */
+    int ext;            /* pass 2 on a backend that materialises the causal prefix of an input it did not normalise */
+} tsr_mm_deep_opts;
+/* Peak live activation elements of one tile of a latent h x w over the clip's first chunk and a later one:
+ * max(the head on the whole frame, the head's output + the region cut from it, the tail on the region). */
+uint64_t tsr_mm_deep_act(const tsr_mm *mm, int from, int t, int chunk, int h, int w, const tsr_mm_deep_opts *o);
 #endif

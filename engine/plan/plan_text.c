@@ -20,7 +20,7 @@ static const field fields[] = {
     F_INT(tile_w), F_INT(tiles_y), F_INT(tiles_x), F_INT(halo), F_INT(blend), F_INT(tile_align),
     F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(tile_major), F_INT(rung), F_U64(weights), F_U64(state_device),
     F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_staging), F_U64(state_host), F_U64(host_boundary), F_U64(resident), F_U64(budget),
-    F_U64(min_needed), F_INT(frame_group),
+    F_U64(min_needed), F_INT(frame_group), F_INT(deep_passes),
 };
 
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap)
@@ -91,6 +91,7 @@ static const char *kind_text(tsr_plan_kind k)
     case TSR_PLAN_EXACT_OFFLOAD: return "exact streaming, largest causal states in pinned host memory";
     case TSR_PLAN_FP8_STATE: return "streaming with FP8 causal state (approximate)";
     case TSR_PLAN_TILED: return "exact spatial tiles for the high-resolution layers";
+    case TSR_PLAN_DEEP_TILES: return "deep tiles: per tile the whole clip, head recomputed (near-exact)";
     default: return "nothing fits the budget";
     }
 }
@@ -100,7 +101,7 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
     if (p->kind == TSR_PLAN_IMPOSSIBLE)
         return snprintf(buf, cap, "plan: %s\n  budget %.2f GiB, the smallest plan needs %.2f GiB\n",
                         kind_text(p->kind), (double)p->budget / GIB_F, (double)p->min_needed / GIB_F);
-    char tiles[256] = "";
+    char tiles[512] = "";
     if (p->kind == TSR_PLAN_EXACT_OFFLOAD || p->kind == TSR_PLAN_FP8_STATE)
         snprintf(tiles, sizeof tiles, "  the %d largest causal states in pinned host memory (%.2f GiB), each copied to "
                  "the device one conv ahead through 2 staging buffers (%.2f GiB together)\n", p->offloaded,
@@ -110,8 +111,14 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
                  "whole frame gathered on the device, tile states %s, whole-frame tensors in %s memory\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w,
                  p->halo, p->offloaded ? "in host memory (history frames re-run)" : "on the device",
                  p->resident ? "device" : "host");
+    if (p->kind == TSR_PLAN_DEEP_TILES)
+        snprintf(tiles, sizeof tiles, "  deep-tiles: %dx%d tiles of %dx%d px (halo %d px per side), %d pass%s (GroupNorm "
+                 "statistics %s), head on the whole frame per tile, one tile's causal states on the device, output "
+                 "frames in host memory\n", p->tiles_y, p->tiles_x, p->tile_h, p->tile_w, p->halo, p->deep_passes,
+                 p->deep_passes == 1 ? "" : "es", p->deep_passes == 2 ? "pooled from a first pass over the tiles' cores"
+                                                                      : "per tile, approximate");
     char groups[160] = "";
-    if (p->kind != TSR_PLAN_TILED)
+    if (p->kind != TSR_PLAN_TILED && p->kind != TSR_PLAN_DEEP_TILES)
     {
         if (p->frame_group > 0)
             snprintf(groups, sizeof groups, "  frame groups of %d output frame%s after the last temporal upsampler\n",
@@ -121,10 +128,11 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
     return snprintf(buf, cap,
                     "plan: %s\n  chunk %d latent frame%s, %d-byte activations, %d-byte state, %d state%s offloaded\n"
                     "%s%s  predicted peak %.2f GiB of %.2f GiB: weights %.2f, state %.2f, activations %.2f, "
-                    "workspace %.2f\n  host memory: state %.2f GiB, whole-frame tile buffers %.2f GiB\n",
+                    "workspace %.2f\n  host memory: state %.2f GiB, %s %.2f GiB\n",
                     kind_text(p->kind), p->chunk, p->chunk == 1 ? "" : "s", p->act_bytes, p->state_bytes,
                     p->offloaded, p->offloaded == 1 ? "" : "s", tiles, groups, (double)p->peak / GIB_F,
                     (double)p->budget / GIB_F, (double)p->weights / GIB_F, (double)p->state_device / GIB_F,
                     (double)p->activations / GIB_F, (double)p->workspace / GIB_F, (double)p->state_host / GIB_F,
+                    p->kind == TSR_PLAN_DEEP_TILES ? "output frames" : "whole-frame tile buffers",
                     (double)p->host_boundary / GIB_F);
 }

@@ -38,7 +38,7 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes)
 
 const char *tsr_plan_kind_name(tsr_plan_kind k)
 {
-    static const char *const names[] = {"exact", "exact-offload", "fp8-state", "tiled", "impossible"};
+    static const char *const names[] = {"exact", "exact-offload", "fp8-state", "tiled", "deep-tiles", "impossible"};
     return (unsigned)k < TSR_ARRAY_LEN(names) ? names[k] : "unknown";
 }
 
@@ -226,6 +226,71 @@ static int predict_tiled(const ctx *c, int tile, int host, int resident, tsr_pla
     return 1;
 }
 
+static void push(tsr_ladder *l, const tsr_plan *p);
+
+/* ------------------------------------------------------------------ deep tiles (vae/vae_deep.c)
+ *
+ * Tile-outer: for each tile of `tile` output pixels (core + a halo >= the tail's receptive field, in head-output
+ * pixels) the whole clip streams through: the head on the whole frame (its states on the device, reset per tile),
+ * the tile's region cut from its output, the tail on the region with the tile's own states (created when the
+ * tile starts, freed when it ends). The largest region (interior tiles: core + halo on every side) sets both the
+ * tail's states and its activations. Pass 2 normalises the tail's conv inputs into buffers of their own. Host:
+ * the clip's output frames (fp32). */
+static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx, int passes, tsr_plan *p)
+{
+    const tsr_mm_stage *ho = &c->mm.stages[from - 1];
+    int H = c->h * ho->scale, W = c->w * ho->scale, best = 0;
+    tsr_mm_rect core, reg, big = {0, 0, 0, 0};
+    for (int k = 0; k < ny * nx; k++) {
+        tsr_mm_deep_tile(H, W, ny, nx, k, halo, &core, &reg);
+        int a = (reg.y1 - reg.y0) * (reg.x1 - reg.x0);
+        if (a > best) best = a, big = reg;
+    }
+    tsr_mm_deep_opts o = {big.y1 - big.y0, big.x1 - big.x0, !c->r->fused_norm, !c->r->fused_norm, 0};
+    if (passes == 2) o.tail_normbuf = 1, o.ext = !c->r->fused_norm;
+    uint64_t head_states = 0;
+    for (int i = 0; i < c->mm.ncausal; i++)
+        if (c->mm.causal[i].stage < from) head_states += tsr_mm_state_elems(&c->mm, i, c->h, c->w);
+    uint64_t tail_states = tsr_mm_deep_tail_state(&c->mm, from, o.rh, o.rw);
+    p->state_device = (head_states + tail_states) * (uint64_t)p->state_bytes;
+    p->activations = tsr_mm_deep_act(&c->mm, from, c->r->latent_t, p->chunk, c->h, c->w, &o) * (uint64_t)p->act_bytes;
+    const tsr_mm_stage *last = &c->mm.stages[c->mm.nstages - 1];
+    int frames = c->mm.out_tfac * (c->r->latent_t - 1) + 1, S = c->mm.out_scale;
+    p->host_boundary = (uint64_t)last->out_elems * (uint64_t)frames * (uint64_t)(c->h * S) * (uint64_t)(c->w * S) * 4;
+}
+
+static int predict_deep(const ctx *c, int tile, int passes, tsr_plan *p)
+{
+    int from = tsr_mm_deep_from(&c->mm);
+    if (from < 0) return 0;
+    base_plan(c, TSR_PLAN_DEEP_TILES, c->r->chunk > 0 ? c->chunk_max : 1, p);
+    int ratio = c->mm.out_scale / c->mm.stages[from - 1].scale, halo = tsr_mm_deep_halo(&c->mm, from);
+    int H = c->h * c->mm.stages[from - 1].scale, W = c->w * c->mm.stages[from - 1].scale, ny, nx;
+    if (tsr_mm_deep_grid(H, W, tile / ratio, &ny, &nx) < 2) return 0;
+    p->approximate = 1; /* pooled (pass 2) or per-tile (pass 1) GroupNorm statistics in the tail */
+    p->two_pass_norm = passes == 2;
+    p->deep_passes = passes;
+    p->tile_major = 1;
+    p->tiled_scale = c->mm.stages[from - 1].scale;
+    p->tile_align = ratio;
+    p->halo = halo * ratio;
+    p->tile_h = p->tile_w = tile / ratio * ratio;
+    p->tiles_y = ny, p->tiles_x = nx;
+    predict_deep_memory(c, from, halo, ny, nx, passes, p);
+    p->peak = plan_peak(c, p);
+    return 1;
+}
+
+/* After the exact tiles (near-exact, so below every exact rung): the largest tiles first (the head is recomputed
+ * per tile: fewer tiles, less work), two passes (pooled GroupNorm statistics). */
+static void push_deep(const ctx *c, tsr_ladder *l)
+{
+    static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32};
+    tsr_plan p;
+    for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
+        if (predict_deep(c, sizes[i], 2, &p)) push(l, &p);
+}
+
 static void push(tsr_ladder *l, const tsr_plan *p)
 {
     if (l->n < TSR_LADDER_MAX) l->rungs[l->n++] = *p;
@@ -298,15 +363,33 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = init_ctx(r, c, err);
     l->n = 0;
-    if (st == TSR_OK) {
+    if (st == TSR_OK && r->tiling == TSR_TILING_DEEP) {
+        push_deep(c, l);
+        prune(l, r->host_budget);
+    } else if (st == TSR_OK) {
         if (r->tiling != TSR_TILING_ALWAYS) {
             push_streaming(c, l, TSR_PLAN_EXACT);
             if (!r->no_offload) push_streaming(c, l, TSR_PLAN_EXACT_OFFLOAD);
-            if (c->fp8 && !r->no_offload && r->tiling != TSR_TILING_EXACT_ONLY) push_streaming(c, l, TSR_PLAN_FP8_STATE);
+            if (c->fp8 && !r->no_offload && !r->no_fp8_state && r->tiling != TSR_TILING_EXACT_ONLY)
+                push_streaming(c, l, TSR_PLAN_FP8_STATE);
         }
         push_tiled(c, l);
+        if (r->tiling != TSR_TILING_EXACT_ONLY) push_deep(c, l);
         prune(l, r->host_budget);
     }
+    free(c);
+    return st;
+}
+
+tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, tsr_plan *out, tsr_error *err)
+{
+    if (!r || tile < 1 || passes < 1 || passes > 2)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px in %d passes", tile, passes);
+    ctx *c = tsr_calloc(1, sizeof *c, err);
+    if (!c) return TSR_ERR_NOMEM;
+    tsr_status st = init_ctx(r, c, err);
+    if (st == TSR_OK && !predict_deep(c, tile, passes, out))
+        st = tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px: fewer than 2 tiles, or no tail", tile);
     free(c);
     return st;
 }

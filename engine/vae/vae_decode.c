@@ -24,7 +24,7 @@ static tsr_status check_shape(const tsr_vae *v, int c, int t, int h, int w, tsr_
 }
 
 /* Values [c][n][hw] of latent frames t0 .. t0+n-1: every one finite. */
-static tsr_status check_values(const float *x, int c, int n, size_t hw, int t0, tsr_error *err)
+tsr_status tsr_vae_check_values(const float *x, int c, int n, size_t hw, int t0, tsr_error *err)
 {
     size_t count = (size_t)c * n * hw;
     for (size_t i = 0; i < count; i++)
@@ -196,7 +196,7 @@ static tsr_status decode_chunk(dec_run *r, const tsr_latent_src *src, int c, int
     float *host = tsr_malloc((size_t)c * n * hw * sizeof(float), err);
     if (!host) return TSR_ERR_NOMEM;
     tsr_status rs = src->read(src->user, host, t0, n, err);
-    if (rs == TSR_OK && src->check) rs = check_values(host, c, n, hw, t0, err);
+    if (rs == TSR_OK && src->check) rs = tsr_vae_check_values(host, c, n, hw, t0, err);
     if (rs != TSR_OK) {
         free(host);
         return rs;
@@ -248,6 +248,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     dec_run r = {vae, p, sink, sink_user, NULL, 0, *emitted, p->max_frames > 0 ? TSR_MIN(p->max_frames, out_frames) : out_frames,
                  0, 0, (t + chunk - 1) / chunk, tsr_now(), 0, {{-1}, {-1}}, 0};
     int chunks = r.chunks;
+    if (p->deep_tile > 0) return tsr_vae_decode_deep(vae, src, c, t, h, w, p, sink, sink_user, emitted, err);
     tsr_vae_reset_states(vae, &vae->dec);
     vae->tile_state_bytes = vae->tile_hist_bytes = 0;
     tsr_status st = tsr_vae_offload_mark(vae, p->tile > 0 ? 0 : p->offload_states, err);
@@ -279,13 +280,21 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
     if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
         p->tile_from < 0 || p->frame_group < 0 || p->offload_states < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
+    if (p->deep_tile < 0 || p->deep_tile_passes < 0 || p->deep_tile_passes > 2)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 2, 1 or 2) are "
+                        "invalid", p->deep_tile, p->deep_tile_passes);
+    if (p->plan_tiling < 0 || p->plan_tiling > TSR_TILING_DEEP)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan_tiling %d is not a tiling policy", p->plan_tiling);
+    if (p->deep_tile > 0 && p->tile > 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "tile (%d px) and deep_tile (%d px) exclude each other", p->tile,
+                        p->deep_tile);
     return check_shape(vae, c, t, h, w, err);
 }
 
 static tsr_status decode_src(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                              const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
-    if (p->memory_budget > 0 && p->tile == 0)
+    if (p->memory_budget > 0 && p->tile == 0 && p->deep_tile == 0)
         return tsr_vae_decode_planned(vae, src, c, t, h, w, p, sink, sink_user, err);
     int emitted = 0;
     return tsr_vae_decode_pass(vae, src, c, t, h, w, p, sink, sink_user, &emitted, err);
@@ -299,7 +308,7 @@ tsr_status tsr_vae_decode(tsr_vae *vae, const float *latent, int c, int t, int h
     tsr_status st = decode_args(vae, c, t, h, w, p, sink, err);
     if (st != TSR_OK) return st;
     if (!latent) return tsr_fail(err, TSR_ERR_INVALID_ARG, "no latent given");
-    st = check_values(latent, c, t, (size_t)h * w, 0, err); /* the whole latent before any frame is made */
+    st = tsr_vae_check_values(latent, c, t, (size_t)h * w, 0, err); /* the whole latent before any frame is made */
     if (st != TSR_OK) return st;
     tsr_latent_array a = {latent, c, t, h, w};
     const tsr_latent_src src = {tsr_latent_array_read, &a, 0};

@@ -76,6 +76,11 @@ static tsr_status mid_block(tsr_vae *v, vae_half *h, tsr_act *x, tsr_error *err)
  * causal 3x3x3 conv. */
 static tsr_status upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
 {
+    return tsr_vae_upsample(v, h, i, x, first_chunk, err);
+}
+
+tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
+{
     tsr_status st = step_conv(v, &h->upscale[i], x, NULL, 0, err);
     if (st == TSR_OK) {
         tsr_act y = {0};

@@ -114,6 +114,20 @@ typedef struct tsr_latent_src {
 tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
                                tsr_error *err);
+/* vae_decode.c: every value of latent frames t0 .. t0+n-1 ([c][n][hw]) finite, else TSR_ERR_INPUT naming one. */
+tsr_status tsr_vae_check_values(const float *x, int c, int n, size_t hw, int t0, tsr_error *err);
+/* vae_deep.c: tsr_decode_params.deep_tile: per tile the whole clip (head on the whole frame, the rest on the
+ * tile's region), the output kept in host memory and delivered after the last tile; frames below *emitted are not
+ * delivered again. */
+tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
+                               const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
+                               tsr_error *err);
+/* vae_plan.c, deep tiles: the head's states (convs of memory-model stages < `from`) over the whole latent h x w,
+ * created or reset (a tile starts the clip again), and the tail's freed and created anew over the tile's region
+ * of rh x rw head-output pixels (at each conv's scale), in that order, before the tile's first chunk. */
+tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_error *err);
+/* vae_forward.c: Upsample3D i of half h (1x1 conv, depth-to-space, causal 3x3x3 conv); *x replaced in place. */
+tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */
 tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);

@@ -15,8 +15,8 @@
 /* The request for this VAE on its backend: the CPU backend's emulated cap bounds activations and device-side
  * states (fp32, norm fused into its conv); the CUDA backend's arena holds activations, states, staging and
  * scratch in bf16 (the weights are outside it), with each normalised conv input written to its own buffer.
- * EXACT_OFFLOAD is executed (host states, backend.h state_create_host); FP8_STATE is not, so the request is
- * exact-only (tiles are exact). */
+ * EXACT_OFFLOAD is executed (host states, backend.h state_create_host); FP8_STATE is not (no_fp8_state); deep
+ * tiles (near-exact) come after every exact rung. */
 void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget, int chunk, tsr_plan_request *r)
 {
     tsr_plan_request_default(r);
@@ -24,7 +24,8 @@ void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget
     r->latent_t = t, r->latent_h = h, r->latent_w = w;
     r->budget = budget;
     r->chunk = chunk;
-    r->tiling = TSR_TILING_EXACT_ONLY; /* no FP8_STATE plan: not executed */
+    r->tiling = TSR_TILING_AUTO;  /* exact first, then exact tiles, then deep tiles (near-exact) */
+    r->no_fp8_state = 1;          /* no FP8_STATE plan: not executed */
     int cpu = strcmp(v->be->ops->name, "cpu") == 0;
     r->precision = cpu ? TSR_PRECISION_FP32 : v->engine->params.precision;
     r->fused_norm = cpu;
@@ -39,7 +40,9 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->chunk = pl->chunk;
     q->tile = pl->kind == TSR_PLAN_TILED ? pl->tile_w : 0;
     q->tile_from = 1;
-    q->frame_group = pl->kind == TSR_PLAN_TILED ? 0 : pl->frame_group;
+    q->deep_tile = pl->kind == TSR_PLAN_DEEP_TILES ? pl->tile_w : 0;
+    q->deep_tile_passes = pl->kind == TSR_PLAN_DEEP_TILES ? pl->deep_passes : 0;
+    q->frame_group = pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
     q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD ? pl->offloaded : 0;
     /* what the plan leaves of the budget (less 5 % for allocator slack) holds whole-frame tensors on the device */
@@ -128,6 +131,38 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
     return st;
 }
 
+tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_error *err)
+{
+    vae_conv *list[TSR_MM_MAX_CAUSAL];
+    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    tsr_mm *mm = tsr_calloc(1, sizeof *mm, err);
+    if (!mm) return TSR_ERR_NOMEM;
+    int from = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n ? tsr_mm_deep_from(mm) : -1;
+    tsr_status st = from > 0 ? TSR_OK : tsr_fail(err, TSR_ERR_UNSUPPORTED, "deep tiles: this decoder has no tail");
+    tsr_backend *be = v->be;
+    for (int i = 0; i < n && st == TSR_OK; i++) { /* the last tile's tail states go first: they are the big ones */
+        if (mm->causal[i].stage < from) continue;
+        be->ops->state_free(be, list[i]->state);
+        list[i]->state = NULL;
+    }
+    for (int pass = 0; pass < 2 && st == TSR_OK; pass++) /* the head's states, then the tile's */
+        for (int i = 0; i < n && st == TSR_OK; i++) {
+            vae_conv *c = list[i];
+            const tsr_mm_causal *m = &mm->causal[i];
+            if ((m->stage < from) != (pass == 0)) continue;
+            if (c->state) {
+                be->ops->state_reset(be, c->state);
+                continue;
+            }
+            int f = m->scale / mm->stages[from].scale;
+            int sh = pass == 0 ? h * m->scale : rh * f, sw = pass == 0 ? w * m->scale : rw * f;
+            st = be->ops->state_create(be, &c->d, sh, sw, &c->state, err);
+            if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+        }
+    free(mm);
+    return st;
+}
+
 static tsr_status enc_state(tsr_vae *v, vae_conv *c, int h, int w, tsr_error *err)
 {
     if (c->d.kt <= 1 || c->state) return TSR_OK;
@@ -178,6 +213,8 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
     tsr_plan_request r;
     tsr_vae_plan_request(vae, t, h, w, p->memory_budget, p->chunk, &r);
     r.frame_group = p->frame_group;
+    r.host_budget = p->host_budget;
+    if (p->plan_tiling > 0) r.tiling = (tsr_tiling_policy)p->plan_tiling;
     tsr_plan pl;
     tsr_status st = tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;

@@ -7,6 +7,16 @@
  *   bench_plan psnr LT LH LW TILE DIR     untiled vs tiled (TILE px, exact: whole-frame statistics) vs tiled
  *                                         with per-tile GroupNorm statistics (the reference's approximation):
  *                                         PSNR, max abs, worst tile colour shift; difference images (PNG) in DIR
+ *   bench_plan deep LT LH LW TILE [no-ref] [CAP_GIB]
+ *                                         untiled decode (skipped with no-ref: 4K does not fit 80 GB) vs deep tiles
+ *                                         of TILE px with 2 passes (pooled GroupNorm statistics) vs 1 pass (per-tile
+ *                                         statistics): one JSON line per variant with PSNR, max abs and worst tile
+ *                                         colour shift against the untiled one, seconds, arena peak + weights,
+ *                                         predicted peak (tsr_plan_deep_tiles). CAP_GIB: the deep decodes run on an
+ *                                         engine whose arena is CAP_GIB - weights (an allocation past it fails).
+ *                                         Example (4K, 21 frames, 16 GiB): bench_plan deep 6 270 480 768 no-ref 16
+ *   caps mode plans as the decoder does (exact, exact tiles, deep tiles; TSR_BENCH_HOST_GIB: the host budget,
+ *   default 64) and reports the deep tiles' passes too: bench_plan caps 6 270 480 8 12 16
  *
  * The latent is the deterministic filler's; the model the builtin full SeedVR2 configuration. */
 #include <stdio.h>
@@ -110,7 +120,8 @@ static int caps(int argc, char **argv)
         /* TSR_BENCH_SLACK_MIB: the planner plans for cap - slack inside an arena of cap - weights */
         uint64_t slack = (uint64_t)env_int("TSR_BENCH_SLACK_MIB", 0) << 20;
         r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.budget = cap - slack; /* tsr_vae_plan_request's bf16 request */
-        r.tiling = TSR_TILING_EXACT_ONLY;
+        r.no_fp8_state = 1; /* what tsr_vae_plan_request asks: exact, exact tiles, deep tiles */
+        r.host_budget = (uint64_t)env_int("TSR_BENCH_HOST_GIB", 64) << 30;
         r.chunk = chunk;
         tsr_plan want;
         REQUIRE(tsr_plan_make(&r, &want, &err) == TSR_OK);
@@ -129,6 +140,7 @@ static int caps(int argc, char **argv)
         tsr_decode_params p;
         tsr_decode_params_default(&p);
         p.memory_budget = cap - slack;
+        p.host_budget = r.host_budget;
         p.chunk = chunk;
         p.progress = progress, p.progress_user = &rr;
         p.on_plan = on_plan, p.plan_user = &rr;
@@ -149,7 +161,8 @@ static int caps(int argc, char **argv)
                "\"tiles\":\"%dx%d\",\"host_states\":%d,\"plans\":%d,\"predicted_gib\":%.3f,\"arena_peak_gib\":%.3f,"
                "\"weights_gib\":%.3f,\"measured_gib\":%.3f,\"pred_over_meas\":%.3f,\"fits\":%d,\"device_used_lowwater_gib\":%.3f,"
                "\"arena_gib\":%.3f,\"frames\":%d,\"seconds\":%.2f,\"first_run_s\":%.2f,\"runs\":%d,\"offloaded\":%d,"
-               "\"pinned_gib\":%.3f,\"pred_pinned_gib\":%.3f,\"staging_gib\":%.3f,\"graph_replays\":%ld}\n",
+               "\"pinned_gib\":%.3f,\"pred_pinned_gib\":%.3f,\"staging_gib\":%.3f,\"graph_replays\":%ld,"
+               "\"deep_passes\":%d}\n",
                cap_gib, LT, LH, LW, tsr_status_name(st), tsr_plan_kind_name(rr.last.kind), rr.last.chunk,
                rr.last.tile_w, rr.last.tiles_y, rr.last.tiles_x, rr.last.offloaded > 0, rr.plans,
                rr.last.peak / 1073741824.0, rr.peak / 1073741824.0, weights / 1073741824.0, measured / 1073741824.0,
@@ -157,7 +170,7 @@ static int caps(int argc, char **argv)
                (total - free_low) / 1073741824.0, (cap - want.weights) / 1073741824.0, rr.frames, secs, first, runs,
                rr.last.kind == TSR_PLAN_EXACT_OFFLOAD ? rr.last.offloaded : 0, es.host_state_peak / 1073741824.0,
                rr.last.kind == TSR_PLAN_EXACT_OFFLOAD ? rr.last.state_host / 1073741824.0 : 0.0,
-               rr.last.state_staging / 1073741824.0, es.graph_replays);
+               rr.last.state_staging / 1073741824.0, es.graph_replays, rr.last.deep_passes);
         if (st != TSR_OK) fprintf(stderr, "decode: %s\n", err.message);
         fflush(stdout);
         tsr_vae_destroy(&v);
@@ -329,10 +342,71 @@ static int psnr_mode(int tile, const char *dir)
     return 0;
 }
 
+/* One decode of the whole clip (forced deep tiles when deep > 0) on a fresh engine with an arena of `arena` bytes
+ * (0 = the device): its frames (or NULL when it failed), time, arena peak, measured weights. */
+static float *decode_deep(int deep, int passes, uint64_t arena, double *secs, uint64_t *peak, size_t *weights)
+{
+    int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
+    tsr_engine *eng = NULL;
+    tsr_vae *v = make(arena, &eng, weights);
+    run r = {0};
+    r.f = F;
+    r.d = calloc((size_t)3 * F * H * W, sizeof(float));
+    tsr_decode_params p;
+    tsr_decode_params_default(&p);
+    p.chunk = 1, p.deep_tile = deep, p.deep_tile_passes = passes;
+    p.progress = progress, p.progress_user = &r;
+    double t0 = tsr_now();
+    if (!r.d || tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &r, &err) != TSR_OK) {
+        fprintf(stderr, "decode deep %d passes %d: %s\n", deep, passes, err.message);
+        free(r.d);
+        r.d = NULL;
+    }
+    *secs = tsr_now() - t0;
+    *peak = r.peak;
+    tsr_vae_destroy(&v);
+    tsr_engine_destroy(&eng);
+    return r.d;
+}
+
+static int deep_mode(int tile, int ref, double cap_gib)
+{
+    int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
+    size_t n = (size_t)3 * F * H * W, weights = 0;
+    double secs = 0;
+    uint64_t peak = 0;
+    float *u = ref ? decode_deep(0, 0, 0, &secs, &peak, &weights) : NULL;
+    if (ref)
+        printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"untiled\",\"ok\":%d,\"seconds\":%.2f,\"measured_gib\":%.3f}\n",
+               LT, LH, LW, u != NULL, secs, (peak + weights) / 1073741824.0);
+    for (int passes = 2; passes >= 1; passes--) {
+        tsr_plan_request r;
+        tsr_plan_request_default(&r);
+        r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.chunk = 1, r.budget = 1;
+        tsr_plan pl;
+        REQUIRE(tsr_plan_deep_tiles(&r, tile, passes, &pl, &err) == TSR_OK);
+        uint64_t arena = cap_gib > 0 ? (uint64_t)(cap_gib * 1073741824.0) - pl.weights : 0;
+        float *d = decode_deep(tile, passes, arena, &secs, &peak, &weights);
+        double m = 0, ps = d && u ? psnr(d, u, n, &m) : 0, sh = d && u ? tile_shift(d, u, F, H, W, tile) : 0;
+        printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"deep\",\"tile\":%d,\"tiles\":\"%dx%d\",\"halo\":%d,"
+               "\"passes\":%d,\"ok\":%d,\"cap_gib\":%.1f,\"seconds\":%.2f,\"predicted_gib\":%.3f,\"arena_peak_gib\":%.3f,"
+               "\"weights_gib\":%.3f,\"measured_gib\":%.3f,\"pred_over_meas\":%.3f,\"psnr_db\":%.2f,\"max_abs\":%.4g,"
+               "\"tile_shift_levels\":%.3f,\"host_output_gib\":%.3f}\n", LT, LH, LW, tile, pl.tiles_y, pl.tiles_x,
+               pl.halo, passes, d != NULL, cap_gib, secs, pl.peak / 1073741824.0, peak / 1073741824.0,
+               weights / 1073741824.0, (peak + weights) / 1073741824.0,
+               (double)pl.peak / (double)(peak + weights ? peak + weights : 1), ps, m, sh, pl.host_boundary / 1073741824.0);
+        fflush(stdout);
+        free(d);
+    }
+    free(u);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_plan caps LT LH LW CAP_GIB... | psnr LT LH LW TILE DIR\n");
+        fprintf(stderr, "usage: bench_plan caps LT LH LW CAP_GIB... | psnr LT LH LW TILE DIR | deep LT LH LW TILE "
+                        "[no-ref] [CAP_GIB]\n");
         return 2;
     }
     LT = atoi(argv[2]), LH = atoi(argv[3]), LW = atoi(argv[4]);
@@ -340,7 +414,20 @@ int main(int argc, char **argv)
     size_t n = (size_t)16 * LT * LH * LW;
     lat = malloc(n * sizeof(float));
     tsr_filler_latent(lat, n);
-    int rc = strcmp(argv[1], "caps") == 0 ? caps(argc - 5, argv + 5) : psnr_mode(atoi(argv[5]), argv[6]);
+    int rc;
+    if (strcmp(argv[1], "caps") == 0) {
+        rc = caps(argc - 5, argv + 5);
+    } else if (strcmp(argv[1], "deep") == 0) {
+        int ref = 1;
+        double cap = 0;
+        for (int i = 6; i < argc; i++) {
+            if (strcmp(argv[i], "no-ref") == 0) ref = 0;
+            else cap = atof(argv[i]);
+        }
+        rc = deep_mode(atoi(argv[5]), ref, cap);
+    } else {
+        rc = argc > 6 ? psnr_mode(atoi(argv[5]), argv[6]) : 2;
+    }
     free(lat);
     tsr_model_destroy(&model);
     return rc;

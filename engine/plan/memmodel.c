@@ -370,6 +370,8 @@ static int e_half(int n) { return n + 1 < 3 ? 0 : (n + 1 - 3) / 2 + 1; }
 typedef struct esim {
     uint64_t live, peak;
     int normbuf;
+    int lazy, ci;             /* the clip's first chunk: each causal conv creates its state when it first runs */
+    unsigned char made[256];  /* by conv ordinal within the chunk (a frame group repeats the same ordinals) */
 } esim;
 
 static void e_alloc(esim *s, uint64_t n)
@@ -380,16 +382,27 @@ static void e_alloc(esim *s, uint64_t n)
 
 static void e_free(esim *s, uint64_t n) { s->live -= n; }
 
+/* A causal conv's state of n elements, created (and kept) where the conv first runs in the first chunk. */
+static void e_state(esim *s, uint64_t n)
+{
+    int k = s->ci++;
+    if (!s->lazy || k >= (int)sizeof s->made || s->made[k]) return;
+    s->made[k] = 1;
+    e_alloc(s, n);
+}
+
 typedef struct etensor {
     int c, t, h, w;
 } etensor;
 
 static uint64_t e_n(etensor x) { return (uint64_t)x.c * (uint64_t)x.t * (uint64_t)x.h * (uint64_t)x.w; }
 
-/* One conv replacing x (consumed); `norm`: a GroupNorm prologue (its buffer when normbuf). */
-static void e_conv(esim *s, etensor *x, int cout, int t_out, int h_out, int w_out, int norm)
+/* One conv replacing x (consumed); `norm`: a GroupNorm prologue (its buffer when normbuf); `keep`: frames of x
+ * its causal state holds (0: none). */
+static void e_conv(esim *s, etensor *x, int cout, int t_out, int h_out, int w_out, int norm, int keep)
 {
     etensor y = {cout, t_out, h_out, w_out};
+    if (keep) e_state(s, (uint64_t)keep * (uint64_t)x->c * (uint64_t)x->h * (uint64_t)x->w);
     uint64_t nb = norm && s->normbuf ? e_n(*x) : 0;
     e_alloc(s, nb);
     e_alloc(s, e_n(y));
@@ -402,11 +415,13 @@ static void e_conv(esim *s, etensor *x, int cout, int t_out, int h_out, int w_ou
 static void e_resnet(esim *s, etensor *x, int cout)
 {
     etensor h = {cout, x->t, x->h, x->w};
-    uint64_t nx = e_n(*x), nh = e_n(h), sc = x->c != cout ? nh : 0;
+    uint64_t nx = e_n(*x), nh = e_n(h), sc = x->c != cout ? nh : 0, px = (uint64_t)x->h * (uint64_t)x->w;
+    e_state(s, 2 * (uint64_t)x->c * px);
     e_alloc(s, s->normbuf ? nx : 0); /* conv1: normalised x */
     e_alloc(s, nh);
     e_free(s, s->normbuf ? nx : 0);
     e_alloc(s, sc);
+    e_state(s, 2 * (uint64_t)cout * px);
     e_alloc(s, s->normbuf ? nh : 0); /* conv2: normalised h */
     e_alloc(s, nh);                  /* y */
     e_free(s, s->normbuf ? nh : 0);
@@ -423,7 +438,7 @@ static void e_blocks(esim *s, const tsr_vae_config *cfg, etensor *x, int first, 
         if (i < cfg->num_blocks - 1 && i != skip_resample) {
             int td = cfg->enc_temporal_down[i] != 0;
             int t = td ? (first ? (x->t + 1) / 2 : x->t / 2) : x->t;
-            e_conv(s, x, x->c, t, e_half(x->h), e_half(x->w), 0);
+            e_conv(s, x, x->c, t, e_half(x->h), e_half(x->w), 0, td); /* 3x3x3 stride 2: one frame */
         }
     }
 }
@@ -438,7 +453,7 @@ static int e_frame_local_to(const tsr_vae_config *cfg)
 uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h, int w, int first, int group,
                                    int normbuf)
 {
-    esim s = {0, 0, normbuf};
+    esim s = {0, 0, normbuf, first, 0, {0}};
     int to = e_frame_local_to(cfg), nb = cfg->num_blocks;
     etensor x = {cfg->in_channels, frames, h, w};
     e_alloc(&s, e_n(x)); /* the chunk's input */
@@ -450,19 +465,20 @@ uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h,
         for (int f0 = 0; f0 < frames; f0 += group) {
             etensor g = {x.c, TSR_MIN(group, frames - f0), h, w};
             e_alloc(&s, e_n(g));
-            e_conv(&s, &g, cfg->block_out[0], g.t, h, w, 0);
+            s.ci = 0; /* every group runs the same convs: the first one creates their states */
+            e_conv(&s, &g, cfg->block_out[0], g.t, h, w, 0, 2);
             e_blocks(&s, cfg, &g, first, 0, to + 1, to);
             e_free(&s, e_n(g));
         }
         e_free(&s, e_n(x));
         x = y;
     } else {
-        e_conv(&s, &x, cfg->block_out[0], frames, h, w, 0);
+        e_conv(&s, &x, cfg->block_out[0], frames, h, w, 0, 2);
         e_blocks(&s, cfg, &x, first, 0, to + 1, to);
     }
     if (to < nb - 1) {
         int t = first ? (x.t + 1) / 2 : x.t / 2;
-        e_conv(&s, &x, x.c, t, e_half(x.h), e_half(x.w), 0);
+        e_conv(&s, &x, x.c, t, e_half(x.h), e_half(x.w), 0, 1);
     }
     e_blocks(&s, cfg, &x, first, to + 1, nb, -1);
     int top = cfg->block_out[nb - 1];
@@ -472,7 +488,7 @@ uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h,
     e_free(&s, nx * (normbuf ? 4 : 1) - nx);
     e_free(&s, nx);
     e_resnet(&s, &x, top);
-    e_conv(&s, &x, 2 * cfg->latent_channels, x.t, x.h, x.w, 1);
+    e_conv(&s, &x, 2 * cfg->latent_channels, x.t, x.h, x.w, 1, 2);
     return s.peak;
 }
 

@@ -73,7 +73,8 @@ int tsr_mm_tail_frames(const tsr_mm *mm, int t, int chunk);
 /* The encoder (vae_forward.c as it runs one chunk of `frames` padded video frames of h x w pixels, `first`: the
  * clip's first chunk, `group` > 0: the frame-local front in groups of that many frames): peak live activation
  * elements, simulated op by op (inputs freed after each op; `normbuf`: each normalised conv input written to its
- * own buffer first, as the CUDA backend does). */
+ * own buffer first, as the CUDA backend does). The first chunk's figure includes the causal states its convs
+ * create as they first run; a later chunk's does not (all tsr_mm_encoder_state elements are alive then). */
 uint64_t tsr_mm_encoder_chunk_peak(const tsr_vae_config *cfg, int frames, int h, int w, int first, int group,
                                    int normbuf);
 /* Causal state elements of the encoder for frames of h x w pixels (kt - st frames per temporal conv). */

@@ -353,7 +353,6 @@ tsr_status tsr_vae_encode(tsr_vae *vae, int height, int width, tsr_frame_source 
     for (int i = 0; i < 4 && r.buf; i++) r.hist[i] = tsr_malloc(r.fsz * sizeof(float), err);
     st = r.buf && r.hist[3] ? TSR_OK : TSR_ERR_NOMEM;
     tsr_vae_reset_states(vae, &vae->enc);
-    if (st == TSR_OK) st = tsr_vae_encoder_states_create(vae, r.hp, r.wp, err);
     if (st == TSR_OK) st = encode_loop(&r, src, src_user, chunk, tf, err);
     if (st == TSR_OK) st = finish_latent(&r, out, err);
     if (st == TSR_OK) out->frames = r.real, out->height = height, out->width = width;

@@ -139,8 +139,6 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err);
  * fragmentation from states created between a chunk's activations) and the peak is the memory model's
  * activations + states from the first chunk on. */
 tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *err);
-/* The same for the encoder over (padded) frames of h x w. */
-tsr_status tsr_vae_encoder_states_create(tsr_vae *v, int h, int w, tsr_error *err);
 /* An array [c][t][h][w] as a latent source (user = tsr_latent_array). */
 typedef struct tsr_latent_array {
     const float *data;

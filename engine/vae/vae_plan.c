@@ -163,38 +163,6 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_err
     return st;
 }
 
-static tsr_status enc_state(tsr_vae *v, vae_conv *c, int h, int w, tsr_error *err)
-{
-    if (c->d.kt <= 1 || c->state) return TSR_OK;
-    tsr_status st = v->be->ops->state_create(v->be, &c->d, h, w, &c->state, err);
-    if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
-    return st;
-}
-
-tsr_status tsr_vae_encoder_states_create(tsr_vae *v, int h, int w, tsr_error *err)
-{
-    vae_half *e = &v->enc;
-    int nb = v->cfg.num_blocks;
-    tsr_status st = enc_state(v, &e->conv_in, h, w, err);
-    for (int i = 0; i < nb && st == TSR_OK; i++) {
-        for (int j = 0; j < e->layers && st == TSR_OK; j++) {
-            st = enc_state(v, &e->resnets[i * e->layers + j].conv1, h, w, err);
-            if (st == TSR_OK) st = enc_state(v, &e->resnets[i * e->layers + j].conv2, h, w, err);
-        }
-        if (st != TSR_OK || i == nb - 1) continue;
-        const tsr_conv_desc *d = &e->resample[i].d; /* the downsampler: its state on its input frames */
-        st = enc_state(v, &e->resample[i], h, w, err);
-        h = tsr_conv_out_len(h, d->kh, d->sh, d->pad_top, d->pad_bottom);
-        w = tsr_conv_out_len(w, d->kw, d->sw, d->pad_left, d->pad_right);
-    }
-    for (int r = 0; r < 2 && st == TSR_OK; r++) {
-        st = enc_state(v, &e->mid[r].conv1, h, w, err);
-        if (st == TSR_OK) st = enc_state(v, &e->mid[r].conv2, h, w, err);
-    }
-    if (st == TSR_OK) st = enc_state(v, &e->conv_out, h, w, err);
-    return st;
-}
-
 static void size_text(uint64_t b, char *buf, size_t n)
 {
     if (b >= (1ull << 30)) snprintf(buf, n, "%.2f GiB", (double)b / (1ull << 30));
@@ -254,10 +222,11 @@ uint64_t tsr_vae_encode_peak(const tsr_vae *v, int height, int width, int frames
     int padded = frames > 0 ? (frames - 1 + tf - 1) / tf * tf + 1 : 1 + 2 * ch; /* unknown length: any */
     int n1 = TSR_MIN(1 + ch, padded), n2 = TSR_MIN(ch, padded - n1);
     int cpu = strcmp(v->be->ops->name, "cpu") == 0;
-    uint64_t act = tsr_mm_encoder_chunk_peak(cfg, n1, hp, wp, 1, group, !cpu);
-    if (n2 > 0) act = TSR_MAX(act, tsr_mm_encoder_chunk_peak(cfg, n2, hp, wp, 0, group, !cpu));
-    /* the CPU backend's emulated cap counts fp32 activations and device states (all alive from the second chunk) */
-    if (cpu) return (act + tsr_mm_encoder_state(cfg, hp, wp)) * 4;
+    /* activations + causal states: the first chunk creates them as it goes, a later one has them all */
+    uint64_t live = tsr_mm_encoder_chunk_peak(cfg, n1, hp, wp, 1, group, !cpu);
+    if (n2 > 0)
+        live = TSR_MAX(live, tsr_mm_encoder_chunk_peak(cfg, n2, hp, wp, 0, group, !cpu) + tsr_mm_encoder_state(cfg, hp, wp));
+    if (cpu) return live * 4; /* the CPU backend's emulated cap: fp32 activations and device states */
     tsr_vae_config e = *cfg;
     e.has_decoder = 0, e.has_encoder = 1;
     tsr_tensor_spec specs[256];
@@ -270,7 +239,7 @@ uint64_t tsr_vae_encode_peak(const tsr_vae *v, int height, int width, int frames
     }
     uint64_t tokens = (uint64_t)(hp / 8) * (uint64_t)(wp / 8); /* attention scores in query chunks (planner.c) */
     uint64_t workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(tokens, 1024) * tokens * 4;
-    return (act + tsr_mm_encoder_state(cfg, hp, wp)) * 2 + params * 2 + workspace;
+    return live * 2 + params * 2 + workspace;
 }
 
 static tsr_status discard(void *user, const float *fr, int n, int first, int h, int w, tsr_error *err)

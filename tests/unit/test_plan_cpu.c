@@ -121,8 +121,8 @@ static void measure_encode(const tsr_vae_config *cfg, const tsr_model *m, int h,
     tsr_latent_free(&l);
     int n1 = 1 + chunk < EF ? 1 + chunk : EF, n2 = chunk < EF - n1 ? chunk : EF - n1;
     uint64_t a = tsr_mm_encoder_chunk_peak(cfg, n1, h, w, 1, group, 0) * 4;
-    uint64_t b = n2 > 0 ? tsr_mm_encoder_chunk_peak(cfg, n2, h, w, 0, group, 0) * 4 : 0;
-    uint64_t pred = (a > b ? a : b) + tsr_mm_encoder_state(cfg, h, w) * 4; /* states: created up front */
+    uint64_t b = n2 > 0 ? (tsr_mm_encoder_chunk_peak(cfg, n2, h, w, 0, group, 0) + tsr_mm_encoder_state(cfg, h, w)) * 4 : 0;
+    uint64_t pred = a > b ? a : b; /* a: the first chunk with the states it creates; b: every state alive */
     /* what the encode job asks before it starts (frames padded, chunks as tsr_vae_encode cuts them) */
     CHECK(tsr_vae_encode_peak(vae, h, w, EF, chunk, group) == pred);
     CHECK(tsr_vae_encode_peak(vae, h - 5, w - 7, EF - 2, chunk, group) == pred); /* padded to the same */

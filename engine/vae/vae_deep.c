@@ -279,7 +279,6 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
             if (d.stats[g + i]) vae->be->ops->gn_stats_reset(vae->be, d.stats[g + i]);
         for (int k = 0; k < d.ny * d.nx && st == TSR_OK; k++) st = deep_tile(&d, k, *emitted, err);
     }
-    d.pass = d.passes;
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
     if (st == TSR_OK && report(&d, d.chunks, *emitted)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     if (st == TSR_OK) st = deliver(&d, sink, sink_user, emitted, err);

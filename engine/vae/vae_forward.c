@@ -74,11 +74,6 @@ static tsr_status mid_block(tsr_vae *v, vae_half *h, tsr_act *x, tsr_error *err)
 
 /* Upsample3D (spec §3.5): 1x1x1 upscale conv, depth-to-space (dropping frame 1 on the first chunk),
  * causal 3x3x3 conv. */
-static tsr_status upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
-{
-    return tsr_vae_upsample(v, h, i, x, first_chunk, err);
-}
-
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
 {
     tsr_status st = step_conv(v, &h->upscale[i], x, NULL, 0, err);
@@ -100,7 +95,7 @@ static tsr_status up_blocks(tsr_vae *v, tsr_act *x, int first_chunk, int b0, int
     tsr_status st = TSR_OK;
     for (int i = b0; i < TSR_MIN(b1, nb) && st == TSR_OK; i++) {
         for (int j = 0; j < h->layers && st == TSR_OK; j++) st = resnet(v, &h->resnets[i * h->layers + j], x, err);
-        if (st == TSR_OK && i < nb - 1) st = upsample(v, h, i, x, first_chunk, err);
+        if (st == TSR_OK && i < nb - 1) st = tsr_vae_upsample(v, h, i, x, first_chunk, err);
     }
     return st;
 }
@@ -130,23 +125,23 @@ static tsr_status decoder_tail(tsr_vae *v, tsr_act *x, int first_chunk, int from
     return st;
 }
 
-/* The frame-local tail over groups of `g` frames of the head's output x (consumed): each group's frames are
- * copied out of x, run through the tail with the same causal states (one group after another, as if they were
- * chunks of their own: exact) and their output copied into its frames of *y, allocated here for the chunk. */
-static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int from, int g, tsr_act *y,
-                                 tsr_error *err)
+/* Frame-local stages over groups of `g` frames of x (consumed): each group's frames are copied out of x, run
+ * through `run` (an in-place step) with the same causal states, one group after another as if they were chunks
+ * of their own (exact), and the result copied into its frames of *y (allocated by the caller, c x t x h x w of
+ * the result; freed on failure). */
+typedef tsr_status (*group_step)(tsr_vae *v, tsr_act *x, int first_chunk, int at, tsr_error *err);
+
+static tsr_status in_groups(tsr_vae *v, tsr_act *x, int g, group_step run, int first_chunk, int at, tsr_act *y,
+                            tsr_error *err)
 {
     tsr_backend *be = v->be;
-    int up = 1; /* the tail's spatial upsamplers: x2 each */
-    for (int i = from; i < v->cfg.num_blocks - 1; i++) up *= 2;
-    memset(y, 0, sizeof *y);
-    tsr_status st = be->ops->act_alloc(be, v->cfg.out_channels, x->t, x->h * up, x->w * up, y, err);
+    tsr_status st = TSR_OK;
     for (int f0 = 0; f0 < x->t && st == TSR_OK; f0 += g) {
         int n = TSR_MIN(g, x->t - f0);
         tsr_act xg = {0};
         st = be->ops->act_alloc(be, x->c, n, x->h, x->w, &xg, err);
         if (st == TSR_OK) st = be->ops->act_copy_region(be, x, f0, 0, 0, &xg, 0, 0, 0, n, x->h, x->w, err);
-        if (st == TSR_OK) st = decoder_tail(v, &xg, first_chunk, from, err);
+        if (st == TSR_OK) st = run(v, &xg, first_chunk, at, err);
         if (st == TSR_OK && (xg.c != y->c || xg.t != n || xg.h != y->h || xg.w != y->w))
             st = tsr_fail(err, TSR_ERR_INTERNAL, "frame group: output %dx%dx%dx%d, expected %dx%dx%dx%d", xg.c, xg.t,
                           xg.h, xg.w, y->c, n, y->h, y->w);
@@ -156,6 +151,21 @@ static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int fr
     act_drop(v, x);
     if (st != TSR_OK) act_drop(v, y);
     return st;
+}
+
+/* The decoder's frame-local tail over groups of `g` frames of the head's output x (consumed) into *y. */
+static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int from, int g, tsr_act *y,
+                                 tsr_error *err)
+{
+    int up = 1; /* the tail's spatial upsamplers: x2 each */
+    for (int i = from; i < v->cfg.num_blocks - 1; i++) up *= 2;
+    memset(y, 0, sizeof *y);
+    tsr_status st = v->be->ops->act_alloc(v->be, v->cfg.out_channels, x->t, x->h * up, x->w * up, y, err);
+    if (st != TSR_OK) {
+        act_drop(v, x);
+        return st;
+    }
+    return in_groups(v, x, g, decoder_tail, first_chunk, from, y, err);
 }
 
 tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err)
@@ -211,20 +221,20 @@ static tsr_status down_blocks(tsr_vae *v, tsr_act *x, int b0, int b1, int no_res
     return st;
 }
 
-/* conv_in and down blocks [0, to] without down block `to`'s downsampler: the frame-local front. */
-static tsr_status encoder_front(tsr_vae *v, tsr_act *x, int to, tsr_error *err)
+/* conv_in and down blocks [0, to] without down block `to`'s downsampler: the frame-local front (a group_step;
+ * the encoder has no first-chunk special case here). */
+static tsr_status encoder_front(tsr_vae *v, tsr_act *x, int first_chunk, int to, tsr_error *err)
 {
+    (void)first_chunk;
     tsr_status st = step_conv(v, &v->enc.conv_in, x, NULL, 0, err);
     if (st == TSR_OK) st = down_blocks(v, x, 0, to + 1, to, err);
     return st;
 }
 
-/* The frame-local front over groups of `g` frames of x (consumed): each group's frames copied out of x, run with
- * the same causal states, and written into their frames of one tensor preallocated for the chunk, which
- * replaces *x (what the first temporal downsampler reads). */
+/* The frame-local front over groups of `g` frames of x (consumed), into one tensor preallocated for the chunk,
+ * which replaces *x (what the first temporal downsampler reads). */
 static tsr_status front_in_groups(tsr_vae *v, tsr_act *x, int to, int g, tsr_error *err)
 {
-    tsr_backend *be = v->be;
     int h = x->h, w = x->w;
     for (int i = 0; i < to; i++) { /* the spatial downsamplers before it */
         const tsr_conv_desc *d = &v->enc.resample[i].d;
@@ -232,21 +242,9 @@ static tsr_status front_in_groups(tsr_vae *v, tsr_act *x, int to, int g, tsr_err
         w = tsr_conv_out_len(w, d->kw, d->sw, d->pad_left, d->pad_right);
     }
     tsr_act y = {0};
-    tsr_status st = be->ops->act_alloc(be, v->cfg.block_out[to], x->t, h, w, &y, err);
-    for (int f0 = 0; f0 < x->t && st == TSR_OK; f0 += g) {
-        int n = TSR_MIN(g, x->t - f0);
-        tsr_act xg = {0};
-        st = be->ops->act_alloc(be, x->c, n, x->h, x->w, &xg, err);
-        if (st == TSR_OK) st = be->ops->act_copy_region(be, x, f0, 0, 0, &xg, 0, 0, 0, n, x->h, x->w, err);
-        if (st == TSR_OK) st = encoder_front(v, &xg, to, err);
-        if (st == TSR_OK && (xg.c != y.c || xg.t != n || xg.h != y.h || xg.w != y.w))
-            st = tsr_fail(err, TSR_ERR_INTERNAL, "frame group: output %dx%dx%dx%d, expected %dx%dx%dx%d", xg.c, xg.t,
-                          xg.h, xg.w, y.c, n, y.h, y.w);
-        if (st == TSR_OK) st = be->ops->act_copy_region(be, &xg, 0, 0, 0, &y, f0, 0, 0, n, y.h, y.w, err);
-        act_drop(v, &xg);
-    }
-    act_drop(v, x);
-    if (st != TSR_OK) act_drop(v, &y);
+    tsr_status st = v->be->ops->act_alloc(v->be, v->cfg.block_out[to], x->t, h, w, &y, err);
+    if (st == TSR_OK) st = in_groups(v, x, g, encoder_front, 0, to, &y, err);
+    else act_drop(v, x);
     *x = y;
     return st;
 }
@@ -254,7 +252,7 @@ static tsr_status front_in_groups(tsr_vae *v, tsr_act *x, int to, int g, tsr_err
 tsr_status tsr_vae_encoder_forward(tsr_vae *v, tsr_act *x, int group, tsr_act *out, tsr_error *err)
 {
     int to = tsr_vae_encoder_frame_local_to(v);
-    tsr_status st = group > 0 && group < x->t ? front_in_groups(v, x, to, group, err) : encoder_front(v, x, to, err);
+    tsr_status st = group > 0 && group < x->t ? front_in_groups(v, x, to, group, err) : encoder_front(v, x, 0, to, err);
     if (st == TSR_OK && to < v->cfg.num_blocks - 1) st = step_conv(v, &v->enc.resample[to], x, NULL, 0, err);
     if (st == TSR_OK) st = down_blocks(v, x, to + 1, v->cfg.num_blocks, -1, err);
     if (st == TSR_OK) return tsr_vae_encoder_tail(v, x, out, err);

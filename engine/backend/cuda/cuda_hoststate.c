@@ -45,7 +45,7 @@ typedef struct tsr_hs {
                                      * buffer) / alive */
     uint64_t bytes, peak;           /* pinned bytes of host states: now / high-water */
     struct { void *p; uint64_t bytes; } pool[HS_POOL]; /* pinned blocks of freed host states, kept for the
-                                     * next clip / re-plan (pinning costs ~0.6 s per GiB); freed with the backend */
+                                     * next clip / re-plan (pinning is slow); freed with the backend */
     int npool;
 } tsr_hs;
 

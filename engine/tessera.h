@@ -325,10 +325,13 @@ typedef struct tsr_decode_params {
      * plus ONE tile's states and activations, whatever the frame size. GroupNorm statistics in the tiled part:
      * `deep_tile_passes` 2 (default, 0 = 2) runs every tile twice, the first pass gathering the statistics of
      * each tile's core per frame, the second normalising with the pooled (whole-frame) ones; 1 uses each tile's
-     * own statistics (the reference implementation's approximation). Near-exact, not bit-exact (a single tile
-     * covering the frame is bit-exact). 0 = off; exclusive with `tile`. */
+     * own statistics (the reference implementation's approximation); 3 or 4 iterate (each pass gathers the
+     * statistics of activations normalised with the previous pass's). Near-exact, not bit-exact (a single tile
+     * covering the frame is bit-exact). 0 = off; exclusive with `tile`. `offload_states` > 0 keeps the causal
+     * states of that many of the head's temporal convs (the largest first) in host memory. */
     int deep_tile;
     int deep_tile_passes;
+#define TSR_DEEP_MAX_PASSES 4
     /* Planned execution (memory_budget > 0): host memory the plan may take for its host-side buffers (offloaded
      * states, whole-frame tile tensors, the deep tiles' output frames; tsr_plan_request.host_budget). 0 = no
      * limit (then a tiled plan may need far more host memory than a deep-tile one: at 4K > 100 GiB) */
@@ -497,7 +500,7 @@ void tsr_store_free(void *p);
 typedef enum tsr_tiling_policy {
     TSR_TILING_AUTO = 0,     /* least approximate plan that fits the budget (tiles only when needed) */
     TSR_TILING_EXACT_ONLY,   /* never an approximate plan (FP8 state, deep tiles); exact tiles are allowed */
-    TSR_TILING_ALWAYS,       /* always spatial tiles (smallest VRAM) */
+    TSR_TILING_ALWAYS,       /* always exact spatial tiles (smallest VRAM; no deep tiles) */
     TSR_TILING_DEEP          /* deep tiles only (tsr_plan_request; not a preset value) */
 } tsr_tiling_policy;
 
@@ -646,8 +649,13 @@ tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const 
  *   DEEP_TILES     tile-outer (vae/vae_deep.c): per output tile (core + a halo >= the receptive field) the whole
  *                  clip, the head recomputed on the whole frame, the rest on the tile's region with one tile's
  *                  causal states; GroupNorm statistics pooled from a first pass over the tiles' cores
- *                  (deep_passes 2). Near-exact (approximate = 1); host memory: the clip's output frames.
- * The planner returns the least approximate plan that fits. Pure functions: any thread. */
+ *                  (deep_passes 2); `offloaded` > 0: that many of the head's causal states in pinned host
+ *                  memory. Near-exact (approximate = 1); host memory: the clip's output frames.
+ * The planner returns the least approximate plan that fits, unless that plan's estimated work (work_pct) is more
+ * than TSR_PLAN_MAX_SLOWDOWN times the least work of a near-exact plan that fits (exact tiles over host memory
+ * at 1080p in 8 GiB: ~90 s per chunk where deep tiles take ~2 s): then the near-exact one (tiling EXACT_ONLY
+ * keeps it exact). Among near-exact plans that fit, the least work. Pure functions: any thread. */
+#define TSR_PLAN_MAX_SLOWDOWN 4
 
 typedef enum tsr_plan_kind {
     TSR_PLAN_EXACT = 0,
@@ -710,11 +718,16 @@ typedef struct tsr_plan {
                                  * activations; 0: they live in host memory) */
     uint64_t budget;
     uint64_t min_needed;        /* IMPOSSIBLE: the smallest peak any plan reaches */
-    int rung;                   /* position in the planner's ladder (tsr_plan_next_smaller) */
+    int rung;                   /* position in the planner's ladder (informational: tsr_plan_next_smaller goes by
+                                 * the peak) */
     int frame_group;            /* untiled: the frame-local stages run over groups of this many output frames
                                  * (0 = the whole chunk; tsr_decode_params.frame_group) */
     int deep_passes;            /* DEEP_TILES: 2 = pooled whole-frame GroupNorm statistics from a first pass over
                                  * the tiles, 1 = per-tile statistics (tsr_decode_params.deep_tile_passes) */
+    int work_pct;               /* estimated work in % of the untiled decode's: the multiply-adds it runs (halos,
+                                 * re-runs, recomputed heads) plus its host<->device copies at a nominal 8000
+                                 * multiply-adds per byte (~200 T MAC/s over ~25 GB/s). Ranks plans by speed; not
+                                 * a timing (tests/bench/RESULTS.md compares it with measured times) */
 } tsr_plan;
 
 /* free - margin: the default budget when the user sets none. */

@@ -51,7 +51,8 @@ static int usage(void)
            "(same result), device memory bounded by the tile; whole-frame activations stay in host memory.\n"
            "--deep-tile N: deep tiles of N output pixels: per tile the whole clip (head on the whole frame, the rest\n"
            "on the tile with a halo): device memory = the head + one tile, host memory = the output. Near-exact:\n"
-           "--deep-passes 2 (default) pools GroupNorm statistics from a first pass, 1 uses per-tile statistics.\n");
+           "--deep-passes 2 (default) pools GroupNorm statistics from a first pass, 1 uses per-tile statistics,\n"
+           "3 or 4 gather them again from the previous pass's output (closer, slower).\n");
     return 0;
 }
 
@@ -72,8 +73,8 @@ static int parse(int argc, char **argv, dec_opts *o)
     if (rc) return rc;
     if (o->c.chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
     if (o->c.tile < 0 || o->tile_from < -1) return cli_usage_error("decode", "--tile and --tile-from must not be negative");
-    if (o->deep_tile < 0 || o->deep_passes < 0 || o->deep_passes > 2)
-        return cli_usage_error("decode", "--deep-tile needs a size >= 0 and --deep-passes 1 or 2");
+    if (o->deep_tile < 0 || o->deep_passes < 0 || o->deep_passes > TSR_DEEP_MAX_PASSES)
+        return cli_usage_error("decode", "--deep-tile needs a size >= 0 and --deep-passes 1 to %d", TSR_DEEP_MAX_PASSES);
     if (o->deep_tile > 0 && o->c.tile > 0)
         return cli_usage_error("decode", "--tile and --deep-tile exclude each other");
     return 0;

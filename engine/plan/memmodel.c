@@ -57,6 +57,7 @@ static void add_resnet(builder *b, const char *name, int cin, int cout)
         /* conv1: x, [prefix | norm(x)], h; conv2: x (+ s), h, [prefix | norm(h)], y */
         st->nb[0] = 2 * cin + cout, st->nb_fixed[0] = 2 * cin;
         st->nb[1] = cin + s + 3 * cout, st->nb_fixed[1] = 2 * cout;
+        st->macs = 27ll * (cin * cout + cout * cout) + (int64_t)s * cin;
     }
     char n[80];
     snprintf(n, sizeof n, "%s.conv1", name);
@@ -73,13 +74,13 @@ static void add_upsampler(builder *b, const char *name, int c, int rt)
     snprintf(n, sizeof n, "%s.upscale", name);
     int u = 4 * rt * c; /* per input pixel-frame: upscale output, and the shuffled copy of the same size */
     tsr_mm_stage *s = add_stage(b, n, TSR_MAX(c + u, 2 * u), 0, u);
-    if (s) s->cin = c, s->cout = u, s->upscale = 1, s->rt = rt;
+    if (s) s->cin = c, s->cout = u, s->upscale = 1, s->rt = rt, s->macs = (int64_t)c * u;
     b->scale *= 2;
     b->tfac *= rt;
     snprintf(n, sizeof n, "%s.conv", name);
     s = add_stage(b, n, 2 * c, 1, c);
     if (s) /* without a norm the CUDA backend still materialises [prefix | input] for cuDNN */
-        s->cin = s->cout = c, s->nb[0] = 3 * c, s->nb_fixed[0] = 2 * c;
+        s->cin = s->cout = c, s->nb[0] = 3 * c, s->nb_fixed[0] = 2 * c, s->macs = 27ll * c * c;
     add_causal(b, n, c, b->scale);
 }
 
@@ -106,13 +107,15 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
     builder b = {mm, 1, 1, 1};
     int top = cfg->block_out[nb - 1];
     tsr_mm_stage *ci = add_stage(&b, "conv_in", cfg->latent_channels + top, 1, top);
-    if (ci) ci->cin = cfg->latent_channels, ci->cout = top, ci->nb[0] = 2 * ci->cin + top, ci->nb_fixed[0] = 2 * ci->cin;
+    if (ci) ci->cin = cfg->latent_channels, ci->cout = top, ci->nb[0] = 2 * ci->cin + top, ci->nb_fixed[0] = 2 * ci->cin,
+            ci->macs = 27ll * ci->cin * top;
     add_causal(&b, "decoder.conv_in", cfg->latent_channels, 1);
     add_resnet(&b, "decoder.mid_block.resnets.0", top, top);
     tsr_mm_stage *a = add_stage(&b, "decoder.mid_block.attentions.0", 5 * top, 0, top);
     if (a) {
         a->attention = 1;
         a->attn_channels = top;
+        a->macs = 4ll * top * top; /* q, k, v, out */
     }
     add_resnet(&b, "decoder.mid_block.resnets.1", top, top);
     mm->frame_local = mm->nstages; /* no temporal upsampler: the up blocks on */
@@ -133,12 +136,20 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
     }
     tsr_mm_stage *o = add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
     if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels, o->cin = cfg->block_out[0],
-           o->cout = cfg->out_channels, o->nb[0] = o->elems_normbuf, o->nb_fixed[0] = 2 * o->cin;
+           o->cout = cfg->out_channels, o->nb[0] = o->elems_normbuf, o->nb_fixed[0] = 2 * o->cin,
+           o->macs = 27ll * o->cin * o->cout;
     add_causal(&b, "decoder.conv_out", cfg->block_out[0], b.scale);
     mm->out_scale = b.scale;
     mm->out_tfac = b.tfac;
     count_params(cfg, mm);
     return b.ok;
+}
+
+double tsr_mm_stage_macs(const tsr_mm *mm, int i, int h, int w)
+{
+    const tsr_mm_stage *s = &mm->stages[i];
+    double px = (double)(s->scale * h) * (double)(s->scale * w);
+    return px * ((double)s->macs + (s->attention ? 2.0 * px * (double)s->attn_channels : 0.0));
 }
 
 uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w)
@@ -303,13 +314,20 @@ int tsr_mm_deep_grid(int h, int w, int e, int *ny, int *nx)
     return *ny * *nx;
 }
 
+/* One axis: the core [i*n/k, (i+1)*n/k) and a region of the same length for every tile (the largest core + a
+ * halo on both sides, at most n), placed with the core's halo inside it and shifted inwards at the frame's edges. */
+static void deep_span(int n, int k, int i, int halo, int *c0, int *c1, int *r0, int *r1)
+{
+    *c0 = (int)((int64_t)i * n / k), *c1 = (int)((int64_t)(i + 1) * n / k);
+    int len = TSR_MIN(n, (n + k - 1) / k + 2 * halo);
+    *r0 = TSR_MAX(0, TSR_MIN(*c0 - halo, n - len));
+    *r1 = *r0 + len;
+}
+
 void tsr_mm_deep_tile(int h, int w, int ny, int nx, int k, int halo, tsr_mm_rect *core, tsr_mm_rect *reg)
 {
-    int i = k / nx, j = k % nx;
-    core->y0 = (int)((int64_t)i * h / ny), core->y1 = (int)((int64_t)(i + 1) * h / ny);
-    core->x0 = (int)((int64_t)j * w / nx), core->x1 = (int)((int64_t)(j + 1) * w / nx);
-    reg->y0 = TSR_MAX(0, core->y0 - halo), reg->x0 = TSR_MAX(0, core->x0 - halo);
-    reg->y1 = TSR_MIN(h, core->y1 + halo), reg->x1 = TSR_MIN(w, core->x1 + halo);
+    deep_span(h, ny, k / nx, halo, &core->y0, &core->y1, &reg->y0, &reg->y1);
+    deep_span(w, nx, k % nx, halo, &core->x0, &core->x1, &reg->x0, &reg->x1);
 }
 
 uint64_t tsr_mm_deep_tail_state(const tsr_mm *mm, int from, int rh, int rw)

@@ -27,6 +27,8 @@ typedef struct tsr_mm_stage {
     int cin, cout;      /* channels in / out of the stage's convolutions */
     int upscale;        /* an upsampler's 1x1 conv + depth-to-space: 4*rt*cin channels at the input scale */
     int rt;             /* upscale: temporal factor */
+    int64_t macs;       /* multiply-adds per pixel-frame of the stage (its convs; attention: the projections, the
+                         * token-dependent part is tsr_mm_stage_macs') */
 } tsr_mm_stage;
 
 typedef struct tsr_mm_causal {
@@ -50,6 +52,8 @@ typedef struct tsr_mm {
 /* Build the decoder model of `cfg`. Returns 0 on an unusable configuration. */
 int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm);
 
+/* Multiply-adds of stage i per frame for a latent h x w (attention: projections + scores + weighted sum). */
+double tsr_mm_stage_macs(const tsr_mm *mm, int i, int h, int w);
 /* Causal state elements of conv `i` for a latent h x w (2 frames). */
 uint64_t tsr_mm_state_elems(const tsr_mm *mm, int i, int h, int w);
 /* The causal convs' indices, largest state first (stable: network order among equals). The order in which
@@ -96,7 +100,9 @@ int tsr_mm_deep_from(const tsr_mm *mm);
 int tsr_mm_deep_halo(const tsr_mm *mm, int from);
 /* Tiles of edge e over a frame of h x w: ny x nx balanced tiles (sizes differ by at most 1 px). */
 int tsr_mm_deep_grid(int h, int w, int e, int *ny, int *nx);
-/* Tile k (row-major): its core and its region (core + halo, clipped at the frame). */
+/* Tile k (row-major): its core and its region. Every tile's region has the same size (the largest core + the
+ * halo on both sides, clipped to the frame), shifted inwards at the frame's edges: at least `halo` px of context
+ * around each core wherever the frame has it, and one set of conv shapes for all tiles (plans, graphs). */
 void tsr_mm_deep_tile(int h, int w, int ny, int nx, int k, int halo, tsr_mm_rect *core, tsr_mm_rect *reg);
 /* Causal state elements of the tail's convs over a region of rh x rw head-output pixels. */
 uint64_t tsr_mm_deep_tail_state(const tsr_mm *mm, int from, int rh, int rw);

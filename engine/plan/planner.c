@@ -11,6 +11,7 @@
 
 #define MIB (1024ull * 1024ull)
 #define GIB (1024ull * MIB)
+#define MACS_PER_BYTE 8000.0 /* tsr_plan.work_pct: a host<->device byte costs as much time as this many MACs */
 
 typedef struct ctx {
     const tsr_plan_request *r;
@@ -21,7 +22,21 @@ typedef struct ctx {
     int fp8;
     uint64_t weights, workspace;
     int order[TSR_MM_MAX_CAUSAL];     /* causal convs, largest state first */
+    double untiled;                   /* multiply-adds of the untiled decode per (steady-state) latent frame */
 } ctx;
+
+/* Multiply-adds of stage i per latent frame (its frames per latent frame, steady state). */
+static double stage_work(const ctx *c, int i)
+{
+    return tsr_mm_stage_macs(&c->mm, i, c->h, c->w) * (double)c->mm.stages[i].tfac;
+}
+
+/* tsr_plan.work_pct from the plan's multiply-adds and host<->device bytes per latent frame. */
+static void set_work(const ctx *c, tsr_plan *p, double macs, double bytes)
+{
+    double pct = 100.0 * (macs + bytes * MACS_PER_BYTE) / (c->untiled > 0 ? c->untiled : 1.0);
+    p->work_pct = pct >= 2e9 ? 2000000000 : (int)(pct + 0.5);
+}
 
 void tsr_plan_request_default(tsr_plan_request *r)
 {
@@ -64,6 +79,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
     c->workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(n, 1024) * n * 4;
     tsr_mm_state_order(&c->mm, c->order);
+    for (int i = 0; i < c->mm.nstages; i++) c->untiled += stage_work(c, i);
     return TSR_OK;
 }
 
@@ -86,10 +102,31 @@ static uint64_t plan_peak(const ctx *c, const tsr_plan *p)
                               : p->weights + p->state_device + p->activations + p->workspace;
 }
 
-/* Streaming plans: state of the `offload` largest convs in host memory (backend.h state_create_host) and two
- * device staging buffers (the next offloaded conv's state is copied into one while the current conv uses the
- * other): the host states alternate between them in execution order (the memory model's causal order), each
- * buffer the size of the largest state using it. */
+/* The `count` largest causal states of stages below `below` (the planner's and the executor's order) in host
+ * memory (backend.h state_create_host): their elements, and those of the two device staging buffers (the next
+ * offloaded conv's state is copied into one while the current conv uses the other): the host states alternate
+ * between them in execution order (the memory model's causal order), each buffer the size of the largest state
+ * using it. Returns how many were offloaded. */
+static int host_states(const ctx *c, int count, int below, uint64_t *host, uint64_t *staging)
+{
+    int off[TSR_MM_MAX_CAUSAL] = {0}, n = 0, k = 0;
+    for (int i = 0; i < c->mm.ncausal && k < count; i++)
+        if (c->mm.causal[c->order[i]].stage < below) off[c->order[i]] = 1, k++;
+    uint64_t slot[2] = {0, 0};
+    *host = 0;
+    for (int i = 0; i < c->mm.ncausal; i++) {
+        if (!off[i]) continue;
+        uint64_t e = tsr_mm_state_elems(&c->mm, i, c->h, c->w);
+        *host += e;
+        slot[n & 1] = TSR_MAX(slot[n & 1], e);
+        n++;
+    }
+    *staging = slot[0] + slot[1];
+    return k;
+}
+
+/* Streaming plans: the causal states of the `offload` largest convs in host memory (host_states). Work: the
+ * untiled decode's, plus each host state copied to the device and back once per chunk. */
 static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int group, int offload, tsr_plan *p)
 {
     base_plan(c, kind, chunk, p);
@@ -97,22 +134,15 @@ static void predict_streaming(const ctx *c, tsr_plan_kind kind, int chunk, int g
     if (kind == TSR_PLAN_FP8_STATE) p->state_bytes = 1;
     p->approximate = kind == TSR_PLAN_FP8_STATE;
     p->offloaded = offload;
-    uint64_t total = tsr_mm_state_total(&c->mm, c->h, c->w), host = 0, slot[2] = {0, 0};
-    int off[TSR_MM_MAX_CAUSAL] = {0}, n = 0;
-    for (int i = 0; i < offload; i++) off[c->order[i]] = 1;
-    for (int i = 0; i < c->mm.ncausal; i++) {
-        if (!off[i]) continue;
-        uint64_t e = tsr_mm_state_elems(&c->mm, i, c->h, c->w);
-        host += e;
-        slot[n & 1] = TSR_MAX(slot[n & 1], e);
-        n++;
-    }
+    uint64_t total = tsr_mm_state_total(&c->mm, c->h, c->w), host = 0, staging = 0;
+    host_states(c, offload, c->mm.nstages, &host, &staging);
     p->state_host = host * (uint64_t)p->state_bytes;
-    p->state_staging = (slot[0] + slot[1]) * (uint64_t)p->state_bytes;
+    p->state_staging = staging * (uint64_t)p->state_bytes;
     p->state_device = (total - host) * (uint64_t)p->state_bytes + p->state_staging;
     p->activations = tsr_mm_act_grouped(&c->mm, c->r->latent_t, chunk, p->frame_group, !c->r->fused_norm) *
                      (uint64_t)c->h * (uint64_t)c->w * (uint64_t)c->act_bytes;
     p->peak = plan_peak(c, p);
+    set_work(c, p, c->untiled, 2.0 * (double)p->state_host / (double)chunk);
 }
 
 /* ------------------------------------------------------------------ tiled plans (vae/vae_tiled.c)
@@ -169,10 +199,17 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int
     uint64_t ab = (uint64_t)p->act_bytes, sb = (uint64_t)p->state_bytes, px = (uint64_t)c->h * (uint64_t)c->w;
     uint64_t head = tsr_mm_act_chunk(&c->mm, 0, from, c->r->latent_t, p->chunk, !c->r->fused_norm) * px * ab;
     uint64_t tile_act = 0, host_frames = 0, dev_frames = 0, out_frames = 0;
+    /* work: the head, each tiled stage over its tiles' regions (host states: + 2 history frames per chunk),
+     * and without resident tensors each stage's whole-frame tensors down to the host and back (fp32) */
+    double macs = 0, bytes = 0;
+    for (int i = 0; i < from; i++) macs += stage_work(c, i);
     for (int i = from; i < c->mm.nstages; i++) {
         const tsr_mm_stage *s = &c->mm.stages[i];
         int frames = tsr_mm_stage_frames(s, c->r->latent_t, p->chunk);
-        uint64_t reg = s->upscale ? region_px(c, tile, s->scale, 0, NULL) : region_px(c, tile, s->scale, 1, NULL);
+        uint64_t sum = 0;
+        uint64_t reg = s->upscale ? region_px(c, tile, s->scale, 0, &sum) : region_px(c, tile, s->scale, 1, &sum);
+        double whole_px = (double)(s->scale * s->scale) * (double)px, steady = (double)s->tfac * p->chunk;
+        macs += stage_work(c, i) * (double)sum / whole_px * (host && s->halo > 0 ? (steady + 2) / steady : 1.0);
         uint64_t act = tile_stage_elems(c, s, frames, host) * reg * ab;
         /* host: the layer's whole-frame fp32 tensors (an upscale's output counted at its input scale) */
         uint64_t whole = (uint64_t)(s->scale * s->scale) * px * (uint64_t)frames * 4;
@@ -183,6 +220,7 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int
         /* a layer's tiles work beside that layer's whole-frame tensors (when those stay on the device) */
         tile_act = TSR_MAX(tile_act, act + (resident ? t4 * whole / 4 * ab : 0));
         if (i == c->mm.nstages - 1) out_frames = (uint64_t)s->cout * whole; /* conv_out's result: host */
+        if (!resident) bytes += 2.0 * (double)t4 * whole_px * 4.0 * s->tfac;
     }
     uint64_t head_states = 0, tiled_states = 0;
     for (int i = 0; i < c->mm.ncausal; i++) {
@@ -195,6 +233,8 @@ static void predict_tiled_memory(const ctx *c, int from, int tile, int host, int
         region_px(c, tile, cc->scale, 1, &sum);
         tiled_states += 2ull * (uint64_t)cc->cin * sum;
     }
+    if (host) bytes += 2.0 * (double)tiled_states * 4.0 / (double)p->chunk; /* history up and down per chunk */
+    set_work(c, p, macs, bytes);
     p->offloaded = host ? 1 : 0;
     for (int i = 0; host && i < c->mm.ncausal; i++) p->offloaded += c->mm.causal[i].stage >= from;
     p->offloaded -= host ? 1 : 0;
@@ -233,33 +273,39 @@ static void push(tsr_ladder *l, const tsr_plan *p);
  * Tile-outer: for each tile of `tile` output pixels (core + a halo >= the tail's receptive field, in head-output
  * pixels) the whole clip streams through: the head on the whole frame (its states on the device, reset per tile),
  * the tile's region cut from its output, the tail on the region with the tile's own states (created when the
- * tile starts, freed when it ends). The largest region (interior tiles: core + halo on every side) sets both the
+ * tile starts, freed when it ends). The region (the same size for every tile: the largest core + halo on every
+ * side) sets both the
  * tail's states and its activations. Pass 2 normalises the tail's conv inputs into buffers of their own. Host:
  * the clip's output frames (fp32). */
-static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx, int passes, tsr_plan *p)
+static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx, int passes, int offload, tsr_plan *p)
 {
     const tsr_mm_stage *ho = &c->mm.stages[from - 1];
-    int H = c->h * ho->scale, W = c->w * ho->scale, best = 0;
-    tsr_mm_rect core, reg, big = {0, 0, 0, 0};
-    for (int k = 0; k < ny * nx; k++) {
-        tsr_mm_deep_tile(H, W, ny, nx, k, halo, &core, &reg);
-        int a = (reg.y1 - reg.y0) * (reg.x1 - reg.x0);
-        if (a > best) best = a, big = reg;
-    }
+    int H = c->h * ho->scale, W = c->w * ho->scale;
+    tsr_mm_rect core, big; /* every tile's region has the same size */
+    tsr_mm_deep_tile(H, W, ny, nx, 0, halo, &core, &big);
     tsr_mm_deep_opts o = {big.y1 - big.y0, big.x1 - big.x0, !c->r->fused_norm, !c->r->fused_norm, 0};
-    if (passes == 2) o.tail_normbuf = 1, o.ext = !c->r->fused_norm;
-    uint64_t head_states = 0;
+    o.tail_normbuf = 1, o.ext = !c->r->fused_norm; /* statistics applied by a separate op (pass 1: edge tiles) */
+    uint64_t head_states = 0, host = 0, staging = 0;
     for (int i = 0; i < c->mm.ncausal; i++)
         if (c->mm.causal[i].stage < from) head_states += tsr_mm_state_elems(&c->mm, i, c->h, c->w);
+    p->offloaded = host_states(c, offload, from, &host, &staging);
     uint64_t tail_states = tsr_mm_deep_tail_state(&c->mm, from, o.rh, o.rw);
-    p->state_device = (head_states + tail_states) * (uint64_t)p->state_bytes;
+    p->state_host = host * (uint64_t)p->state_bytes;
+    p->state_staging = staging * (uint64_t)p->state_bytes;
+    p->state_device = (head_states - host + staging + tail_states) * (uint64_t)p->state_bytes;
     p->activations = tsr_mm_deep_act(&c->mm, from, c->r->latent_t, p->chunk, c->h, c->w, &o) * (uint64_t)p->act_bytes;
     const tsr_mm_stage *last = &c->mm.stages[c->mm.nstages - 1];
     int frames = c->mm.out_tfac * (c->r->latent_t - 1) + 1, S = c->mm.out_scale;
     p->host_boundary = (uint64_t)last->out_elems * (uint64_t)frames * (uint64_t)(c->h * S) * (uint64_t)(c->w * S) * 4;
+    /* work: per pass and tile the head on the whole frame and the tail on the region, the host states copied to
+     * the device and back once per chunk */
+    double head = 0, tail = 0, n = (double)ny * nx * passes;
+    for (int i = 0; i < c->mm.nstages; i++) *(i < from ? &head : &tail) += stage_work(c, i);
+    double area = (double)o.rh * o.rw / ((double)H * W);
+    set_work(c, p, n * (head + tail * area), n * 2.0 * (double)p->state_host / (double)p->chunk);
 }
 
-static int predict_deep(const ctx *c, int tile, int passes, tsr_plan *p)
+static int predict_deep(const ctx *c, int tile, int passes, int offload, tsr_plan *p)
 {
     int from = tsr_mm_deep_from(&c->mm);
     if (from < 0) return 0;
@@ -276,19 +322,21 @@ static int predict_deep(const ctx *c, int tile, int passes, tsr_plan *p)
     p->halo = halo * ratio;
     p->tile_h = p->tile_w = tile / ratio * ratio;
     p->tiles_y = ny, p->tiles_x = nx;
-    predict_deep_memory(c, from, halo, ny, nx, passes, p);
+    predict_deep_memory(c, from, halo, ny, nx, passes, offload, p);
     p->peak = plan_peak(c, p);
     return 1;
 }
 
 /* After the exact tiles (near-exact, so below every exact rung): the largest tiles first (the head is recomputed
- * per tile: fewer tiles, less work), two passes (pooled GroupNorm statistics). */
+ * per tile: fewer tiles, less work), two passes (pooled GroupNorm statistics); each size with the head's states
+ * on the device, then (4K in 8 GiB) all of them in host memory. */
 static void push_deep(const ctx *c, tsr_ladder *l)
 {
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32};
     tsr_plan p;
     for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
-        if (predict_deep(c, sizes[i], 2, &p)) push(l, &p);
+        for (int off = 0; off <= (c->r->no_offload ? 0 : 1); off++)
+            if (predict_deep(c, sizes[i], 2, off ? TSR_MM_MAX_CAUSAL : 0, &p)) push(l, &p);
 }
 
 static void push(tsr_ladder *l, const tsr_plan *p)
@@ -348,9 +396,13 @@ static void prune(tsr_ladder *l, uint64_t host_budget)
 {
     int kept = 0;
     for (int i = 0; i < l->n; i++) {
-        if (host_budget && l->rungs[i].state_host + l->rungs[i].host_boundary > host_budget) continue;
-        if (kept > 0 && l->rungs[i].peak >= l->rungs[kept - 1].peak) continue;
-        l->rungs[kept] = l->rungs[i];
+        const tsr_plan *p = &l->rungs[i];
+        if (host_budget && p->state_host + p->host_boundary > host_budget) continue;
+        int dominated = 0; /* by a kept rung: no larger and no more work */
+        for (int k = 0; k < kept && !dominated; k++)
+            dominated = l->rungs[k].peak <= p->peak && l->rungs[k].work_pct <= p->work_pct;
+        if (dominated) continue;
+        l->rungs[kept] = *p;
         l->rungs[kept].rung = kept;
         kept++;
     }
@@ -374,7 +426,7 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
                 push_streaming(c, l, TSR_PLAN_FP8_STATE);
         }
         push_tiled(c, l);
-        if (r->tiling != TSR_TILING_EXACT_ONLY) push_deep(c, l);
+        if (r->tiling == TSR_TILING_AUTO) push_deep(c, l); /* ALWAYS: exact tiles */
         prune(l, r->host_budget);
     }
     free(c);
@@ -388,7 +440,7 @@ tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, 
     ctx *c = tsr_calloc(1, sizeof *c, err);
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = init_ctx(r, c, err);
-    if (st == TSR_OK && !predict_deep(c, tile, passes, out))
+    if (st == TSR_OK && !predict_deep(c, tile, passes, 0, out))
         st = tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px: fewer than 2 tiles, or no tail", tile);
     free(c);
     return st;
@@ -399,11 +451,15 @@ static void impossible(const tsr_ladder *l, uint64_t budget, tsr_plan *out)
     memset(out, 0, sizeof *out);
     out->kind = TSR_PLAN_IMPOSSIBLE;
     out->budget = budget;
-    out->min_needed = l->n ? l->rungs[l->n - 1].peak : 0;
+    out->min_needed = 0;
+    for (int i = 0; i < l->n; i++)
+        if (i == 0 || l->rungs[i].peak < out->min_needed) out->min_needed = l->rungs[i].peak;
     out->rung = l->n;
 }
 
-static tsr_status pick(const tsr_plan_request *r, int after, uint64_t limit, tsr_plan *out, tsr_error *err)
+/* The plan for the budget and `limit` (both bound the peak): the first exact rung that fits, unless it is
+ * estimated at more than TSR_PLAN_MAX_SLOWDOWN times the work of the near-exact rung of least work that fits. */
+static tsr_status pick(const tsr_plan_request *r, uint64_t limit, tsr_plan *out, tsr_error *err)
 {
     if (!r || r->budget == 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: no memory budget given");
     tsr_ladder *l = tsr_calloc(1, sizeof *l, err);
@@ -411,11 +467,17 @@ static tsr_status pick(const tsr_plan_request *r, int after, uint64_t limit, tsr
     tsr_status st = tsr_plan_ladder(r, l, err);
     if (st == TSR_OK) {
         impossible(l, r->budget, out);
-        for (int i = after + 1; i < l->n; i++)
-            if (l->rungs[i].peak <= r->budget && l->rungs[i].peak <= limit) {
-                *out = l->rungs[i];
-                break;
-            }
+        int exact = -1, near = -1; /* the first exact rung that fits; the near-exact one of least work */
+        for (int i = 0; i < l->n; i++) {
+            const tsr_plan *p = &l->rungs[i];
+            if (p->peak > r->budget || p->peak > limit) continue;
+            if (!p->approximate && exact < 0) exact = i;
+            if (p->approximate && (near < 0 || p->work_pct < l->rungs[near].work_pct)) near = i;
+        }
+        if (exact >= 0 && (near < 0 || (double)l->rungs[exact].work_pct <=
+                                           TSR_PLAN_MAX_SLOWDOWN * (double)l->rungs[near].work_pct))
+            *out = l->rungs[exact];
+        else if (near >= 0) *out = l->rungs[near];
     }
     free(l);
     return st;
@@ -423,11 +485,11 @@ static tsr_status pick(const tsr_plan_request *r, int after, uint64_t limit, tsr
 
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err)
 {
-    return pick(r, -1, UINT64_MAX, out, err);
+    return pick(r, UINT64_MAX, out, err);
 }
 
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err)
 {
     if (cur->kind == TSR_PLAN_IMPOSSIBLE) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: nothing smaller");
-    return pick(r, cur->rung, cur->peak / 10 * 9, out, err);
+    return pick(r, cur->peak / 10 * 9, out, err);
 }

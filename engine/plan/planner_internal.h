@@ -7,11 +7,12 @@
 #define TSR_LADDER_MAX 256
 
 typedef struct tsr_ladder {
-    tsr_plan rungs[TSR_LADDER_MAX];   /* strictly decreasing predicted peak */
+    tsr_plan rungs[TSR_LADDER_MAX];   /* each smaller or less work than every earlier rung */
     int n;
 } tsr_ladder;
 
-/* Every plan the policy allows, least approximate first, pruned so that peaks strictly decrease (a rung
- * that is not smaller than an earlier, less approximate one would never be chosen). */
+/* Every plan the policy allows, least approximate first, pruned of the rungs an earlier (less approximate or
+ * equally approximate, preferred) rung dominates: peak and estimated work both no lower (it would never be
+ * chosen). */
 tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *out, tsr_error *err);
 #endif

@@ -251,7 +251,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     if (p->deep_tile > 0) return tsr_vae_decode_deep(vae, src, c, t, h, w, p, sink, sink_user, emitted, err);
     tsr_vae_reset_states(vae, &vae->dec);
     vae->tile_state_bytes = vae->tile_hist_bytes = 0;
-    tsr_status st = tsr_vae_offload_mark(vae, p->tile > 0 ? 0 : p->offload_states, err);
+    tsr_status st = tsr_vae_offload_mark(vae, p->tile > 0 ? 0 : p->offload_states, 0, err);
     if (st == TSR_OK && p->tile == 0) st = tsr_vae_decoder_states_create(vae, h, w, err);
     for (int i = 0; i < chunks && st == TSR_OK && r.queued < r.total; i++) {
         r.chunk_i = i;
@@ -265,7 +265,7 @@ tsr_status tsr_vae_decode_pass(tsr_vae *vae, const tsr_latent_src *src, int c, i
     }
     if (st == TSR_OK && report(&r, chunks, chunks, 0, 1)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
-    tsr_vae_offload_mark(vae, 0, NULL);
+    tsr_vae_offload_mark(vae, 0, 0, NULL);
     free(r.frames);
     for (int k = 0; k < TSR_BACKEND_MAX_DOWNLOADS; k++) free(r.pend[k].host);
     *emitted = r.emitted;
@@ -280,8 +280,8 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
     if (p->chunk < 0 || p->max_frames < 0 || p->crop_height < 0 || p->crop_width < 0 || p->tile < 0 ||
         p->tile_from < 0 || p->frame_group < 0 || p->offload_states < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
-    if (p->deep_tile < 0 || p->deep_tile_passes < 0 || p->deep_tile_passes > 2)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 2, 1 or 2) are "
+    if (p->deep_tile < 0 || p->deep_tile_passes < 0 || p->deep_tile_passes > TSR_DEEP_MAX_PASSES)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 2, 1 .. 4) are "
                         "invalid", p->deep_tile, p->deep_tile_passes);
     if (p->plan_tiling < 0 || p->plan_tiling > TSR_TILING_DEEP)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan_tiling %d is not a tiling policy", p->plan_tiling);

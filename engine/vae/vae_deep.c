@@ -33,7 +33,8 @@ typedef struct deep {
     int H, W, ratio;           /* the head's output frame; output pixels per head-output pixel */
     int ny, nx, halo;          /* tile grid and halo over the head's output */
     int passes, pass;          /* pass 1 of 2 gathers statistics, the last pass keeps the output */
-    tsr_mm_rect core, reg;     /* the current tile, head-output pixels */
+    tsr_mm_rect core, reg;     /* the current tile, head-output pixels (reg: the same size for every tile) */
+    tsr_mm_rect ctx;           /* the part of reg whose statistics pass 1 uses: core + halo, clipped to the frame */
     int nnorm, knorm, ci;      /* normalised tail convs per chunk, the next one's index, the chunk */
     tsr_gnstats **stats;       /* [chunks][nnorm]: statistics of each normalised tail conv's input */
     float *lat, *y;            /* host staging: one latent chunk, one tile result */
@@ -46,9 +47,22 @@ typedef struct deep {
 
 static tsr_status deep_fail_oom(tsr_error *err) { return tsr_fail(err, TSR_ERR_NOMEM, "deep tiles: out of host memory"); }
 
-/* A normalised tail conv: y = conv(silu(norm(x))) (+ res). Pass 1 of 2 gathers the statistics of the tile's
- * core of x (at `f` times the head's resolution) and normalises with the region's own; the second pass
- * normalises with the gathered ones. */
+/* Statistics of rectangle r (head-output pixels) of region tensor x (at `f` times the head's resolution) added
+ * to *s (created for x's frames and channels when NULL). */
+static tsr_status gather(deep *d, const tsr_act *x, const tsr_mm_rect *r, int f, tsr_gnstats **s, tsr_error *err)
+{
+    tsr_backend *be = d->v->be;
+    tsr_status st = *s ? TSR_OK : be->ops->gn_stats_create(be, x->t, x->c, d->v->cfg.norm_groups, s, err);
+    if (st != TSR_OK) return st;
+    return be->ops->gn_stats_accum(be, x, 0, (r->y0 - d->reg.y0) * f, (r->x0 - d->reg.x0) * f, (r->y1 - d->reg.y0) * f,
+                                   (r->x1 - d->reg.x0) * f, *s, err);
+}
+
+/* A normalised tail conv: y = conv(silu(norm(x))) (+ res). Every pass but the last gathers the statistics of the
+ * tile's core of x for the next pass. Pass 1 normalises with the statistics of the tile's context (core + halo:
+ * the region's extra width, which only makes the tiles' shapes equal, does not enter), later passes with those
+ * the previous pass gathered; always through gn_stats_apply and a conv without a norm, so that every tile and
+ * pass runs the same conv shapes (one set of cuDNN plans). One tile covering the frame: the conv's own norm. */
 static tsr_status norm_conv(deep *d, vae_conv *c, tsr_act *x, const tsr_wt *norm, const tsr_act *res, int f,
                             tsr_act *y, tsr_error *err)
 {
@@ -57,20 +71,21 @@ static tsr_status norm_conv(deep *d, vae_conv *c, tsr_act *x, const tsr_wt *norm
     if (d->knorm >= d->nnorm) return tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: normalised convs miscounted");
     size_t at = (size_t)d->ci * (size_t)d->nnorm + (size_t)d->knorm++, set = (size_t)d->chunks * (size_t)d->nnorm;
     tsr_gnstats **gs = &d->stats[(size_t)(d->pass & 1) * set + at], *use = d->stats[(size_t)((d->pass - 1) & 1) * set + at];
-    tsr_status st = TSR_OK;
-    if (d->pass < d->passes) { /* gather the core's statistics for the next pass */
-        if (!*gs) st = be->ops->gn_stats_create(be, x->t, x->c, d->v->cfg.norm_groups, gs, err);
-        if (st == TSR_OK)
-            st = be->ops->gn_stats_accum(be, x, 0, (d->core.y0 - d->reg.y0) * f, (d->core.x0 - d->reg.x0) * f,
-                                         (d->core.y1 - d->reg.y0) * f, (d->core.x1 - d->reg.x0) * f, *gs, err);
-        if (st != TSR_OK) return st;
+    tsr_gnstats *own = NULL;
+    tsr_status st = d->pass < d->passes ? gather(d, x, &d->core, f, gs, err) : TSR_OK;
+    if (st != TSR_OK) return st;
+    if (d->ny * d->nx == 1) /* one tile: the conv's own norm, the untiled decode bit for bit */
+        return tsr_vae_conv(d->v, c, x, norm, 1, res, y, err);
+    if (d->pass == 1) {
+        st = gather(d, x, &d->ctx, f, &own, err);
+        use = own;
     }
-    if (d->pass == 1) return tsr_vae_conv(d->v, c, x, norm, 1, res, y, err);
-    if (!use) return tsr_fail(err, TSR_ERR_INTERNAL, "%s: no statistics from the previous pass", c->name);
+    if (st == TSR_OK && !use) st = tsr_fail(err, TSR_ERR_INTERNAL, "%s: no statistics from the previous pass", c->name);
     tsr_act xn = {0};
-    st = be->ops->gn_stats_apply(be, norm, x, use, 1, &xn, err);
+    if (st == TSR_OK) st = be->ops->gn_stats_apply(be, norm, x, use, 1, &xn, err);
     if (st == TSR_OK) st = tsr_vae_conv(d->v, c, &xn, NULL, 0, res, y, err);
     be->ops->act_free(be, &xn);
+    be->ops->gn_stats_free(be, own);
     return st;
 }
 
@@ -139,6 +154,7 @@ static tsr_status head_region(deep *d, int t0, int n, tsr_act *x, tsr_error *err
     tsr_act a = {0};
     if (st == TSR_OK) st = be->ops->act_alloc(be, d->c, n, d->h, d->w, &a, err);
     if (st == TSR_OK) st = be->ops->act_upload(be, &a, d->lat, err);
+    if (st == TSR_OK) st = tsr_vae_prefetch_first(d->v, err); /* the head's host states (offload_states) */
     if (st == TSR_OK) st = tsr_vae_decoder_head(d->v, &a, t0 == 0, 1, err);
     int rh = d->reg.y1 - d->reg.y0, rw = d->reg.x1 - d->reg.x0;
     if (st == TSR_OK && (a.h != d->H || a.w != d->W))
@@ -197,6 +213,8 @@ static int report(deep *d, int chunk, int emitted)
 static tsr_status deep_tile(deep *d, int k, int emitted, tsr_error *err)
 {
     tsr_mm_deep_tile(d->H, d->W, d->ny, d->nx, k, d->halo, &d->core, &d->reg);
+    d->ctx.y0 = TSR_MAX(0, d->core.y0 - d->halo), d->ctx.y1 = TSR_MIN(d->H, d->core.y1 + d->halo);
+    d->ctx.x0 = TSR_MAX(0, d->core.x0 - d->halo), d->ctx.x1 = TSR_MIN(d->W, d->core.x1 + d->halo);
     tsr_status st = tsr_vae_deep_states(d->v, d->h, d->w, d->reg.y1 - d->reg.y0, d->reg.x1 - d->reg.x0, err);
     d->produced = 0;
     for (int i = 0; i < d->chunks && st == TSR_OK && d->produced < d->total; i++) {
@@ -271,7 +289,7 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
     d.chunk = p->chunk > 0 ? TSR_MIN(p->chunk, t) : 1;
     d.chunks = (t + d.chunk - 1) / d.chunk;
     tsr_vae_reset_states(vae, &vae->dec);
-    tsr_status st = tsr_vae_offload_mark(vae, 0, err);
+    tsr_status st = tsr_vae_offload_mark(vae, p->offload_states, 1, err);
     if (st == TSR_OK) st = deep_setup(&d, err);
     for (d.pass = 1; d.pass <= d.passes && st == TSR_OK; d.pass++) {
         size_t set = (size_t)d.chunks * (size_t)d.nnorm, g = (size_t)(d.pass & 1) * set;
@@ -280,6 +298,7 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
         for (int k = 0; k < d.ny * d.nx && st == TSR_OK; k++) st = deep_tile(&d, k, *emitted, err);
     }
     tsr_vae_reset_states(vae, &vae->dec); /* the states hold a clip's frames: release them */
+    tsr_vae_offload_mark(vae, 0, 0, NULL);
     if (st == TSR_OK && report(&d, d.chunks, *emitted)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
     if (st == TSR_OK) st = deliver(&d, sink, sink_user, emitted, err);
     if (st == TSR_OK && report(&d, d.chunks, *emitted)) st = tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");

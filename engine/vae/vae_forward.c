@@ -168,12 +168,16 @@ static tsr_status tail_in_groups(tsr_vae *v, tsr_act *x, int first_chunk, int fr
     return in_groups(v, x, g, decoder_tail, first_chunk, from, y, err);
 }
 
+tsr_status tsr_vae_prefetch_first(tsr_vae *v, tsr_error *err)
+{
+    if (!v->dec_first_host || !v->dec_first_host->state) return TSR_OK;
+    return v->be->ops->state_prefetch(v->be, v->dec_first_host->state, err);
+}
+
 tsr_status tsr_vae_decoder_forward(tsr_vae *v, tsr_act *x, int first_chunk, int group, tsr_act *out, tsr_error *err)
 {
     int from = tsr_vae_decoder_frame_local_from(v);
-    tsr_status st = TSR_OK;
-    if (v->dec_first_host && v->dec_first_host->state) /* host states: the chunk's first one on its way */
-        st = v->be->ops->state_prefetch(v->be, v->dec_first_host->state, err);
+    tsr_status st = tsr_vae_prefetch_first(v, err);
     if (st == TSR_OK) st = tsr_vae_decoder_head(v, x, first_chunk, from, err);
     if (st == TSR_OK && group > 0 && group < x->t) return tail_in_groups(v, x, first_chunk, from, group, out, err);
     if (st == TSR_OK) st = decoder_tail(v, x, first_chunk, from, err);

@@ -122,18 +122,22 @@ tsr_status tsr_vae_check_values(const float *x, int c, int n, size_t hw, int t0,
 tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
                                tsr_error *err);
-/* vae_plan.c, deep tiles: the head's states (convs of memory-model stages < `from`) over the whole latent h x w,
- * created or reset (a tile starts the clip again), and the tail's freed and created anew over the tile's region
- * of rh x rw head-output pixels (at each conv's scale), in that order, before the tile's first chunk. */
+/* vae_plan.c, deep tiles: the head's states (convs of memory-model stages < `from`; host states first) over the
+ * whole latent h x w and the tail's over a tile's region of rh x rw head-output pixels (at each conv's scale),
+ * created by the first tile, reset by the later ones (every region has the same size), before the tile's first
+ * chunk. */
 tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_error *err);
 /* vae_forward.c: Upsample3D i of half h (1x1 conv, depth-to-space, causal 3x3x3 conv); *x replaced in place. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */
 tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err);
-/* vae_plan.c: keep the causal states of the `count` largest decoder convs (the planner's order) in host
- * memory from their next creation on, each prefetched one host-state conv ahead; 0 = all on the device. */
-tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err);
+/* vae_plan.c: keep the causal states of the `count` largest decoder convs (the planner's order; `head_only`: of
+ * the deep tiles' head, tsr_mm_deep_from) in host memory from their next creation on, each prefetched one
+ * host-state conv ahead; 0 = all on the device. */
+tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error *err);
+/* vae_forward.c: start the copy of the chunk's first host state (tsr_vae_offload_mark) to the device. */
+tsr_status tsr_vae_prefetch_first(tsr_vae *v, tsr_error *err);
 /* Create every decoder state for a latent of h x w now (untiled decodes), host states first (execution
  * order), so that the staging buffers and the states sit below the activations in a first-fit arena (no
  * fragmentation from states created between a chunk's activations) and the peak is the memory model's

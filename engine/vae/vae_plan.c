@@ -44,7 +44,7 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->deep_tile_passes = pl->kind == TSR_PLAN_DEEP_TILES ? pl->deep_passes : 0;
     q->frame_group = pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
-    q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD ? pl->offloaded : 0;
+    q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD || pl->kind == TSR_PLAN_DEEP_TILES ? pl->offloaded : 0;
     /* what the plan leaves of the budget (less 5 % for allocator slack) holds whole-frame tensors on the device */
     uint64_t slack = pl->budget > pl->peak ? pl->budget - pl->peak : 0;
     q->tile_resident = q->tile ? pl->resident + slack / 20 * 19 : 0;
@@ -77,7 +77,7 @@ static int dec_causal(tsr_vae *v, vae_conv **list, int cap)
     return n;
 }
 
-tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err)
+tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error *err)
 {
     vae_conv *list[TSR_MM_MAX_CAUSAL];
     int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
@@ -94,10 +94,13 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, tsr_error *err)
         if (strcmp(mm->causal[i].name, list[i]->name) != 0 || list[i]->d.kt <= 1)
             st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: memory model conv %s is %s in the decoder", mm->causal[i].name,
                           list[i]->name);
+    int below = head_only ? tsr_mm_deep_from(mm) : mm->nstages;
+    if (st == TSR_OK && below < 1) st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "offload: this decoder has no head");
     if (st == TSR_OK) {
         int order[TSR_MM_MAX_CAUSAL];
         tsr_mm_state_order(mm, order);
-        for (int i = 0; i < TSR_MIN(count, n); i++) list[order[i]]->host_state = 1;
+        for (int i = 0, k = 0; i < n && k < count; i++)
+            if (mm->causal[order[i]].stage < below) list[order[i]]->host_state = 1, k++;
         vae_conv *prev = NULL; /* each host conv prefetches the next one's state (execution order) */
         for (int i = 0; i < n; i++) {
             if (!list[i]->host_state) continue;
@@ -140,23 +143,21 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_err
     int from = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n ? tsr_mm_deep_from(mm) : -1;
     tsr_status st = from > 0 ? TSR_OK : tsr_fail(err, TSR_ERR_UNSUPPORTED, "deep tiles: this decoder has no tail");
     tsr_backend *be = v->be;
-    for (int i = 0; i < n && st == TSR_OK; i++) { /* the last tile's tail states go first: they are the big ones */
-        if (mm->causal[i].stage < from) continue;
-        be->ops->state_free(be, list[i]->state);
-        list[i]->state = NULL;
-    }
-    for (int pass = 0; pass < 2 && st == TSR_OK; pass++) /* the head's states, then the tile's */
+    /* the head's host states (their staging buffers), its device states, then the tile's: the first tile
+     * creates them at the arena's start, later tiles (regions of the same size) start them again */
+    for (int pass = 0; pass < 3 && st == TSR_OK; pass++)
         for (int i = 0; i < n && st == TSR_OK; i++) {
             vae_conv *c = list[i];
             const tsr_mm_causal *m = &mm->causal[i];
-            if ((m->stage < from) != (pass == 0)) continue;
+            int head = m->stage < from;
+            if (pass != (head ? !c->host_state : 2)) continue;
             if (c->state) {
                 be->ops->state_reset(be, c->state);
                 continue;
             }
             int f = m->scale / mm->stages[from].scale;
-            int sh = pass == 0 ? h * m->scale : rh * f, sw = pass == 0 ? w * m->scale : rw * f;
-            st = be->ops->state_create(be, &c->d, sh, sw, &c->state, err);
+            int sh = head ? h * m->scale : rh * f, sw = head ? w * m->scale : rw * f;
+            st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
         }
     free(mm);

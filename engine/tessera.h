@@ -719,6 +719,10 @@ typedef struct tsr_plan {
 
 /* free - margin: the default budget when the user sets none. */
 uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
+/* Half the physical RAM (0 when the system does not say: no limit): the host budget a planned decode gets when
+ * the caller sets none (tsr_job_spec.host_budget 0, tessera-cli plan / decode / tune without --host-budget).
+ * Any thread. */
+uint64_t tsr_plan_default_host_budget(void);
 /* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);

@@ -36,6 +36,11 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes)
     return free_bytes > margin ? free_bytes - margin : 0;
 }
 
+uint64_t tsr_plan_default_host_budget(void)
+{
+    return tsr_physical_memory() / 2; /* the rest for the OS, the media pipeline and the pinned staging */
+}
+
 const char *tsr_plan_kind_name(tsr_plan_kind k)
 {
     static const char *const names[] = {"exact", "exact-offload", "fp8-state", "tiled", "deep-tiles", "impossible"};

@@ -336,6 +336,13 @@ typedef struct tsr_decode_params {
     /* Planned execution: the planner's policy (tsr_plan_request.tiling): 0 = AUTO (exact, exact tiles, then deep
      * tiles), EXACT_ONLY (no deep tiles), ALWAYS (tiles), DEEP (deep tiles only). FP8_STATE is never planned. */
     int plan_tiling;
+    /* Planned execution: start from this plan (a tuned one: tsr_tuned_plan_lookup) instead of tsr_plan_make's. It
+     * runs when the request's planner could make it (tsr_plan_adopt: a kind the decode executes, the same chunk,
+     * frame group, tiles and offload as a rung of the request's ladder, its predicted peak within memory_budget and
+     * its host memory within host_budget), with that rung's prediction, and on TSR_ERR_DEVICE_OOM the decode
+     * re-plans smaller from it as from the planner's own choice. Otherwise a warning is logged (tsr_log) and the
+     * decode plans as without it. NULL = the planner's choice. Only read during the call. */
+    const struct tsr_plan *start_plan;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -733,6 +740,15 @@ tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, 
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
  * tsr_vae_decode (memory_budget) then re-derives the causal states and continues with the chunk that failed. */
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
+/* 1 when a and b run the same way (kind, chunk, frame group, tile edges, offloaded states, whole-frame tensors
+ * resident on the device or not, deep-tile passes), whatever their predictions, budget and `rung`. */
+int tsr_plan_same_settings(const tsr_plan *a, const tsr_plan *b);
+/* `given` (a stored plan, say, whose `rung` and predictions may come from another request or build) as a plan of
+ * request r: the rung of r's ladder with the same settings (tsr_plan_same_settings), with r's prediction and a
+ * `rung` that tsr_plan_next_smaller continues from. TSR_ERR_INVALID_ARG with the reason when r's ladder has no
+ * such rung (IMPOSSIBLE; FP8_STATE under no_fp8_state; a kind r's tiling policy or no_offload excludes; another
+ * fixed chunk or frame group) or when it does not fit r->budget or r->host_budget. Any thread. */
+tsr_status tsr_plan_adopt(const tsr_plan_request *r, const tsr_plan *given, tsr_plan *out, tsr_error *err);
 const char *tsr_plan_kind_name(tsr_plan_kind k);
 /* Compact JSON of the plan (stored by the autotuner); returns the length snprintf would write. */
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap);

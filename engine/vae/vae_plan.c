@@ -175,6 +175,17 @@ static void tell(const tsr_decode_params *p, const tsr_plan *pl, const char *why
     if (p->on_plan) p->on_plan(p->plan_user, pl, why);
 }
 
+/* The caller's start plan as a rung of this request's ladder (its own `rung` may index another request's); 0 when
+ * there is none or the planner would not make it here. */
+static int start_plan(const tsr_decode_params *p, const tsr_plan_request *r, tsr_plan *pl)
+{
+    if (!p->start_plan) return 0;
+    tsr_error e = {0};
+    if (tsr_plan_adopt(r, p->start_plan, pl, &e) == TSR_OK) return 1;
+    tsr_log(TSR_LOG_WARN, "the given start plan is not used (%s): planning for the budget", e.message);
+    return 0;
+}
+
 tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
@@ -184,7 +195,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
     r.host_budget = p->host_budget;
     if (p->plan_tiling > 0) r.tiling = (tsr_tiling_policy)p->plan_tiling;
     tsr_plan pl;
-    tsr_status st = tsr_plan_make(&r, &pl, err);
+    tsr_status st = start_plan(p, &r, &pl) ? TSR_OK : tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;
     char why[TSR_ERROR_MESSAGE_MAX] = "";
     int emitted = 0, replans = 0;

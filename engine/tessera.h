@@ -770,6 +770,18 @@ tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_pla
  * (no FP8_STATE: not executed). */
 void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
                           tsr_plan_request *out);
+/* The autotuner's key for request r of this VAE (tsr_vae_plan_request): the engine (tsr_engine_description: GPU
+ * name, compute capability and driver; or the CPU and its threads), the digest of the VAE's model, r's precision,
+ * latent height x width and budget. tessera-cli tune stores its winner under it; tsr_tuned_plan_lookup reads with
+ * it, so the two always agree. Any thread. */
+void tsr_tune_key_make(const tsr_vae *vae, const tsr_plan_request *r, tsr_tune_key *key);
+/* The tuned plan stored for request r of this VAE (the key of tsr_tune_key_make): *found = 1 and *out = the plan
+ * as stored (its `rung` and predictions may be another request's: pass it as tsr_decode_params.start_plan, which
+ * checks it against the request and re-derives them), else *found = 0 (no entry, or one that no longer parses:
+ * logged as a warning). Takes the VAE rather than engine + model so that the host copy of the weights may be gone.
+ * Fails only when the store does. `store` follows the store's rule (one thread per handle). */
+tsr_status tsr_tuned_plan_lookup(tsr_store *store, const tsr_vae *vae, const tsr_plan_request *r, tsr_plan *out,
+                                 int *found, tsr_error *err);
 /* The untiled encoder's predicted device peak, bytes, for `frames` source frames (0 = unknown) of height x width
  * (padded as tsr_vae_encode pads them), tsr_encode_params' chunk and frame_group, on this VAE's backend: CPU =
  * fp32 activations alone (its emulated cap; checked equal to the measured peak), CUDA = bf16 activations with

@@ -46,16 +46,6 @@ static int parse(int argc, char **argv, tune_args *a)
     return 0;
 }
 
-static void key_for(const tsr_engine *e, const tsr_model *m, const tsr_plan_request *r, tsr_tune_key *k)
-{
-    memset(k, 0, sizeof *k);
-    snprintf(k->gpu, sizeof k->gpu, "%s", tsr_engine_description(e)); /* name, sm and driver */
-    snprintf(k->model_digest, sizeof k->model_digest, "%s", tsr_model_digest(m));
-    k->precision = r->precision;
-    k->latent_h = r->latent_h, k->latent_w = r->latent_w;
-    k->budget = r->budget;
-}
-
 static tsr_store *open_store(const char *path)
 {
     tsr_store_params sp;
@@ -90,7 +80,7 @@ static int tune(const tune_args *a, int c, int t, int h, int w, uint64_t budget)
     tsr_store *s = NULL;
     if (!rc) {
         tsr_vae_plan_request(vae, t, h, w, budget, 0, &r);
-        key_for(e, m, &r, &key);
+        tsr_tune_key_make(vae, &r, &key); /* what decodes look up (tsr_tuned_plan_lookup) */
         s = open_store(a->store);
     }
     if (!rc) {

@@ -32,6 +32,34 @@ void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget
     r->emulated_cap = cpu;
 }
 
+void tsr_tune_key_make(const tsr_vae *v, const tsr_plan_request *r, tsr_tune_key *k)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->gpu, sizeof k->gpu, "%s", tsr_engine_description(v->engine)); /* name, sm and driver */
+    snprintf(k->model_digest, sizeof k->model_digest, "%s", v->model_digest);
+    k->precision = r->precision;
+    k->latent_h = r->latent_h, k->latent_w = r->latent_w;
+    k->budget = r->budget;
+}
+
+tsr_status tsr_tuned_plan_lookup(tsr_store *s, const tsr_vae *v, const tsr_plan_request *r, tsr_plan *out,
+                                 int *found, tsr_error *err)
+{
+    *found = 0;
+    if (!s || !v || !r) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tuned plan lookup: store, VAE and request needed");
+    tsr_tune_key key;
+    tsr_tune_key_make(v, r, &key);
+    tsr_tuned t = {0};
+    tsr_status st = tsr_store_tuned_get(s, &key, &t, found, err);
+    tsr_error bad = {0};
+    if (st == TSR_OK && *found && tsr_plan_from_json(t.plan_json, out, &bad) != TSR_OK) {
+        tsr_log(TSR_LOG_WARN, "the tuned plan in the store is not readable (%s): ignored", bad.message);
+        *found = 0;
+    }
+    tsr_tuned_clear(&t);
+    return st;
+}
+
 /* Decode settings that execute plan `pl`. */
 static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_decode_params *q)
 {

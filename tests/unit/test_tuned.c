@@ -3,10 +3,17 @@
  * the same frames as the planner's choice (bit for bit on exact rungs); a stored plan's `rung` and predictions
  * are re-derived from the request's ladder, so re-planning after TSR_ERR_DEVICE_OOM continues from it; a start
  * plan the request's planner would not make (over the budget, a kind the decode does not execute, ...) is
- * refused with a warning and the planner's choice runs instead. */
+ * refused with a warning and the planner's choice runs instead. With the store: tsr_tuned_plan_lookup finds what
+ * was stored under tsr_tune_key_make's key (the one tessera-cli tune uses) and nothing under another key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <process.h>
+#define getpid _getpid
+#else
+#include <unistd.h>
+#endif
 
 #include "core/common.h"
 #include "model/filler.h"
@@ -20,6 +27,7 @@ enum { LT = 3, LH = 6, LW = 10, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
 
 static tsr_error err;
 static tsr_model *model;
+static tsr_engine *planning_eng;
 static tsr_vae *planning_vae; /* for tsr_vae_plan_request: the request the executor makes */
 static float *lat;
 
@@ -231,6 +239,85 @@ static void test_invalid_start_falls_back(const out *ref)
     warnings = 0;
 }
 
+#if TSR_HAVE_STORE
+static int lookup(tsr_store *s, const tsr_vae *vae, const tsr_plan_request *r, tsr_plan *plan)
+{
+    int found = -1;
+    CHECKF(tsr_tuned_plan_lookup(s, vae, r, plan, &found, &err) == TSR_OK, "%s", err.message);
+    return found;
+}
+
+/* What tsr_store_tuned_put stored under tsr_tune_key_make's key is found for the same engine, model, latent size
+ * and budget only; tsr_autotune (tessera-cli tune) reads the same entry; the plan found starts a decode. */
+static void test_lookup(void)
+{
+    char path[600], side[640];
+    snprintf(path, sizeof path, "%s/tsr-tuned-%d.db", tsr_test_env("TMPDIR", tsr_test_env("TEMP", "/tmp")),
+             (int)getpid());
+    remove(path);
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = path;
+    tsr_store *s = NULL;
+    REQUIRE(tsr_store_open(&sp, &s, &err) == TSR_OK);
+    tsr_plan_request r = request(HUGE_BUDGET);
+    tsr_plan tiled = find_rung(HUGE_BUDGET, is_tiled), got;
+    tsr_tune_key k;
+    tsr_tune_key_make(planning_vae, &r, &k);
+    CHECK(strcmp(k.gpu, tsr_engine_description(planning_eng)) == 0 && strcmp(k.model_digest, tsr_model_digest(model)) == 0);
+    CHECK(k.precision == r.precision && k.latent_h == LH && k.latent_w == LW && k.budget == HUGE_BUDGET);
+    CHECK(lookup(s, planning_vae, &r, &got) == 0);
+
+    char json[1024];
+    tsr_plan_to_json(&tiled, json, sizeof json);
+    tsr_tuned t = {json, "{}", 0.25, tiled.peak};
+    REQUIRE(tsr_store_tuned_put(s, &k, &t, &err) == TSR_OK);
+    CHECK(lookup(s, planning_vae, &r, &got) == 1 && tsr_plan_same_settings(&got, &tiled) && got.peak == tiled.peak);
+    tsr_plan_request other = request(HUGE_BUDGET / 2); /* another budget */
+    CHECK(lookup(s, planning_vae, &other, &got) == 0);
+    tsr_vae_plan_request(planning_vae, LT, LH + 2, LW, HUGE_BUDGET, 0, &other); /* another latent size */
+    CHECK(lookup(s, planning_vae, &other, &got) == 0);
+    tsr_vae_plan_request(planning_vae, LT + 4, LH, LW, HUGE_BUDGET, 0, &other); /* more frames: the same key */
+    CHECK(lookup(s, planning_vae, &other, &got) == 1 && tsr_plan_same_settings(&got, &tiled));
+    tsr_vae_config cfg2 = *tsr_model_config(model); /* another model: another digest */
+    cfg2.block_out[0] = 64;
+    tsr_model *m2 = NULL;
+    tsr_vae *v2 = NULL;
+    REQUIRE(tsr_model_builtin(&cfg2, &m2, &err) == TSR_OK && tsr_vae_create(planning_eng, m2, &v2, &err) == TSR_OK);
+    tsr_vae_plan_request(v2, LT, LH, LW, HUGE_BUDGET, 0, &other);
+    CHECK(lookup(s, v2, &other, &got) == 0);
+    tsr_vae_destroy(&v2);
+    tsr_model_destroy(&m2);
+
+    /* the autotuner (tessera-cli tune) finds the entry under the same key without timing anything */
+    tsr_plan cached;
+    int from_cache = 0;
+    CHECK(tsr_autotune(s, &k, &r, 0, NULL, NULL, &cached, &from_cache, &err) == TSR_OK && from_cache &&
+          tsr_plan_same_settings(&cached, &tiled));
+
+    /* the plan found starts the decode */
+    static out o;
+    CHECK(lookup(s, planning_vae, &r, &got) == 1);
+    got.rung = -7; /* whatever was stored */
+    run_opts ro = {.budget = HUGE_BUDGET, .start = &got};
+    CHECKF(run(&ro, &o) == TSR_OK && o.plans == 1 && tsr_plan_same_settings(&o.first, &tiled) &&
+           o.first.rung == tiled.rung, "%s", err.message);
+
+    /* an entry that no longer parses is no plan (and says so) */
+    warnings = 0;
+    tsr_tuned broken = {"{\"chunk\":1}", "{}", 0.25, 1};
+    REQUIRE(tsr_store_tuned_put(s, &k, &broken, &err) == TSR_OK);
+    CHECK(lookup(s, planning_vae, &r, &got) == 0 && warnings == 1 && strstr(last_warning, "not readable"));
+    warnings = 0;
+    tsr_store_close(&s);
+    remove(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    remove(side);
+}
+#endif
+
 int main(void)
 {
     tsr_set_log_callback(on_log, NULL, TSR_LOG_WARN);
@@ -244,9 +331,8 @@ int main(void)
     tsr_engine_params_default(&ep);
     ep.backend = TSR_BACKEND_CPU;
     ep.threads = 2;
-    tsr_engine *eng = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &planning_vae, &err) == TSR_OK);
+    REQUIRE(tsr_engine_create(&ep, &planning_eng, &err) == TSR_OK);
+    REQUIRE(tsr_vae_create(planning_eng, model, &planning_vae, &err) == TSR_OK);
     size_t n = (size_t)16 * LT * LH * LW;
     lat = malloc(n * sizeof(float));
     tsr_filler_latent(lat, n);
@@ -257,9 +343,12 @@ int main(void)
     test_start_plan_runs(&ref);
     test_stored_rung_replans(&ref);
     test_invalid_start_falls_back(&ref);
+#if TSR_HAVE_STORE
+    test_lookup();
+#endif
 
     tsr_vae_destroy(&planning_vae);
-    tsr_engine_destroy(&eng);
+    tsr_engine_destroy(&planning_eng);
     free(lat);
     tsr_model_destroy(&model);
     return tsr_test_done();

@@ -430,6 +430,9 @@ typedef struct tsr_job_spec {
     int device;
     tsr_precision precision;
     uint64_t memory_budget;     /* bytes, 0 = automatic */
+    uint64_t host_budget;       /* decode with a memory budget: host memory the plan may take for host-side buffers
+                                 * (tsr_decode_params.host_budget); 0 = half the physical RAM when the job runs
+                                 * (tsr_plan_default_host_budget) */
     int tile;                   /* tile edge in output pixels, 0 = planner decides */
     int chunk;                  /* frames per temporal chunk, 0 = planner decides */
     /* media options (tsr_job_run) */
@@ -888,6 +891,9 @@ typedef struct tsr_runner_params {
     void *job_user;
     tsr_wakeup_fn wakeup;
     void *wakeup_user;
+    const char *tuned_store;    /* the default job's tsr_job_callbacks.tuned_store: the SQLite store whose tuned plans
+                                 * decodes with a memory budget start from (the app passes its own store's path);
+                                 * NULL = none. Copied at create */
 } tsr_runner_params;
 
 /* Any thread. */
@@ -921,7 +927,8 @@ const char *tsr_event_type_name(tsr_event_type t);
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
 
-/* Optional listeners of tsr_job_run_cb; any member may be NULL. All are called on the job's thread. */
+/* Optional listeners of tsr_job_run_cb (and where tuned plans are kept); any member may be NULL. All are called on
+ * the job's thread. */
 typedef struct tsr_job_callbacks {
     tsr_progress_fn progress;  /* as tsr_job_run's */
     /* Once per VAE pass, before it starts: tiles per frame (tsr_job_spec.tile geometry, else 1 x 1) and the
@@ -932,6 +939,10 @@ typedef struct tsr_job_callbacks {
     void (*preview)(void *user, const uint8_t *rgb, int width, int height, int stride);
     void *user;
     double preview_interval_s; /* <= 0: 0.25 s */
+    /* Not a listener: the SQLite store (a path) whose tuned plans (tessera-cli tune, tsr_tuned_plan_lookup) a decode
+     * with a memory budget starts from (tsr_decode_params.start_plan); opened on the job's thread for the lookup.
+     * NULL = none: the planner plans afresh. */
+    const char *tuned_store;
 } tsr_job_callbacks;
 
 /* tsr_job_run with plan and preview listeners (cb NULL: none). The runner's default job uses it to emit

@@ -339,6 +339,13 @@ typedef struct tsr_decode_params {
     /* Planned execution: the planner's policy (tsr_plan_request.tiling): 0 = AUTO (exact, exact tiles, then deep
      * tiles), EXACT_ONLY (no deep tiles), ALWAYS (tiles), DEEP (deep tiles only). FP8_STATE is never planned. */
     int plan_tiling;
+    /* Planned execution: start from this plan (a tuned one: tsr_tuned_plan_lookup) instead of tsr_plan_make's. It
+     * runs when the request's planner could make it (tsr_plan_adopt: a kind the decode executes, the same chunk,
+     * frame group, tiles and offload as a rung of the request's ladder, its predicted peak within memory_budget and
+     * its host memory within host_budget), with that rung's prediction, and on TSR_ERR_DEVICE_OOM the decode
+     * re-plans smaller from it as from the planner's own choice. Otherwise a warning is logged (tsr_log) and the
+     * decode plans as without it. NULL = the planner's choice. Only read during the call. */
+    const struct tsr_plan *start_plan;
 } tsr_decode_params;
 
 void tsr_decode_params_default(tsr_decode_params *p);
@@ -426,6 +433,9 @@ typedef struct tsr_job_spec {
     int device;
     tsr_precision precision;
     uint64_t memory_budget;     /* bytes, 0 = automatic */
+    uint64_t host_budget;       /* decode with a memory budget: host memory the plan may take for host-side buffers
+                                 * (tsr_decode_params.host_budget); 0 = half the physical RAM when the job runs
+                                 * (tsr_plan_default_host_budget) */
     int tile;                   /* tile edge in output pixels, 0 = planner decides */
     int chunk;                  /* frames per temporal chunk, 0 = planner decides */
     /* media options (tsr_job_run) */
@@ -732,6 +742,10 @@ typedef struct tsr_plan {
 
 /* free - margin: the default budget when the user sets none. */
 uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes);
+/* Half the physical RAM (0 when the system does not say: no limit): the host budget a planned decode gets when
+ * the caller sets none (tsr_job_spec.host_budget 0, tessera-cli plan / decode / tune without --host-budget).
+ * Any thread. */
+uint64_t tsr_plan_default_host_budget(void);
 /* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
@@ -742,6 +756,15 @@ tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, 
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).
  * tsr_vae_decode (memory_budget) then re-derives the causal states and continues with the chunk that failed. */
 tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur, tsr_plan *out, tsr_error *err);
+/* 1 when a and b run the same way (kind, chunk, frame group, tile edges, offloaded states, whole-frame tensors
+ * resident on the device or not, deep-tile passes), whatever their predictions, budget and `rung`. */
+int tsr_plan_same_settings(const tsr_plan *a, const tsr_plan *b);
+/* `given` (a stored plan, say, whose `rung` and predictions may come from another request or build) as a plan of
+ * request r: the rung of r's ladder with the same settings (tsr_plan_same_settings), with r's prediction and a
+ * `rung` that tsr_plan_next_smaller continues from. TSR_ERR_INVALID_ARG with the reason when r's ladder has no
+ * such rung (IMPOSSIBLE; FP8_STATE under no_fp8_state; a kind r's tiling policy or no_offload excludes; another
+ * fixed chunk or frame group) or when it does not fit r->budget or r->host_budget. Any thread. */
+tsr_status tsr_plan_adopt(const tsr_plan_request *r, const tsr_plan *given, tsr_plan *out, tsr_error *err);
 const char *tsr_plan_kind_name(tsr_plan_kind k);
 /* Compact JSON of the plan (stored by the autotuner); returns the length snprintf would write. */
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap);
@@ -763,6 +786,18 @@ tsr_status tsr_autotune(tsr_store *store, const tsr_tune_key *key, const tsr_pla
  * (no FP8_STATE: not executed). */
 void tsr_vae_plan_request(const tsr_vae *vae, int latent_t, int latent_h, int latent_w, uint64_t budget, int chunk,
                           tsr_plan_request *out);
+/* The autotuner's key for request r of this VAE (tsr_vae_plan_request): the engine (tsr_engine_description: GPU
+ * name, compute capability and driver; or the CPU and its threads), the digest of the VAE's model, r's precision,
+ * latent height x width and budget. tessera-cli tune stores its winner under it; tsr_tuned_plan_lookup reads with
+ * it, so the two always agree. Any thread. */
+void tsr_tune_key_make(const tsr_vae *vae, const tsr_plan_request *r, tsr_tune_key *key);
+/* The tuned plan stored for request r of this VAE (the key of tsr_tune_key_make): *found = 1 and *out = the plan
+ * as stored (its `rung` and predictions may be another request's: pass it as tsr_decode_params.start_plan, which
+ * checks it against the request and re-derives them), else *found = 0 (no entry, or one that no longer parses:
+ * logged as a warning). Takes the VAE rather than engine + model so that the host copy of the weights may be gone.
+ * Fails only when the store does. `store` follows the store's rule (one thread per handle). */
+tsr_status tsr_tuned_plan_lookup(tsr_store *store, const tsr_vae *vae, const tsr_plan_request *r, tsr_plan *out,
+                                 int *found, tsr_error *err);
 /* The untiled encoder's predicted device peak, bytes, for `frames` source frames (0 = unknown) of height x width
  * (padded as tsr_vae_encode pads them), tsr_encode_params' chunk and frame_group, on this VAE's backend: CPU =
  * fp32 activations alone (its emulated cap; checked equal to the measured peak), CUDA = bf16 activations with
@@ -869,6 +904,9 @@ typedef struct tsr_runner_params {
     void *job_user;
     tsr_wakeup_fn wakeup;
     void *wakeup_user;
+    const char *tuned_store;    /* the default job's tsr_job_callbacks.tuned_store: the SQLite store whose tuned plans
+                                 * decodes with a memory budget start from (the app passes its own store's path);
+                                 * NULL = none. Copied at create */
 } tsr_runner_params;
 
 /* Any thread. */
@@ -902,7 +940,8 @@ const char *tsr_event_type_name(tsr_event_type t);
 tsr_status tsr_job_run(tsr_engine *engine, const tsr_job_spec *spec, tsr_progress_fn progress, void *user,
                        tsr_error *err);
 
-/* Optional listeners of tsr_job_run_cb; any member may be NULL. All are called on the job's thread. */
+/* Optional listeners of tsr_job_run_cb (and where tuned plans are kept); any member may be NULL. All are called on
+ * the job's thread. */
 typedef struct tsr_job_callbacks {
     tsr_progress_fn progress;  /* as tsr_job_run's */
     /* Once per VAE pass, before it starts: tiles per frame (tsr_job_spec.tile geometry, else 1 x 1) and the
@@ -913,6 +952,10 @@ typedef struct tsr_job_callbacks {
     void (*preview)(void *user, const uint8_t *rgb, int width, int height, int stride);
     void *user;
     double preview_interval_s; /* <= 0: 0.25 s */
+    /* Not a listener: the SQLite store (a path) whose tuned plans (tessera-cli tune, tsr_tuned_plan_lookup) a decode
+     * with a memory budget starts from (tsr_decode_params.start_plan); opened on the job's thread for the lookup.
+     * NULL = none: the planner plans afresh. */
+    const char *tuned_store;
 } tsr_job_callbacks;
 
 /* tsr_job_run with plan and preview listeners (cb NULL: none). The runner's default job uses it to emit

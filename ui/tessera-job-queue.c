@@ -139,7 +139,9 @@ TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpoi
         append_job(self, tessera_job_new(&rows[i]));
     }
     tsr_store_free(rows);
-    tsr_runner_params params = {.job = job, .job_user = job_user, .wakeup = on_wakeup, .wakeup_user = self};
+    /* decodes with a VRAM budget start from the plans `tessera-cli tune` keeps in this same store */
+    tsr_runner_params params = {.job = job, .job_user = job_user, .wakeup = on_wakeup, .wakeup_user = self,
+                                .tuned_store = tsr_store_path(self->store)};
     if (tsr_runner_create(&params, &self->runner, &err) != TSR_OK) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
         return NULL;

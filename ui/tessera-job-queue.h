@@ -12,8 +12,8 @@ G_BEGIN_DECLS
 #define TESSERA_TYPE_JOB_QUEUE (tessera_job_queue_get_type())
 G_DECLARE_FINAL_TYPE(TesseraJobQueue, tessera_job_queue, TESSERA, JOB_QUEUE, GObject)
 
-/* db_path: the engine store's SQLite file (created; the app passes tsr_store_default_path's); job/job_user:
- * the runner's job function (NULL = the engine's). */
+/* db_path: the engine store's SQLite file (created; the app passes tsr_store_default_path's), whose tuned plans the
+ * runner's decodes with a VRAM budget start from; job/job_user: the runner's job function (NULL = the engine's). */
 TesseraJobQueue *tessera_job_queue_new(const char *db_path, tsr_job_fn job, gpointer job_user, GError **error);
 /* Rows recovered as interrupted when the queue was opened. */
 int tessera_job_queue_get_interrupted(TesseraJobQueue *self);

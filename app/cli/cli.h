@@ -44,6 +44,13 @@ int cmd_plan(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+/* cli_plan.c: the settings store (path NULL = the per-user one; on failure a line on stderr ending in `without`,
+ * what the command does without it, and NULL); the host budget of a planned decode (`opt`, the --host-budget
+ * value, or NULL = tsr_plan_default_host_budget: half the RAM; false on a malformed size); a plan in one line
+ * ("tiled, chunk 1, 2x3 tiles of 256 px, predicted peak 7.10 GiB"). */
+tsr_store *cli_store_open(const char *path, const char *cmd, const char *without);
+bool cli_host_budget(const char *opt, uint64_t *out);
+int cli_plan_summary(const tsr_plan *p, char *buf, size_t cap);
 /* "bf16", "fp8", ... -> precision; 0 on an unknown name. */
 int cli_parse_precision(const char *s, tsr_precision *out);
 int cmd_quantize(int argc, char **argv);

@@ -12,6 +12,8 @@ typedef struct cli_media_opts {
     int threads;
     int progress;
     int cancel_after;          /* testing: cancel once this many frames are done */
+    const char *store;         /* --store: tuned plans for decodes with --budget (NULL = the per-user store) */
+    int no_tuned;              /* --no-tuned: plan afresh */
 } cli_media_opts;
 
 void cli_media_opts_init(cli_media_opts *o, tsr_job_kind kind);

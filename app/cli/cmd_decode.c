@@ -18,6 +18,9 @@ typedef struct dec_opts {
     cli_tensor_opts c;         /* c.input: --latent */
     int tile_from;
     int deep_tile, deep_passes;
+    uint64_t budget, host_budget; /* --budget (0 = unplanned), --host-budget (default: half the RAM) */
+    const char *store;         /* --store: where tuned plans are looked up (NULL = the per-user store) */
+    int no_tuned;
 } dec_opts;
 
 typedef struct video_buf {
@@ -39,6 +42,7 @@ static int usage(void)
 {
     printf("usage: tessera-cli decode --model MODEL|builtin|builtin:small --latent LATENT.safetensors -o OUT.safetensors\n"
            "          [--chunk N] [--frame-group N] [--tile N [--tile-from B]] [--deep-tile N [--deep-passes P]]\n"
+           "          [--budget SIZE [--host-budget SIZE] [--store FILE] [--no-tuned]]\n"
            "          [--backend cpu|cuda|auto] [--threads N]\n"
            "          [--unscaled|--raw] [-q|--quiet]\n\n"
            "Decodes the tensor `latent` (or the file's only tensor), [1,16,T,h,w] or [16,T,h,w], to `video`\n"
@@ -52,23 +56,41 @@ static int usage(void)
            "--deep-tile N: deep tiles of N output pixels: per tile the whole clip (head on the whole frame, the rest\n"
            "on the tile with a halo): device memory = the head + one tile, host memory = the output. Near-exact:\n"
            "--deep-passes 2 (default) pools GroupNorm statistics from a first pass, 1 uses per-tile statistics,\n"
-           "3 or 4 gather them again from the previous pass's output (closer, slower).\n");
+           "3 or 4 gather them again from the previous pass's output.\n"
+           "--budget SIZE: device memory the decode may use (8G, 12G, ...): the memory planner picks chunk, frame\n"
+           "groups, offload and tiles, and re-plans smaller on out-of-memory. A plan that `tessera-cli tune` stored\n"
+           "for this GPU, model, precision, latent size and budget is used from the start (the settings store:\n"
+           "--store FILE, default the per-user one; --no-tuned plans afresh). --host-budget SIZE: host memory the\n"
+           "plan may take (default: half the RAM).\n");
     return 0;
 }
 
 static int parse(int argc, char **argv, dec_opts *o)
 {
     bool bad = false;
+    const char *budget = NULL, *host = NULL;
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_is_help(argv[i])) return usage() - 1;
+        if (cli_flag(argv, i, "--no-tuned")) {
+            o->no_tuned = 1;
+            continue;
+        }
         if (cli_tensor_parse_common(argc, argv, &i, "--latent", &o->c, &bad) ||
             cli_opt_int(argc, argv, &i, "--tile-from", &o->tile_from, &bad) ||
             cli_opt_int(argc, argv, &i, "--deep-tile", &o->deep_tile, &bad) ||
-            cli_opt_int(argc, argv, &i, "--deep-passes", &o->deep_passes, &bad))
+            cli_opt_int(argc, argv, &i, "--deep-passes", &o->deep_passes, &bad) ||
+            cli_opt_str(argc, argv, &i, "--budget", &budget, &bad) ||
+            cli_opt_str(argc, argv, &i, "--host-budget", &host, &bad) ||
+            cli_opt_str(argc, argv, &i, "--store", &o->store, &bad))
             continue;
         return cli_usage_error("decode", "unknown option '%s'", argv[i]);
     }
     if (bad) return 2;
+    if (budget && (!cli_parse_bytes(budget, &o->budget) || o->budget == 0))
+        return cli_usage_error("decode", "--budget needs a size like 12G");
+    if (!cli_host_budget(host, &o->host_budget)) return cli_usage_error("decode", "--host-budget needs a size like 32G");
+    if (o->budget && (o->c.tile > 0 || o->deep_tile > 0))
+        return cli_usage_error("decode", "--budget leaves tiling to the planner: not with --tile or --deep-tile");
     int rc = cli_tensor_check_common(&o->c, "decode", "--latent");
     if (rc) return rc;
     if (o->c.chunk < 0) return cli_usage_error("decode", "--chunk must be 0 (automatic) or more");
@@ -107,6 +129,44 @@ static void crop_from_meta(const tsr_weights *w, tsr_decode_params *p, video_buf
     if ((s = tsr_weights_meta(w, "tessera.width")) && (x = atoi(s)) > 0 && x < v->w) p->crop_width = v->w = x;
 }
 
+/* The planned decode's plans on stderr: the tuned one from the store when it runs, else the planner's. */
+typedef struct plan_print {
+    const tsr_plan *tuned;     /* the start plan given, or NULL */
+    int quiet;
+} plan_print;
+
+static void print_plan(void *user, const tsr_plan *p, const char *why)
+{
+    const plan_print *pp = user;
+    char line[256];
+    cli_plan_summary(p, line, sizeof line);
+    if (why) fprintf(stderr, "%sre-planned (%s): %s\n", pp->quiet ? "" : "\n", why, line);
+    else if (pp->tuned && tsr_plan_same_settings(p, pp->tuned)) fprintf(stderr, "tuned plan from the store: %s\n", line);
+    else fprintf(stderr, "%splanned: %s\n", pp->tuned ? "the tuned plan in the store does not fit; " : "", line);
+}
+
+static void log_warning(void *user, tsr_log_level level, const char *message)
+{
+    (void)user, (void)level;
+    fprintf(stderr, "tessera: %s\n", message);
+}
+
+/* The plan `tessera-cli tune` stored for this decode's key, unless --no-tuned. */
+static int tuned_plan(const dec_opts *o, tsr_vae *vae, const int d[4], tsr_plan *out)
+{
+    if (o->no_tuned) return 0;
+    tsr_store *s = cli_store_open(o->store, "decode", "planning without tuned plans");
+    if (!s) return 0;
+    tsr_plan_request r;
+    tsr_vae_plan_request(vae, d[1], d[2], d[3], o->budget, o->c.chunk, &r);
+    tsr_error err = {0};
+    int found = 0;
+    if (tsr_tuned_plan_lookup(s, vae, &r, out, &found, &err) != TSR_OK)
+        fprintf(stderr, "tessera-cli decode: tuned plans not read: %s\n", err.message);
+    tsr_store_close(&s);
+    return found;
+}
+
 static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_engine *eng, tsr_error *err)
 {
     const dec_opts *d_o = opts;
@@ -132,6 +192,14 @@ static int run(const void *opts, const tsr_vae_config *cfg, tsr_vae *vae, tsr_en
     p.deep_tile_passes = d_o->deep_passes;
     if (d_o->tile_from >= 0) p.tile_from = d_o->tile_from;
     if (rc == 0) crop_from_meta(&w, &p, &v);
+    tsr_plan tuned;
+    plan_print pp = {NULL, o->quiet};
+    if (rc == 0 && d_o->budget) {
+        p.memory_budget = d_o->budget;
+        p.host_budget = d_o->host_budget;
+        if (tuned_plan(d_o, vae, d, &tuned)) p.start_plan = pp.tuned = &tuned;
+        p.on_plan = print_plan, p.plan_user = &pp;
+    }
     p.progress = cli_progress;
     p.progress_user = o->quiet ? NULL : (void *)o;
     double t0 = tsr_now();
@@ -159,5 +227,6 @@ int cmd_decode(int argc, char **argv)
     dec_opts o = {.c = {.backend = "auto"}, .tile_from = -1};
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if (o.budget) tsr_set_log_callback(log_warning, NULL, TSR_LOG_WARN); /* before the engine: why a tuned plan is not used */
     return cli_tensor_command(&o.c, &o, run);
 }

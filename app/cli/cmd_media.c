@@ -52,6 +52,17 @@ bool cli_media_parse_opt(int argc, char **argv, int *i, cli_media_opts *o, bool 
         cli_opt_int(argc, argv, i, "--tile", &s->tile, bad) || cli_opt_int(argc, argv, i, "--queue", &s->queue_frames, bad) ||
         cli_opt_int(argc, argv, i, "--cancel-after", &o->cancel_after, bad))
         return true;
+    if (cli_opt_str(argc, argv, i, "--store", &o->store, bad)) return true;
+    if (cli_opt_str(argc, argv, i, "--budget", &v, bad)) {
+        if (!*bad && (!cli_parse_bytes(v, &s->memory_budget) || !s->memory_budget))
+            *bad = true, fprintf(stderr, "tessera-cli: bad --budget '%s'\n", v);
+        return true;
+    }
+    if (cli_opt_str(argc, argv, i, "--host-budget", &v, bad)) {
+        if (!*bad && !cli_parse_bytes(v, &s->host_budget)) *bad = true, fprintf(stderr, "tessera-cli: bad --host-budget '%s'\n", v);
+        return true;
+    }
+    if (cli_flag(argv, *i, "--no-tuned")) return o->no_tuned = 1, true;
     if (cli_opt_str(argc, argv, i, "--bitrate", &v, bad)) {
         uint64_t b = 0;
         if (!*bad && !cli_parse_bytes(v, &b)) *bad = true, fprintf(stderr, "tessera-cli: bad --bitrate '%s'\n", v);
@@ -110,15 +121,24 @@ int cli_media_run(cli_media_opts *o, const char *cmd)
     tsr_engine *engine = NULL;
     const char *dbg = getenv("TESSERA_DEBUG"); /* engine log on stderr (writer-queue timings and more) */
     if (dbg && *dbg && strcmp(dbg, "0") != 0) tsr_set_log_callback(log_to_stderr, NULL, TSR_LOG_DEBUG);
+    else if (s->memory_budget) tsr_set_log_callback(log_to_stderr, NULL, TSR_LOG_INFO); /* the plans and why */
+    char store[TSR_PATH_MAX] = "";
+    tsr_job_callbacks cb = {.progress = print_progress, .user = o};
+    if (s->memory_budget && !o->no_tuned) { /* decodes start from the plan `tune` stored for their key */
+        if (o->store) snprintf(store, sizeof store, "%s", o->store);
+        else if (tsr_store_default_path(store, sizeof store, &err) != TSR_OK) store[0] = 0;
+        cb.tuned_store = store[0] ? store : NULL;
+    }
     if (s->kind != TSR_JOB_TRANSCODE) {
         tsr_engine_params ep;
         tsr_engine_params_default(&ep);
         ep.backend = strcmp(o->backend, "cpu") == 0 ? TSR_BACKEND_CPU
                      : strcmp(o->backend, "cuda") == 0 ? TSR_BACKEND_CUDA : TSR_BACKEND_AUTO;
         ep.threads = o->threads;
+        ep.memory_budget = s->memory_budget; /* as the job's own engine would have it (the device's cap) */
         if (tsr_engine_create(&ep, &engine, &err) != TSR_OK) return cli_fail_err(&err);
     }
-    tsr_status st = tsr_job_run(engine, s, print_progress, o, &err);
+    tsr_status st = tsr_job_run_cb(engine, s, &cb, &err);
     if (o->progress) fputc('\n', stderr);
     tsr_engine_destroy(&engine);
     if (st != TSR_OK) return cli_fail_err(&err);
@@ -137,6 +157,9 @@ static const char media_opts_help[] =
     "  --model M            model file, builtin or builtin:small (default builtin)\n"
     "  --backend B          auto cpu cuda;  --threads N;  --chunk N;  --queue N (writer queue frames)\n"
     "  --tile N             exact spatial tiles of N pixels (decode: output, encode: input; 0 = untiled)\n"
+    "  --budget SIZE        device memory (8G, ...): the planner picks tiles and chunks; a decode starts from the\n"
+    "                       plan `tessera-cli tune` stored for it (--store FILE, default the per-user store;\n"
+    "                       --no-tuned plans afresh); --host-budget SIZE: host memory for it (default half the RAM)\n"
     "  --f16, --raw         encode: store fp16; store the unscaled mean (decoder input)\n"
     "  --unscaled, --raw    decode: the file holds the decoder input (also when its metadata says so)\n"
     "  -q, --quiet          no progress line\n";

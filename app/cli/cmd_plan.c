@@ -1,9 +1,6 @@
 /* `tessera-cli plan`: the memory plan for a latent shape and budget (no GPU needed). */
 #include <stdio.h>
 #include <string.h>
-#ifndef _WIN32
-#include <unistd.h>
-#endif
 
 #include "cli.h"
 
@@ -110,10 +107,7 @@ int cmd_plan(int argc, char **argv)
     plan_args a;
     memset(&a, 0, sizeof a);
     int rc = parse_plan_args(argc, argv, &a);
-#if !defined(_WIN32) && defined(_SC_PHYS_PAGES)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (rc < 0 && !a.have_host_budget && pages > 0 && page > 0) a.req.host_budget = (uint64_t)pages * (uint64_t)page / 2;
-#endif
+    if (rc < 0 && !a.have_host_budget) a.req.host_budget = tsr_plan_default_host_budget();
     if (rc >= 0) return rc;
     tsr_vae_config cfg;
     tsr_vae_config_seedvr2(&cfg);

@@ -18,13 +18,15 @@ static int usage(void)
            "  --model FILE|builtin     model (default builtin)\n"
            "  --backend cuda|cpu       default cuda (cpu: an emulated device cap, for tests)\n"
            "  --probe-frames N         latent frames of the probe (default 2)\n"
+           "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM,\n"
+           "                           as decode)\n"
            "  --store FILE             settings store (default: the per-user one)\n"
            "  --retune                 time again even when the key is stored\n");
     return 0;
 }
 
 typedef struct tune_args {
-    const char *model, *backend, *store, *shape, *budget;
+    const char *model, *backend, *store, *shape, *budget, *host_budget;
     int probe, retune;
 } tune_args;
 
@@ -39,6 +41,7 @@ static int parse(int argc, char **argv, tune_args *a)
                  !cli_opt_str(argc, argv, &i, "--store", &a->store, &bad) &&
                  !cli_opt_str(argc, argv, &i, "--latent-shape", &a->shape, &bad) &&
                  !cli_opt_str(argc, argv, &i, "--budget", &a->budget, &bad) &&
+                 !cli_opt_str(argc, argv, &i, "--host-budget", &a->host_budget, &bad) &&
                  !cli_opt_int(argc, argv, &i, "--probe-frames", &a->probe, &bad))
             return cli_usage_error("tune", "unknown option '%s'", argv[i]);
         if (bad) return 2;
@@ -46,33 +49,7 @@ static int parse(int argc, char **argv, tune_args *a)
     return 0;
 }
 
-static void key_for(const tsr_engine *e, const tsr_model *m, const tsr_plan_request *r, tsr_tune_key *k)
-{
-    memset(k, 0, sizeof *k);
-    snprintf(k->gpu, sizeof k->gpu, "%s", tsr_engine_description(e)); /* name, sm and driver */
-    snprintf(k->model_digest, sizeof k->model_digest, "%s", tsr_model_digest(m));
-    k->precision = r->precision;
-    k->latent_h = r->latent_h, k->latent_w = r->latent_w;
-    k->budget = r->budget;
-}
-
-static tsr_store *open_store(const char *path)
-{
-    tsr_store_params sp;
-    tsr_store_params_default(&sp);
-    sp.path = path;
-    sp.recover_interrupted = 0;
-    tsr_store *s = NULL;
-    tsr_error err = {0};
-    if (tsr_store_open(&sp, &s, &err) != TSR_OK) {
-        fprintf(stderr, "tessera-cli tune: no settings store (%s): the winner is not remembered\n", err.message);
-        return NULL;
-    }
-    if (tsr_store_notice(s)[0]) fprintf(stderr, "tessera-cli tune: %s\n", tsr_store_notice(s));
-    return s;
-}
-
-static int tune(const tune_args *a, int c, int t, int h, int w, uint64_t budget)
+static int tune(const tune_args *a, int c, int t, int h, int w, uint64_t budget, uint64_t host_budget)
 {
     tsr_error err = {0};
     tsr_engine *e = NULL;
@@ -90,8 +67,9 @@ static int tune(const tune_args *a, int c, int t, int h, int w, uint64_t budget)
     tsr_store *s = NULL;
     if (!rc) {
         tsr_vae_plan_request(vae, t, h, w, budget, 0, &r);
-        key_for(e, m, &r, &key);
-        s = open_store(a->store);
+        r.host_budget = host_budget; /* as decode's: time only the candidates it may run */
+        tsr_tune_key_make(vae, &r, &key); /* what decodes look up (tsr_tuned_plan_lookup) */
+        s = cli_store_open(a->store, "tune", "the winner is not remembered");
     }
     if (!rc) {
         tsr_tune_probe probe = {vae, TSR_MIN(t, a->probe > 0 ? a->probe : 2), h, w, 1};
@@ -117,15 +95,17 @@ static int tune(const tune_args *a, int c, int t, int h, int w, uint64_t budget)
 
 int cmd_tune(int argc, char **argv)
 {
-    tune_args a = {"builtin", "cuda", NULL, NULL, NULL, 2, 0};
+    tune_args a = {"builtin", "cuda", NULL, NULL, NULL, NULL, 2, 0};
     int rc = parse(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     int c, t, h, w;
     uint64_t budget = 0;
     if (!a.shape || sscanf(a.shape, "%dx%dx%dx%d", &c, &t, &h, &w) != 4 || c < 1 || t < 1 || h < 1 || w < 1)
-        return strcmp(a.backend, "cuda") == 0 && !a.shape ? tune(&a, 16, 2, 90, 160, 0) /* reports the GPU need */
+        return strcmp(a.backend, "cuda") == 0 && !a.shape ? tune(&a, 16, 2, 90, 160, 0, 0) /* reports the GPU need */
                                                           : cli_usage_error("tune", "--latent-shape CxTxHxW is required");
     if (!a.budget || !cli_parse_bytes(a.budget, &budget) || budget == 0)
         return cli_usage_error("tune", "--budget SIZE is required (8G, 12G, ...)");
-    return tune(&a, c, t, h, w, budget);
+    uint64_t host = 0;
+    if (!cli_host_budget(a.host_budget, &host)) return cli_usage_error("tune", "--host-budget needs a size like 32G");
+    return tune(&a, c, t, h, w, budget, host);
 }

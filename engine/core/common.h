@@ -58,4 +58,7 @@ double tsr_now(void);
 /* Number of online CPU cores (at least 1). */
 int tsr_cpu_count(void);
 
+/* Physical RAM in bytes; 0 when the system does not say. */
+uint64_t tsr_physical_memory(void);
+
 #endif

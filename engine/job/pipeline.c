@@ -253,6 +253,7 @@ static void announce_plan(job *j, int tile, int h, int w, int chunks)
 typedef struct planned_decode {
     job *j;
     int h, w, t;
+    const tsr_plan *tuned;      /* the start plan from the store, or NULL */
 } planned_decode;
 
 /* tsr_decode_params.on_plan: the planner's plan (and every re-plan after running out of device memory)
@@ -263,6 +264,9 @@ static void on_decode_plan(void *user, const tsr_plan *pl, const char *why)
     int chunk = pl->chunk > 0 ? pl->chunk : 1;
     if (why) tsr_log(TSR_LOG_WARN, "out of device memory, continuing with a smaller plan (%s): %s",
                      tsr_plan_kind_name(pl->kind), why);
+    else if (d->tuned && tsr_plan_same_settings(pl, d->tuned))
+        tsr_log(TSR_LOG_INFO, "tuned plan from the store: %s, chunk %d, frame group %d, tile %d px",
+                tsr_plan_kind_name(pl->kind), pl->chunk, pl->frame_group, pl->tile_w);
     announce_plan(d->j, pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? pl->tile_w : 0, d->h, d->w, (d->t + chunk - 1) / chunk);
 }
 
@@ -337,6 +341,29 @@ static void spool_close(spool *sp)
     tsr_atomic_abort(&sp->f); /* closes the writer if still open and deletes the file */
 }
 
+/* The plan `tessera-cli tune` stored for this decode's key in the caller's store (tsr_job_callbacks.tuned_store), if
+ * any: the decode starts from it (and plans afresh when it does not fit). A store that cannot be read costs the
+ * tuning, not the job. */
+static int tuned_plan(const job *j, tsr_vae *vae, const tsr_latent *l, tsr_plan *out)
+{
+    if (!j->cb.tuned_store) return 0;
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = j->cb.tuned_store;
+    sp.recover_interrupted = 0; /* a second handle beside the app's */
+    tsr_store *s = NULL;
+    tsr_error e = {0};
+    int found = 0;
+    if (tsr_store_open(&sp, &s, &e) == TSR_OK) {
+        tsr_plan_request r;
+        tsr_vae_plan_request(vae, l->t, l->h, l->w, j->spec->memory_budget, j->spec->chunk, &r);
+        if (tsr_tuned_plan_lookup(s, vae, &r, out, &found, &e) != TSR_OK) found = 0;
+        tsr_store_close(&s);
+    }
+    if (e.message[0]) tsr_log(TSR_LOG_WARN, "tuned plans not read (%s): planning for the budget", e.message);
+    return found;
+}
+
 static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, const tsr_media_info *src,
                                    spool *sp, tsr_error *err)
 {
@@ -356,9 +383,12 @@ static tsr_status decode_to_writer(job *j, tsr_vae *vae, const tsr_latent *l, co
         dp.max_frames = j->max_frames;
         dp.progress = forward_progress;
         dp.progress_user = j;
-        planned_decode pd = {j, 8 * l->h, 8 * l->w, l->t};
+        planned_decode pd = {j, 8 * l->h, 8 * l->w, l->t, NULL};
+        tsr_plan tuned;
         if (j->spec->memory_budget > 0 && dp.tile == 0) { /* the planner decides; re-plans on device OOM */
             dp.memory_budget = j->spec->memory_budget;
+            dp.host_budget = j->spec->host_budget ? j->spec->host_budget : tsr_plan_default_host_budget();
+            if (tuned_plan(j, vae, l, &tuned)) dp.start_plan = pd.tuned = &tuned;
             dp.on_plan = on_decode_plan;
             dp.plan_user = &pd;
         } else {

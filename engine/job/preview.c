@@ -38,11 +38,11 @@ static void forward_preview(void *ctx, const uint8_t *rgb, int width, int height
 }
 
 /* The file->file job of engine/job/pipeline.c (fails with TSR_ERR_UNSUPPORTED in builds without FFmpeg), with
- * its plan and previews forwarded as TSR_EVENT_PLAN / TSR_EVENT_PREVIEW. */
+ * its plan and previews forwarded as TSR_EVENT_PLAN / TSR_EVENT_PREVIEW and the runner's tuned-plan store. */
 tsr_status tsr_runner_default_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err)
 {
     (void)user;
     tsr_job_callbacks cb = {.progress = tsr_job_ctx_progress, .plan = forward_plan, .preview = forward_preview,
-                            .user = ctx};
+                            .user = ctx, .tuned_store = tsr_job_ctx_tuned_store(ctx)};
     return tsr_job_run_cb(NULL, spec, &cb, err);
 }

@@ -29,7 +29,8 @@ struct tsr_job_ctx {
 };
 
 struct tsr_runner {
-    tsr_runner_params params;
+    tsr_runner_params params;   /* params.tuned_store points at tuned_store */
+    char *tuned_store;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     pthread_t thread;
@@ -102,6 +103,8 @@ int tsr_runner_poll(tsr_runner *r, tsr_event *ev)
     free(n);
     return 1;
 }
+
+const char *tsr_job_ctx_tuned_store(const tsr_job_ctx *ctx) { return ctx->runner->tuned_store; }
 
 int tsr_job_ctx_cancelled(const tsr_job_ctx *ctx)
 {
@@ -233,12 +236,18 @@ tsr_status tsr_runner_create(const tsr_runner_params *p, tsr_runner **out, tsr_e
     tsr_runner *r = tsr_calloc(1, sizeof *r, err);
     if (!r) return TSR_ERR_NOMEM;
     if (p) r->params = *p;
+    if (p && p->tuned_store && !(r->tuned_store = tsr_strdup(p->tuned_store))) {
+        free(r);
+        return tsr_fail(err, TSR_ERR_NOMEM, "out of memory");
+    }
+    r->params.tuned_store = r->tuned_store;
     r->next_id = 1;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     if (pthread_create(&r->thread, NULL, worker_main, r) != 0) {
         pthread_cond_destroy(&r->cond);
         pthread_mutex_destroy(&r->lock);
+        free(r->tuned_store);
         free(r);
         return tsr_fail(err, TSR_ERR_INTERNAL, "cannot start the job runner thread");
     }
@@ -259,6 +268,7 @@ void tsr_runner_destroy(tsr_runner **runner)
     for (job_node *j = r->jobs, *n; j; j = n) n = j->next, free(j);
     for (event_node *e = r->events, *n; e; e = n) n = e->next, free(e);
     free(r->preview);
+    free(r->tuned_store);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
     free(r);

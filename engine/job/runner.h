@@ -12,6 +12,9 @@
 void tsr_preview_downscale(const uint8_t *src, int w, int h, int stride, int max_w, uint8_t *dst, int *ow, int *oh);
 void tsr_preview_size(int w, int h, int max_w, int *ow, int *oh);
 
+/* The runner's tsr_runner_params.tuned_store (NULL = none), for its default job. */
+const char *tsr_job_ctx_tuned_store(const tsr_job_ctx *ctx);
+
 /* The default job function (tsr_job_run when the build has it). */
 tsr_status tsr_runner_default_job(void *user, const tsr_job_spec *spec, tsr_job_ctx *ctx, tsr_error *err);
 

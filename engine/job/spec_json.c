@@ -26,7 +26,7 @@ static const spec_field fields[] = {
     STR(input),      STR(output),     STR(model),      STR(format),     INT(backend),    INT(device),
     INT(precision),  U64(memory_budget), INT(tile),    INT(chunk),      INT(kind),       STR(codec),
     INT(crf),        I64(bitrate),    INT(ten_bit),    STR(audio_from), INT(no_audio),   INT(fps_num),
-    INT(fps_den),    INT(latent_f16), INT(latent_raw), INT(queue_frames),
+    INT(fps_den),    INT(latent_f16), INT(latent_raw), INT(queue_frames), U64(host_budget),
 };
 
 _Static_assert(sizeof(tsr_backend_kind) == sizeof(int) && sizeof(tsr_precision) == sizeof(int) &&

@@ -51,6 +51,11 @@ uint64_t tsr_plan_default_budget(uint64_t free_bytes, uint64_t total_bytes)
     return free_bytes > margin ? free_bytes - margin : 0;
 }
 
+uint64_t tsr_plan_default_host_budget(void)
+{
+    return tsr_physical_memory() / 2; /* the rest for the OS, the media pipeline and the pinned staging */
+}
+
 const char *tsr_plan_kind_name(tsr_plan_kind k)
 {
     static const char *const names[] = {"exact", "exact-offload", "fp8-state", "tiled", "deep-tiles", "impossible"};
@@ -492,4 +497,57 @@ tsr_status tsr_plan_next_smaller(const tsr_plan_request *r, const tsr_plan *cur,
 {
     if (cur->kind == TSR_PLAN_IMPOSSIBLE) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: nothing smaller");
     return pick(r, cur->peak / 10 * 9, out, err);
+}
+
+int tsr_plan_same_settings(const tsr_plan *a, const tsr_plan *b)
+{
+    return a->kind == b->kind && a->chunk == b->chunk && a->frame_group == b->frame_group &&
+           a->offloaded == b->offloaded && a->tile_w == b->tile_w && a->tile_h == b->tile_h &&
+           (a->resident > 0) == (b->resident > 0) && a->deep_passes == b->deep_passes;
+}
+
+static void size_text(uint64_t b, char *buf, size_t n)
+{
+    if (b >= GIB) snprintf(buf, n, "%.2f GiB", (double)b / (double)GIB);
+    else snprintf(buf, n, "%.1f MiB", (double)b / (double)MIB);
+}
+
+/* The ladder's own rung, never the given one's numbers: its `rung` indexes this request's ladder (a stored plan's
+ * may index another one) and its prediction and work estimate are this build's. */
+static tsr_status adopt_rung(const tsr_plan_request *r, const tsr_ladder *l, const tsr_plan *given, tsr_plan *out,
+                             tsr_error *err)
+{
+    char need[32], have[32];
+    for (int i = 0; i < l->n; i++) {
+        if (!tsr_plan_same_settings(&l->rungs[i], given)) continue;
+        if (l->rungs[i].peak > r->budget) {
+            size_text(l->rungs[i].peak, need, sizeof need), size_text(r->budget, have, sizeof have);
+            return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: the %s plan needs %s, the budget is %s",
+                            tsr_plan_kind_name(given->kind), need, have);
+        }
+        *out = l->rungs[i];
+        return TSR_OK;
+    }
+    return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: this request has no %s plan with chunk %d, frame group %d, %d "
+                    "offloaded states and %d px tiles", tsr_plan_kind_name(given->kind), given->chunk,
+                    given->frame_group, given->offloaded, given->tile_w);
+}
+
+tsr_status tsr_plan_adopt(const tsr_plan_request *r, const tsr_plan *given, tsr_plan *out, tsr_error *err)
+{
+    if (!r || !given || r->budget == 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: no memory budget given");
+    if (given->kind == TSR_PLAN_IMPOSSIBLE) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: an impossible plan");
+    char need[32], have[32];
+    if (r->host_budget && given->state_host + given->host_boundary > r->host_budget) {
+        size_text(given->state_host + given->host_boundary, need, sizeof need);
+        size_text(r->host_budget, have, sizeof have);
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: the %s plan needs %s of host memory, the host budget is %s",
+                        tsr_plan_kind_name(given->kind), need, have);
+    }
+    tsr_ladder *l = tsr_calloc(1, sizeof *l, err);
+    if (!l) return TSR_ERR_NOMEM;
+    tsr_status st = tsr_plan_ladder(r, l, err);
+    if (st == TSR_OK) st = adopt_rung(r, l, given, out, err);
+    free(l);
+    return st;
 }

@@ -194,6 +194,7 @@ tsr_status tsr_vae_create(tsr_engine *engine, const tsr_model *model, tsr_vae **
     v->engine = engine;
     v->be = engine->be;
     v->cfg = *tsr_model_config(model);
+    snprintf(v->model_digest, sizeof v->model_digest, "%s", tsr_model_digest(model));
     if (!v->cfg.has_encoder && !v->cfg.has_decoder) {
         free(v);
         return tsr_fail(err, TSR_ERR_MODEL, "the model has neither an encoder nor a decoder");

@@ -49,6 +49,7 @@ struct tsr_vae {
     tsr_engine *engine;
     tsr_backend *be;
     tsr_vae_config cfg;
+    char model_digest[72];     /* tsr_model_digest of the model it was made from (the autotuner's key) */
     vae_half enc, dec;
     int tile_local_norm;       /* tests: per-tile GroupNorm statistics (the reference's approximation) */
     uint64_t tile_state_bytes; /* fp32 bytes of the per-tile causal states created in this clip */

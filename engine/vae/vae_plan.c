@@ -32,6 +32,34 @@ void tsr_vae_plan_request(const tsr_vae *v, int t, int h, int w, uint64_t budget
     r->emulated_cap = cpu;
 }
 
+void tsr_tune_key_make(const tsr_vae *v, const tsr_plan_request *r, tsr_tune_key *k)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->gpu, sizeof k->gpu, "%s", tsr_engine_description(v->engine)); /* name, sm and driver */
+    snprintf(k->model_digest, sizeof k->model_digest, "%s", v->model_digest);
+    k->precision = r->precision;
+    k->latent_h = r->latent_h, k->latent_w = r->latent_w;
+    k->budget = r->budget;
+}
+
+tsr_status tsr_tuned_plan_lookup(tsr_store *s, const tsr_vae *v, const tsr_plan_request *r, tsr_plan *out,
+                                 int *found, tsr_error *err)
+{
+    *found = 0;
+    if (!s || !v || !r) return tsr_fail(err, TSR_ERR_INVALID_ARG, "tuned plan lookup: store, VAE and request needed");
+    tsr_tune_key key;
+    tsr_tune_key_make(v, r, &key);
+    tsr_tuned t = {0};
+    tsr_status st = tsr_store_tuned_get(s, &key, &t, found, err);
+    tsr_error bad = {0};
+    if (st == TSR_OK && *found && tsr_plan_from_json(t.plan_json, out, &bad) != TSR_OK) {
+        tsr_log(TSR_LOG_WARN, "the tuned plan in the store is not readable (%s): ignored", bad.message);
+        *found = 0;
+    }
+    tsr_tuned_clear(&t);
+    return st;
+}
+
 /* Decode settings that execute plan `pl`. */
 static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_decode_params *q)
 {
@@ -176,6 +204,17 @@ static void tell(const tsr_decode_params *p, const tsr_plan *pl, const char *why
     if (p->on_plan) p->on_plan(p->plan_user, pl, why);
 }
 
+/* The caller's start plan as a rung of this request's ladder (its own `rung` may index another request's); 0 when
+ * there is none or the planner would not make it here. */
+static int start_plan(const tsr_decode_params *p, const tsr_plan_request *r, tsr_plan *pl)
+{
+    if (!p->start_plan) return 0;
+    tsr_error e = {0};
+    if (tsr_plan_adopt(r, p->start_plan, pl, &e) == TSR_OK) return 1;
+    tsr_log(TSR_LOG_WARN, "the given start plan is not used (%s): planning for the budget", e.message);
+    return 0;
+}
+
 tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                   const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, tsr_error *err)
 {
@@ -185,7 +224,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
     r.host_budget = p->host_budget;
     if (p->plan_tiling > 0) r.tiling = (tsr_tiling_policy)p->plan_tiling;
     tsr_plan pl;
-    tsr_status st = tsr_plan_make(&r, &pl, err);
+    tsr_status st = start_plan(p, &r, &pl) ? TSR_OK : tsr_plan_make(&r, &pl, err);
     if (st != TSR_OK) return st;
     char why[TSR_ERROR_MESSAGE_MAX] = "";
     int emitted = 0, replans = 0;

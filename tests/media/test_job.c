@@ -1,6 +1,7 @@
 /* tsr_job_run without the VAE (kind TRANSCODE): concurrent jobs on two threads, cancel from the progress
  * callback (no output, no temp file), and the runner's default job running it end to end; then a real VAE job
- * (builtin:small): PLAN/PREVIEW events through the runner and the frame rate kept in latent files. */
+ * (builtin:small): PLAN/PREVIEW events through the runner and the frame rate kept in latent files; decode jobs with
+ * a budget start from the plan tuned for them in the runner's store. */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -227,6 +228,108 @@ static void test_vae_plan_preview_fps(void)
     tsr_media_reader_close(&rd);
 }
 
+#if TSR_HAVE_STORE
+/* The first PLAN event of one job through a runner whose tuned-plan store is `store` (NULL = none). */
+static tsr_event plan_of_job(const char *store, const tsr_job_spec *s)
+{
+    tsr_runner_params rp = {.tuned_store = store};
+    tsr_runner *r = NULL;
+    tsr_error err = {0};
+    REQUIRE(tsr_runner_create(&rp, &r, &err) == TSR_OK);
+    uint64_t id = 0;
+    REQUIRE(tsr_runner_submit(r, s, &id, &err) == TSR_OK);
+    tsr_event ev = {0}, plan = {0};
+    int done = 0;
+    for (int spins = 0; spins < 12000 && !done; spins++) {
+        while (tsr_runner_poll(r, &ev)) {
+            if (ev.type == TSR_EVENT_PLAN && !plan.type) plan = ev;
+            if (ev.type == TSR_EVENT_FINISHED || ev.type == TSR_EVENT_FAILED) done = ev.type;
+            if (ev.type == TSR_EVENT_FAILED) fprintf(stderr, "tuned job failed: %s\n", ev.message);
+        }
+        if (!done) usleep(5000);
+    }
+    CHECK(done == TSR_EVENT_FINISHED && plan.type == TSR_EVENT_PLAN);
+    tsr_runner_destroy(&r);
+    return plan;
+}
+
+/* Decode jobs with a memory budget start from the plan tuned for their key in the runner's store (the app's own
+ * store: tsr_runner_params.tuned_store): the PLAN event shows the tuned plan's tiles where the planner would run
+ * whole frames. Without a store, or with a host budget (tsr_job_spec.host_budget) the tuned plan exceeds, the
+ * planner's whole-frame plan runs. */
+static void test_decode_tuned_store(void)
+{
+    char clip_in[300], lat[300], db[300];
+    snprintf(clip_in, sizeof clip_in, "%s/tuned.mkv", dir);
+    snprintf(lat, sizeof lat, "%s/tuned.safetensors", dir);
+    snprintf(db, sizeof db, "%s/tuned.db", dir);
+    write_clip(clip_in, 32, 48, 5, 0, 0, 5, 3, 64);
+    tsr_error err = {0};
+    tsr_job_spec s;
+    tsr_job_spec_default(&s);
+    s.kind = TSR_JOB_ENCODE, s.backend = TSR_BACKEND_CPU;
+    snprintf(s.input, sizeof s.input, "%s", clip_in);
+    snprintf(s.output, sizeof s.output, "%s", lat);
+    REQUIRE_MSG(tsr_job_run(NULL, &s, NULL, NULL, &err) == TSR_OK, err.message);
+
+    /* what `tessera-cli tune` would store for the job's engine (made from the spec), model, size and budget */
+    const uint64_t budget = 1ull << 30;
+    tsr_engine_params ep;
+    tsr_engine_params_default(&ep);
+    ep.backend = TSR_BACKEND_CPU, ep.memory_budget = budget;
+    tsr_vae_config cfg;
+    tsr_vae_config_seedvr2(&cfg);
+    static const int ch[4] = {32, 32, 64, 64}; /* builtin:small */
+    memcpy(cfg.block_out, ch, sizeof ch);
+    tsr_engine *eng = NULL;
+    tsr_model *m = NULL;
+    tsr_vae *vae = NULL;
+    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK && tsr_model_builtin(&cfg, &m, &err) == TSR_OK &&
+            tsr_vae_create(eng, m, &vae, &err) == TSR_OK);
+    tsr_plan_request r;
+    tsr_vae_plan_request(vae, 2, 6, 4, budget, 0, &r);
+    r.host_budget = tsr_plan_default_host_budget(); /* the job's, with host_budget 0 */
+    tsr_plan best, tiled;
+    REQUIRE(tsr_plan_make(&r, &best, &err) == TSR_OK && best.kind == TSR_PLAN_EXACT);
+    tiled = best;
+    while (tiled.kind != TSR_PLAN_IMPOSSIBLE && !(tiled.kind == TSR_PLAN_TILED && tiled.offloaded > 0)) {
+        r.budget = tiled.peak - 1;
+        REQUIRE(tsr_plan_make(&r, &tiled, &err) == TSR_OK);
+    }
+    REQUIRE(tiled.kind == TSR_PLAN_TILED && tiled.tiles_x * tiled.tiles_y > 1);
+    r.budget = budget;
+    tsr_tune_key k;
+    tsr_tune_key_make(vae, &r, &k);
+    char json[1024];
+    tsr_plan_to_json(&tiled, json, sizeof json);
+    tsr_tuned t = {json, "{}", 0.5, tiled.peak};
+    tsr_store_params sp;
+    tsr_store_params_default(&sp);
+    sp.path = db;
+    tsr_store *st = NULL;
+    REQUIRE(tsr_store_open(&sp, &st, &err) == TSR_OK && tsr_store_tuned_put(st, &k, &t, &err) == TSR_OK);
+    tsr_store_close(&st);
+    tsr_vae_destroy(&vae);
+    tsr_model_destroy(&m);
+    tsr_engine_destroy(&eng);
+
+    tsr_job_spec_default(&s);
+    s.backend = TSR_BACKEND_CPU, s.memory_budget = budget;
+    snprintf(s.input, sizeof s.input, "%s", lat);
+    snprintf(s.output, sizeof s.output, "%s/tuned-out.mkv", dir);
+    snprintf(s.format, sizeof s.format, "mkv-ffv1");
+    tsr_event with = plan_of_job(db, &s), without = plan_of_job(NULL, &s);
+    s.host_budget = 1024; /* far below what the tuned plan keeps in host memory */
+    tsr_event small_host = plan_of_job(db, &s);
+    fprintf(stderr, "tuned %dx%d tiles: with the store %dx%d, without %dx%d, host budget 1 KiB %dx%d\n", tiled.tiles_x,
+            tiled.tiles_y, with.tiles_x, with.tiles_y, without.tiles_x, without.tiles_y, small_host.tiles_x,
+            small_host.tiles_y);
+    CHECK(with.tiles_x == tiled.tiles_x && with.tiles_y == tiled.tiles_y);
+    CHECK(without.tiles_x == 1 && without.tiles_y == 1);
+    CHECK(small_host.tiles_x == 1 && small_host.tiles_y == 1);
+}
+#endif
+
 /* Entries of the job folder whose name starts with `prefix`. */
 static int count_prefixed(const char *prefix)
 {
@@ -375,6 +478,9 @@ int main(void)
     test_vae_plan_preview_fps();
     test_roundtrip_spool();
     test_encode_budget_tiles();
+#if TSR_HAVE_STORE
+    test_decode_tuned_store();
+#endif
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (!tsr_test_failures && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -417,6 +417,7 @@ static void test_job_spec_json(void)
     snprintf(a.format, sizeof a.format, "mkv-ffv1");
     a.backend = TSR_BACKEND_CUDA, a.device = 1, a.precision = TSR_PRECISION_FP16;
     a.memory_budget = 12ull << 30, a.tile = 512, a.chunk = 5, a.kind = TSR_JOB_ROUNDTRIP;
+    a.host_budget = (96ull << 30) + 7; /* not a power of two: every bit of a 64-bit value survives */
     snprintf(a.codec, sizeof a.codec, "ffv1");
     a.crf = 17, a.bitrate = 9000000000ll, a.ten_bit = 1, a.no_audio = 1, a.fps_num = 30000, a.fps_den = 1001;
     snprintf(a.audio_from, sizeof a.audio_from, "/clips/audio.wav");
@@ -426,7 +427,12 @@ static void test_job_spec_json(void)
     tsr_error err = {0};
     CHECKF(tsr_job_spec_from_json(json, &b, &err) == TSR_OK, "%s", err.message);
     CHECK(memcmp(&a, &b, sizeof a) == 0); /* both start zeroed by tsr_job_spec_default: padding matches */
+    CHECK(b.host_budget == (96ull << 30) + 7 && strstr(json, "\"host_budget\":103079215111"));
     free(json);
+    /* a row written before host_budget existed: 0, half the RAM when the job runs */
+    CHECK(tsr_job_spec_from_json("{\"memory_budget\": 1024}", &b, &err) == TSR_OK && b.host_budget == 0 &&
+          b.memory_budget == 1024);
+    CHECK(tsr_job_spec_from_json("{\"host_budget\": -5}", &b, &err) == TSR_ERR_FORMAT);
     CHECK(tsr_job_spec_from_json("{\"tile\": 256, \"from_the_future\": [1, {}]}", &b, &err) == TSR_OK);
     CHECK(b.tile == 256 && strcmp(b.model, "builtin:small") == 0 && b.crf == -1); /* the rest: defaults */
     CHECK(tsr_job_spec_from_json("{\"tile\": \"big\"}", &b, &err) == TSR_ERR_FORMAT);

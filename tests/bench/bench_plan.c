@@ -15,6 +15,8 @@
  *                                         predicted peak (tsr_plan_deep_tiles). CAP_GIB: the deep decodes run on an
  *                                         engine whose arena is CAP_GIB - weights (an allocation past it fails).
  *                                         Example (4K, 21 frames, 16 GiB): bench_plan deep 6 270 480 768 no-ref 16
+ *                                         TSR_BENCH_TWICE=1: each deep decode again on its engine (plans built);
+ *                                         TSR_BENCH_PNG_DIR: the middle frame's difference x64 as PNG per variant
  *   caps mode plans as the decoder does (exact, exact tiles, deep tiles; TSR_BENCH_HOST_GIB: the host budget,
  *   default 64) and reports the deep tiles' passes too: bench_plan caps 6 270 480 8 12 16
  *
@@ -244,8 +246,35 @@ static void write_png(const char *path, const unsigned char *rgb, int w, int h)
     free(raw), free(z);
 }
 
-/* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped; the tile grid drawn in blue. */
-static void diff_png(const char *path, const float *a, const float *b, int F, int H, int W, int fi, double gain, int tile)
+/* A tile grid in output pixels: cell (i, j) is rows [y[i], y[i+1]) x columns [x[j], x[j+1]). */
+typedef struct grid {
+    int ny, nx, y[257], x[257];
+} grid;
+
+/* Exact tiles: cores of `tile` px from the top left, the last row and column smaller. */
+static grid grid_fixed(int H, int W, int tile)
+{
+    grid g;
+    g.ny = TSR_MIN((H + tile - 1) / tile, 256), g.nx = TSR_MIN((W + tile - 1) / tile, 256);
+    for (int i = 0; i <= g.ny; i++) g.y[i] = TSR_MIN(i * tile, H);
+    for (int j = 0; j <= g.nx; j++) g.x[j] = TSR_MIN(j * tile, W);
+    return g;
+}
+
+/* Deep tiles: the balanced cores over the head's output (tsr_mm_deep_tile) times the output pixels per head pixel. */
+static grid grid_deep(int H, int W, const tsr_plan *pl)
+{
+    grid g;
+    int r = TSR_MAX(pl->tile_align, 1), h = H / r, w = W / r;
+    g.ny = TSR_MIN(pl->tiles_y, 256), g.nx = TSR_MIN(pl->tiles_x, 256);
+    for (int i = 0; i <= g.ny; i++) g.y[i] = (int)((int64_t)i * h / g.ny) * r;
+    for (int j = 0; j <= g.nx; j++) g.x[j] = (int)((int64_t)j * w / g.nx) * r;
+    return g;
+}
+
+/* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped; the tile grid's seams drawn in blue. */
+static void diff_png(const char *path, const float *a, const float *b, int F, int H, int W, int fi, double gain,
+                     const grid *g)
 {
     unsigned char *rgb = malloc((size_t)W * H * 3);
     for (int y = 0; y < H; y++)
@@ -255,9 +284,10 @@ static void diff_png(const char *path, const float *a, const float *b, int F, in
                 double v = fabs((double)a[i] - b[i]) * 127.5 * gain;
                 rgb[((size_t)y * W + x) * 3 + c] = (unsigned char)(v > 255 ? 255 : v);
             }
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            if ((y % tile == 0 && y) || (x % tile == 0 && x)) rgb[((size_t)y * W + x) * 3 + 2] = 160;
+    for (int i = 1; i < g->ny; i++)
+        for (int x = 0; x < W; x++) rgb[((size_t)g->y[i] * W + x) * 3 + 2] = 160;
+    for (int j = 1; j < g->nx; j++)
+        for (int y = 0; y < H; y++) rgb[((size_t)y * W + g->x[j]) * 3 + 2] = 160;
     write_png(path, rgb, W, H);
     free(rgb);
 }
@@ -275,19 +305,19 @@ static double psnr(const float *a, const float *b, size_t n, double *maxabs)
 }
 
 /* Largest |mean(a - b)| over one tile's pixels (all frames, per channel), 8-bit levels. */
-static double tile_shift(const float *a, const float *b, int F, int H, int W, int tile)
+static double tile_shift(const float *a, const float *b, int F, int H, int W, const grid *g)
 {
     double worst = 0;
-    for (int y0 = 0; y0 < H; y0 += tile)
-        for (int x0 = 0; x0 < W; x0 += tile)
+    for (int i = 0; i < g->ny; i++)
+        for (int j = 0; j < g->nx; j++)
             for (int c = 0; c < 3; c++) {
                 double s = 0;
                 long n = 0;
                 for (int f = 0; f < F; f++)
-                    for (int y = y0; y < H && y < y0 + tile; y++)
-                        for (int x = x0; x < W && x < x0 + tile; x++, n++) {
-                            size_t i = (((size_t)c * F + f) * H + y) * W + x;
-                            s += (double)a[i] - b[i];
+                    for (int y = g->y[i]; y < g->y[i + 1]; y++)
+                        for (int x = g->x[j]; x < g->x[j + 1]; x++, n++) {
+                            size_t k = (((size_t)c * F + f) * H + y) * W + x;
+                            s += (double)a[k] - b[k];
                         }
                 worst = fmax(worst, fabs(s / n) * 127.5);
             }
@@ -327,15 +357,16 @@ static int psnr_mode(int tile, const char *dir)
     float *l = decode_full(v, tile, 0, &t_l);
     v->tile_local_norm = 0;
     double p_t = psnr(t, u, n, &m_t), p_l = psnr(l, u, n, &m_l);
-    double s_t = tile_shift(t, u, F, H, W, tile), s_l = tile_shift(l, u, F, H, W, tile);
+    grid g = grid_fixed(H, W, tile);
+    double s_t = tile_shift(t, u, F, H, W, &g), s_l = tile_shift(l, u, F, H, W, &g);
     printf("{\"latent\":\"16x%dx%dx%d\",\"tile\":%d,\"untiled_s\":%.2f,\"tiled_s\":%.2f,\"psnr_db\":%.2f,\"max_abs\":%.4g,"
            "\"tile_shift_levels\":%.3f,\"per_tile_gn_psnr_db\":%.2f,\"per_tile_gn_max_abs\":%.4g,"
            "\"per_tile_gn_shift_levels\":%.3f}\n", LT, LH, LW, tile, t_u, t_t, p_t, m_t, s_t, p_l, m_l, s_l);
     char path[1024];
     snprintf(path, sizeof path, "%s/tiled_diff_x64.png", dir);
-    diff_png(path, t, u, F, H, W, F / 2, 64, tile);
+    diff_png(path, t, u, F, H, W, F / 2, 64, &g);
     snprintf(path, sizeof path, "%s/per_tile_gn_diff_x4.png", dir);
-    diff_png(path, l, u, F, H, W, F / 2, 4, tile);
+    diff_png(path, l, u, F, H, W, F / 2, 4, &g);
     free(u), free(t), free(l);
     tsr_vae_destroy(&v);
     tsr_engine_destroy(&eng);
@@ -396,7 +427,8 @@ static int deep_mode(int tile, int ref, double cap_gib)
         REQUIRE(tsr_plan_deep_tiles(&r, tile, TSR_MIN(passes, 2), &pl, &err) == TSR_OK);
         uint64_t arena = cap_gib > 0 ? (uint64_t)(cap_gib * 1073741824.0) - pl.weights : 0;
         float *d = decode_deep(tile, passes, arena, &secs, &again, &peak, &weights);
-        double m = 0, ps = d && u ? psnr(d, u, n, &m) : 0, sh = d && u ? tile_shift(d, u, F, H, W, tile) : 0;
+        grid g = grid_deep(H, W, &pl);
+        double m = 0, ps = d && u ? psnr(d, u, n, &m) : 0, sh = d && u ? tile_shift(d, u, F, H, W, &g) : 0;
         printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"deep\",\"tile\":%d,\"tiles\":\"%dx%d\",\"halo\":%d,"
                "\"passes\":%d,\"ok\":%d,\"cap_gib\":%.1f,\"seconds\":%.2f,\"seconds_again\":%.2f,\"work_pct\":%d,\"predicted_gib\":%.3f,\"arena_peak_gib\":%.3f,"
                "\"weights_gib\":%.3f,\"measured_gib\":%.3f,\"pred_over_meas\":%.3f,\"psnr_db\":%.2f,\"max_abs\":%.4g,"
@@ -405,6 +437,12 @@ static int deep_mode(int tile, int ref, double cap_gib)
                weights / 1073741824.0, (peak + weights) / 1073741824.0,
                (double)pl.peak / (double)(peak + weights ? peak + weights : 1), ps, m, sh, pl.host_boundary / 1073741824.0);
         fflush(stdout);
+        const char *dir = getenv("TSR_BENCH_PNG_DIR"); /* the middle frame's difference, amplified 64 times */
+        if (dir && d && u) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/deep_%dpx_%dpass_diff_x64.png", dir, tile, passes);
+            diff_png(path, d, u, F, H, W, F / 2, 64, &g);
+        }
         free(d);
     }
     free(u);

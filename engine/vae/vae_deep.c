@@ -9,12 +9,15 @@
  * buffer of the whole clip, delivered to the sink after the last tile. So the device holds the head's states
  * and ONE tile's tail states, never the full-resolution states of the whole frame.
  *
+ * Every tile's region has the same size (tsr_mm_deep_tile: shifted inwards at the frame's edges), so all tiles
+ * and passes run one set of conv shapes and a later tile resets the states the first one created.
+ *
  * GroupNorm in the tail is per frame over the whole frame, which a tile does not see. With two passes the first
- * pass runs every tile with the region's own statistics (the conv's pre_norm) and gathers, per normalised tail
+ * pass runs every tile with the statistics of its context (core + halo, clipped to the frame; applied by
+ * gn_stats_apply, the conv without pre_norm, as in every pass) and gathers, per normalised tail
  * conv and per frame, the statistics of the tile's core (gn_stats_accum); the cores tile the frame, so once
  * every tile has run they are the frame's statistics (of the first pass's activations). The second pass runs
- * every tile again normalising with them (gn_stats_apply into a buffer, the conv without pre_norm) and keeps
- * its output. The remaining error is that pass 1's activations (per-tile statistics upstream) differ slightly
+ * every tile again normalising with them and keeps its output. The remaining error is that pass 1's activations (per-tile statistics upstream) differ slightly
  * from the true ones. One pass (per-tile statistics) is the reference implementation's approximation. A single
  * tile covering the frame is the untiled decode, bit for bit. */
 #include <stdlib.h>

@@ -663,7 +663,7 @@ tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const 
  *                  memory. Near-exact (approximate = 1); host memory: the clip's output frames.
  * The planner returns the least approximate plan that fits, unless that plan's estimated work (work_pct) is more
  * than TSR_PLAN_MAX_SLOWDOWN times the least work of a near-exact plan that fits (exact tiles over host memory
- * at 1080p in 8 GiB: ~90 s per chunk where deep tiles take ~2 s): then the near-exact one (tiling EXACT_ONLY
+ * at 1080p in 8 GiB: ~90 s per chunk where deep tiles took 27 s for the clip): then the near-exact one (tiling EXACT_ONLY
  * keeps it exact). Among near-exact plans that fit, the least work. Pure functions: any thread. */
 #define TSR_PLAN_MAX_SLOWDOWN 4
 

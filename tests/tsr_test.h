@@ -71,6 +71,17 @@ static inline double tsr_test_rel_rms(const float *a, const float *ref, size_t n
     return sqrt(e / (r > 0 ? r : 1));
 }
 
+/* Remove an SQLite store file and its WAL and shared-memory side files. */
+static inline void tsr_test_remove_db(const char *path)
+{
+    char side[1100];
+    remove(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    remove(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    remove(side);
+}
+
 /* Set (v != NULL) or remove an environment variable, on every platform. */
 static inline void tsr_test_setenv(const char *k, const char *v)
 {

@@ -288,8 +288,8 @@ static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx
     int H = c->h * ho->scale, W = c->w * ho->scale;
     tsr_mm_rect core, big; /* every tile's region has the same size */
     tsr_mm_deep_tile(H, W, ny, nx, 0, halo, &core, &big);
-    tsr_mm_deep_opts o = {big.y1 - big.y0, big.x1 - big.x0, !c->r->fused_norm, !c->r->fused_norm, 0};
-    o.tail_normbuf = 1, o.ext = !c->r->fused_norm; /* statistics applied by a separate op (pass 1: edge tiles) */
+    /* every pass applies its statistics by a separate op into a buffer of its own (the tail's normbuf) */
+    tsr_mm_deep_opts o = {big.y1 - big.y0, big.x1 - big.x0, !c->r->fused_norm, 1, !c->r->fused_norm};
     uint64_t head_states = 0, host = 0, staging = 0;
     for (int i = 0; i < c->mm.ncausal; i++)
         if (c->mm.causal[i].stage < from) head_states += tsr_mm_state_elems(&c->mm, i, c->h, c->w);

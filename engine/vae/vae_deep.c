@@ -39,7 +39,8 @@ typedef struct deep {
     tsr_mm_rect core, reg;     /* the current tile, head-output pixels (reg: the same size for every tile) */
     tsr_mm_rect ctx;           /* the part of reg whose statistics pass 1 uses: core + halo, clipped to the frame */
     int nnorm, knorm, ci;      /* normalised tail convs per chunk, the next one's index, the chunk */
-    tsr_gnstats **stats;       /* [chunks][nnorm]: statistics of each normalised tail conv's input */
+    tsr_gnstats **stats;       /* [3][chunks][nnorm]: statistics of each normalised tail conv's input, gathered
+                                * by odd / even passes, and set 2: pass 1's per-tile context (reset per use) */
     float *lat, *y;            /* host staging: one latent chunk, one tile result */
     size_t y_cap;
     float *out;                /* [total][3][oh][ow]: the clip, frame-major as the sink takes it */
@@ -74,21 +75,21 @@ static tsr_status norm_conv(deep *d, vae_conv *c, tsr_act *x, const tsr_wt *norm
     if (d->knorm >= d->nnorm) return tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: normalised convs miscounted");
     size_t at = (size_t)d->ci * (size_t)d->nnorm + (size_t)d->knorm++, set = (size_t)d->chunks * (size_t)d->nnorm;
     tsr_gnstats **gs = &d->stats[(size_t)(d->pass & 1) * set + at], *use = d->stats[(size_t)((d->pass - 1) & 1) * set + at];
-    tsr_gnstats *own = NULL;
+    tsr_gnstats **own = &d->stats[2 * set + at];
     tsr_status st = d->pass < d->passes ? gather(d, x, &d->core, f, gs, err) : TSR_OK;
     if (st != TSR_OK) return st;
     if (d->ny * d->nx == 1) /* one tile: the conv's own norm, the untiled decode bit for bit */
         return tsr_vae_conv(d->v, c, x, norm, 1, res, y, err);
     if (d->pass == 1) {
-        st = gather(d, x, &d->ctx, f, &own, err);
-        use = own;
+        if (*own) be->ops->gn_stats_reset(be, *own);
+        st = gather(d, x, &d->ctx, f, own, err);
+        use = *own;
     }
     if (st == TSR_OK && !use) st = tsr_fail(err, TSR_ERR_INTERNAL, "%s: no statistics from the previous pass", c->name);
     tsr_act xn = {0};
     if (st == TSR_OK) st = be->ops->gn_stats_apply(be, norm, x, use, 1, &xn, err);
     if (st == TSR_OK) st = tsr_vae_conv(d->v, c, &xn, NULL, 0, res, y, err);
     be->ops->act_free(be, &xn);
-    be->ops->gn_stats_free(be, own);
     return st;
 }
 
@@ -255,7 +256,7 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
     /* one tile covering the frame: its own statistics are the frame's (bit for bit the untiled decode) */
     d->passes = d->ny * d->nx == 1 ? 1 : d->p->deep_tile_passes > 0 ? d->p->deep_tile_passes : 2;
     d->nnorm = (v->cfg.num_blocks - 1) * v->dec.layers * 2 + 1;
-    d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm * 2, sizeof *d->stats, err);
+    d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm * 3, sizeof *d->stats, err);
     d->lat = d->stats ? tsr_malloc((size_t)d->c * d->chunk * d->h * d->w * sizeof(float), err) : NULL;
     d->out = d->lat ? tsr_malloc((size_t)d->total * 3 * d->oh * d->ow * sizeof(float), err) : NULL;
     return d->out ? TSR_OK : TSR_ERR_NOMEM;
@@ -263,7 +264,7 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
 
 static void deep_free(deep *d)
 {
-    for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm * 2; i++)
+    for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm * 3; i++)
         d->v->be->ops->gn_stats_free(d->v->be, d->stats[i]);
     free(d->stats);
     free(d->lat);

@@ -13,6 +13,7 @@
 #include "model/filler.h"
 #include "tessera.h"
 #include "tsr_test.h"
+#include "tsr_decode_run.h"
 
 enum { LT = 3, LH = 8, LW = 24, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
 #define ON ((size_t)3 * OF * OH * OW)
@@ -22,48 +23,7 @@ static tsr_vae_config cfg;
 static tsr_model *model;
 static float *lat;
 
-typedef struct out {
-    float d[ON];
-    int next, bad_order, frames, calls, h, w;
-    int tiles_seen, tiles_total;
-    uint64_t peak;
-    int plans;
-    tsr_plan first, last;
-    char why[TSR_ERROR_MESSAGE_MAX];
-} out;
-
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
-{
-    (void)e;
-    out *o = user;
-    if (first != o->next) o->bad_order++;
-    o->h = h, o->w = w;
-    for (int i = 0; i < n && first + i < OF; i++)
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < h; y++)
-                memcpy(o->d + (((size_t)c * OF + first + i) * OH + y) * OW, fr + (((size_t)i * 3 + c) * h + y) * w,
-                       sizeof(float) * (size_t)w);
-    o->next = first + n;
-    o->frames += n;
-    o->calls++;
-    return TSR_OK;
-}
-
-static int on_progress(void *user, const tsr_progress *p)
-{
-    out *o = user;
-    if (p->mem_peak > o->peak) o->peak = p->mem_peak;
-    if (p->tiles > 1) o->tiles_seen = p->tile > o->tiles_seen ? p->tile : o->tiles_seen, o->tiles_total = p->tiles;
-    return 0;
-}
-
-static void on_plan(void *user, const tsr_plan *p, const char *why)
-{
-    out *o = user;
-    if (o->plans++ == 0) o->first = *p;
-    o->last = *p;
-    if (why) snprintf(o->why, sizeof o->why, "%s", why);
-}
+typedef tsr_decoded out;
 
 typedef struct run_opts {
     int chunk, deep, passes, max_frames, crop_h, crop_w, tile, tiling, offload;
@@ -73,16 +33,6 @@ typedef struct run_opts {
 /* A decode on a fresh CPU engine (its high-water mark starts at 0), capped at o->cap bytes (0 = none). */
 static tsr_status run(const run_opts *ro, out *o)
 {
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
-    ep.threads = 2;
-    ep.memory_budget = ro->cap;
-    tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
-    memset(o, 0, sizeof *o);
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = ro->chunk;
@@ -95,19 +45,8 @@ static tsr_status run(const run_opts *ro, out *o)
     p.host_budget = ro->host_budget;
     p.plan_tiling = ro->tiling;
     p.offload_states = ro->offload;
-    p.on_plan = on_plan, p.plan_user = o;
-    p.progress = on_progress, p.progress_user = o;
-    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, o, &err);
-    tsr_vae_destroy(&vae);
-    tsr_engine_destroy(&eng);
-    return st;
-}
-
-static double max_abs(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
+    o->crop_ok = 1;
+    return tsr_decode_run(model, lat, LT, LH, LW, ro->cap, &p, o, NULL, &err);
 }
 
 /* PSNR of [-1, 1] values mapped to [0, 1]. */
@@ -154,8 +93,8 @@ static void test_accuracy(void)
     REQUIRE(run(&ro, &ref) == TSR_OK && ref.frames == OF && !ref.bad_order);
     ro.deep = 4096; /* one tile covering the frame */
     CHECKF(run(&ro, &o) == TSR_OK, "%s", err.message);
-    CHECKF(memcmp(o.d, ref.d, sizeof o.d) == 0, "one deep tile differs from the untiled decode by %g",
-           max_abs(o.d, ref.d, ON));
+    CHECKF(memcmp(o.d, ref.d, TSR_DECODED_BYTES(o)) == 0, "one deep tile differs from the untiled decode by %g",
+           tsr_test_max_abs(o.d, ref.d, ON));
     CHECK(o.frames == OF && !o.bad_order);
     static const int tiles[] = {64, 32};
     for (size_t i = 0; i < TSR_ARRAY_LEN(tiles); i++) {
@@ -164,7 +103,7 @@ static void test_accuracy(void)
             ro.deep = tiles[i], ro.passes = passes;
             tsr_status st = run(&ro, &o);
             CHECKF(st == TSR_OK && o.frames == OF && !o.bad_order && o.h == OH && o.w == OW, "%s", err.message);
-            e[passes] = max_abs(o.d, ref.d, ON), ps[passes] = psnr(o.d, ref.d, ON);
+            e[passes] = tsr_test_max_abs(o.d, ref.d, ON), ps[passes] = psnr(o.d, ref.d, ON);
             CHECK(o.tiles_total == passes * ((OH + tiles[i] - 1) / tiles[i]) * ((OW + tiles[i] - 1) / tiles[i]));
             printf("deep tiles %d px, %d pass%s: %d tile runs, max abs %.3g, PSNR %.1f dB, peak %.3f MiB\n", tiles[i],
                    passes, passes == 1 ? "" : "es", o.tiles_total, e[passes], ps[passes], o.peak / 1048576.0);
@@ -185,7 +124,7 @@ static void test_streaming(void)
     REQUIRE(run(&ro, &o) == TSR_OK);
     ro.chunk = 2;
     CHECKF(run(&ro, &o2) == TSR_OK && o2.frames == OF && !o2.bad_order, "%s", err.message);
-    double d = max_abs(o.d, o2.d, ON);
+    double d = tsr_test_max_abs(o.d, o2.d, ON);
     printf("deep tiles 32 px: chunk 2 vs chunk 1 max abs %.3g\n", d);
     CHECK(d <= 1e-5);
     ro = (run_opts){.chunk = 1, .deep = 32, .max_frames = 6, .crop_h = OH - 5, .crop_w = OW - 9};
@@ -209,8 +148,8 @@ static void test_head_offload(void)
     uint64_t dev = ref.peak;
     ro.offload = 64; /* every head state */
     CHECKF(run(&ro, &o) == TSR_OK, "%s", err.message);
-    CHECKF(memcmp(o.d, ref.d, sizeof o.d) == 0, "head states in host memory change the frames by %g",
-           max_abs(o.d, ref.d, ON));
+    CHECKF(memcmp(o.d, ref.d, TSR_DECODED_BYTES(o)) == 0, "head states in host memory change the frames by %g",
+           tsr_test_max_abs(o.d, ref.d, ON));
     printf("deep 64 px: head states on the device %.4f MiB, in host memory %.4f MiB\n", dev / 1048576.0,
            o.peak / 1048576.0);
     CHECK(o.peak < dev);
@@ -228,7 +167,7 @@ static void test_head_offload(void)
            (unsigned long long)o.last.peak);
     ro = (run_opts){.deep = p.tile_w, .passes = 2};
     REQUIRE(run(&ro, &o2) == TSR_OK);
-    CHECK(memcmp(o.d, o2.d, sizeof o.d) == 0);
+    CHECK(memcmp(o.d, o2.d, TSR_DECODED_BYTES(o)) == 0);
 }
 
 /* The CPU backend's measured peak (activations + device states) equals the planner's prediction. */
@@ -309,7 +248,8 @@ static void test_planned(void)
     CHECKF(st == TSR_OK, "%s", err.message);
     CHECK(o2.plans >= 2 && o2.first.rung == a.rung && o2.last.kind == TSR_PLAN_DEEP_TILES && o2.last.tile_w < a.tile_w);
     CHECK(strstr(o2.why, "emulated device cap") != NULL && o2.frames == OF && !o2.bad_order && o2.peak <= ro.cap);
-    CHECKF(max_abs(o2.d, ref.d, ON) < 0.3, "%g", max_abs(o2.d, ref.d, ON)); /* the 32 px result: 0.186 */
+    double e = tsr_test_max_abs(o2.d, ref.d, ON);
+    CHECKF(e < 0.3, "%g", e); /* the 32 px result: 0.186 */
 }
 
 /* Bad parameters: clear errors, no crash. */

@@ -395,12 +395,7 @@ static void test_autotune(void)
     ts.calls = 0;
     CHECK(tsr_autotune(s, &key, &r, 1, fake_time, &ts, &again, &cached, NULL) == TSR_OK && !cached && ts.calls > 0);
     tsr_store_close(&s);
-    remove(path);
-    char side[600];
-    snprintf(side, sizeof side, "%s-wal", path);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    remove(side);
+    tsr_test_remove_db(path);
 #endif
 }
 

@@ -14,6 +14,7 @@
 #include "model/filler.h"
 #include "tessera.h"
 #include "tsr_test.h"
+#include "tsr_decode_run.h"
 #include "vae/vae_internal.h"
 
 enum { LT = 3, LH = 6, LW = 10, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
@@ -24,77 +25,24 @@ static tsr_vae_config cfg;
 static tsr_model *model;
 static float *lat;
 
-typedef struct out {
-    float d[ON];
-    int next, bad_order, frames;
-    uint64_t peak, resident;
-    int plans;
-    tsr_plan last;
-    char why[TSR_ERROR_MESSAGE_MAX];
-} out;
-
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
-{
-    out *o = user;
-    if (first != o->next || h != OH || w != OW) o->bad_order++;
-    for (int i = 0; i < n && first + i < OF; i++)
-        for (int c = 0; c < 3; c++)
-            memcpy(o->d + (((size_t)c * OF + first + i) * h) * w, fr + ((size_t)i * 3 + c) * h * w, sizeof(float) * h * w);
-    o->next = first + n;
-    o->frames += n;
-    return TSR_OK;
-}
-
-static int on_progress(void *user, const tsr_progress *p)
-{
-    out *o = user;
-    if (p->mem_peak > o->peak) o->peak = p->mem_peak;
-    return 0;
-}
-
-static void on_plan(void *user, const tsr_plan *p, const char *why)
-{
-    out *o = user;
-    o->plans++;
-    o->last = *p;
-    if (why) snprintf(o->why, sizeof o->why, "%s", why);
-}
+typedef tsr_decoded out;
 
 static int g_offload; /* tsr_decode_params.offload_states of the next run() */
+
+static uint64_t resident_peak(const tsr_vae *vae) { return vae->tile_resident_peak; }
 
 /* A decode on a fresh CPU engine capped at `cap` bytes of activations and device states (0 = none). */
 static tsr_status run(uint64_t cap, uint64_t budget, int chunk, out *o)
 {
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
-    ep.threads = 2;
-    ep.memory_budget = cap;
-    tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
-    memset(o, 0, sizeof *o);
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = chunk;
     p.memory_budget = budget;
     p.offload_states = g_offload;
-    p.on_plan = on_plan, p.plan_user = o;
-    p.progress = on_progress, p.progress_user = o;
-    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, o, &err);
-    o->resident = vae->tile_resident_peak;
-    tsr_vae_destroy(&vae);
-    tsr_engine_destroy(&eng);
-    return st;
+    return tsr_decode_run(model, lat, LT, LH, LW, cap, &p, o, resident_peak, &err);
 }
 
-static double max_abs(const float *a, const float *b)
-{
-    double m = 0;
-    for (size_t i = 0; i < ON; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
+static double max_abs(const float *a, const float *b) { return tsr_test_max_abs(a, b, ON); }
 
 static tsr_plan plan_at(uint64_t budget, int chunk)
 {
@@ -261,7 +209,7 @@ int main(void)
             g_offload = counts[i];
             st = run(0, 0, chunk, &o);
             CHECKF(st == TSR_OK && o.frames == OF && !o.bad_order, "offload %d chunk %d: %s", counts[i], chunk, err.message);
-            CHECKF(memcmp(o.d, dev_states.d, sizeof o.d) == 0, "offload %d chunk %d: max abs %g", counts[i], chunk,
+            CHECKF(memcmp(o.d, dev_states.d, TSR_DECODED_BYTES(o)) == 0, "offload %d chunk %d: max abs %g", counts[i], chunk,
                    max_abs(o.d, dev_states.d));
             /* the device-side peak drops by the offloaded states, less the two staging buffers */
             printf("offload %2d states, chunk %d: bit-identical, device peak %.3f MiB (device states %.3f MiB)\n",
@@ -307,7 +255,7 @@ int main(void)
                    (unsigned long long)o.peak, (unsigned long long)want.peak);
         if (want.kind == TSR_PLAN_EXACT_OFFLOAD) { /* exact: bit-identical; its peak is what the model says */
             offload_seen++;
-            CHECKF(memcmp(o.d, ref.d, sizeof o.d) == 0, "offload rung %d is not bit-identical", want.rung);
+            CHECKF(memcmp(o.d, ref.d, TSR_DECODED_BYTES(o)) == 0, "offload rung %d is not bit-identical", want.rung);
             CHECKF(o.peak == want.peak, "offload rung %d: measured %llu, predicted %llu bytes", want.rung,
                    (unsigned long long)o.peak, (unsigned long long)want.peak);
             CHECK(o.last.offloaded == want.offloaded && want.offloaded > 0);
@@ -344,7 +292,7 @@ int main(void)
            tsr_plan_kind_name(o.last.kind), o.last.offloaded, o.last.state_host / 1048576.0,
            o.last.state_staging / 1048576.0, off.peak / 1048576.0, o.peak / 1048576.0);
     CHECKF(st == TSR_OK && o.plans == 1 && o.last.kind == TSR_PLAN_EXACT_OFFLOAD, "%s", err.message);
-    CHECK(o.peak == off.peak && o.peak < exact_min.peak && memcmp(o.d, ref.d, sizeof o.d) == 0);
+    CHECK(o.peak == off.peak && o.peak < exact_min.peak && memcmp(o.d, ref.d, TSR_DECODED_BYTES(o)) == 0);
     /* the same cap with offload forbidden would have to tile */
     tsr_plan_request nr;
     tsr_plan_request_default(&nr);
@@ -388,7 +336,7 @@ int main(void)
     CHECKF(st == TSR_OK, "%s", err.message);
     CHECK(o.plans >= 2 && o.last.kind == TSR_PLAN_EXACT_OFFLOAD && strstr(o.why, "emulated device cap") != NULL);
     CHECK(o.frames == OF && o.bad_order == 0 && o.peak <= cap);
-    CHECKF(memcmp(o.d, ref.d, sizeof o.d) == 0, "after re-planning: %g", max_abs(o.d, ref.d));
+    CHECKF(memcmp(o.d, ref.d, TSR_DECODED_BYTES(o)) == 0, "after re-planning: %g", max_abs(o.d, ref.d));
 
     /* nothing fits: a clear error, no crash */
     st = run(4096, 1ull << 40, 1, &o);

@@ -21,12 +21,7 @@ static char g_dir[512];
 static void db_path(char *buf, size_t cap, const char *name)
 {
     snprintf(buf, cap, "%s/tsr-store-%d-%s.db", g_dir, (int)getpid(), name);
-    remove(buf);
-    char side[600];
-    snprintf(side, sizeof side, "%s-wal", buf);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", buf);
-    remove(side);
+    tsr_test_remove_db(buf);
 }
 
 static tsr_store *open_at(const char *path, int recover)

@@ -20,6 +20,7 @@
 #include "tessera.h"
 #include "tsr_config.h"
 #include "tsr_test.h"
+#include "tsr_decode_run.h"
 
 enum { LT = 3, LH = 6, LW = 10, OF = 4 * LT - 3, OH = 8 * LH, OW = 8 * LW };
 #define ON ((size_t)3 * OF * OH * OW)
@@ -31,13 +32,7 @@ static tsr_engine *planning_eng;
 static tsr_vae *planning_vae; /* for tsr_vae_plan_request: the request the executor makes */
 static float *lat;
 
-typedef struct out {
-    float d[ON];
-    int next, bad_order, frames, plans;
-    uint64_t peak;
-    tsr_plan first, last;
-    char why[TSR_ERROR_MESSAGE_MAX];
-} out;
+typedef tsr_decoded out;
 
 typedef struct run_opts {
     uint64_t cap;               /* the CPU backend's emulated device cap, 0 = none */
@@ -58,59 +53,16 @@ static void on_log(void *user, tsr_log_level level, const char *msg)
     snprintf(last_warning, sizeof last_warning, "%s", msg);
 }
 
-static tsr_status sink(void *user, const float *fr, int n, int first, int h, int w, tsr_error *e)
-{
-    (void)e;
-    out *o = user;
-    if (first != o->next || h != OH || w != OW) o->bad_order++;
-    for (int i = 0; i < n && first + i < OF; i++)
-        for (int c = 0; c < 3; c++)
-            memcpy(o->d + (((size_t)c * OF + first + i) * h) * w, fr + ((size_t)i * 3 + c) * h * w, sizeof(float) * h * w);
-    o->next = first + n;
-    o->frames += n;
-    return TSR_OK;
-}
-
-static int on_progress(void *user, const tsr_progress *p)
-{
-    out *o = user;
-    if (p->mem_peak > o->peak) o->peak = p->mem_peak;
-    return 0;
-}
-
-static void on_plan(void *user, const tsr_plan *p, const char *why)
-{
-    out *o = user;
-    if (o->plans++ == 0) o->first = *p;
-    o->last = *p;
-    if (why) snprintf(o->why, sizeof o->why, "%s", why);
-}
-
 /* One decode on a fresh CPU engine. */
 static tsr_status run(const run_opts *ro, out *o)
 {
-    tsr_engine_params ep;
-    tsr_engine_params_default(&ep);
-    ep.backend = TSR_BACKEND_CPU;
-    ep.threads = 2;
-    ep.memory_budget = ro->cap;
-    tsr_engine *eng = NULL;
-    tsr_vae *vae = NULL;
-    REQUIRE(tsr_engine_create(&ep, &eng, &err) == TSR_OK);
-    REQUIRE(tsr_vae_create(eng, model, &vae, &err) == TSR_OK);
-    memset(o, 0, sizeof *o);
     tsr_decode_params p;
     tsr_decode_params_default(&p);
     p.chunk = ro->chunk;
     p.memory_budget = ro->budget;
     p.host_budget = ro->host_budget;
     p.start_plan = ro->start;
-    p.on_plan = on_plan, p.plan_user = o;
-    p.progress = on_progress, p.progress_user = o;
-    tsr_status st = tsr_vae_decode(vae, lat, 16, LT, LH, LW, &p, sink, o, &err);
-    tsr_vae_destroy(&vae);
-    tsr_engine_destroy(&eng);
-    return st;
+    return tsr_decode_run(model, lat, LT, LH, LW, ro->cap, &p, o, NULL, &err);
 }
 
 static tsr_plan_request request(uint64_t budget)
@@ -164,7 +116,7 @@ static void test_start_plan_runs(const out *ref)
         CHECK(o.first.kind == s->kind && o.first.chunk == s->chunk && o.first.tile_w == s->tile_w &&
               o.first.frame_group == s->frame_group);
         if (s->kind == TSR_PLAN_TILED) CHECKF(d <= 1e-4, "tiled start plan: %g", d);
-        else CHECKF(memcmp(o.d, ref->d, sizeof o.d) == 0, "exact start plan not bit-identical: %g", d);
+        else CHECKF(memcmp(o.d, ref->d, TSR_DECODED_BYTES(o)) == 0, "exact start plan not bit-identical: %g", d);
         /* the planner's own choice at the start plan's peak is the same plan: the same frames bit for bit */
         tsr_plan_request r = request(s->peak);
         tsr_plan mine;
@@ -173,7 +125,7 @@ static void test_start_plan_runs(const out *ref)
         CHECKF(run(&rp, &chosen) == TSR_OK, "%s", err.message);
         CHECK(chosen.plans == 1 && tsr_plan_same_settings(&chosen.first, s));
         if (s->kind == TSR_PLAN_TILED) CHECK(max_abs(o.d, chosen.d) <= 1e-4); /* more of it resident here */
-        else CHECK(memcmp(o.d, chosen.d, sizeof o.d) == 0);
+        else CHECK(memcmp(o.d, chosen.d, TSR_DECODED_BYTES(o)) == 0);
     }
     CHECK(warnings == 0);
 }
@@ -196,7 +148,7 @@ static void test_stored_rung_replans(const out *ref)
     CHECK(o.first.rung == top.rung && o.first.peak == top.peak && tsr_plan_same_settings(&o.first, &top));
     CHECK(o.plans >= 2 && o.last.rung > top.rung && strstr(o.why, "emulated device cap") != NULL);
     CHECK(o.frames == OF && o.bad_order == 0 && o.peak <= ro.cap);
-    CHECKF(memcmp(o.d, ref->d, sizeof o.d) == 0, "after re-planning from the start plan: %g", max_abs(o.d, ref->d));
+    CHECKF(memcmp(o.d, ref->d, TSR_DECODED_BYTES(o)) == 0, "after re-planning from the start plan: %g", max_abs(o.d, ref->d));
 }
 
 /* Start plans the request's planner would not make: the decode logs why and runs the planner's choice. */
@@ -251,7 +203,7 @@ static int lookup(tsr_store *s, const tsr_vae *vae, const tsr_plan_request *r, t
  * and budget only; tsr_autotune (tessera-cli tune) reads the same entry; the plan found starts a decode. */
 static void test_lookup(void)
 {
-    char path[600], side[640];
+    char path[600];
     snprintf(path, sizeof path, "%s/tsr-tuned-%d.db", tsr_test_env("TMPDIR", tsr_test_env("TEMP", "/tmp")),
              (int)getpid());
     remove(path);
@@ -310,11 +262,7 @@ static void test_lookup(void)
     CHECK(lookup(s, planning_vae, &r, &got) == 0 && warnings == 1 && strstr(last_warning, "not readable"));
     warnings = 0;
     tsr_store_close(&s);
-    remove(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    remove(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    remove(side);
+    tsr_test_remove_db(path);
 }
 #endif
 

@@ -19,6 +19,8 @@ static void plan_usage(void)
            "  --frame-group N          output frames per group after the last temporal upsampler (default: the\n"
            "                           planner picks the largest that fits; N >= the chunk's frames: whole chunks)\n"
            "  --host-budget SIZE       host memory for offloaded state and tile buffers (default: half the RAM)\n"
+           "  --deep-passes P          passes of deep-tile plans, 1 to 4 (default 3: GroupNorm statistics pooled\n"
+           "                           over the tiles, gathered twice; 2 is faster, 1 uses per-tile statistics)\n"
            "  --no-offload             no plan that keeps untiled causal states in pinned host memory\n"
            "                           (exact-offload; the decoder executes it: prefetched, bit-exact)\n"
            "  --json                   print the plan as JSON\n");
@@ -93,6 +95,9 @@ static int parse_plan_args(int argc, char **argv, plan_args *a)
             if (bad || a->req.chunk < 0) return cli_usage_error("plan", "--chunk needs a number >= 0");
         } else if (cli_opt_int(argc, argv, &i, "--frame-group", &a->req.frame_group, &bad)) {
             if (bad || a->req.frame_group < 0) return cli_usage_error("plan", "--frame-group needs a number >= 0");
+        } else if (cli_opt_int(argc, argv, &i, "--deep-passes", &a->req.deep_passes, &bad)) {
+            if (bad || a->req.deep_passes < 1 || a->req.deep_passes > TSR_DEEP_MAX_PASSES)
+                return cli_usage_error("plan", "--deep-passes needs 1 to %d", TSR_DEEP_MAX_PASSES);
         } else {
             return cli_usage_error("plan", "unknown option '%s'", argv[i]);
         }

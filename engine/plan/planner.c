@@ -72,6 +72,9 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: latent shape %dx%dx%d is not usable", r->latent_t,
                         r->latent_h, r->latent_w);
     if (r->frame_group < 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: frame group %d", r->frame_group);
+    if (r->deep_passes < 0 || r->deep_passes > TSR_DEEP_MAX_PASSES)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: %d deep-tile passes (1 .. %d, 0 = %d)", r->deep_passes,
+                        TSR_DEEP_MAX_PASSES, TSR_DEEP_PASSES_DEFAULT);
     if (!tsr_mm_decoder(&c->cfg, &c->mm))
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: the VAE configuration has no usable decoder");
     c->h = r->latent_h;
@@ -319,7 +322,7 @@ static int predict_deep(const ctx *c, int tile, int passes, int offload, tsr_pla
     int H = c->h * c->mm.stages[from - 1].scale, W = c->w * c->mm.stages[from - 1].scale, ny, nx;
     if (tsr_mm_deep_grid(H, W, tile / ratio, &ny, &nx) < 2) return 0;
     p->approximate = 1; /* pooled (pass 2) or per-tile (pass 1) GroupNorm statistics in the tail */
-    p->two_pass_norm = passes == 2;
+    p->two_pass_norm = passes >= 2;
     p->deep_passes = passes;
     p->tile_major = 1;
     p->tiled_scale = c->mm.stages[from - 1].scale;
@@ -333,15 +336,16 @@ static int predict_deep(const ctx *c, int tile, int passes, int offload, tsr_pla
 }
 
 /* After the exact tiles (near-exact, so below every exact rung): the largest tiles first (the head is recomputed
- * per tile: fewer tiles, less work), two passes (pooled GroupNorm statistics); each size with the head's states
- * on the device, then (4K in 8 GiB) all of them in host memory. */
+ * per tile: fewer tiles, less work), the request's passes (default 3: pooled GroupNorm statistics, gathered
+ * twice); each size with the head's states on the device, then (4K in 8 GiB) all of them in host memory. */
 static void push_deep(const ctx *c, tsr_ladder *l)
 {
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32};
+    int passes = c->r->deep_passes > 0 ? c->r->deep_passes : TSR_DEEP_PASSES_DEFAULT;
     tsr_plan p;
     for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
         for (int off = 0; off <= (c->r->no_offload ? 0 : 1); off++)
-            if (predict_deep(c, sizes[i], 2, off ? TSR_MM_MAX_CAUSAL : 0, &p)) push(l, &p);
+            if (predict_deep(c, sizes[i], passes, off ? TSR_MM_MAX_CAUSAL : 0, &p)) push(l, &p);
 }
 
 static void push(tsr_ladder *l, const tsr_plan *p)
@@ -440,7 +444,7 @@ tsr_status tsr_plan_ladder(const tsr_plan_request *r, tsr_ladder *l, tsr_error *
 
 tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, tsr_plan *out, tsr_error *err)
 {
-    if (!r || tile < 1 || passes < 1 || passes > 2)
+    if (!r || tile < 1 || passes < 1 || passes > TSR_DEEP_MAX_PASSES)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px in %d passes", tile, passes);
     ctx *c = tsr_calloc(1, sizeof *c, err);
     if (!c) return TSR_ERR_NOMEM;

@@ -281,7 +281,7 @@ static tsr_status decode_args(const tsr_vae *vae, int c, int t, int h, int w, co
         p->tile_from < 0 || p->frame_group < 0 || p->offload_states < 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "decode parameters must not be negative");
     if (p->deep_tile < 0 || p->deep_tile_passes < 0 || p->deep_tile_passes > TSR_DEEP_MAX_PASSES)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 2, 1 .. 4) are "
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "deep tiles: tile edge %d px and %d passes (0 = 3, 1 .. 4) are "
                         "invalid", p->deep_tile, p->deep_tile_passes);
     if (p->plan_tiling < 0 || p->plan_tiling > TSR_TILING_DEEP)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "plan_tiling %d is not a tiling policy", p->plan_tiling);

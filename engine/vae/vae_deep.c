@@ -254,7 +254,7 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
     free(mm);
     if (st != TSR_OK) return st;
     /* one tile covering the frame: its own statistics are the frame's (bit for bit the untiled decode) */
-    d->passes = d->ny * d->nx == 1 ? 1 : d->p->deep_tile_passes > 0 ? d->p->deep_tile_passes : 2;
+    d->passes = d->ny * d->nx == 1 ? 1 : d->p->deep_tile_passes > 0 ? d->p->deep_tile_passes : TSR_DEEP_PASSES_DEFAULT;
     d->nnorm = (v->cfg.num_blocks - 1) * v->dec.layers * 2 + 1;
     d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm * 3, sizeof *d->stats, err);
     d->lat = d->stats ? tsr_malloc((size_t)d->c * d->chunk * d->h * d->w * sizeof(float), err) : NULL;

@@ -222,6 +222,7 @@ tsr_status tsr_vae_decode_planned(tsr_vae *vae, const tsr_latent_src *src, int c
     tsr_vae_plan_request(vae, t, h, w, p->memory_budget, p->chunk, &r);
     r.frame_group = p->frame_group;
     r.host_budget = p->host_budget;
+    r.deep_passes = p->deep_tile_passes;
     if (p->plan_tiling > 0) r.tiling = (tsr_tiling_policy)p->plan_tiling;
     tsr_plan pl;
     tsr_status st = start_plan(p, &r, &pl) ? TSR_OK : tsr_plan_make(&r, &pl, err);

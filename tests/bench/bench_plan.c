@@ -7,16 +7,20 @@
  *   bench_plan psnr LT LH LW TILE DIR     untiled vs tiled (TILE px, exact: whole-frame statistics) vs tiled
  *                                         with per-tile GroupNorm statistics (the reference's approximation):
  *                                         PSNR, max abs, worst tile colour shift; difference images (PNG) in DIR
- *   bench_plan deep LT LH LW TILE [no-ref] [CAP_GIB]
- *                                         untiled decode (skipped with no-ref: 4K does not fit 80 GB) vs deep tiles
+ *   bench_plan deep LT LH LW TILE [no-ref | ref=GIB] [CAP_GIB]
+ *                                         untiled decode (skipped with no-ref; ref=GIB: the exact reference is
+ *                                         planned for GIB with plan_tiling EXACT_ONLY — exact-offload or exact tiles,
+ *                                         host budget TSR_BENCH_HOST_GIB, default 100 — so 4K has one) vs deep tiles
  *                                         of TILE px with 2 passes (pooled GroupNorm statistics) vs 1 pass (per-tile
  *                                         statistics): one JSON line per variant with PSNR, max abs and worst tile
  *                                         colour shift against the untiled one, seconds, arena peak + weights,
  *                                         predicted peak (tsr_plan_deep_tiles). CAP_GIB: the deep decodes run on an
  *                                         engine whose arena is CAP_GIB - weights (an allocation past it fails).
- *                                         Example (4K, 21 frames, 16 GiB): bench_plan deep 6 270 480 768 no-ref 16
+ *                                         Example (4K, 21 frames, 16 GiB): bench_plan deep 6 270 480 768 ref=70 16
  *                                         TSR_BENCH_TWICE=1: each deep decode again on its engine (plans built);
  *                                         TSR_BENCH_PNG_DIR: the middle frame's difference x64 as PNG per variant
+ *                                         (TSR_BENCH_PNG_CROP=WxH: a box around the first seams' crossing);
+ *                                         TSR_BENCH_PASSES_MAX / _MIN: the passes run (default 2 .. 1)
  *   caps mode plans as the decoder does (exact, exact tiles, deep tiles; TSR_BENCH_HOST_GIB: the host budget,
  *   default 64) and reports the deep tiles' passes too: bench_plan caps 6 270 480 8 12 16
  *
@@ -273,22 +277,37 @@ static grid grid_deep(int H, int W, const tsr_plan *pl)
 }
 
 /* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped; the tile grid's seams drawn in blue. */
+/* |a - b| x gain of frame fi as PNG, seams in blue. TSR_BENCH_PNG_CROP=WxH: only a W x H box around the first
+ * seams' crossing (a 4K frame's PNG is too large to bring back from the device). */
 static void diff_png(const char *path, const float *a, const float *b, int F, int H, int W, int fi, double gain,
                      const grid *g)
 {
-    unsigned char *rgb = malloc((size_t)W * H * 3);
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
+    int cw = W, ch = H, x0 = 0, y0 = 0;
+    const char *crop = getenv("TSR_BENCH_PNG_CROP");
+    if (crop && sscanf(crop, "%dx%d", &cw, &ch) == 2 && cw > 0 && ch > 0) {
+        cw = TSR_MIN(cw, W), ch = TSR_MIN(ch, H);
+        x0 = TSR_MAX(0, TSR_MIN((g->nx > 1 ? g->x[1] : W / 2) - cw / 2, W - cw));
+        y0 = TSR_MAX(0, TSR_MIN((g->ny > 1 ? g->y[1] : H / 2) - ch / 2, H - ch));
+    } else {
+        cw = W, ch = H;
+    }
+    unsigned char *rgb = malloc((size_t)cw * ch * 3);
+    if (!rgb) return;
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++)
             for (int c = 0; c < 3; c++) {
-                size_t i = (((size_t)c * F + fi) * H + y) * W + x;
+                size_t i = (((size_t)c * F + fi) * H + y0 + y) * W + x0 + x;
                 double v = fabs((double)a[i] - b[i]) * 127.5 * gain;
-                rgb[((size_t)y * W + x) * 3 + c] = (unsigned char)(v > 255 ? 255 : v);
+                unsigned char *px = &rgb[((size_t)y * cw + x) * 3 + c];
+                *px = (unsigned char)(v > 255 ? 255 : v);
             }
     for (int i = 1; i < g->ny; i++)
-        for (int x = 0; x < W; x++) rgb[((size_t)g->y[i] * W + x) * 3 + 2] = 160;
+        if (g->y[i] >= y0 && g->y[i] < y0 + ch)
+            for (int x = 0; x < cw; x++) rgb[((size_t)(g->y[i] - y0) * cw + x) * 3 + 2] = 160;
     for (int j = 1; j < g->nx; j++)
-        for (int y = 0; y < H; y++) rgb[((size_t)y * W + g->x[j]) * 3 + 2] = 160;
-    write_png(path, rgb, W, H);
+        if (g->x[j] >= x0 && g->x[j] < x0 + cw)
+            for (int y = 0; y < ch; y++) rgb[((size_t)y * cw + g->x[j] - x0) * 3 + 2] = 160;
+    write_png(path, rgb, cw, ch);
     free(rgb);
 }
 
@@ -376,8 +395,8 @@ static int psnr_mode(int tile, const char *dir)
 /* One decode of the whole clip (forced deep tiles when deep > 0) on a fresh engine with an arena of `arena` bytes
  * (0 = the device): its frames (or NULL when it failed), time, arena peak, measured weights. TSR_BENCH_TWICE=1:
  * the same decode again on the same engine (its cuDNN plans and pinned blocks built), timed into *again. */
-static float *decode_deep(int deep, int passes, uint64_t arena, double *secs, double *again, uint64_t *peak,
-                          size_t *weights)
+static float *decode_deep(int deep, int passes, uint64_t arena, uint64_t ref_budget, double *secs, double *again,
+                          uint64_t *peak, size_t *weights)
 {
     int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
     tsr_engine *eng = NULL;
@@ -389,6 +408,11 @@ static float *decode_deep(int deep, int passes, uint64_t arena, double *secs, do
     tsr_decode_params_default(&p);
     p.chunk = 1, p.deep_tile = deep, p.deep_tile_passes = passes;
     p.progress = progress, p.progress_user = &r;
+    if (ref_budget) { /* the exact reference under a budget: exact, exact-offload or exact tiles, never approximate */
+        p.chunk = 0, p.memory_budget = ref_budget, p.plan_tiling = TSR_TILING_EXACT_ONLY;
+        p.host_budget = (uint64_t)env_int("TSR_BENCH_HOST_GIB", 100) << 30;
+        p.on_plan = on_plan, p.plan_user = &r;
+    }
     double t0 = tsr_now();
     if (!r.d || tsr_vae_decode(v, lat, 16, LT, LH, LW, &p, sink, &r, &err) != TSR_OK) {
         fprintf(stderr, "decode deep %d passes %d: %s\n", deep, passes, err.message);
@@ -403,30 +427,35 @@ static float *decode_deep(int deep, int passes, uint64_t arena, double *secs, do
         else fprintf(stderr, "decode deep %d passes %d, again: %s\n", deep, passes, err.message);
     }
     *peak = r.peak;
+    if (ref_budget && r.d)
+        fprintf(stderr, "reference plan: kind %d, chunk %d, %d states in host memory, tiles %dx%d, %d re-plans\n",
+                (int)r.last.kind, r.last.chunk, r.last.kind == TSR_PLAN_EXACT_OFFLOAD ? r.last.offloaded : 0,
+                r.last.tiles_y, r.last.tiles_x, r.plans - 1);
     tsr_vae_destroy(&v);
     tsr_engine_destroy(&eng);
     return r.d;
 }
 
-static int deep_mode(int tile, int ref, double cap_gib)
+static int deep_mode(int tile, int ref, double ref_gib, double cap_gib)
 {
     int F = 4 * LT - 3, H = 8 * LH, W = 8 * LW;
     size_t n = (size_t)3 * F * H * W, weights = 0;
     double secs = 0, again = 0;
     uint64_t peak = 0;
-    float *u = ref ? decode_deep(0, 0, 0, &secs, &again, &peak, &weights) : NULL;
+    uint64_t ref_budget = (uint64_t)(ref_gib * 1073741824.0);
+    float *u = ref ? decode_deep(0, 0, 0, ref_budget, &secs, &again, &peak, &weights) : NULL;
     if (ref)
-        printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"untiled\",\"ok\":%d,\"seconds\":%.2f,\"measured_gib\":%.3f}\n",
-               LT, LH, LW, u != NULL, secs, (peak + weights) / 1073741824.0);
+        printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"%s\",\"ok\":%d,\"seconds\":%.2f,\"measured_gib\":%.3f}\n",
+               LT, LH, LW, ref_budget ? "exact-planned" : "untiled", u != NULL, secs, (peak + weights) / 1073741824.0);
     int hi = env_int("TSR_BENCH_PASSES_MAX", 2), lo = env_int("TSR_BENCH_PASSES_MIN", 1);
     for (int passes = hi; passes >= lo; passes--) {
         tsr_plan_request r;
         tsr_plan_request_default(&r);
         r.latent_t = LT, r.latent_h = LH, r.latent_w = LW, r.chunk = 1, r.budget = 1;
         tsr_plan pl;
-        REQUIRE(tsr_plan_deep_tiles(&r, tile, TSR_MIN(passes, 2), &pl, &err) == TSR_OK);
+        REQUIRE(tsr_plan_deep_tiles(&r, tile, passes, &pl, &err) == TSR_OK);
         uint64_t arena = cap_gib > 0 ? (uint64_t)(cap_gib * 1073741824.0) - pl.weights : 0;
-        float *d = decode_deep(tile, passes, arena, &secs, &again, &peak, &weights);
+        float *d = decode_deep(tile, passes, arena, 0, &secs, &again, &peak, &weights);
         grid g = grid_deep(H, W, &pl);
         double m = 0, ps = d && u ? psnr(d, u, n, &m) : 0, sh = d && u ? tile_shift(d, u, F, H, W, &g) : 0;
         printf("{\"latent\":\"16x%dx%dx%d\",\"variant\":\"deep\",\"tile\":%d,\"tiles\":\"%dx%d\",\"halo\":%d,"
@@ -453,7 +482,7 @@ int main(int argc, char **argv)
 {
     if (argc < 6) {
         fprintf(stderr, "usage: bench_plan caps LT LH LW CAP_GIB... | psnr LT LH LW TILE DIR | deep LT LH LW TILE "
-                        "[no-ref] [CAP_GIB]\n");
+                        "[no-ref | ref=GIB] [CAP_GIB]\n");
         return 2;
     }
     LT = atoi(argv[2]), LH = atoi(argv[3]), LW = atoi(argv[4]);
@@ -466,12 +495,13 @@ int main(int argc, char **argv)
         rc = caps(argc - 5, argv + 5);
     } else if (strcmp(argv[1], "deep") == 0) {
         int ref = 1;
-        double cap = 0;
+        double cap = 0, ref_gib = 0;
         for (int i = 6; i < argc; i++) {
             if (strcmp(argv[i], "no-ref") == 0) ref = 0;
+            else if (strncmp(argv[i], "ref=", 4) == 0) ref_gib = atof(argv[i] + 4);
             else cap = atof(argv[i]);
         }
-        rc = deep_mode(atoi(argv[5]), ref, cap);
+        rc = deep_mode(atoi(argv[5]), ref, ref_gib, cap);
     } else {
         rc = argc > 6 ? psnr_mode(atoi(argv[5]), argv[6]) : 2;
     }

@@ -333,6 +333,10 @@ typedef struct tsr_decode_params {
      * states of that many of the head's temporal convs (the largest first) in host memory. */
     int deep_tile;
     int deep_tile_passes;
+    /* Deep tiles: 0 (default) runs the head once per chunk and keeps its output in host memory (pinned on CUDA;
+     * 4K 21 f: 5.8 GiB in bf16) for every tile and pass to cut its region from; 1 runs the head again for every
+     * tile and pass (no host memory beyond the output frames). The same frames bit for bit. */
+    int deep_head_recompute;
 #define TSR_DEEP_MAX_PASSES 4
 #define TSR_DEEP_PASSES_DEFAULT 3
     /* Planned execution (memory_budget > 0): host memory the plan may take for its host-side buffers (offloaded
@@ -660,10 +664,12 @@ tsr_status tsr_store_backend_tuning_put(tsr_store *s, const char *device, const 
  *                  (vae/vae_tiled.c); causal states per tile on the device, or (offloaded > 0) as history
  *                  frames in host memory. Exact: equal to the untiled decode up to rounding.
  *   DEEP_TILES     tile-outer (vae/vae_deep.c): per output tile (core + a halo >= the receptive field) the whole
- *                  clip, the head recomputed on the whole frame, the rest on the tile's region with one tile's
- *                  causal states; GroupNorm statistics pooled from a first pass over the tiles' cores
- *                  (deep_passes 2); `offloaded` > 0: that many of the head's causal states in pinned host
- *                  memory. Near-exact (approximate = 1); host memory: the clip's output frames.
+ *                  clip, the head on the whole frame (run once per chunk, its output cached in host memory:
+ *                  head_cache; or, with head_cache 0, recomputed per tile and pass), the rest on the tile's
+ *                  region with one tile's causal states; GroupNorm statistics pooled from earlier passes over the
+ *                  tiles' cores (deep_passes, default 3); `offloaded` > 0: that many of the head's causal states
+ *                  in pinned host memory. Near-exact (approximate = 1); host memory: the clip's output frames
+ *                  and the head cache.
  * The planner returns the least approximate plan that fits, unless that plan's estimated work (work_pct) is more
  * than TSR_PLAN_MAX_SLOWDOWN times the least work of a near-exact plan that fits (exact tiles over host memory
  * at 1080p in 8 GiB: ~90 s per chunk where deep tiles took 27 s for the clip): then the near-exact one (tiling EXACT_ONLY
@@ -675,7 +681,7 @@ typedef enum tsr_plan_kind {
     TSR_PLAN_EXACT_OFFLOAD,
     TSR_PLAN_FP8_STATE,
     TSR_PLAN_TILED,
-    TSR_PLAN_DEEP_TILES,        /* tile-outer: per output tile the whole clip, head recomputed (near-exact) */
+    TSR_PLAN_DEEP_TILES,        /* tile-outer: per output tile the whole clip, head on the whole frame (near-exact) */
     TSR_PLAN_IMPOSSIBLE         /* nothing fits: tsr_plan.min_needed says how much would */
 } tsr_plan_kind;
 
@@ -728,7 +734,8 @@ typedef struct tsr_plan {
     uint64_t state_staging;     /* EXACT_OFFLOAD/FP8_STATE: the two device staging buffers of the largest offloaded
                                  * state (part of state_device) */
     uint64_t state_host;        /* host memory for offloaded state (EXACT_OFFLOAD: pinned; TILED: fp32 history) */
-    uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers */
+    uint64_t host_boundary;     /* TILED: host memory for the whole-frame fp32 tensors of the tiled layers;
+                                 * DEEP_TILES: the clip's output frames (fp32) + head_cache */
     uint64_t resident;          /* TILED: device memory for those tensors when they stay on the device (part of
                                  * activations; 0: they live in host memory) */
     uint64_t budget;
@@ -738,7 +745,11 @@ typedef struct tsr_plan {
     int frame_group;            /* untiled: the frame-local stages run over groups of this many output frames
                                  * (0 = the whole chunk; tsr_decode_params.frame_group) */
     int deep_passes;            /* DEEP_TILES: 2 = pooled whole-frame GroupNorm statistics from a first pass over
-                                 * the tiles, 1 = per-tile statistics (tsr_decode_params.deep_tile_passes) */
+                                 * the tiles, 1 = per-tile statistics, 3-4 gathered again from the previous pass
+                                 * (tsr_decode_params.deep_tile_passes) */
+    uint64_t head_cache;        /* DEEP_TILES: host bytes of the head's output, kept so that the head runs once per
+                                 * chunk (0: it runs again for every tile and pass; tsr_decode_params.
+                                 * deep_head_recompute) */
     int work_pct;               /* estimated work in % of the untiled decode's: the multiply-adds it runs (halos,
                                  * re-runs, recomputed heads) plus its host<->device copies at a nominal 8000
                                  * multiply-adds per byte (~200 T MAC/s over ~25 GB/s). Ranks plans by speed; not
@@ -754,8 +765,9 @@ uint64_t tsr_plan_default_host_budget(void);
 /* The least approximate (then fastest) plan that fits r->budget. A budget nothing fits returns TSR_OK with
  * kind IMPOSSIBLE and min_needed; invalid requests fail with TSR_ERR_INVALID_ARG. */
 tsr_status tsr_plan_make(const tsr_plan_request *r, tsr_plan *out, tsr_error *err);
-/* The DEEP_TILES plan (prediction only) for tile edge `tile` output pixels and `passes` (1 or 2), whatever the
- * budget: what tsr_decode_params.deep_tile / deep_tile_passes will take. TSR_ERR_INVALID_ARG when that gives
+/* The DEEP_TILES plan (prediction only) for tile edge `tile` output pixels and `passes` (1 .. TSR_DEEP_MAX_PASSES),
+ * with the head's output cached, whatever the budget: what tsr_decode_params.deep_tile / deep_tile_passes will
+ * take. TSR_ERR_INVALID_ARG when that gives
  * fewer than 2 tiles. */
 tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, struct tsr_plan *out, tsr_error *err);
 /* After TSR_ERR_DEVICE_OOM under `cur`: a plan predicted at least 10 % smaller (IMPOSSIBLE when none).

@@ -30,7 +30,7 @@
 
 #include "tessera.h"
 
-#define TSR_BACKEND_ABI_VERSION 3
+#define TSR_BACKEND_ABI_VERSION 4
 
 typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is `const tsr_backend_ops *ops` */
 typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
@@ -201,6 +201,13 @@ typedef struct tsr_backend_ops {
     tsr_status (*state_create_host)(tsr_backend *be, const tsr_conv_desc *d, int h, int w, tsr_state **out,
                                     tsr_error *err);
     tsr_status (*state_prefetch)(tsr_backend *be, tsr_state *s, tsr_error *err);
+
+    /* --- activations in host memory (ABI 4; every backend implements it) ---
+     * An activation of the same layout as act_alloc's whose storage lives in host memory (CUDA: pinned and mapped
+     * into the device's address space; CPU: ordinary memory outside its emulated device cap), for tensors that
+     * outlive a chunk and do not fit the device: the deep tiles' cache of the head's output. Only act_copy_region
+     * (either side; CUDA copies over the bus) and act_free take it. act_free waits for the copies queued on it. */
+    tsr_status (*act_alloc_host)(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err);
 } tsr_backend_ops;
 
 #define TSR_BACKEND_MAX_DOWNLOADS 2

@@ -20,7 +20,7 @@ static const field fields[] = {
     F_INT(tile_w), F_INT(tiles_y), F_INT(tiles_x), F_INT(halo), F_INT(blend), F_INT(tile_align),
     F_INT(tiled_scale), F_INT(two_pass_norm), F_INT(tile_major), F_INT(rung), F_U64(weights), F_U64(state_device),
     F_U64(activations), F_U64(workspace), F_U64(peak), F_U64(state_staging), F_U64(state_host), F_U64(host_boundary), F_U64(resident), F_U64(budget),
-    F_U64(min_needed), F_INT(frame_group), F_INT(deep_passes), F_INT(work_pct),
+    F_U64(min_needed), F_INT(frame_group), F_INT(deep_passes), F_INT(work_pct), F_U64(head_cache),
 };
 
 int tsr_plan_to_json(const tsr_plan *p, char *buf, size_t cap)
@@ -91,7 +91,7 @@ static const char *kind_text(tsr_plan_kind k)
     case TSR_PLAN_EXACT_OFFLOAD: return "exact streaming, largest causal states in pinned host memory";
     case TSR_PLAN_FP8_STATE: return "streaming with FP8 causal state (approximate)";
     case TSR_PLAN_TILED: return "exact spatial tiles for the high-resolution layers";
-    case TSR_PLAN_DEEP_TILES: return "deep tiles: per tile the whole clip, head recomputed (near-exact)";
+    case TSR_PLAN_DEEP_TILES: return "deep tiles: per tile the whole clip, head on the whole frame (near-exact)";
     default: return "nothing fits the budget";
     }
 }
@@ -113,10 +113,11 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
                  p->resident ? "device" : "host");
     if (p->kind == TSR_PLAN_DEEP_TILES)
         snprintf(tiles, sizeof tiles, "  deep-tiles: %dx%d tiles of %dx%d px (halo %d px per side), %d pass%s (GroupNorm "
-                 "statistics %s), head on the whole frame per tile (%d of its causal states in pinned host memory), "
+                 "statistics %s), head on the whole frame %s (%d of its causal states in pinned host memory), "
                  "one tile's causal states on the device, output frames in host memory\n", p->tiles_y, p->tiles_x,
                  p->tile_h, p->tile_w, p->halo, p->deep_passes, p->deep_passes == 1 ? "" : "es",
                  p->deep_passes == 1 ? "per tile, approximate" : "pooled from the previous pass over the tiles' cores",
+                 p->head_cache ? "once per chunk, its output cached in host memory" : "again for every tile and pass",
                  p->offloaded);
     char groups[160] = "";
     if (p->kind != TSR_PLAN_TILED && p->kind != TSR_PLAN_DEEP_TILES)
@@ -135,6 +136,6 @@ int tsr_plan_describe(const tsr_plan *p, char *buf, size_t cap)
                     p->offloaded, p->offloaded == 1 ? "" : "s", tiles, groups, (double)p->peak / GIB_F,
                     (double)p->budget / GIB_F, (double)p->weights / GIB_F, (double)p->state_device / GIB_F,
                     (double)p->activations / GIB_F, (double)p->workspace / GIB_F, (double)p->state_host / GIB_F,
-                    p->kind == TSR_PLAN_DEEP_TILES ? "output frames" : "whole-frame tile buffers",
+                    p->kind == TSR_PLAN_DEEP_TILES ? "output frames + head cache" : "whole-frame tile buffers",
                     (double)p->host_boundary / GIB_F, p->work_pct / 100.0);
 }

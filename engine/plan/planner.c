@@ -285,7 +285,8 @@ static void push(tsr_ladder *l, const tsr_plan *p);
  * side) sets both the
  * tail's states and its activations. Pass 2 normalises the tail's conv inputs into buffers of their own. Host:
  * the clip's output frames (fp32). */
-static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx, int passes, int offload, tsr_plan *p)
+static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx, int passes, int offload, int cache,
+                                tsr_plan *p)
 {
     const tsr_mm_stage *ho = &c->mm.stages[from - 1];
     int H = c->h * ho->scale, W = c->w * ho->scale;
@@ -305,15 +306,25 @@ static void predict_deep_memory(const ctx *c, int from, int halo, int ny, int nx
     const tsr_mm_stage *last = &c->mm.stages[c->mm.nstages - 1];
     int frames = c->mm.out_tfac * (c->r->latent_t - 1) + 1, S = c->mm.out_scale;
     p->host_boundary = (uint64_t)last->out_elems * (uint64_t)frames * (uint64_t)(c->h * S) * (uint64_t)(c->w * S) * 4;
-    /* work: per pass and tile the head on the whole frame and the tail on the region, the host states copied to
-     * the device and back once per chunk */
+    /* the head cache: every head-output frame of the clip, in the activations' format */
+    int hframes = c->mm.stages[from].tfac * (c->r->latent_t - 1) + 1;
+    uint64_t region = (uint64_t)ho->out_elems * (uint64_t)hframes * (uint64_t)o.rh * (uint64_t)o.rw * (uint64_t)p->act_bytes;
+    p->head_cache = cache ? (uint64_t)ho->out_elems * (uint64_t)hframes * (uint64_t)H * (uint64_t)W * (uint64_t)p->act_bytes : 0;
+    p->host_boundary += p->head_cache;
+    /* work: per pass and tile the tail on the region; the head on the whole frame once (its output cached: written
+     * to host memory once, each tile's region read back per pass) or per pass and tile with its host states copied
+     * to the device and back once per chunk */
     double head = 0, tail = 0, n = (double)ny * nx * passes;
     for (int i = 0; i < c->mm.nstages; i++) *(i < from ? &head : &tail) += stage_work(c, i);
     double area = (double)o.rh * o.rw / ((double)H * W);
-    set_work(c, p, n * (head + tail * area), n * 2.0 * (double)p->state_host / (double)p->chunk);
+    if (cache)
+        set_work(c, p, head + n * tail * area,
+                 2.0 * (double)p->state_host / (double)p->chunk + (double)p->head_cache + n * (double)region);
+    else
+        set_work(c, p, n * (head + tail * area), n * 2.0 * (double)p->state_host / (double)p->chunk);
 }
 
-static int predict_deep(const ctx *c, int tile, int passes, int offload, tsr_plan *p)
+static int predict_deep(const ctx *c, int tile, int passes, int offload, int cache, tsr_plan *p)
 {
     int from = tsr_mm_deep_from(&c->mm);
     if (from < 0) return 0;
@@ -330,14 +341,16 @@ static int predict_deep(const ctx *c, int tile, int passes, int offload, tsr_pla
     p->halo = halo * ratio;
     p->tile_h = p->tile_w = tile / ratio * ratio;
     p->tiles_y = ny, p->tiles_x = nx;
-    predict_deep_memory(c, from, halo, ny, nx, passes, offload, p);
+    predict_deep_memory(c, from, halo, ny, nx, passes, offload, cache, p);
     p->peak = plan_peak(c, p);
     return 1;
 }
 
-/* After the exact tiles (near-exact, so below every exact rung): the largest tiles first (the head is recomputed
- * per tile: fewer tiles, less work), the request's passes (default 3: pooled GroupNorm statistics, gathered
- * twice); each size with the head's states on the device, then (4K in 8 GiB) all of them in host memory. */
+/* After the exact tiles (near-exact, so below every exact rung): the largest tiles first (fewer tiles, less halo
+ * work), the request's passes (default 3: pooled GroupNorm statistics, gathered twice); each size with the head's
+ * states on the device, then (4K in 8 GiB) all of them in host memory; each of those with the head's output
+ * cached in host memory (the head runs once per chunk), then (a host budget too small for it) recomputed per
+ * tile and pass. */
 static void push_deep(const ctx *c, tsr_ladder *l)
 {
     static const int sizes[] = {2048, 1536, 1024, 768, 640, 512, 384, 320, 256, 192, 128, 96, 64, 48, 32};
@@ -345,7 +358,8 @@ static void push_deep(const ctx *c, tsr_ladder *l)
     tsr_plan p;
     for (size_t i = 0; i < TSR_ARRAY_LEN(sizes); i++)
         for (int off = 0; off <= (c->r->no_offload ? 0 : 1); off++)
-            if (predict_deep(c, sizes[i], passes, off ? TSR_MM_MAX_CAUSAL : 0, &p)) push(l, &p);
+            for (int cache = 1; cache >= 0; cache--)
+                if (predict_deep(c, sizes[i], passes, off ? TSR_MM_MAX_CAUSAL : 0, cache, &p)) push(l, &p);
 }
 
 static void push(tsr_ladder *l, const tsr_plan *p)
@@ -449,7 +463,7 @@ tsr_status tsr_plan_deep_tiles(const tsr_plan_request *r, int tile, int passes, 
     ctx *c = tsr_calloc(1, sizeof *c, err);
     if (!c) return TSR_ERR_NOMEM;
     tsr_status st = init_ctx(r, c, err);
-    if (st == TSR_OK && !predict_deep(c, tile, passes, 0, out))
+    if (st == TSR_OK && !predict_deep(c, tile, passes, 0, 1, out))
         st = tsr_fail(err, TSR_ERR_INVALID_ARG, "plan: deep tiles of %d px: fewer than 2 tiles, or no tail", tile);
     free(c);
     return st;
@@ -507,7 +521,8 @@ int tsr_plan_same_settings(const tsr_plan *a, const tsr_plan *b)
 {
     return a->kind == b->kind && a->chunk == b->chunk && a->frame_group == b->frame_group &&
            a->offloaded == b->offloaded && a->tile_w == b->tile_w && a->tile_h == b->tile_h &&
-           (a->resident > 0) == (b->resident > 0) && a->deep_passes == b->deep_passes;
+           (a->resident > 0) == (b->resident > 0) && a->deep_passes == b->deep_passes &&
+           (a->head_cache > 0) == (b->head_cache > 0);
 }
 
 static void size_text(uint64_t b, char *buf, size_t n)

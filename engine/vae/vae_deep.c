@@ -3,11 +3,14 @@
  * The decoder is split where the tiled executor splits it: the head (conv_in, the mid block with its attention,
  * up_blocks.0 with its upsampler) and the tail (up_blocks.1.., conv_norm_out, conv_out). For each spatial tile of
  * the output (core + a halo at least the tail's receptive field, in head-output pixels) the whole clip streams
- * through time: every chunk runs the head on the whole frame (exact attention and GroupNorm; its causal states
- * start again with each tile), the tile's region is cut out of the head's output (act_copy_region), and the tail
- * runs on that region with the tile's own causal states. Only the core of the tail's output is kept, in a host
- * buffer of the whole clip, delivered to the sink after the last tile. So the device holds the head's states
- * and ONE tile's tail states, never the full-resolution states of the whole frame.
+ * through time: the tile's region is cut out of the head's output on the whole frame (exact attention and
+ * GroupNorm; act_copy_region), and the tail runs on that region with the tile's own causal states. The first tile
+ * runs the head chunk by chunk and keeps each chunk's output in host memory (act_alloc_host); its states are
+ * then freed and every later tile and pass cuts its region from that cache (deep_head_recompute: the head runs
+ * again for every tile, its causal states starting over, and nothing is cached). Only the core of the tail's
+ * output is kept, in a host buffer of the whole clip, delivered to the sink after the last tile. So the device
+ * holds the head's states (first tile only) and ONE tile's tail states, never the full-resolution states of the
+ * whole frame.
  *
  * Every tile's region has the same size (tsr_mm_deep_tile: shifted inwards at the frame's edges), so all tiles
  * and passes run one set of conv shapes and a later tile resets the states the first one created.
@@ -46,6 +49,9 @@ typedef struct deep {
     float *out;                /* [total][3][oh][ow]: the clip, frame-major as the sink takes it */
     int total, oh, ow, produced;
     int tile_i;                /* tiles run so far (both passes): progress */
+    tsr_act *cache;            /* [chunks]: the head's output per chunk in host memory (act_alloc_host), filled by
+                                * the first tile; NULL = the head runs for every tile and pass */
+    int cached;                /* the first tile has run: later ones cut their regions from the cache */
     double t_start;
 } deep;
 
@@ -148,10 +154,17 @@ static void place(deep *d, const float *y, int n, int first, int rh, int rw)
                        y + (((size_t)c * n + f) * rh + oy + yy - y0) * rw + ox, (size_t)(x1 - x0) * sizeof(float));
 }
 
-/* The head's output of a chunk, with the region of the tile cut from it in *x (the head's output freed). */
-static tsr_status head_region(deep *d, int t0, int n, tsr_act *x, tsr_error *err)
+/* The head's output of chunk i (latent frames t0 .. t0 + n), with the region of the tile cut from it in *x: from
+ * the cache, or by running the head (its output then kept in the cache when there is one, and freed). */
+static tsr_status head_region(deep *d, int i, int t0, int n, tsr_act *x, tsr_error *err)
 {
     tsr_backend *be = d->v->be;
+    int rh = d->reg.y1 - d->reg.y0, rw = d->reg.x1 - d->reg.x0;
+    if (d->cached) {
+        const tsr_act *a = &d->cache[i];
+        tsr_status st = be->ops->act_alloc(be, a->c, a->t, rh, rw, x, err);
+        return st == TSR_OK ? be->ops->act_copy_region(be, a, 0, d->reg.y0, d->reg.x0, x, 0, 0, 0, a->t, rh, rw, err) : st;
+    }
     size_t hw = (size_t)d->h * d->w;
     tsr_status st = d->src->read(d->src->user, d->lat, t0, n, err);
     if (st == TSR_OK && d->src->check) st = tsr_vae_check_values(d->lat, d->c, n, hw, t0, err);
@@ -160,9 +173,13 @@ static tsr_status head_region(deep *d, int t0, int n, tsr_act *x, tsr_error *err
     if (st == TSR_OK) st = be->ops->act_upload(be, &a, d->lat, err);
     if (st == TSR_OK) st = tsr_vae_prefetch_first(d->v, err); /* the head's host states (offload_states) */
     if (st == TSR_OK) st = tsr_vae_decoder_head(d->v, &a, t0 == 0, 1, err);
-    int rh = d->reg.y1 - d->reg.y0, rw = d->reg.x1 - d->reg.x0;
     if (st == TSR_OK && (a.h != d->H || a.w != d->W))
         st = tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: head output %dx%d, expected %dx%d", a.h, a.w, d->H, d->W);
+    if (st == TSR_OK && d->cache) {
+        st = be->ops->act_alloc_host(be, a.c, a.t, a.h, a.w, &d->cache[i], err);
+        if (st == TSR_OK) st = be->ops->act_copy_region(be, &a, 0, 0, 0, &d->cache[i], 0, 0, 0, a.t, a.h, a.w, err);
+        if (st != TSR_OK) tsr_error_prefix(err, "deep tiles, the head's output in host memory: ");
+    }
     if (st == TSR_OK) st = be->ops->act_alloc(be, a.c, a.t, rh, rw, x, err);
     if (st == TSR_OK) st = be->ops->act_copy_region(be, &a, 0, d->reg.y0, d->reg.x0, x, 0, 0, 0, a.t, rh, rw, err);
     be->ops->act_free(be, &a);
@@ -177,7 +194,7 @@ static tsr_status deep_chunk(deep *d, int i, tsr_error *err)
     int rh = (d->reg.y1 - d->reg.y0) * d->ratio, rw = (d->reg.x1 - d->reg.x0) * d->ratio;
     tsr_act x = {0};
     d->ci = i, d->knorm = 0;
-    tsr_status st = head_region(d, t0, n, &x, err);
+    tsr_status st = head_region(d, i, t0, n, &x, err);
     if (st == TSR_OK) st = tail(d, &x, t0 == 0, err);
     if (st == TSR_OK && (x.c != 3 || x.h != rh || x.w != rw))
         st = tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: tile output %dx%dx%d, expected 3x%dx%d", x.c, x.h, x.w, rh, rw);
@@ -219,11 +236,16 @@ static tsr_status deep_tile(deep *d, int k, int emitted, tsr_error *err)
     tsr_mm_deep_tile(d->H, d->W, d->ny, d->nx, k, d->halo, &d->core, &d->reg);
     d->ctx.y0 = TSR_MAX(0, d->core.y0 - d->halo), d->ctx.y1 = TSR_MIN(d->H, d->core.y1 + d->halo);
     d->ctx.x0 = TSR_MAX(0, d->core.x0 - d->halo), d->ctx.x1 = TSR_MIN(d->W, d->core.x1 + d->halo);
-    tsr_status st = tsr_vae_deep_states(d->v, d->h, d->w, d->reg.y1 - d->reg.y0, d->reg.x1 - d->reg.x0, err);
+    tsr_status st = tsr_vae_deep_states(d->v, d->h, d->w, d->reg.y1 - d->reg.y0, d->reg.x1 - d->reg.x0, !d->cached,
+                                        err);
     d->produced = 0;
     for (int i = 0; i < d->chunks && st == TSR_OK && d->produced < d->total; i++) {
         if (report(d, i, emitted)) return tsr_fail(err, TSR_ERR_CANCELLED, "decode cancelled");
         st = deep_chunk(d, i, err);
+    }
+    if (st == TSR_OK && d->cache && !d->cached) { /* every chunk's head output is cached: the head is done */
+        d->cached = 1;
+        tsr_vae_deep_drop_head(d->v);
     }
     if (st != TSR_OK) tsr_error_prefix(err, "deep tile %d of %d (pass %d): ", k + 1, d->ny * d->nx, d->pass);
     d->tile_i++;
@@ -259,7 +281,10 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
     d->stats = tsr_calloc((size_t)d->chunks * (size_t)d->nnorm * 3, sizeof *d->stats, err);
     d->lat = d->stats ? tsr_malloc((size_t)d->c * d->chunk * d->h * d->w * sizeof(float), err) : NULL;
     d->out = d->lat ? tsr_malloc((size_t)d->total * 3 * d->oh * d->ow * sizeof(float), err) : NULL;
-    return d->out ? TSR_OK : TSR_ERR_NOMEM;
+    /* the head's output cached: only worth it when the head runs more than once */
+    if (d->out && !d->p->deep_head_recompute && d->ny * d->nx * d->passes > 1)
+        d->cache = tsr_calloc((size_t)d->chunks, sizeof *d->cache, err);
+    return d->out && (d->cache || d->p->deep_head_recompute || d->ny * d->nx * d->passes == 1) ? TSR_OK : TSR_ERR_NOMEM;
 }
 
 static void deep_free(deep *d)
@@ -267,6 +292,8 @@ static void deep_free(deep *d)
     for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm * 3; i++)
         d->v->be->ops->gn_stats_free(d->v->be, d->stats[i]);
     free(d->stats);
+    for (int i = 0; d->cache && i < d->chunks; i++) d->v->be->ops->act_free(d->v->be, &d->cache[i]);
+    free(d->cache);
     free(d->lat);
     free(d->y);
     free(d->out);

@@ -123,11 +123,12 @@ tsr_status tsr_vae_check_values(const float *x, int c, int n, size_t hw, int t0,
 tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, int t, int h, int w,
                                const tsr_decode_params *p, tsr_frame_sink sink, void *sink_user, int *emitted,
                                tsr_error *err);
-/* vae_plan.c, deep tiles: the head's states (convs of memory-model stages < `from`; host states first) over the
- * whole latent h x w and the tail's over a tile's region of rh x rw head-output pixels (at each conv's scale),
- * created by the first tile, reset by the later ones (every region has the same size), before the tile's first
- * chunk. */
-tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_error *err);
+/* vae_plan.c, deep tiles: the head's states (convs of memory-model stages < `from`; host states first; only when
+ * `head`) over the whole latent h x w and the tail's over a tile's region of rh x rw head-output pixels (at each
+ * conv's scale), created by the first tile, reset by the later ones (every region has the same size), before the
+ * tile's first chunk. tsr_vae_deep_drop_head frees the head's states (its output is cached: no more head runs). */
+tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int head, tsr_error *err);
+void tsr_vae_deep_drop_head(tsr_vae *v);
 /* vae_forward.c: Upsample3D i of half h (1x1 conv, depth-to-space, causal 3x3x3 conv); *x replaced in place. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */

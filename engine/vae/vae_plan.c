@@ -70,6 +70,7 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->tile_from = 1;
     q->deep_tile = pl->kind == TSR_PLAN_DEEP_TILES ? pl->tile_w : 0;
     q->deep_tile_passes = pl->kind == TSR_PLAN_DEEP_TILES ? pl->deep_passes : 0;
+    q->deep_head_recompute = pl->kind == TSR_PLAN_DEEP_TILES && pl->head_cache == 0;
     q->frame_group = pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
     q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD || pl->kind == TSR_PLAN_DEEP_TILES ? pl->offloaded : 0;
@@ -162,7 +163,31 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
     return st;
 }
 
-tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_error *err)
+/* The decoder's temporal convs of the head (memory-model stages < the deep tiles' `from`) in *list, their count
+ * returned; -1 when the decoder has no deep-tile split. */
+static int deep_split(tsr_vae *v, vae_conv **list, tsr_mm *mm, int *head)
+{
+    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    int from = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n ? tsr_mm_deep_from(mm) : -1;
+    for (int i = 0; i < n; i++) head[i] = from > 0 && mm->causal[i].stage < from;
+    return from > 0 ? n : -1;
+}
+
+void tsr_vae_deep_drop_head(tsr_vae *v)
+{
+    vae_conv *list[TSR_MM_MAX_CAUSAL];
+    int head[TSR_MM_MAX_CAUSAL];
+    tsr_mm *mm = calloc(1, sizeof *mm);
+    int n = mm ? deep_split(v, list, mm, head) : -1;
+    for (int i = 0; i < n; i++)
+        if (head[i] && list[i]->state) {
+            v->be->ops->state_free(v->be, list[i]->state);
+            list[i]->state = NULL;
+        }
+    free(mm);
+}
+
+tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int with_head, tsr_error *err)
 {
     vae_conv *list[TSR_MM_MAX_CAUSAL];
     int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
@@ -178,6 +203,7 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, tsr_err
             vae_conv *c = list[i];
             const tsr_mm_causal *m = &mm->causal[i];
             int head = m->stage < from;
+            if (head && !with_head) continue;
             if (pass != (head ? !c->host_state : 2)) continue;
             if (c->state) {
                 be->ops->state_reset(be, c->state);

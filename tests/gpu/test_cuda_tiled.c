@@ -116,6 +116,33 @@ static void test_ops(tsr_backend *cpu, tsr_backend *gpu)
         cpu->ops->act_free(cpu, &sc), cpu->ops->act_free(cpu, &dc), gpu->ops->act_free(gpu, &sg), gpu->ops->act_free(gpu, &dg);
         free(dst_c), free(dst_g);
     }
+    /* act_alloc_host: whole frames into pinned host memory and a box back out, bit for bit; no arena bytes */
+    {
+        float *back = malloc(n * sizeof(float)), *want = malloc(n * sizeof(float));
+        tsr_act sg = {0}, hg = {0}, dg = {0};
+        uint64_t used0 = 0, used1 = 0, pk = 0, tot = 0;
+        REQUIRE(gpu->ops->act_alloc(gpu, C, T, H, W, &sg, &err) == TSR_OK && gpu->ops->act_upload(gpu, &sg, x, &err) == TSR_OK);
+        REQUIRE(gpu->ops->act_alloc(gpu, C, T, H, W, &dg, &err) == TSR_OK && gpu->ops->act_upload(gpu, &dg, whole, &err) == TSR_OK);
+        gpu->ops->memory(gpu, &used0, &pk, &tot);
+        CHECKF(gpu->ops->act_alloc_host(gpu, C, T, H, W, &hg, &err) == TSR_OK, "%s", err.message);
+        gpu->ops->memory(gpu, &used1, &pk, &tot);
+        CHECK(used1 == used0);
+        CHECK(gpu->ops->act_copy_region(gpu, &sg, 0, 0, 0, &hg, 0, 0, 0, T, H, W, &err) == TSR_OK);
+        CHECK(gpu->ops->act_copy_region(gpu, &hg, 1, 3, 5, &dg, 0, 20, 30, 2, 17, 23, &err) == TSR_OK);
+        CHECK(gpu->ops->act_copy_region(gpu, &hg, 1, 3, 5, &dg, 0, 30, 30, 2, 17, 23, &err) == TSR_ERR_INVALID_ARG);
+        REQUIRE(gpu->ops->act_download(gpu, &dg, back, &err) == TSR_OK);
+        /* the same box copied device to device */
+        tsr_act eg = {0};
+        REQUIRE(gpu->ops->act_alloc(gpu, C, T, H, W, &eg, &err) == TSR_OK && gpu->ops->act_upload(gpu, &eg, whole, &err) == TSR_OK);
+        CHECK(gpu->ops->act_copy_region(gpu, &sg, 1, 3, 5, &eg, 0, 20, 30, 2, 17, 23, &err) == TSR_OK);
+        REQUIRE(gpu->ops->act_download(gpu, &eg, want, &err) == TSR_OK);
+        CHECKF(memcmp(back, want, n * sizeof(float)) == 0, "through host memory: max abs %g", tsr_test_max_abs(back, want, n));
+        gpu->ops->act_free(gpu, &hg);
+        CHECK(hg.buf == NULL);
+        gpu->ops->act_free(gpu, &sg), gpu->ops->act_free(gpu, &dg), gpu->ops->act_free(gpu, &eg);
+        printf("act_alloc_host: box through pinned host memory == device copy\n");
+        free(back), free(want);
+    }
     /* bad input: a frame range outside the tensor, a region outside the frame */
     tsr_gnstats *s = NULL;
     REQUIRE(gpu->ops->gn_stats_create(gpu, T, C, G, &s, &err) == TSR_OK);

@@ -26,7 +26,7 @@ static float *lat;
 typedef tsr_decoded out;
 
 typedef struct run_opts {
-    int chunk, deep, passes, max_frames, crop_h, crop_w, tile, tiling, offload;
+    int chunk, deep, passes, max_frames, crop_h, crop_w, tile, tiling, offload, recompute;
     uint64_t cap, budget, host_budget;
 } run_opts;
 
@@ -45,6 +45,7 @@ static tsr_status run(const run_opts *ro, out *o)
     p.host_budget = ro->host_budget;
     p.plan_tiling = ro->tiling;
     p.offload_states = ro->offload;
+    p.deep_head_recompute = ro->recompute;
     o->crop_ok = 1;
     return tsr_decode_run(model, lat, LT, LH, LW, ro->cap, &p, o, NULL, &err);
 }
@@ -255,6 +256,41 @@ static void test_planned(void)
            tsr_test_max_abs(o.d, o2.d, ON));
 }
 
+/* The head's output cached in host memory (the default): the same frames bit for bit as running the head for
+ * every tile and pass, no more device memory; the planner keeps the cache within the host budget, and below it
+ * plans the head recomputed (more work), which the planned decode then runs. */
+static void test_head_cache(void)
+{
+    run_opts ro = {.deep = 32, .passes = 3, .recompute = 1};
+    REQUIRE(run(&ro, &o) == TSR_OK);
+    ro.recompute = 0;
+    CHECKF(run(&ro, &o2) == TSR_OK && o2.frames == OF && !o2.bad_order, "%s", err.message);
+    CHECKF(memcmp(o.d, o2.d, TSR_DECODED_BYTES(o)) == 0, "cached head vs recomputed: max abs %g",
+           tsr_test_max_abs(o.d, o2.d, ON));
+    printf("deep 32 px, 3 passes: head recomputed %.4f MiB, cached %.4f MiB\n", o.peak / 1048576.0, o2.peak / 1048576.0);
+    CHECK(o2.peak <= o.peak);
+    /* the planner, SeedVR2 at 4K in 16 GiB: the cache within a 64 GiB host budget; in 4 GiB (the output frames
+     * fit, the cache does not) the head recomputed, the same tiles and peak, more work. The small model here
+     * plans it recomputed: its head costs less than copying its output (test_planned runs that). */
+    tsr_plan_request r;
+    tsr_plan_request_default(&r);
+    r.latent_t = 6, r.latent_h = 270, r.latent_w = 480, r.budget = 16ull << 30, r.no_fp8_state = 1;
+    r.host_budget = 64ull << 30;
+    tsr_plan a, b;
+    REQUIRE(tsr_plan_make(&r, &a, &err) == TSR_OK);
+    r.host_budget = 4ull << 30;
+    REQUIRE(tsr_plan_make(&r, &b, &err) == TSR_OK);
+    printf("4K in 16 GiB: head cache %.2f GiB, host %.2f GiB, work %d %%; host budget 4 GiB: head cache %llu, host "
+           "%.2f GiB, work %d %%\n", a.head_cache / 1073741824.0, a.host_boundary / 1073741824.0, a.work_pct,
+           (unsigned long long)b.head_cache, b.host_boundary / 1073741824.0, b.work_pct);
+    /* 512 channels x 11 head-output frames x 540 x 960 px in bf16 */
+    CHECK(a.kind == TSR_PLAN_DEEP_TILES && a.head_cache == 512ull * 11 * 540 * 960 * 2);
+    CHECK(b.kind == TSR_PLAN_DEEP_TILES && b.head_cache == 0 && b.host_boundary + a.head_cache == a.host_boundary);
+    CHECK(b.tile_w == a.tile_w && b.peak == a.peak && b.work_pct > a.work_pct);
+    tsr_plan small = plan_at(1ull << 40, 1ull << 40, TSR_TILING_DEEP);
+    CHECK(small.kind == TSR_PLAN_DEEP_TILES && small.head_cache == 0);
+}
+
 /* Bad parameters: clear errors, no crash. */
 static void test_bad(void)
 {
@@ -288,6 +324,7 @@ int main(void)
     test_head_offload();
     test_planner();
     test_planned();
+    test_head_cache();
     test_bad();
     free(lat);
     tsr_model_destroy(&model);

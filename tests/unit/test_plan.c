@@ -82,9 +82,10 @@ static void test_work_estimate(void)
     tsr_plan d1, d2;
     REQUIRE(tsr_plan_deep_tiles(&r, 768, 1, &d1, NULL) == TSR_OK && tsr_plan_deep_tiles(&r, 768, 2, &d2, NULL) == TSR_OK);
     /* 2 x 3 tiles with cores of 135 x 160 head-output px and regions of (135 + 24) x (160 + 24): 6 x 159 x 184 /
-     * (270 x 480) = 1.35 tails (~94 % of the work) + 6 heads (~6 %) = ~1.63 */
+     * (270 x 480) = 1.35 tails (~94 % of the work) + one head (cached: ~6 %) + the cache's copies = ~1.6; a second
+     * pass adds the tails once more */
     printf("work: deep 768 px 1 pass %d %%, 2 passes %d %%\n", d1.work_pct, d2.work_pct);
-    CHECK(d1.work_pct > 150 && d1.work_pct < 175 && d2.work_pct > 2 * d1.work_pct - 2 && d2.work_pct < 2 * d1.work_pct + 2);
+    CHECK(d1.work_pct > 150 && d1.work_pct < 175 && d2.work_pct > 2 * d1.work_pct - 20 && d2.work_pct < 2 * d1.work_pct);
     tsr_plan o = plan_for(6, 135, 240, 12, TSR_PRECISION_BF16, TSR_TILING_EXACT_ONLY);
     tsr_plan t = plan_for(6, 135, 240, 8, TSR_PRECISION_BF16, TSR_TILING_EXACT_ONLY);
     tsr_plan a = plan_for(6, 135, 240, 8, TSR_PRECISION_BF16, TSR_TILING_AUTO);
@@ -185,8 +186,12 @@ static void test_exact_when_it_fits(void)
            p.frame_group);
     p = plan_for(6, 135, 240, 20, TSR_PRECISION_BF16, TSR_TILING_AUTO);
     CHECKF(p.kind == TSR_PLAN_EXACT_OFFLOAD, "1080p in 20 GiB: %s", tsr_plan_kind_name(p.kind));
-    p = plan_for(6, 270, 480, 10, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    p = plan_for(6, 270, 480, 10, TSR_PRECISION_BF16, TSR_TILING_EXACT_ONLY);
     CHECK(p.kind == TSR_PLAN_TILED && p.two_pass_norm && p.tiles_y * p.tiles_x > 1);
+    /* AUTO: the exact tiles' work (whole-frame tensors over host memory) is > 4x the deep tiles' */
+    tsr_plan d = plan_for(6, 270, 480, 10, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECKF(d.kind == TSR_PLAN_DEEP_TILES && d.head_cache > 0 && p.work_pct > TSR_PLAN_MAX_SLOWDOWN * d.work_pct,
+           "4K in 10 GiB: %s, work %d %% (exact tiles %d %%)", tsr_plan_kind_name(d.kind), d.work_pct, p.work_pct);
 }
 
 static void test_monotone_in_shape(void)
@@ -282,7 +287,7 @@ static void test_host_budget(void)
             REQUIRE(tsr_plan_make(&r, &p, NULL) == TSR_OK);
             if (p.kind != TSR_PLAN_IMPOSSIBLE) CHECK(p.state_host + p.host_boundary <= r.host_budget && p.peak <= r.budget);
         }
-    tsr_plan p = plan_for(6, 270, 480, 10, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    tsr_plan p = plan_for(6, 270, 480, 10, TSR_PRECISION_BF16, TSR_TILING_EXACT_ONLY);
     CHECK(p.kind == TSR_PLAN_TILED);
 }
 

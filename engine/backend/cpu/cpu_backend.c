@@ -62,10 +62,30 @@ static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr
     return TSR_OK;
 }
 
+/* The same storage outside the emulated cap (backend.h act_alloc_host). */
+static tsr_status cpu_act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    (void)be;
+    memset(out, 0, sizeof *out);
+    if (c <= 0 || t <= 0 || h <= 0 || w <= 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "host activation shape %dx%dx%dx%d is invalid", c, t, h, w);
+    tsr_buf *b = tsr_calloc(1, sizeof *b, err);
+    if (!b) return TSR_ERR_NOMEM;
+    b->n = act_numel(c, t, h, w);
+    b->host = 1;
+    b->data = tsr_malloc(b->n * sizeof(float), err);
+    if (!b->data) {
+        free(b);
+        return TSR_ERR_NOMEM;
+    }
+    *out = (tsr_act){b, c, t, h, w};
+    return TSR_OK;
+}
+
 static void cpu_act_free(tsr_backend *be, tsr_act *a)
 {
     if (!a || !a->buf) return;
-    cpu(be)->in_use -= a->buf->n * sizeof(float);
+    if (!a->buf->host) cpu(be)->in_use -= a->buf->n * sizeof(float);
     free(a->buf->data);
     free(a->buf);
     a->buf = NULL;
@@ -567,6 +587,7 @@ static const tsr_backend_ops cpu_ops = {
     .gn_stats_apply = tsr_cpu_gn_stats_apply,
     .act_copy_region = tsr_cpu_act_copy_region,
     .state_create_host = cpu_state_create_host,
+    .act_alloc_host = cpu_act_alloc_host,
     .state_prefetch = cpu_state_prefetch,
 };
 

@@ -36,6 +36,7 @@ typedef struct tsr_cpu_backend {
 struct tsr_buf {
     float *data;                /* [c][t][h][w] */
     size_t n;
+    int host;                   /* act_alloc_host: not counted against the emulated device cap */
 };
 
 typedef enum cpu_wt_kind { CPU_WT_CONV = 1, CPU_WT_NORM, CPU_WT_ATTN } cpu_wt_kind;

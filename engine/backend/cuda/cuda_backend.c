@@ -247,9 +247,40 @@ tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, 
     return TSR_OK;
 }
 
+/* Pinned, mapped host memory in the activation layout (backend.h act_alloc_host): outside the arena. */
+static tsr_status act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    memset(out, 0, sizeof *out);
+    if (c <= 0 || t <= 0 || h <= 0 || w <= 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_alloc_host: bad shape");
+    tsr_buf *b = tsr_calloc(1, sizeof *b, err);
+    if (!b) return TSR_ERR_NOMEM;
+    b->cp = tsr_cuda_cpad(c);
+    b->bytes = (uint64_t)t * h * w * b->cp * 2;
+    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&b->host, b->bytes), err, "pinned host activation");
+    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemHostGetDevicePointer(&b->p, b->host, 0), err, "pinned host activation");
+    if (st) {
+        double gib = b->bytes / 1073741824.0;
+        if (b->host) cu->api.cuMemFreeHost(b->host);
+        free(b);
+        return st == TSR_ERR_DEVICE_OOM ? tsr_fail(err, TSR_ERR_NOMEM, "out of pinned host memory (%.2f GiB wanted)", gib)
+                                        : st;
+    }
+    *out = (tsr_act){b, c, t, h, w};
+    return TSR_OK;
+}
+
 static void act_free(tsr_backend *be, tsr_act *a)
 {
     if (!a || !a->buf) return;
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (a->buf->host) { /* copies on the stream may still read or write it */
+        cu->api.cuStreamSynchronize(cu->stream);
+        cu->api.cuMemFreeHost(a->buf->host);
+        free(a->buf);
+        a->buf = NULL;
+        return;
+    }
     tsr_cuda_arena_free((tsr_cuda *)be, a->buf->p);
     free(a->buf);
     a->buf = NULL;
@@ -857,6 +888,7 @@ const tsr_backend_ops tsr_cuda_ops = {
     .gn_stats_accum = tsr_cuda_gn_stats_accum,
     .gn_stats_apply = tsr_cuda_gn_stats_apply,
     .act_copy_region = tsr_cuda_act_copy_region,
+    .act_alloc_host = act_alloc_host,
     .tuning_export = tsr_cuda_tuning_export,
     .tuning_import = tsr_cuda_tuning_import,
     .state_create_host = tsr_cuda_state_create_host,

@@ -123,6 +123,7 @@ struct tsr_buf {
     CUdeviceptr p;
     uint64_t bytes;
     int cp;
+    void *host;                     /* act_alloc_host: the pinned block (p is its device address), else NULL */
 };
 
 enum { WT_CONV = 1, WT_NORM, WT_ATTN };

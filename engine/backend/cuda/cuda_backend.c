@@ -220,16 +220,26 @@ static void prof_print(tsr_cuda *cu)
 
 /* ------------------------------------------------------------------ activations */
 
-tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+/* Storage of a c x t x h x w activation in the device arena (host = 0) or in pinned host memory mapped into the
+ * device's address space (host = 1: act_alloc_host, outside the arena). */
+static tsr_status act_new(tsr_cuda *cu, int c, int t, int h, int w, int host, tsr_act *out, tsr_error *err)
 {
-    tsr_cuda *cu = (tsr_cuda *)be;
     memset(out, 0, sizeof *out);
     if (c <= 0 || t <= 0 || h <= 0 || w <= 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_alloc: bad shape");
     tsr_buf *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->cp = tsr_cuda_cpad(c);
     b->bytes = (uint64_t)t * h * w * b->cp * 2;
-    tsr_status st = tsr_cuda_arena_alloc(cu, b->bytes, &b->p, err);
+    tsr_status st;
+    if (!host) {
+        st = tsr_cuda_arena_alloc(cu, b->bytes, &b->p, err);
+    } else {
+        st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&b->host, b->bytes), err, "pinned host activation");
+        if (!st) st = tsr_cuda_check(cu, cu->api.cuMemHostGetDevicePointer(&b->p, b->host, 0), err, "pinned host activation");
+        if (st && b->host) cu->api.cuMemFreeHost(b->host);
+        if (st == TSR_ERR_DEVICE_OOM)
+            st = tsr_fail(err, TSR_ERR_NOMEM, "out of pinned host memory (%.2f GiB wanted)", b->bytes / 1073741824.0);
+    }
     if (st) {
         free(b);
         return st;
@@ -238,35 +248,22 @@ tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_a
     return TSR_OK;
 }
 
+tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    return act_new((tsr_cuda *)be, c, t, h, w, 0, out, err);
+}
+
+static tsr_status act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    return act_new((tsr_cuda *)be, c, t, h, w, 1, out, err);
+}
+
 tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, tsr_error *err)
 {
     if (!out->buf) return tsr_cuda_act_alloc(&cu->be, c, t, h, w, out, err);
     if (out->c != c || out->t != t || out->h != h || out->w != w)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "output is %dx%dx%dx%d, op gives %dx%dx%dx%d", out->c, out->t,
                         out->h, out->w, c, t, h, w);
-    return TSR_OK;
-}
-
-/* Pinned, mapped host memory in the activation layout (backend.h act_alloc_host): outside the arena. */
-static tsr_status act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
-{
-    tsr_cuda *cu = (tsr_cuda *)be;
-    memset(out, 0, sizeof *out);
-    if (c <= 0 || t <= 0 || h <= 0 || w <= 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_alloc_host: bad shape");
-    tsr_buf *b = tsr_calloc(1, sizeof *b, err);
-    if (!b) return TSR_ERR_NOMEM;
-    b->cp = tsr_cuda_cpad(c);
-    b->bytes = (uint64_t)t * h * w * b->cp * 2;
-    tsr_status st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&b->host, b->bytes), err, "pinned host activation");
-    if (!st) st = tsr_cuda_check(cu, cu->api.cuMemHostGetDevicePointer(&b->p, b->host, 0), err, "pinned host activation");
-    if (st) {
-        double gib = b->bytes / 1073741824.0;
-        if (b->host) cu->api.cuMemFreeHost(b->host);
-        free(b);
-        return st == TSR_ERR_DEVICE_OOM ? tsr_fail(err, TSR_ERR_NOMEM, "out of pinned host memory (%.2f GiB wanted)", gib)
-                                        : st;
-    }
-    *out = (tsr_act){b, c, t, h, w};
     return TSR_OK;
 }
 

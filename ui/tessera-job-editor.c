@@ -7,7 +7,7 @@ struct _TesseraJobEditor {
     GtkBox parent_instance;
     GtkEntry *folder, *name;
     GtkDropDown *format, *precision;
-    GtkSpinButton *crf, *budget_gib, *tile;
+    GtkSpinButton *crf, *budget_gib, *host_gib, *tile;
     GtkCheckButton *ten_bit;
     tsr_job_spec *loaded;       /* heap: the spec is ~17 KB */
 };
@@ -80,6 +80,11 @@ static void tessera_job_editor_init(TesseraJobEditor *self)
     self->tile = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 4096, 64));
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->tile), "0: the planner tiles only when the budget needs it");
     tessera_form_add_row(grid, 7, "_Tiling: tile size (px, 0 = auto)", GTK_WIDGET(self->tile));
+    self->host_gib = GTK_SPIN_BUTTON(gtk_spin_button_new_with_range(0, 4096, 1));
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->host_gib),
+                                "Host RAM the memory plan may use beside the VRAM budget: causal states kept in host "
+                                "memory, tile buffers, the deep tiles' frames and head cache. 0: half the RAM");
+    tessera_form_add_row(grid, 8, "_Host memory for the plan (GiB, 0 = auto)", GTK_WIDGET(self->host_gib));
     tessera_form_bind_format_controls(self->format, GTK_WIDGET(self->crf), GTK_WIDGET(self->ten_bit));
 }
 
@@ -110,6 +115,7 @@ void tessera_job_editor_load(TesseraJobEditor *self, const tsr_job_spec *spec)
     gtk_check_button_set_active(self->ten_bit, spec->ten_bit != 0);
     tessera_form_precision_set(self->precision, spec->precision);
     gtk_spin_button_set_value(self->budget_gib, (double)(spec->memory_budget >> 30));
+    gtk_spin_button_set_value(self->host_gib, (double)(spec->host_budget >> 30));
     gtk_spin_button_set_value(self->tile, spec->tile);
     tessera_form_format_set(self->format, format); /* last: FFV1/ProRes force 10-bit */
 }
@@ -157,6 +163,7 @@ gboolean tessera_job_editor_save(TesseraJobEditor *self, tsr_job_spec *out, GErr
     out->ten_bit = f->always_10bit || gtk_check_button_get_active(self->ten_bit);
     out->precision = tessera_form_precision_get(self->precision);
     out->memory_budget = (guint64)gtk_spin_button_get_value_as_int(self->budget_gib) << 30;
+    out->host_budget = (guint64)gtk_spin_button_get_value_as_int(self->host_gib) << 30;
     out->tile = gtk_spin_button_get_value_as_int(self->tile);
     return TRUE;
 }

@@ -103,6 +103,7 @@ static void test_round_trip_and_validation(void)
     g_assert_true(gtk_check_button_get_active(GTK_CHECK_BUTTON(field(ed, "10-bit output"))));
     gtk_drop_down_set_selected(GTK_DROP_DOWN(field(ed, "Precision")), 3); /* FP16 */
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(field(ed, "VRAM budget (GiB, 0 = auto)")), 6);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(field(ed, "Host memory for the plan (GiB, 0 = auto)")), 20);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(field(ed, "Tiling: tile size (px, 0 = auto)")), 384);
     ui_test_sleep(200);
     ui_test_screenshot(win, "job-editor", "ffv1-override");
@@ -115,6 +116,7 @@ static void test_round_trip_and_validation(void)
     g_assert_cmpint(out->ten_bit, ==, 1);
     g_assert_cmpint(out->precision, ==, TSR_PRECISION_FP16);
     g_assert_cmpuint(out->memory_budget, ==, 6ull << 30);
+    g_assert_cmpuint(out->host_budget, ==, 20ull << 30);
     g_assert_cmpint(out->tile, ==, 384);
 
     /* H.264 8-bit with CRF 23 */

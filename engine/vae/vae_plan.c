@@ -70,7 +70,7 @@ static void plan_params(const tsr_plan *pl, const tsr_decode_params *user, tsr_d
     q->tile_from = 1;
     q->deep_tile = pl->kind == TSR_PLAN_DEEP_TILES ? pl->tile_w : 0;
     q->deep_tile_passes = pl->kind == TSR_PLAN_DEEP_TILES ? pl->deep_passes : 0;
-    q->deep_head_recompute = pl->kind == TSR_PLAN_DEEP_TILES && pl->head_cache == 0;
+    q->deep_head_recompute = pl->kind == TSR_PLAN_DEEP_TILES && (pl->head_cache == 0 || user->deep_head_recompute);
     q->frame_group = pl->kind == TSR_PLAN_TILED || pl->kind == TSR_PLAN_DEEP_TILES ? 0 : pl->frame_group;
     q->tile_host_state = pl->kind == TSR_PLAN_TILED && pl->offloaded > 0;
     q->offload_states = pl->kind == TSR_PLAN_EXACT_OFFLOAD || pl->kind == TSR_PLAN_DEEP_TILES ? pl->offloaded : 0;

@@ -23,6 +23,12 @@ check "encode --raw writes unscaled" "grep -a -q '\"tessera.latent_scale\":\"uns
 "$cli" decode --latent "$dir/lat.safetensors" --model builtin:small -o="$dir/vid.safetensors" --quiet --tile 32 \
   --tile-from=2 --chunk 1 --backend cpu >"$dir/dec.txt" 2>&1
 check "decode, mixed option forms" "grep -q 'video 3x5x64x96' '$dir/dec.txt'"
+# deep tiles: the head cached (default) or run again per tile and pass give the same file
+"$cli" decode --latent "$dir/lat.safetensors" --model builtin:small -o "$dir/deep1.safetensors" -q --deep-tile 32 \
+  --deep-passes 2 --backend cpu --threads 2 >/dev/null 2>&1
+"$cli" decode --latent "$dir/lat.safetensors" --model builtin:small -o "$dir/deep2.safetensors" -q --deep-tile 32 \
+  --deep-passes 2 --no-head-cache --backend cpu --threads 2 >/dev/null 2>&1
+check "decode --deep-tile: head cache == --no-head-cache" "[ -s '$dir/deep1.safetensors' ] && cmp -s '$dir/deep1.safetensors' '$dir/deep2.safetensors'"
 
 usage_err "decode without --model" "--model, --latent and -o are required" decode --latent "$dir/lat.safetensors" -o "$dir/x.safetensors"
 usage_err "encode without -o" "--model, --video and -o are required" encode --model builtin:small --video "$V"

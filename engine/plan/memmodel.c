@@ -96,6 +96,7 @@ static void count_params(const tsr_vae_config *cfg, tsr_mm *mm)
         for (int k = 0; k < specs[i].ndim; k++) numel *= specs[i].shape[k];
         if (specs[i].ndim == 5) mm->conv_params += numel;
         else mm->other_params += numel;
+        if (specs[i].ndim == 5 && specs[i].shape[2] > 1) mm->frame0_params += numel / specs[i].shape[2];
     }
 }
 

@@ -47,6 +47,8 @@ typedef struct tsr_mm {
     int out_scale;      /* final spatial factor (8) */
     int out_tfac;       /* final temporal factor per steady chunk frame (4) */
     int64_t conv_params, other_params;
+    int64_t frame0_params;  /* the temporal convs' weights summed over kt (the CUDA backend keeps them too, for a
+                             * clip's first output frame: cuda_backend.c upload_frame0) */
 } tsr_mm;
 
 /* Build the decoder model of `cfg`. Returns 0 on an unusable configuration. */

@@ -84,6 +84,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     c->fp8 = r->precision == TSR_PRECISION_FP8_FAST || r->precision == TSR_PRECISION_FP8_QUALITY;
     uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : c->fp8 ? 1 : 2;
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
+    if (!r->emulated_cap && !c->fp8) c->weights += (uint64_t)c->mm.frame0_params * 2; /* CUDA: bf16 frame-0 sums */
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
     c->workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(n, 1024) * n * 4;
     tsr_mm_state_order(&c->mm, c->order);

@@ -43,6 +43,12 @@ static void test_model_matches_spec(void)
     REQUIRE(tsr_mm_decoder(&cfg, &mm));
     CHECK(mm.out_scale == 8 && mm.out_tfac == 4);
     CHECK(mm.conv_params + mm.other_params == 150601731); /* spec §1: decoder parameters */
+    /* the CUDA backend's frame-0 weights: every 3x3x3 conv's summed over kt, a third of them (the 1x1x1 convs,
+     * upscale and shortcut, have none); in bf16 they join the plan's weights */
+    printf("conv params %lld, frame-0 sums %lld\n", (long long)mm.conv_params, (long long)mm.frame0_params);
+    CHECK(mm.frame0_params * 3 < mm.conv_params && mm.frame0_params * 3 > mm.conv_params / 10 * 9);
+    tsr_plan pw = plan_for(5, 90, 160, 40, TSR_PRECISION_BF16, TSR_TILING_AUTO);
+    CHECK(pw.weights == (uint64_t)(mm.conv_params + mm.other_params + mm.frame0_params) * 2);
     /* spec §7.3: state 7.4 GiB at 720p, 16.7 GiB at 1080p (bf16); full-resolution layers 4.4 / 9.9 GiB */
     double s720 = (double)tsr_mm_state_total(&mm, 90, 160) * 2 / GIB;
     double s1080 = (double)tsr_mm_state_total(&mm, 135, 240) * 2 / GIB;

@@ -571,11 +571,36 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!w) return;
     tsr_cuda_graph_invalidate(cu);
-    CUdeviceptr *ps[] = {&w->w, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
+    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
         if (*ps[i]) cu->api.cuMemFree(*ps[i]);
     free(w);
+}
+
+/* A causal conv's first output frame reads kt copies of input frame 0 (the replicated causal prefix): it equals
+ * the kh x kw conv whose weights are the sums over kt (in fp32, rounded to bf16 once). tsr_wt.w0 / desc0. */
+static tsr_status upload_frame0(tsr_cuda *cu, tsr_wt *w, const float *weight, tsr_error *err)
+{
+    const tsr_conv_desc *d = &w->desc;
+    int taps = d->kt * d->kh * d->kw, sp = d->kh * d->kw;
+    size_t n = (size_t)w->cout_p * sp * w->cin_p;
+    uint16_t *tmp = tsr_calloc(n, 2, err);
+    if (!tmp) return TSR_ERR_NOMEM;
+    for (int co = 0; co < d->cout; co++)
+        for (int ci = 0; ci < d->cin; ci++)
+            for (int j = 0; j < sp; j++) {
+                double s = 0;
+                for (int t = 0; t < d->kt; t++) s += weight[((size_t)co * d->cin + ci) * taps + (size_t)t * sp + j];
+                tmp[((size_t)co * sp + j) * w->cin_p + ci] = tsr_f32_to_bf16((float)s);
+            }
+    tsr_status st = upload_raw(cu, tmp, n * 2, &w->w0, err);
+    free(tmp);
+    w->desc0 = *d;
+    w->desc0.kt = 1, w->desc0.causal = 0;
+    snprintf(w->name0, sizeof w->name0, "%s (frame 0)", w->name);
+    w->desc0.name = w->name0;
+    return st;
 }
 
 static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const float *weight, const float *bias,
@@ -609,6 +634,8 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
     }
     free(tmp);
     if (!st) st = upload_f32_padded(cu, bias, bias ? d->cout : 0, w->cout_p, &w->b, err);
+    if (!st && cu->frame0 && d->kt > 1 && d->causal && d->st == 1 && d->precision != TSR_LP_FP8)
+        st = upload_frame0(cu, w, weight, err);
     if (st) {
         wt_free(be, w);
         return st;
@@ -949,6 +976,8 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
                                            (int)async_smem[i]), err, "conv shared memory");
         if (st) return st;
     }
+    const char *f0 = getenv("TSR_CUDA_FRAME0");
+    cu->frame0 = !(f0 && *f0 == '0');
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;

@@ -91,6 +91,7 @@ struct tsr_cuda {
     unsigned gate_seq;
     /* CUDA graphs (cuda_graph.c) */
     int graphs;                     /* enabled (TSR_CUDA_GRAPHS != 0, no profile, no FP8) */
+    int frame0;                     /* output frame 0 by the summed-weight conv (tsr_wt.w0; TSR_CUDA_FRAME0=0: off) */
     int gmode;                      /* 0 eager, 1 recording, 2 replaying (ops only do host bookkeeping) */
     int gcur, gpos, gmismatch;
     tsr_cu_api api_live;            /* the real entry points while replaying swaps in no-op stubs */
@@ -133,6 +134,11 @@ struct tsr_wt {
     char name[96];
     int cin_p, cout_p;
     CUdeviceptr w, b;               /* conv: bf16 weights, fp32 bias */
+    CUdeviceptr w0;                 /* causal conv, stride 1 in time, not FP8: the weights summed over kt, bf16
+                                     * [cout_p][kh*kw][cin_p]: output frame 0 of a clip sees kt copies of input
+                                     * frame 0, so it is this 1 x kh x kw conv (1/kt of the work); else 0 */
+    tsr_conv_desc desc0;            /* that conv (kt 1, not causal), named name0 */
+    char name0[112];
     int channels, groups;           /* WT_NORM / WT_ATTN */
     float eps;
     CUdeviceptr gamma, beta;        /* fp32 [cp] */

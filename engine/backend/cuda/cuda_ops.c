@@ -205,7 +205,39 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     };
     tsr_cuda_prof_end(cu, pr, P_NORM, 0);
     pr = tsr_cuda_prof_begin(cu);
-    if (!st) st = run_conv(cu, &p, err);
+    CUdeviceptr xr = 0;
+    if (!st && temporal && !filled && conv->w0 && d->st == 1 && d->precision != TSR_LP_FP8) {
+        /* the clip's first chunk: output frame 0 sees kt copies of input frame 0, i.e. the kh x kw conv with
+         * the weights summed over kt (1/kt of the work) */
+        tsr_cuda_conv_problem p0 = p;
+        p0.desc = &conv->desc0, p0.weight = conv->w0;
+        p0.t_in = 1, p0.prefix = 0, p0.prefix_ptr = 0, p0.t_out = 1;
+        st = run_conv(cu, &p0, err);
+        if (!st && t_out > 1) {
+            /* frames 1..: a causal conv of the usual form over [kt - 1 copies of frame 0 | frames 1..], contiguous
+             * (cuDNN reads it in place): inside xn after one replicated frame, else copied into xr */
+            uint64_t ofb = (uint64_t)h_out * w_out * conv->cout_p * 2;
+            if (pre) {
+                p.prefix_ptr = xn + fbytes;
+            } else {
+                st = tsr_cuda_arena_alloc(cu, (uint64_t)(prefix + in->t - 1) * fbytes, &xr, err);
+                for (int e = 0; e < prefix && !st; e++)
+                    st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(xr + (uint64_t)e * fbytes, in->buf->p, fbytes,
+                                                                      cu->stream), err, "conv3d frame-0 prefix");
+                if (!st)
+                    st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(xr + (uint64_t)prefix * fbytes, in->buf->p + fbytes,
+                                                                      (uint64_t)(in->t - 1) * fbytes, cu->stream),
+                                        err, "conv3d frame-0 prefix");
+                p.prefix_ptr = xr;
+            }
+            p.in = p.prefix_ptr + (uint64_t)prefix * fbytes, p.t_in = in->t - 1;
+            p.t_out = t_out - 1, p.out += ofb;
+            if (p.residual) p.residual += ofb;
+            if (!st) st = run_conv(cu, &p, err);
+        }
+    } else if (!st) {
+        st = run_conv(cu, &p, err);
+    }
     tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
                       2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
     pr = tsr_cuda_prof_begin(cu);
@@ -215,6 +247,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
         if (!st) st = s2;
     }
     tsr_cuda_prof_end(cu, pr, P_STATE, 0);
+    tsr_cuda_arena_free(cu, xr);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
     return st;

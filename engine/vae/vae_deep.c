@@ -154,6 +154,13 @@ static void place(deep *d, const float *y, int n, int first, int rh, int rw)
                        y + (((size_t)c * n + f) * rh + oy + yy - y0) * rw + ox, (size_t)(x1 - x0) * sizeof(float));
 }
 
+static void cache_drop(deep *d)
+{
+    for (int i = 0; d->cache && i < d->chunks; i++) d->v->be->ops->act_free(d->v->be, &d->cache[i]);
+    free(d->cache);
+    d->cache = NULL;
+}
+
 /* The head's output of chunk i (latent frames t0 .. t0 + n), with the region of the tile cut from it in *x: from
  * the cache, or by running the head (its output then kept in the cache when there is one, and freed). */
 static tsr_status head_region(deep *d, int i, int t0, int n, tsr_act *x, tsr_error *err)
@@ -175,10 +182,15 @@ static tsr_status head_region(deep *d, int i, int t0, int n, tsr_act *x, tsr_err
     if (st == TSR_OK) st = tsr_vae_decoder_head(d->v, &a, t0 == 0, 1, err);
     if (st == TSR_OK && (a.h != d->H || a.w != d->W))
         st = tsr_fail(err, TSR_ERR_INTERNAL, "deep tiles: head output %dx%d, expected %dx%d", a.h, a.w, d->H, d->W);
-    if (st == TSR_OK && d->cache) {
-        st = be->ops->act_alloc_host(be, a.c, a.t, a.h, a.w, &d->cache[i], err);
-        if (st == TSR_OK) st = be->ops->act_copy_region(be, &a, 0, 0, 0, &d->cache[i], 0, 0, 0, a.t, a.h, a.w, err);
-        if (st != TSR_OK) tsr_error_prefix(err, "deep tiles, the head's output in host memory: ");
+    if (st == TSR_OK && d->cache) { /* no room in host memory: go on without the cache */
+        tsr_error e2 = {0};
+        tsr_status s2 = be->ops->act_alloc_host(be, a.c, a.t, a.h, a.w, &d->cache[i], &e2);
+        if (s2 == TSR_OK) s2 = be->ops->act_copy_region(be, &a, 0, 0, 0, &d->cache[i], 0, 0, 0, a.t, a.h, a.w, &e2);
+        if (s2 != TSR_OK) {
+            tsr_log(TSR_LOG_WARN, "deep tiles: the head's output is not kept in host memory (%s): the head runs again "
+                                  "for every tile", e2.message);
+            cache_drop(d);
+        }
     }
     if (st == TSR_OK) st = be->ops->act_alloc(be, a.c, a.t, rh, rw, x, err);
     if (st == TSR_OK) st = be->ops->act_copy_region(be, &a, 0, d->reg.y0, d->reg.x0, x, 0, 0, 0, a.t, rh, rw, err);
@@ -292,8 +304,7 @@ static void deep_free(deep *d)
     for (size_t i = 0; d->stats && i < (size_t)d->chunks * (size_t)d->nnorm * 3; i++)
         d->v->be->ops->gn_stats_free(d->v->be, d->stats[i]);
     free(d->stats);
-    for (int i = 0; d->cache && i < d->chunks; i++) d->v->be->ops->act_free(d->v->be, &d->cache[i]);
-    free(d->cache);
+    cache_drop(d);
     free(d->lat);
     free(d->y);
     free(d->out);

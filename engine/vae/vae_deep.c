@@ -294,9 +294,9 @@ static tsr_status deep_setup(deep *d, tsr_error *err)
     d->lat = d->stats ? tsr_malloc((size_t)d->c * d->chunk * d->h * d->w * sizeof(float), err) : NULL;
     d->out = d->lat ? tsr_malloc((size_t)d->total * 3 * d->oh * d->ow * sizeof(float), err) : NULL;
     /* the head's output cached: only worth it when the head runs more than once */
-    if (d->out && !d->p->deep_head_recompute && d->ny * d->nx * d->passes > 1)
-        d->cache = tsr_calloc((size_t)d->chunks, sizeof *d->cache, err);
-    return d->out && (d->cache || d->p->deep_head_recompute || d->ny * d->nx * d->passes == 1) ? TSR_OK : TSR_ERR_NOMEM;
+    int cache = !d->p->deep_head_recompute && d->ny * d->nx * d->passes > 1;
+    if (d->out && cache) d->cache = tsr_calloc((size_t)d->chunks, sizeof *d->cache, err);
+    return d->out && (!cache || d->cache) ? TSR_OK : TSR_ERR_NOMEM;
 }
 
 static void deep_free(deep *d)

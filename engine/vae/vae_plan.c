@@ -163,24 +163,22 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
     return st;
 }
 
-/* The decoder's temporal convs of the head (memory-model stages < the deep tiles' `from`) in *list, their count
- * returned; -1 when the decoder has no deep-tile split. */
-static int deep_split(tsr_vae *v, vae_conv **list, tsr_mm *mm, int *head)
+/* The decoder's temporal convs in *list (the memory model's causal convs in *mm, same order) and the deep tiles'
+ * split: the first tail stage, -1 when the decoder has none. */
+static int deep_split(tsr_vae *v, vae_conv **list, int *n, tsr_mm *mm)
 {
-    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
-    int from = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n ? tsr_mm_deep_from(mm) : -1;
-    for (int i = 0; i < n; i++) head[i] = from > 0 && mm->causal[i].stage < from;
-    return from > 0 ? n : -1;
+    *n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    return tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == *n ? tsr_mm_deep_from(mm) : -1;
 }
 
 void tsr_vae_deep_drop_head(tsr_vae *v)
 {
     vae_conv *list[TSR_MM_MAX_CAUSAL];
-    int head[TSR_MM_MAX_CAUSAL];
+    int n = 0;
     tsr_mm *mm = calloc(1, sizeof *mm);
-    int n = mm ? deep_split(v, list, mm, head) : -1;
-    for (int i = 0; i < n; i++)
-        if (head[i] && list[i]->state) {
+    int from = mm ? deep_split(v, list, &n, mm) : -1;
+    for (int i = 0; i < n && from > 0; i++)
+        if (mm->causal[i].stage < from && list[i]->state) {
             v->be->ops->state_free(v->be, list[i]->state);
             list[i]->state = NULL;
         }
@@ -190,10 +188,10 @@ void tsr_vae_deep_drop_head(tsr_vae *v)
 tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int with_head, tsr_error *err)
 {
     vae_conv *list[TSR_MM_MAX_CAUSAL];
-    int n = TSR_MIN(dec_causal(v, list, TSR_MM_MAX_CAUSAL), TSR_MM_MAX_CAUSAL);
+    int n = 0;
     tsr_mm *mm = tsr_calloc(1, sizeof *mm, err);
     if (!mm) return TSR_ERR_NOMEM;
-    int from = tsr_mm_decoder(&v->cfg, mm) && mm->ncausal == n ? tsr_mm_deep_from(mm) : -1;
+    int from = deep_split(v, list, &n, mm);
     tsr_status st = from > 0 ? TSR_OK : tsr_fail(err, TSR_ERR_UNSUPPORTED, "deep tiles: this decoder has no tail");
     tsr_backend *be = v->be;
     /* the head's host states (their staging buffers), its device states, then the tile's: the first tile

@@ -276,8 +276,7 @@ static grid grid_deep(int H, int W, const tsr_plan *pl)
     return g;
 }
 
-/* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped; the tile grid's seams drawn in blue. */
-/* |a - b| x gain of frame fi as PNG, seams in blue. TSR_BENCH_PNG_CROP=WxH: only a W x H box around the first
+/* |a - b| of frame `fi` in 8-bit levels x gain, per channel, clipped, as PNG; the tile grid's seams in blue. TSR_BENCH_PNG_CROP=WxH: only a W x H box around the first
  * seams' crossing (a 4K frame's PNG is too large to bring back from the device). */
 static void diff_png(const char *path, const float *a, const float *b, int F, int H, int W, int fi, double gain,
                      const grid *g)

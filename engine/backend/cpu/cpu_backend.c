@@ -40,46 +40,40 @@ static void count(tsr_cpu_backend *cb, uint64_t bytes)
     if (cb->in_use > cb->peak) cb->peak = cb->in_use;
 }
 
-static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+/* An activation's storage, counted against the emulated device cap (host = 0) or outside it (host = 1:
+ * backend.h act_alloc_host, no empty tensors). */
+static tsr_status act_new(tsr_backend *be, int c, int t, int h, int w, int host, tsr_act *out, tsr_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (c <= 0 || t < 0 || h <= 0 || w <= 0)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "activation shape %dx%dx%dx%d is invalid", c, t, h, w);
+    if (c <= 0 || t < host || h <= 0 || w <= 0)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%sactivation shape %dx%dx%dx%d is invalid", host ? "host " : "", c,
+                        t, h, w);
     tsr_cpu_backend *cb = cpu(be);
     uint64_t bytes = (uint64_t)act_numel(c, t, h, w) * sizeof(float);
-    tsr_status st = cap_check(cb, bytes, "activation", err);
+    tsr_status st = host ? TSR_OK : cap_check(cb, bytes, "activation", err);
     if (st != TSR_OK) return st;
     tsr_buf *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->n = act_numel(c, t, h, w);
+    b->host = host;
     b->data = tsr_malloc(b->n * sizeof(float), err);
     if (!b->data) {
         free(b);
         return TSR_ERR_NOMEM;
     }
-    count(cb, b->n * sizeof(float));
+    if (!host) count(cb, b->n * sizeof(float));
     *out = (tsr_act){b, c, t, h, w};
     return TSR_OK;
 }
 
-/* The same storage outside the emulated cap (backend.h act_alloc_host). */
+static tsr_status cpu_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
+{
+    return act_new(be, c, t, h, w, 0, out, err);
+}
+
 static tsr_status cpu_act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
 {
-    (void)be;
-    memset(out, 0, sizeof *out);
-    if (c <= 0 || t <= 0 || h <= 0 || w <= 0)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "host activation shape %dx%dx%dx%d is invalid", c, t, h, w);
-    tsr_buf *b = tsr_calloc(1, sizeof *b, err);
-    if (!b) return TSR_ERR_NOMEM;
-    b->n = act_numel(c, t, h, w);
-    b->host = 1;
-    b->data = tsr_malloc(b->n * sizeof(float), err);
-    if (!b->data) {
-        free(b);
-        return TSR_ERR_NOMEM;
-    }
-    *out = (tsr_act){b, c, t, h, w};
-    return TSR_OK;
+    return act_new(be, c, t, h, w, 1, out, err);
 }
 
 static void cpu_act_free(tsr_backend *be, tsr_act *a)

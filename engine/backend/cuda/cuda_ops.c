@@ -206,7 +206,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, P_NORM, 0);
     pr = tsr_cuda_prof_begin(cu);
     CUdeviceptr xr = 0;
-    if (!st && temporal && !filled && conv->w0 && d->st == 1 && d->precision != TSR_LP_FP8) {
+    if (!st && temporal && !filled && conv->w0) { /* w0: stride 1 in time, not FP8 (upload_frame0) */
         /* the clip's first chunk: output frame 0 sees kt copies of input frame 0, i.e. the kh x kw conv with
          * the weights summed over kt (1/kt of the work) */
         tsr_cuda_conv_problem p0 = p;

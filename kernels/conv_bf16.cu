@@ -308,3 +308,174 @@ extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_bn64(ConvArg
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_gemm_async_f32_bn128(ConvArgs a) { conv_async_body<128, true, 32, 4>(a); }
 extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_async_bn256(ConvArgs a) { conv_async_body<256, false, 32, 4>(a); }
 extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_k64_bn128(ConvArgs a) { conv_async_body<128, false, 64, 3>(a); }
+
+// ---------------------------------------------------------------- narrow conv (cout_p == 8: the decoder's conv_out)
+// A general implicit GEMM spends 120 of its 128 N columns on nothing when cout is 3, and re-reads its input once per
+// tap. Here a block owns NR_TH x NR_TW output pixels of every output frame: it walks the extended input frames once,
+// stages each frame's (NR_TH + 2) x (NR_TW + 2) patch in shared memory NR_CK channels at a time (the GroupNorm affine
+// and SiLU applied on the way, rounded to bf16 exactly as tsr_gn_apply does, so no normalised copy of the input is
+// ever written), and feeds every 3x3 tap of that patch to up to kt output frames at once: acc[d] collects output
+// frame e - d of extended frame e (in slot d + 3 - kt). The weights of all taps stay in shared memory. 8 warps: one output row of 32
+// pixels (two m16 tiles) each. Needs cout_p == 8, kh, kw, kt <= 3, strides 1, cin_p % NR_CK == 0 (host checks).
+#define NR_TH 8
+#define NR_TW 32
+#define NR_CK 32
+#define NR_LDP 40                   // patch pixel row (halves): 80 bytes, conflict-free ldmatrix
+#define NR_PW (NR_TW + 2)
+#define NR_PIX ((NR_TH + 2) * NR_PW)
+#define NR_VPT ((NR_PIX * (NR_CK / 8) + 255) / 256)   // 16-byte patch vectors per thread
+
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_narrow(ConvArgs a)
+{
+    extern __shared__ __align__(16) tsr_bf16 nsm[];
+    const int taps = a.kt * a.kh * a.kw, wld = a.cin_p + 8;
+    tsr_bf16 *sw = nsm, *sp = nsm + taps * 8 * wld;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int w0 = blockIdx.x * NR_TW, h0 = blockIdx.y * NR_TH;
+    const long long plane = (long long)a.h_in * a.w_in * a.cin_p;
+
+    // all weights: global [8][taps][cin_p] -> shared [taps][8][wld]
+    const int wv = a.cin_p / 8;
+    for (int i = tid; i < 8 * taps * wv; i += 256) {
+        int c8 = i % wv, r = i / wv, tap = r % taps, n = r / taps;
+        *(uint4 *)&sw[(tap * 8 + n) * wld + c8 * 8] = __ldg((const uint4 *)(a.w + (long long)r * a.cin_p) + c8);
+    }
+
+    const int chunks = a.cin_p / NR_CK, ext = a.prefix + a.t_in, steps = ext * chunks, t_out = ext - a.kt + 1;
+    const int v = tid & 3;          // the thread's 8-channel vector within a chunk (256 % 4 == 0: the same every pass)
+    uint4 stg[NR_VPT];
+    float sc[8], sf[8];
+    bool norm = false;
+
+    auto load = [&](int s) {        // global -> registers, and this vector's affine
+        int e = s / chunks, c = (s - e * chunks) * NR_CK + v * 8;
+        const tsr_bf16 *src;
+        const float2 *aff = nullptr;
+        if (e >= a.prefix) {
+            src = a.in + (long long)(e - a.prefix) * plane;
+            if (a.in_aff) aff = a.in_aff + (long long)(e - a.prefix) * a.cin_p;
+        } else if (a.pre) {
+            src = a.pre + (long long)e * plane;
+            if (a.in_aff) aff = a.pre_aff + (long long)e * a.cin_p;
+        } else {                    // first chunk: frame 0 replicated
+            src = a.in;
+            aff = a.in_aff;
+        }
+        norm = aff != nullptr;
+        if (norm) {
+            const float4 *af = (const float4 *)(aff + c);
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float4 q = __ldg(af + j);
+                sc[2 * j] = q.x, sf[2 * j] = q.y, sc[2 * j + 1] = q.z, sf[2 * j + 1] = q.w;
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < NR_VPT; j++) {
+            int pix = (tid + j * 256) >> 2;
+            uint4 x = make_uint4(0, 0, 0, 0);
+            if (pix < NR_PIX) {
+                int hi = h0 - a.pt + pix / NR_PW, wi = w0 - a.pl + pix % NR_PW;
+                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in)
+                    x = __ldg((const uint4 *)(src + ((long long)hi * a.w_in + wi) * a.cin_p + c));
+            }
+            stg[j] = x;
+        }
+    };
+    auto store = [&]() {            // registers -> patch, normalised (zero padding stays zero)
+#pragma unroll
+        for (int j = 0; j < NR_VPT; j++) {
+            int pix = (tid + j * 256) >> 2;
+            if (pix >= NR_PIX) continue;
+            uint4 x = stg[j];
+            if (norm) {
+                int hi = h0 - a.pt + pix / NR_PW, wi = w0 - a.pl + pix % NR_PW;
+                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
+                    uint32_t *q = (uint32_t *)&x;
+#pragma unroll
+                    for (int k = 0; k < 4; k++) {
+                        float y0 = fmaf(lo_f(q[k]), sc[2 * k], sf[2 * k]);
+                        float y1 = fmaf(hi_f(q[k]), sc[2 * k + 1], sf[2 * k + 1]);
+                        if (a.silu) y0 = silu_fast(y0), y1 = silu_fast(y1);
+                        q[k] = pack2_rn(y0, y1);
+                    }
+                }
+            }
+            *(uint4 *)&sp[pix * NR_LDP + v * 8] = x;
+        }
+    };
+
+    float acc[3][2][4];
+#pragma unroll
+    for (int d = 0; d < 3; d++)
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+            for (int k = 0; k < 4; k++) acc[d][mt][k] = 0.f;
+
+    load(0);
+    store();
+    __syncthreads();
+    for (int s = 0; s < steps; s++) {
+        const int e = s / chunks, ck = s - e * chunks;
+        if (s + 1 < steps) load(s + 1);
+        for (int dh = 0; dh < a.kh; dh++)
+            for (int dw = 0; dw < a.kw; dw++) {
+#pragma unroll
+                for (int ks = 0; ks < NR_CK; ks += 16) {
+                    uint32_t af[2][4];
+#pragma unroll
+                    for (int mt = 0; mt < 2; mt++)
+                        ldsm_x4(af[mt], &sp[((warp + dh) * NR_PW + mt * 16 + (lane & 15) + dw) * NR_LDP + ks +
+                                            (lane >> 4) * 8]);
+#pragma unroll
+                    for (int j = 0; j < 3; j++) {   // slot j holds temporal tap d = j - (3 - kt): output e - d
+                        int d = j - 3 + a.kt, to = e - d;
+                        if (d < 0 || to < 0 || to >= t_out) continue;
+                        uint32_t bfr[2];
+                        ldsm_x2(bfr, &sw[(((d * a.kh + dh) * a.kw + dw) * 8 + (lane & 7)) * wld + ck * NR_CK + ks +
+                                         ((lane >> 3) & 1) * 8]);
+                        mma_bf16(acc[j][0], af[0], bfr);
+                        mma_bf16(acc[j][1], af[1], bfr);
+                    }
+                }
+            }
+        if (ck == chunks - 1) {     // frame e done: output e - (kt - 1) is complete
+            const int to = e - (a.kt - 1);
+            if (to >= 0 && to < t_out) {
+                const float (&r)[2][4] = acc[2];   // tap d = kt - 1
+                const int h = h0 + warp, n = (lane & 3) * 2;
+                const float b0 = a.bias ? a.bias[n] : 0.f, b1 = a.bias ? a.bias[n + 1] : 0.f;
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int half = 0; half < 2; half++) {
+                        int w = w0 + mt * 16 + (lane >> 2) + half * 8;
+                        if (h >= a.h_out || w >= a.w_out) continue;
+                        long long o = (((long long)to * a.h_out + h) * a.w_out + w) * 8 + n;
+                        float y0 = r[mt][half * 2] + b0, y1 = r[mt][half * 2 + 1] + b1;
+                        if (a.res) {
+                            uint32_t q = *(const uint32_t *)(a.res + o);
+                            y0 += lo_f(q), y1 += hi_f(q);
+                        }
+                        *(uint32_t *)((tsr_bf16 *)a.out + o) = pack2(y0, y1);
+                    }
+            }
+#pragma unroll
+            for (int j = 2; j >= 1; j--)   // the next frame's taps: each slot's output moves one slot up
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int k = 0; k < 4; k++) acc[j][mt][k] = acc[j - 1][mt][k];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                for (int k = 0; k < 4; k++) acc[0][mt][k] = 0.f;
+        }
+        __syncthreads();
+        if (s + 1 < steps) {
+            store();
+            __syncthreads();
+        }
+    }
+}

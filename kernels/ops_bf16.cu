@@ -13,13 +13,6 @@
 //                  `copy` (the causal state) on the way and writes frame 0's result to the `rep` frames before y
 //                  (the replicated causal prefix of a first chunk).
 
-__device__ __forceinline__ uint32_t pack2_rn(float lo, float hi)
-{   // one cvt on sm_80+ (RNE, NaN kept as a NaN)
-    uint32_t r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-}
-__device__ __forceinline__ float silu_fast(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
 
 #define GN_THREADS 256
 #define GN_BATCH 4
@@ -278,21 +271,23 @@ __device__ __forceinline__ float block_reduce(float v, bool is_max, float *sh)
     return v;
 }
 
-// One block per row of S (fp32, stride ld): P = softmax over the first n columns (bf16), columns n..ld-1 = 0.
-extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows(const float *s, int n, int ld, tsr_bf16 *p)
+// One block per row of S (fp32, stride ld): P = softmax(scale * S) over the first n columns (bf16), columns
+// n..ld-1 = 0.
+extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows(const float *s, int n, int ld, float scale,
+                                                                    tsr_bf16 *p)
 {
     __shared__ float sh[32];
     const float *row = s + (long long)blockIdx.x * ld;
     tsr_bf16 *out = p + (long long)blockIdx.x * ld;
     float m = -INFINITY;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, row[i]);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, row[i] * scale);
     m = block_reduce(m, true, sh);
     float sum = 0.f;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) sum += __expf(row[i] - m);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) sum += __expf(row[i] * scale - m);
     sum = block_reduce(sum, false, sh);
     float inv = 1.f / sum;
     for (int i = threadIdx.x; i < ld; i += blockDim.x)
-        out[i] = (tsr_bf16)(i < n ? f2bf(__expf(row[i] - m) * inv) : 0u);
+        out[i] = (tsr_bf16)(i < n ? f2bf(__expf(row[i] * scale - m) * inv) : 0u);
 }
 
 // NDHWC (cp channels) -> planar [c][pix] and back, for host transfers without channel padding.

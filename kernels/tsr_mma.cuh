@@ -15,6 +15,14 @@ __device__ __forceinline__ uint32_t pack2(float lo, float hi) { return f2bf(lo) 
 __device__ __forceinline__ float lo_f(uint32_t w) { return __uint_as_float(w << 16); }
 __device__ __forceinline__ float hi_f(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
 __device__ __forceinline__ float silu_f(float x) { return x / (1.0f + __expf(-x)); }
+__device__ __forceinline__ uint32_t pack2_rn(float lo, float hi)
+{   // one cvt on sm_80+ (RNE, NaN kept as a NaN)
+    uint32_t r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+// the GroupNorm apply's SiLU (tsr_gn_apply and the narrow conv's patch staging round the same way)
+__device__ __forceinline__ float silu_fast(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void *smem)
 {

@@ -4,8 +4,10 @@
 # the bench table: decode 720p17 / 1080p21 and encode 720p17 / 1080p21 (first start times the cuDNN plans and
 # remembers them; the rows after it start from the remembered plans), 720p17 without graphs, FP8 policies.
 # Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
-#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all]   (all: default; each half fits one 10-min call,
+#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab]   (all: default; each half fits one 10-min call,
 #   the whole may not: keep the build folder between the two calls)
+#   ab: test_cuda_ops with the conv_out bench (TSR_BENCH=narrow), then decode 720p17 / 1080p21 with and without the
+#   session-8 kernels (narrow conv_out with the norm fused, attention GEMMs through cuDNN), one process per row.
 set -u
 step=${1:-all}
 export PATH=/opt/torch/.venv/bin:$PATH
@@ -20,7 +22,12 @@ git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
     >"$out/setup.log" 2>&1; } && ninja -C $b -j16 >"$out/build.log" 2>&1; } ||
   { grep -E "error|FAILED" -A3 "$out/build.log" "$out/setup.log" | head -30; exit 1; }
 
-if [ "$step" != bench ]; then
+if [ "$step" = ab ]; then
+echo "== test_cuda_ops + conv_out bench"
+TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
+grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
+fi
+if [ "$step" != bench ] && [ "$step" != ab ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -50,6 +57,18 @@ bench() { # label, timeout, env/args...
     "$(awk -v x="${peak:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" \
     "$(awk -v x="${low:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" $rc | tee -a "$rows"
 }
+if [ "$step" = ab ]; then
+  base="TSR_CUDA_NARROW=0 TSR_CUDA_GEMM=builtin"
+  bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
+  bench "decode 720p17"                 100 $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
+  bench "decode 720p17 without (base)"  100 $base $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
+  bench "decode 720p17 no narrow"       100 TSR_CUDA_NARROW=0 $cli bench decode --shape 720p17 --backend cuda --runs 5
+  bench "decode 1080p21 (first start)"  250 $cli bench decode --shape 1080p21 --backend cuda --runs 2
+  bench "decode 1080p21"                150 $cli bench decode --shape 1080p21 --backend cuda --runs 3
+  bench "decode 1080p21 without (base)" 150 $base $cli bench decode --shape 1080p21 --backend cuda --runs 3
+  echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
 bench "decode 720p17 (first start)"   300 $cli bench decode --shape 720p17 --backend cuda --runs 3
 bench "decode 720p17"                 150 $cli bench decode --shape 720p17 --backend cuda --runs 5
 bench "decode 720p17, no graphs"      150 TSR_CUDA_GRAPHS=0 $cli bench decode --shape 720p17 --backend cuda --runs 5

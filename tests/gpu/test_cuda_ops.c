@@ -446,6 +446,51 @@ static void bench_conv(int c, int t, int h, int w, int reps)
     free(wt), free(g), free(b);
 }
 
+/* conv_out (GroupNorm + SiLU + causal 3x3x3 conv, cin -> 3) on a later chunk of t frames: the narrow kernel with the
+ * norm fused against the apply pass + general conv (TSR_CUDA_NARROW=0), in fresh backends; the two outputs agree to
+ * bf16 rounding (they sum in different orders). */
+static void bench_narrow(int cin, int t, int h, int w, int reps)
+{
+    tsr_conv_desc d = {cin, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "bench conv_out"};
+    float *wt = rnd((size_t)3 * cin * 27, 0.02f), *g = rnd(cin, 1.f), *b = rnd(cin, 1.f);
+    float *x = rnd((size_t)cin * t * h * w, 1.f);
+    float *res[2] = {NULL, NULL};
+    tsr_backend_params p = {0};
+    p.memory_budget = (uint64_t)8 << 30;
+    for (int narrow = 0; narrow < 2; narrow++) {
+        tsr_test_setenv("TSR_CUDA_NARROW", narrow ? "1" : "0");
+        tsr_backend *nb = NULL;
+        OK(tsr_cuda_backend_create(&p, &nb, &err));
+        tsr_wt *cw = NULL, *nrm = NULL;
+        OK(nb->ops->conv_upload(nb, &d, wt, NULL, &cw, &err));
+        OK(nb->ops->norm_upload(nb, cin, 32, 1e-6f, g, b, &nrm, &err));
+        tsr_state *s = NULL;
+        OK(nb->ops->state_create(nb, &d, h, w, &s, &err));
+        tsr_act in, out = {0};
+        OK(nb->ops->act_alloc(nb, cin, t, h, w, &in, &err));
+        OK(nb->ops->act_upload(nb, &in, x, &err));
+        OK(nb->ops->conv3d(nb, cw, &in, s, nrm, 1, NULL, &out, &err)); /* fills the state: later chunks follow */
+        OK(nb->ops->conv3d(nb, cw, &in, s, nrm, 1, NULL, &out, &err)); /* warm-up (cuDNN plans) */
+        OK(nb->ops->sync(nb, &err));
+        double t0 = tsr_now();
+        for (int r = 0; r < reps; r++) OK(nb->ops->conv3d(nb, cw, &in, s, nrm, 1, NULL, &out, &err));
+        OK(nb->ops->sync(nb, &err));
+        double dt = (tsr_now() - t0) / reps;
+        res[narrow] = malloc(sizeof(float) * (size_t)3 * out.t * h * w);
+        OK(nb->ops->act_download(nb, &out, res[narrow], &err));
+        printf("BENCH conv_out gn+silu+3x3x3 %d->3 %dx%dx%d (later chunk) narrow=%d: %.3f ms\n", cin, t, h, w, narrow,
+               dt * 1e3);
+        nb->ops->act_free(nb, &in), nb->ops->act_free(nb, &out);
+        nb->ops->state_free(nb, s), nb->ops->wt_free(nb, cw), nb->ops->wt_free(nb, nrm);
+        nb->ops->destroy(nb);
+    }
+    double e = tsr_test_rel_rms(res[1], res[0], (size_t)3 * t * h * w);
+    printf("BENCH conv_out narrow vs apply+conv rel rms %.5f\n", e);
+    CHECKF(e < 0.01, "narrow conv_out differs from the apply path: %.5f", e);
+    tsr_test_setenv("TSR_CUDA_NARROW", NULL);
+    free(wt), free(g), free(b), free(x), free(res[0]), free(res[1]);
+}
+
 static float bf(float x) { return tsr_bf16_to_f32(tsr_f32_to_bf16(x)); }
 
 /* act_upload_frames (device padding/conversion) against the CPU backend's, bit for bit after bf16 rounding. */
@@ -598,6 +643,9 @@ int main(void)
         conv_case("causal 3x3x3 256->128 gn+res", 256, 128, 3, 3, 1, 1, 1, 1, 3, 5, 7, 1, 1, NULL);
         conv_case("1x1x1 256->512 res", 256, 512, 1, 1, 1, 1, 0, 0, 2, 6, 9, 0, 1, NULL);
         conv_case("conv_out 128->3 gn", 128, 3, 3, 3, 1, 1, 1, 1, 3, 8, 8, 1, 0, chunks);
+        /* the narrow kernel (cout <= 8, norm fused): partial 8 x 32 tiles, 4 channel chunks, kt 3 and 1 */
+        conv_case("narrow 128->3 gn 19x70", 128, 3, 3, 3, 1, 1, 1, 1, 5, 19, 70, 1, 0, chunks);
+        conv_case("narrow 1x3x3 96->5 gn", 96, 5, 3, 1, 1, 1, 1, 1, 2, 10, 40, 1, 0, NULL);
         conv_case("enc conv_in 3->128", 3, 128, 3, 3, 1, 1, 1, 1, 5, 8, 8, 0, 0, chunks);
         conv_case("enc down 1x3x3 s2", 128, 128, 3, 1, 1, 2, 0, 1, 3, 8, 10, 0, 0, NULL);
         conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
@@ -611,6 +659,12 @@ int main(void)
     }
     tsr_test_setenv("TSR_CUDA_CONV", NULL);
     be->ops->destroy(be);
+    tsr_test_setenv("TSR_CUDNN", "0"); /* without cuDNN a narrow conv without a norm runs on the narrow kernel too */
+    OK(tsr_cuda_backend_create(&p, &be, &err));
+    conv_case("narrow 64->8 res, no cuDNN", 64, 8, 3, 3, 1, 1, 1, 1, 4, 9, 33, 0, 1, NULL);
+    conv_case("narrow 32->3 gn, no cuDNN", 32, 3, 3, 3, 1, 1, 1, 1, 5, 9, 33, 1, 0, chunks2);
+    be->ops->destroy(be);
+    tsr_test_setenv("TSR_CUDNN", NULL);
     OK(tsr_cuda_backend_create(&p, &be, &err));
     gn_case(512, 3, 9, 13, 1, 32, 0.7f);
     gn_case(128, 2, 16, 24, 0, 32, 0.7f);
@@ -631,6 +685,10 @@ int main(void)
     CHECK(in_use == 0);
     const char *bench = getenv("TSR_BENCH");
     if (bench && *bench == '1') bench_conv(128, 17, 360, 640, 2);
+    if (bench && strstr(bench, "narrow")) { /* TSR_BENCH=narrow: conv_out at 720p and 1080p, 4 frames */
+        bench_narrow(128, 4, 720, 1280, 10);
+        bench_narrow(128, 4, 1080, 1920, 5);
+    }
     if (bench && strstr(bench, "gn")) { /* TSR_BENCH=gn: the GroupNorm pass alone */
         bench_gn(128, 4, 720, 1280, 5);
         bench_gn(256, 4, 720, 1280, 5);

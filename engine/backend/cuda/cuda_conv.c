@@ -37,6 +37,18 @@ static tsr_status launch_conv(tsr_cuda *cu, conv_args *a, int n_total, int batch
     return tsr_cuda_launch(cu, k, gx, gy, (unsigned)batch, 256, args, err);
 }
 
+/* The narrow kernel's shared memory: every tap's weights for 8 outputs, rows cin_p + 8, and one input patch. */
+static unsigned narrow_smem(const tsr_conv_desc *d, int cin_p)
+{
+    return (unsigned)(d->kt * d->kh * d->kw) * 8u * (unsigned)(cin_p + 8) * 2u + TSR_CONV_NARROW_PATCH;
+}
+
+int tsr_cuda_conv_narrow_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p, int cout_p)
+{
+    return cu->conv_narrow && cout_p == 8 && d->kt <= 3 && d->kh <= 3 && d->kw <= 3 && d->st == 1 && d->sh == 1 &&
+           d->sw == 1 && cin_p % 32 == 0 && d->precision != TSR_LP_FP8 && narrow_smem(d, cin_p) <= TSR_CONV_NARROW_SMEM_MAX;
+}
+
 tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
     const tsr_conv_desc *d = p->desc;
@@ -49,6 +61,11 @@ tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, t
         .kt = d->kt, .kh = d->kh, .kw = d->kw, .st = d->st, .sh = d->sh, .sw = d->sw,
         .pt = d->pad_top, .pl = d->pad_left, .silu = p->silu, .alpha = 1.0f,
     };
+    if (tsr_cuda_conv_narrow_fits(cu, d, p->cin_p, p->cout_p)) {
+        void *args[] = {&a};
+        return tsr_cuda_launch_smem(cu, K_CONV_NARROW, (unsigned)((p->w_out + 31) / 32), (unsigned)((p->h_out + 7) / 8), 1,
+                                    256, narrow_smem(d, p->cin_p), args, err);
+    }
     return launch_conv(cu, &a, p->cout_p, 1, 0, err);
 }
 
@@ -57,6 +74,8 @@ tsr_status tsr_cuda_gemm_run(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *er
 {
     if (g->k % 8 || g->n % 8 || g->ldc % 2)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "gemm: k (%d) and n (%d) must be multiples of 8", g->k, g->n);
+    tsr_status st = tsr_cuda_cudnn_gemm(cu, g, err);
+    if (st != TSR_ERR_UNSUPPORTED) return st;
     conv_args a = {
         .in = g->a, .w = g->b, .out = g->c, .bias = g->bias, .res = g->res,
         .sz_in = g->sa, .sz_w = g->sb, .sz_out = g->sc, .m = g->m,

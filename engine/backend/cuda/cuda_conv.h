@@ -11,10 +11,11 @@
  *   weights:     bf16 [CoutP][kt][kh][kw][CinP] (K-major per output channel, zero padded), bias fp32 [CoutP].
  *   prologue:    optional per-(frame, channel) affine float2 {scale, shift}: x' = x*scale + shift, then SiLU when
  *                `silu`; applied to real input elements only (zero spatial padding stays zero).
- *                The backend currently applies GroupNorm+SiLU in a pass of its own before the conv (faster than
- *                the per-tap prologue of the register-staged kernel), so it passes in_affine = 0 and `in` /
- *                `prefix_ptr` already normalised; an implementation must still decline (TSR_ERR_UNSUPPORTED)
- *                a problem with in_affine != 0 that it cannot fuse.
+ *                The backend applies GroupNorm+SiLU in a pass of its own before the conv (faster than the
+ *                per-tap prologue of the register-staged kernel), so it passes in_affine = 0 and `in` /
+ *                `prefix_ptr` already normalised, except for narrow convs (below), which fuse it. An
+ *                implementation must decline (TSR_ERR_UNSUPPORTED) a problem with in_affine != 0 that it cannot
+ *                fuse.
  *
  * The temporal axis is the conv's *extended* input: `prefix` frames followed by the `t_in` frames of `in`.
  *   first chunk  (state empty): prefix = kt - 1 copies of in frame 0 (prefix_ptr = 0: read in frame 0).
@@ -69,8 +70,12 @@ typedef struct tsr_cuda_conv_impl {
     void (*destroy)(void *user);
 } tsr_cuda_conv_impl;
 
-/* The built-in bf16 tensor-core implicit GEMM (always available). */
+/* The built-in bf16 tensor-core implicit GEMM (always available). Convs with at most 8 output channels (the
+ * decoder's conv_out) run on a narrow kernel instead, where tsr_cuda_conv_narrow_fits says so: it stages each
+ * input frame's patch once for every tap and output frame, and applies the prologue affine (+SiLU) while staging,
+ * so the backend fuses the GroupNorm apply into it rather than writing a normalised copy first. */
 tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err);
+int tsr_cuda_conv_narrow_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p, int cout_p);
 
 /* Install an alternative tried before the built-in kernel for every conv whose desc->precision matches
  * `precision` (TSR_LP_DEFAULT: every conv). At most a few; later installs are tried first. */

@@ -32,13 +32,14 @@ static int cudnn_can(const tsr_cuda_conv_problem *p)
            (!p->residual || p->residual != p->out);
 }
 
-tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8, uint64_t x_ext,
+tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int dtype, uint64_t x_ext,
                                uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err)
 {
     const tsr_conv_desc *d = p->desc;
+    int fp8 = dtype == TSR_CUDNN_FP8_E4M3;
     tsr_cudnn_conv_shape s;
     memset(&s, 0, sizeof s);
-    s.dtype = fp8 ? TSR_CUDNN_FP8_E4M3 : TSR_CUDNN_BF16;
+    s.dtype = (tsr_cudnn_dtype)dtype;
     s.t = p->t_in + p->prefix, s.h = p->h_in, s.w = p->w_in, s.cin = p->cin_p, s.cout = p->cout_p;
     s.kt = d->kt, s.kh = d->kh, s.kw = d->kw, s.pt = 0, s.ph = d->pad_top, s.pw = d->pad_left;
     s.has_xscale = fp8, s.wscale = fp8 ? 2 : 0, s.has_bias = p->bias != 0, s.has_residual = p->residual != 0;
@@ -68,6 +69,7 @@ typedef struct dnn_impl {
     tsr_cuda *cu;
     tsr_cudnn *dnn;
     char *cache_path;             /* remembered plan choices (NULL: not kept) */
+    int gemm_declined;            /* GEMM shapes cuDNN could not run (logged a few times) */
 } dnn_impl;
 
 /* The plan-choice cache file: TSR_CUDNN_CACHE (a path; "off" keeps nothing), else <user data dir>/cudnn-plans.txt
@@ -158,8 +160,40 @@ static tsr_status bf16_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem
                                                               fbytes * (size_t)p->t_in, cu->stream), err, "cudnn input");
         x = buf;
     }
-    if (!st) st = tsr_cuda_cudnn_conv(cu, f->dnn, p, 0, x, p->weight, 0, 0, err);
+    if (!st) st = tsr_cuda_cudnn_conv(cu, f->dnn, p, TSR_CUDNN_BF16, x, p->weight, 0, 0, err);
     if (buf) tsr_cuda_arena_free(cu, buf);
+    return st;
+}
+
+static dnn_impl *find_dnn(tsr_backend *be);
+
+/* A GEMM as cuDNN 1x1x1 convs, one per batch item: A [m][k] is a 1 x 1 x m input of k channels, B [n][k] the
+ * weights, C [m][n] the output (bf16, or fp32 for attention scores). cuDNN's GEMM-shaped plans run these 2-3x
+ * faster than the built-in kernel (the attention's Q K^T and P V). Declines what it cannot run unchanged:
+ * a row bias, alpha != 1, a padded C, no cuDNN. */
+tsr_status tsr_cuda_cudnn_gemm(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *err)
+{
+    dnn_impl *f = find_dnn((tsr_backend *)cu);
+    if (!f || !cu->gemm_dnn || g->bias_row || g->alpha != 1.0f || g->ldc != g->n || g->m < 1 || g->m > 0x7fffffffLL ||
+        g->k % 8 || g->n % 8 || (g->f32_out && g->res))
+        return TSR_ERR_UNSUPPORTED;
+    tsr_conv_desc d = {.cin = g->k, .cout = g->n, .kt = 1, .kh = 1, .kw = 1, .st = 1, .sh = 1, .sw = 1, .name = "gemm"};
+    uint64_t osz = g->f32_out ? 4 : 2;
+    tsr_status st = TSR_OK;
+    for (int z = 0; z < g->batch && !st; z++) {
+        tsr_cuda_conv_problem p = {
+            .desc = &d, .cin_p = g->k, .cout_p = g->n,
+            .in = g->a + (uint64_t)(z * g->sa) * 2, .t_in = 1, .h_in = 1, .w_in = (int)g->m,
+            .weight = g->b + (uint64_t)(z * g->sb) * 2, .bias = g->bias,
+            .out = g->c + (uint64_t)(z * g->sc) * osz, .t_out = 1, .h_out = 1, .w_out = (int)g->m,
+            .residual = g->res ? g->res + (uint64_t)(z * g->sc) * 2 : 0, .stream = cu->stream,
+        };
+        st = tsr_cuda_cudnn_conv(cu, f->dnn, &p, g->f32_out ? TSR_CUDNN_BF16_YF32 : TSR_CUDNN_BF16, p.in, p.weight, 0,
+                                 0, err);
+    }
+    if (st == TSR_ERR_UNSUPPORTED && f->gemm_declined++ < 4)
+        tsr_log(TSR_LOG_INFO, "cuDNN: no plan for the GEMM %lldx%dx%d (%s out): built-in kernel", g->m, g->n, g->k,
+                g->f32_out ? "fp32" : "bf16");
     return st;
 }
 

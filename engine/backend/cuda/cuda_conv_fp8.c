@@ -199,7 +199,7 @@ static tsr_status fp8_run(void *user, tsr_cuda *cu, const tsr_cuda_conv_problem 
             st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(q_pre + (uint64_t)e * frame, q_in, frame, cu->stream),
                                 err, "fp8 prefix");
         if (!st) {
-            tsr_status ds = tsr_cuda_cudnn_conv(cu, f->dnn, p, 1, q_pre, w->q, scratch + 4, w->scale, err);
+            tsr_status ds = tsr_cuda_cudnn_conv(cu, f->dnn, p, TSR_CUDNN_FP8_E4M3, q_pre, w->q, scratch + 4, w->scale, err);
             if (ds != TSR_ERR_UNSUPPORTED) {
                 tsr_cuda_arena_free(cu, buf);
                 return ds;

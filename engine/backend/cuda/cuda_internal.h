@@ -10,7 +10,7 @@
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
     K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
-    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_COUNT
+    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_COUNT
 };
 
 /* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
@@ -65,6 +65,8 @@ struct tsr_cuda {
     int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
     int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
     int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
+    int conv_narrow;                /* tsr_conv_narrow for cout <= 8, GroupNorm fused (default; TSR_CUDA_NARROW=0: off) */
+    int gemm_dnn;                   /* GEMMs through cuDNN where it can (default; TSR_CUDA_GEMM=builtin: never) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     int tuning_external;            /* backend params: the caller keeps the cuDNN choices (no default file) */
@@ -187,8 +189,9 @@ tsr_status tsr_cuda_conv_cudnn_install(tsr_cuda *cu, tsr_error *err);
 /* backend ops tuning_export / tuning_import: the cuDNN bf16 plan choices (cudnn.h text) */
 char *tsr_cuda_tuning_export(tsr_backend *be);
 tsr_status tsr_cuda_tuning_import(tsr_backend *be, const char *text, tsr_error *err);
-/* One conv through cuDNN on a materialised [prefix | input] tensor x_ext (bf16, or e4m3 with scales). */
-tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, struct tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int fp8,
+/* One conv through cuDNN on a materialised [prefix | input] tensor x_ext; dtype: a tsr_cudnn_dtype (cudnn.h): bf16,
+ * e4m3 with scales, or bf16 with an fp32 output. */
+tsr_status tsr_cuda_cudnn_conv(tsr_cuda *cu, struct tsr_cudnn *dnn, const tsr_cuda_conv_problem *p, int dtype,
                                uint64_t x_ext, uint64_t weight, uint64_t xscale, uint64_t wscale, tsr_error *err);
 
 /* memory */
@@ -201,6 +204,10 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
 /* dynamic shared memory of the pipelined conv kernels (kernels/conv_bf16.cu: STAGES x (BM + BN) x 40 x 2 bytes) */
 #define TSR_CONV_ASYNC_SMEM(bn) (4u * (128u + (unsigned)(bn)) * 40u * 2u)
 #define TSR_CONV_K64_SMEM (3u * 256u * 72u * 2u)
+/* tsr_conv_narrow (cout_p == 8): one (8 + 2) x (32 + 2) pixel patch of 32 channels, rows of 40 halves, plus the
+ * weights; 96 KiB fits every supported GPU's opt-in limit (sm_86 / sm_89 / sm_120: 99 KiB) */
+#define TSR_CONV_NARROW_PATCH (10u * 34u * 40u * 2u)
+#define TSR_CONV_NARROW_SMEM_MAX (96u * 1024u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 
 /* GroupNorm statistics of `in` -> per-(frame, channel) affine float2 [t][cp] (allocated from the arena). */
@@ -216,6 +223,9 @@ typedef struct tsr_cuda_gemm {
     float alpha;
 } tsr_cuda_gemm;
 tsr_status tsr_cuda_gemm_run(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *err);
+/* The same GEMM through cuDNN (cuda_conv_cudnn.c); TSR_ERR_UNSUPPORTED where it cannot run it (gemm_run then
+ * uses the built-in kernel). */
+tsr_status tsr_cuda_cudnn_gemm(tsr_cuda *cu, const tsr_cuda_gemm *g, tsr_error *err);
 
 /* ops (cuda_ops.c) */
 extern const tsr_backend_ops tsr_cuda_ops;

@@ -183,10 +183,14 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     }
     int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm) st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err);
-    int fused_state = pre_norm && temporal && in->t >= state->keep && state->cp == in->buf->cp;
-    int pre = pre_norm ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
+    /* a narrow conv (conv_out) normalises while it stages its input: no normalised copy, the state keeps raw
+     * frames and their affines */
+    int narrow = pre_norm && tsr_cuda_conv_narrow_fits(cu, d, conv->cin_p, conv->cout_p);
+    int apply = pre_norm && !narrow;
+    int fused_state = apply && temporal && in->t >= state->keep && state->cp == in->buf->cp;
+    int pre = apply ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
     uint64_t fbytes = (uint64_t)hw * cp * 2;
-    if (pre_norm && !st) {
+    if (apply && !st) {
         st = tsr_cuda_arena_alloc(cu, (uint64_t)(pre + in->t) * fbytes, &xn, err);
         if (!st && filled)
             st = gn_apply_raw(cu, state->frames, state->aff, hw, state->cp, pre, pre_silu, 0, 0, 0, xn, err);
@@ -197,8 +201,9 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
         .in = xn ? xn + (uint64_t)pre * fbytes : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w,
-        .in_affine = 0, .silu = 0,
-        .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0, .prefix_affine = 0,
+        .in_affine = narrow ? aff : 0, .silu = narrow && pre_silu,
+        .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0,
+        .prefix_affine = narrow && filled ? state->aff : 0,
         .weight = conv->w, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
@@ -206,7 +211,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, P_NORM, 0);
     pr = tsr_cuda_prof_begin(cu);
     CUdeviceptr xr = 0;
-    if (!st && temporal && !filled && conv->w0) { /* w0: stride 1 in time, not FP8 (upload_frame0) */
+    if (!st && temporal && !filled && conv->w0 && !narrow) { /* w0: stride 1 in time, not FP8 (upload_frame0) */
         /* the clip's first chunk: output frame 0 sees kt copies of input frame 0, i.e. the kh x kw conv with
          * the weights summed over kt (1/kt of the work) */
         tsr_cuda_conv_problem p0 = p;
@@ -299,14 +304,15 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
     float scale = 1.0f / sqrtf((float)c);
     for (uint64_t q0 = 0; q0 < (uint64_t)n && !st; q0 += qc) {
         int rows = (int)((uint64_t)n - q0 < qc ? (uint64_t)n - q0 : qc);
+        /* scores unscaled in fp32 (a plain GEMM: cuDNN takes it), scaled inside the softmax */
         g = (tsr_cuda_gemm){.a = q + q0 * c * 2, .b = k, .c = s, .m = rows, .n = n, .k = c, .ldc = n, .batch = t,
                             .sa = (long long)fe, .sb = (long long)fe, .sc = (long long)qc * n, .f32_out = 1,
-                            .alpha = scale};
+                            .alpha = 1.f};
         st = tsr_cuda_gemm_run(cu, &g, err);
         for (int f = 0; f < t && !st; f++) {
             CUdeviceptr sf = s + (uint64_t)f * qc * n * 4, pf = pr + (uint64_t)f * qc * n * 2;
             int ld = n;
-            void *a[] = {&sf, &n, &ld, &pf};
+            void *a[] = {&sf, &n, &ld, &scale, &pf};
             st = tsr_cuda_launch(cu, K_SOFTMAX, (unsigned)rows, 1, 1, 1024, a, err);
         }
         if (!st) {

@@ -322,6 +322,7 @@ static int out_len(int in, int k, int pad) { return in + 2 * pad - k + 1; }
 static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s)
 {
     int in_dt = s->dtype == TSR_CUDNN_FP8_E4M3 ? DT_FP8_E4M3 : DT_BF16;
+    int y_dt = s->dtype == TSR_CUDNN_BF16_YF32 ? DT_FLOAT : DT_BF16;
     int64_t to = out_len(s->t, s->kt, s->pt), ho = out_len(s->h, s->kh, s->ph), wo = out_len(s->w, s->kw, s->pw);
     int64_t k = s->cout;
     int nepi = (s->has_xscale != 0) + (s->wscale != 0) + (s->has_bias != 0) + (s->has_residual != 0);
@@ -332,7 +333,7 @@ static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s
     cdesc x = b_tensor(b, UID_X, in_dt, 1, s->cin, s->t, s->h, s->w, 0);
     cdesc w = b_tensor(b, UID_W, in_dt, s->cout, s->cin, s->kt, s->kh, s->kw, 0);
     cdesc cur = nepi ? b_tensor(b, vuid++, DT_FLOAT, 1, k, to, ho, wo, 1)
-                     : b_tensor(b, UID_Y, DT_BF16, 1, k, to, ho, wo, 0);
+                     : b_tensor(b, UID_Y, y_dt, 1, k, to, ho, wo, 0);
 
     cdesc conv = b_new(b, D_CONVOLUTION);
     int64_t dims = 3, one[3] = {1, 1, 1}, pad[3] = {s->pt, s->ph, s->pw};
@@ -370,7 +371,7 @@ static cdesc build_graph(builder *b, void *handle, const tsr_cudnn_conv_shape *s
         left--;
         cdesc operand = b_tensor(b, epi[i].uid, epi[i].dt, 1, epi[i].c, epi[i].d, epi[i].h, epi[i].w, 0);
         cdesc next = left ? b_tensor(b, vuid++, DT_FLOAT, 1, k, to, ho, wo, 1)
-                          : b_tensor(b, UID_Y, DT_BF16, 1, k, to, ho, wo, 0);
+                          : b_tensor(b, UID_Y, y_dt, 1, k, to, ho, wo, 0);
         ops[nops++] = b_pointwise(b, epi[i].mode, cur, operand, next);
         cur = next;
     }
@@ -721,7 +722,7 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
             }
             if (buf[used] != 0)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
-            if (f[0] < 0 || f[0] > 1 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
+            if (f[0] < 0 || f[0] > 2 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
             if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
             tsr_cudnn_conv_shape s;

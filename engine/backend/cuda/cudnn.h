@@ -7,7 +7,7 @@
  * Tensors are NDHWC (channels last), batch 1:
  *   X  [t][h][w][cin]          bf16 or e4m3        (the caller materialises any causal prefix: pt = 0)
  *   W  [cout][kt][kh][kw][cin] bf16 or e4m3
- *   Y  [t_out][h_out][w_out][cout] bf16
+ *   Y  [t_out][h_out][w_out][cout] bf16 (fp32 with TSR_CUDNN_BF16_YF32)
  * Graph: Y = conv(X, W) (fp32 compute) [* xscale (scalar)] [* wscale (scalar or [cout])] [+ bias[cout]] [+ R],
  * with xscale / wscale / bias fp32 device tensors and R bf16 shaped like Y. Plans: heuristics mode A plus the
  * fallback list, every config that finalises on this GPU (check_support) is a candidate (TSR_CUDNN_PLANS, default
@@ -25,7 +25,8 @@
 typedef struct tsr_cudnn tsr_cudnn;
 typedef struct tsr_cudnn_conv tsr_cudnn_conv;
 
-typedef enum tsr_cudnn_dtype { TSR_CUDNN_BF16 = 0, TSR_CUDNN_FP8_E4M3 = 1 } tsr_cudnn_dtype;
+/* X and W types, and Y's: bf16 (Y bf16), e4m3 (Y bf16), or bf16 with an fp32 Y (GEMM scores that feed a softmax) */
+typedef enum tsr_cudnn_dtype { TSR_CUDNN_BF16 = 0, TSR_CUDNN_FP8_E4M3 = 1, TSR_CUDNN_BF16_YF32 = 2 } tsr_cudnn_dtype;
 
 typedef struct tsr_cudnn_conv_shape {
     tsr_cudnn_dtype dtype;        /* X and W */

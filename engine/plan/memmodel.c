@@ -79,8 +79,11 @@ static void add_upsampler(builder *b, const char *name, int c, int rt)
     b->tfac *= rt;
     snprintf(n, sizeof n, "%s.conv", name);
     s = add_stage(b, n, 2 * c, 1, c);
-    if (s) /* without a norm the CUDA backend still materialises [prefix | input] for cuDNN */
-        s->cin = s->cout = c, s->nb[0] = 3 * c, s->nb_fixed[0] = 2 * c, s->macs = 27ll * c * c;
+    /* CUDA: the prefix goes to 2 spare frames in front of the depth-to-space output and cuDNN reads [prefix | input]
+     * in place; the term still counts the copy it used to materialise (3c per frame): the lower term (2c) let the
+     * planner fill a 16 GiB cap at 1080p to 15.99 GiB predicted and the arena then could not place a 2.97 GiB
+     * block (a re-plan), and the measured peaks came out at 0.97-1.00 of the prediction (RESULTS.md, session 8) */
+    if (s) s->cin = s->cout = c, s->nb[0] = 3 * c, s->nb_fixed[0] = 2 * c, s->macs = 27ll * c * c;
     add_causal(b, n, c, b->scale);
 }
 
@@ -136,6 +139,8 @@ int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)
         prev = cout;
     }
     tsr_mm_stage *o = add_stage(&b, "decoder.conv_out", cfg->block_out[0] + cfg->out_channels, 1, cfg->out_channels);
+    /* CUDA: the narrow conv normalises while it reads (no [prefix | norm(x)] buffer), but the term keeps that buffer
+     * (see the upsampler's conv above: the lower terms were not borne out on the GPU) */
     if (o) o->elems_normbuf = 2 * cfg->block_out[0] + cfg->out_channels, o->cin = cfg->block_out[0],
            o->cout = cfg->out_channels, o->nb[0] = o->elems_normbuf, o->nb_fixed[0] = 2 * o->cin,
            o->macs = 27ll * o->cin * o->cout;
@@ -205,9 +210,12 @@ int tsr_mm_stage_frames(const tsr_mm_stage *s, int t, int chunk)
 static uint64_t stage_peak_px(const tsr_mm_stage *s, int frames, int first, int normbuf, int prefix, uint64_t px)
 {
     uint64_t f = (uint64_t)frames;
-    if (s->upscale && s->rt == 2 && first && frames > 0) { /* upscale in + out, then out + shuffled out */
+    if (s->upscale && frames > 0) { /* upscale in + out, then out + shuffled out */
         uint64_t ci = (uint64_t)s->cin, co = (uint64_t)s->cout;
-        return TSR_MAX((ci + co) * f, 2 * co * f - 4 * ci) * px;
+        /* CUDA (normbuf + prefix): the shuffled output has 2 spare output frames in front (4 ci per input px each) */
+        uint64_t head = normbuf && prefix ? 8 * ci : 0;
+        if (s->rt == 2 && first) return TSR_MAX((ci + co) * f, 2 * co * f - 4 * ci + head) * px;
+        return TSR_MAX((ci + co) * f, 2 * co * f + head) * px;
     }
     if (normbuf && prefix && s->nb[0] && frames > 0) {
         uint64_t a = (uint64_t)s->nb[0] * f + (uint64_t)s->nb_fixed[0];

@@ -7,7 +7,8 @@
 #   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab]   (all: default; each half fits one 10-min call,
 #   the whole may not: keep the build folder between the two calls)
 #   ab: test_cuda_ops with the conv_out bench (TSR_BENCH=narrow), then decode 720p17 / 1080p21 with and without the
-#   session-8 kernels (narrow conv_out with the norm fused, attention GEMMs through cuDNN), one process per row.
+#   session-8 changes (narrow conv_out with the norm fused, attention GEMMs through cuDNN, depth-to-space outputs
+#   with spare frames for the next conv's prefix), one process per row.
 set -u
 step=${1:-all}
 export PATH=/opt/torch/.venv/bin:$PATH
@@ -58,11 +59,11 @@ bench() { # label, timeout, env/args...
     "$(awk -v x="${low:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" $rc | tee -a "$rows"
 }
 if [ "$step" = ab ]; then
-  base="TSR_CUDA_NARROW=0 TSR_CUDA_GEMM=builtin"
+  base="TSR_CUDA_NARROW=0 TSR_CUDA_GEMM=builtin TSR_CUDA_D2S_HEAD=0"
   bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
   bench "decode 720p17"                 100 $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
   bench "decode 720p17 without (base)"  100 $base $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
-  bench "decode 720p17 no narrow"       100 TSR_CUDA_NARROW=0 $cli bench decode --shape 720p17 --backend cuda --runs 5
+  bench "decode 720p17 no d2s head"     100 TSR_CUDA_D2S_HEAD=0 $cli bench decode --shape 720p17 --backend cuda --runs 5
   bench "decode 1080p21 (first start)"  250 $cli bench decode --shape 1080p21 --backend cuda --runs 2
   bench "decode 1080p21"                150 $cli bench decode --shape 1080p21 --backend cuda --runs 3
   bench "decode 1080p21 without (base)" 150 $base $cli bench decode --shape 1080p21 --backend cuda --runs 3

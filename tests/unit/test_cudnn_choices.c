@@ -11,7 +11,7 @@
 static const char *const good =
     "tessera-cudnn-plans 2\n"
     "NVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.0155 2 3 1 17 -1\n"
-    "NVIDIA_H100_80GB_HBM3/sm_90 91400 0 6 90 160 512 512 3 3 3 0 1 1 0 0 1 0 3 0 88 1.2500 0\n"
+    "NVIDIA_H100_80GB_HBM3/sm_90 91400 2 1 1 2432 512 14400 1 1 1 0 0 0 0 0 0 0 3 0 88 1.2500 0\n" /* fp32 Y (GEMM) */
     "\n"
     "NVIDIA_H100_80GB_HBM3/sm_90 91900 0 6 90 160 512 512 3 3 3 0 1 1 0 0 1 0 3 2 12 1.0000 0\n" /* other version */
     "NVIDIA_L4/sm_89 91400 1 6 90 160 512 512 3 3 3 0 1 1 1 2 1 0 2 0 7 2.0000 1 5 64\n";        /* other GPU */
@@ -47,6 +47,7 @@ int main(void)
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.5 0 extra\n",
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 9 1 4 0.5 0\n",
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 7 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.5 0\n",
+        "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 3 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.5 0\n",
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 99 4 0.5 0\n",
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.5\n",
         "tessera-cudnn-plans 2\nNVIDIA_H100_80GB_HBM3/sm_90 91400 0 5 8 12 64 64 3 3 3 0 1 1 0 0 1 1 3 1 4 0.5 2 3 1\n",

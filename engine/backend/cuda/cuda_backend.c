@@ -223,7 +223,7 @@ static void prof_print(tsr_cuda *cu)
 
 /* Storage of a c x t x h x w activation in the device arena (host = 0) or in pinned host memory mapped into the
  * device's address space (host = 1: act_alloc_host, outside the arena). */
-static tsr_status act_new(tsr_cuda *cu, int c, int t, int h, int w, int host, tsr_act *out, tsr_error *err)
+static tsr_status act_new(tsr_cuda *cu, int c, int t, int h, int w, int host, int head, tsr_act *out, tsr_error *err)
 {
     memset(out, 0, sizeof *out);
     if (c <= 0 || t <= 0 || h <= 0 || w <= 0) return tsr_fail(err, TSR_ERR_INVALID_ARG, "act_alloc: bad shape");
@@ -233,7 +233,9 @@ static tsr_status act_new(tsr_cuda *cu, int c, int t, int h, int w, int host, ts
     b->bytes = (uint64_t)t * h * w * b->cp * 2;
     tsr_status st;
     if (!host) {
-        st = tsr_cuda_arena_alloc(cu, b->bytes, &b->p, err);
+        uint64_t hb = (uint64_t)head * h * w * b->cp * 2;
+        st = tsr_cuda_arena_alloc(cu, b->bytes + hb, &b->base, err);
+        b->p = b->base + hb, b->head = head;
     } else {
         st = tsr_cuda_check(cu, cu->api.cuMemAllocHost(&b->host, b->bytes), err, "pinned host activation");
         if (!st) st = tsr_cuda_check(cu, cu->api.cuMemHostGetDevicePointer(&b->p, b->host, 0), err, "pinned host activation");
@@ -251,12 +253,21 @@ static tsr_status act_new(tsr_cuda *cu, int c, int t, int h, int w, int host, ts
 
 tsr_status tsr_cuda_act_alloc(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
 {
-    return act_new((tsr_cuda *)be, c, t, h, w, 0, out, err);
+    return act_new((tsr_cuda *)be, c, t, h, w, 0, 0, out, err);
 }
 
 static tsr_status act_alloc_host(tsr_backend *be, int c, int t, int h, int w, tsr_act *out, tsr_error *err)
 {
-    return act_new((tsr_cuda *)be, c, t, h, w, 1, out, err);
+    return act_new((tsr_cuda *)be, c, t, h, w, 1, 0, out, err);
+}
+
+tsr_status tsr_cuda_act_ensure_head(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, int head, tsr_error *err)
+{
+    if (!out->buf) return act_new(cu, c, t, h, w, 0, head, out, err);
+    if (out->c != c || out->t != t || out->h != h || out->w != w)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "output is %dx%dx%dx%d, op gives %dx%dx%dx%d", out->c, out->t,
+                        out->h, out->w, c, t, h, w);
+    return TSR_OK;
 }
 
 tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, tsr_error *err)
@@ -279,7 +290,7 @@ static void act_free(tsr_backend *be, tsr_act *a)
         a->buf = NULL;
         return;
     }
-    tsr_cuda_arena_free((tsr_cuda *)be, a->buf->p);
+    tsr_cuda_arena_free((tsr_cuda *)be, a->buf->base);
     free(a->buf);
     a->buf = NULL;
 }
@@ -983,6 +994,8 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
     cu->conv_narrow = !(nar && *nar == '0');
     const char *gm = getenv("TSR_CUDA_GEMM");
     cu->gemm_dnn = !(gm && strcmp(gm, "builtin") == 0);
+    const char *dh = getenv("TSR_CUDA_D2S_HEAD");
+    cu->d2s_head = !(dh && *dh == '0');
     const char *mode = getenv("TSR_CUDA_CONV");
     cu->conv_async = !(mode && strcmp(mode, "sync") == 0);
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;

@@ -67,6 +67,8 @@ struct tsr_cuda {
     int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
     int conv_narrow;                /* tsr_conv_narrow for cout <= 8, GroupNorm fused (default; TSR_CUDA_NARROW=0: off) */
     int gemm_dnn;                   /* GEMMs through cuDNN where it can (default; TSR_CUDA_GEMM=builtin: never) */
+    int d2s_head;                   /* depth-to-space outputs get spare frames for the next conv's prefix (default;
+                                     * TSR_CUDA_D2S_HEAD=0: off) */
     tsr_arena arena;
     uint64_t free_low;              /* device free-memory low-water (bytes) */
     int tuning_external;            /* backend params: the caller keeps the cuDNN choices (no default file) */
@@ -123,8 +125,10 @@ static inline int tsr_cuda_graph_dry(const tsr_cuda *cu) { return cu->gmode == 2
 static inline void tsr_cuda_graph_mismatch(tsr_cuda *cu) { cu->gmismatch = 1; }
 
 struct tsr_buf {
-    CUdeviceptr p;
-    uint64_t bytes;
+    CUdeviceptr p;                  /* frame 0 */
+    CUdeviceptr base;               /* the arena block: `head` spare frames before p (tsr_cuda_act_ensure_head) */
+    int head;
+    uint64_t bytes;                 /* the t frames from p */
     int cp;
     void *host;                     /* act_alloc_host: the pinned block (p is its device address), else NULL */
 };
@@ -209,6 +213,10 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
 #define TSR_CONV_NARROW_PATCH (10u * 34u * 40u * 2u)
 #define TSR_CONV_NARROW_SMEM_MAX (96u * 1024u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
+/* A new activation (when out has none) with `head` spare frames in front of frame 0: a causal conv that reads
+ * [prefix | input] in place writes its prefix there (depth-to-space outputs, which feed the upsamplers' convs). */
+tsr_status tsr_cuda_act_ensure_head(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, int head, tsr_error *err);
+#define TSR_CUDA_D2S_HEAD 2
 
 /* GroupNorm statistics of `in` -> per-(frame, channel) affine float2 [t][cp] (allocated from the arena). */
 tsr_status tsr_cuda_gn_affine(tsr_cuda *cu, const tsr_wt *norm, const tsr_act *in, CUdeviceptr *affine,

@@ -133,6 +133,8 @@ static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CU
 
 static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
+    /* measured faster than cuDNN's plans for 3 outputs, which also need [prefix | input] materialised */
+    if (tsr_cuda_conv_narrow_fits(cu, p->desc, p->cin_p, p->cout_p)) return tsr_cuda_conv_builtin(cu, p, err);
     for (int i = cu->impl_count - 1; i >= 0; i--) {
         if (cu->impl_prec[i] != TSR_LP_DEFAULT && cu->impl_prec[i] != p->desc->precision) continue;
         tsr_status st = cu->impls[i].run(cu->impls[i].user, cu, p, err);
@@ -211,6 +213,21 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_prof_end(cu, pr, P_NORM, 0);
     pr = tsr_cuda_prof_begin(cu);
     CUdeviceptr xr = 0;
+    /* Without a norm, an input with spare frames in front (a depth-to-space output) takes the causal prefix there,
+     * so [prefix | input] is contiguous and cuDNN reads it in place: the state's frames (later chunks) or copies of
+     * frame 0 (first chunk; with the frame-0 conv one copy fewer, below), instead of a copy of the whole input. */
+    CUdeviceptr hp = in->buf->p - (uint64_t)prefix * fbytes;
+    int headed = !st && temporal && !pre_norm && !in->buf->host && in->buf->head >= prefix && cu->d2s_head;
+    if (headed && filled) {
+        st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(hp, state->frames, (uint64_t)prefix * fbytes, cu->stream), err,
+                            "conv3d prefix");
+        p.prefix_ptr = hp;
+    } else if (headed && !conv->w0) {
+        for (int e = 0; e < prefix && !st; e++)
+            st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(hp + (uint64_t)e * fbytes, in->buf->p, fbytes, cu->stream),
+                                err, "conv3d prefix");
+        p.prefix_ptr = hp;
+    }
     if (!st && temporal && !filled && conv->w0 && !narrow) { /* w0: stride 1 in time, not FP8 (upload_frame0) */
         /* the clip's first chunk: output frame 0 sees kt copies of input frame 0, i.e. the kh x kw conv with
          * the weights summed over kt (1/kt of the work) */
@@ -224,6 +241,11 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
             uint64_t ofb = (uint64_t)h_out * w_out * conv->cout_p * 2;
             if (pre) {
                 p.prefix_ptr = xn + fbytes;
+            } else if (headed) { /* frame 0 itself is the last copy */
+                for (int e = 0; e < prefix - 1 && !st; e++)
+                    st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(hp + fbytes + (uint64_t)e * fbytes, in->buf->p,
+                                                                      fbytes, cu->stream), err, "conv3d frame-0 prefix");
+                p.prefix_ptr = hp + fbytes;
             } else {
                 st = tsr_cuda_arena_alloc(cu, (uint64_t)(prefix + in->t - 1) * fbytes, &xr, err);
                 for (int e = 0; e < prefix && !st; e++)
@@ -345,7 +367,9 @@ tsr_status tsr_cuda_op_d2s(tsr_backend *be, const tsr_act *in, int rt, int rs, i
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "depth_to_space to %d channels (multiple of 8 needed)", c);
     int drop = drop_first && rt == 2;
     int t_out = in->t * rt - drop;
-    tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, in->h * rs, in->w * rs, err);
+    /* spare frames in front for the causal prefix of the conv that reads it (tsr_cuda_op_conv3d) */
+    tsr_status st = tsr_cuda_act_ensure_head(cu, out, c, t_out, in->h * rs, in->w * rs, cu->d2s_head ? TSR_CUDA_D2S_HEAD : 0,
+                                             err);
     if (st) return st;
     int t_in = in->t, h = in->h, w = in->w;
     long long n = (long long)h * rs * w * rs * (c / 8); /* per output frame */

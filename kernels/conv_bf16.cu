@@ -405,13 +405,7 @@ extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_narrow(ConvArgs a)
         }
     };
 
-    float acc[3][2][4];
-#pragma unroll
-    for (int d = 0; d < 3; d++)
-#pragma unroll
-        for (int mt = 0; mt < 2; mt++)
-#pragma unroll
-            for (int k = 0; k < 4; k++) acc[d][mt][k] = 0.f;
+    float acc[3][2][4] = {};
 
     load(0);
     store();

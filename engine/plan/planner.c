@@ -82,9 +82,13 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     c->chunk_max = r->chunk > 0 ? TSR_MIN(r->chunk, r->latent_t) : TSR_MIN(4, r->latent_t);
     c->act_bytes = r->precision == TSR_PRECISION_FP32 ? 4 : 2;
     c->fp8 = r->precision == TSR_PRECISION_FP8_FAST || r->precision == TSR_PRECISION_FP8_QUALITY;
-    uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : c->fp8 ? 1 : 2;
+    /* The CUDA backend uploads every conv in bf16, FP8 policies too: their FP8 convs get e4m3 copies (+ per-channel
+     * scales) beside them, and the bf16 convs keep their bf16 frame-0 sums. Both are counted for every conv: a
+     * bound (an FP8 policy converts 63-70 % of the conv weights). */
+    uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : 2;
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
-    if (!r->emulated_cap && !c->fp8) c->weights += (uint64_t)c->mm.frame0_params * 2; /* CUDA: bf16 frame-0 sums */
+    if (c->fp8) c->weights += (uint64_t)c->mm.conv_params;
+    if (!r->emulated_cap) c->weights += (uint64_t)c->mm.frame0_params * 2; /* CUDA: bf16 frame-0 sums */
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
     c->workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(n, 1024) * n * 4;
     tsr_mm_state_order(&c->mm, c->order);

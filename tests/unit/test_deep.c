@@ -256,6 +256,13 @@ static void test_planned(void)
            tsr_test_max_abs(o.d, o2.d, ON));
 }
 
+static int cache_dropped; /* warnings "... not kept in host memory" seen */
+static void count_drops(void *user, tsr_log_level level, const char *msg)
+{
+    (void)user;
+    if (level == TSR_LOG_WARN && strstr(msg, "not kept in host memory")) cache_dropped++;
+}
+
 /* The head's output cached in host memory (the default): the same frames bit for bit as running the head for
  * every tile and pass, no more device memory; the planner keeps the cache within the host budget, and below it
  * plans the head recomputed (more work), which the planned decode then runs. */
@@ -269,6 +276,23 @@ static void test_head_cache(void)
            tsr_test_max_abs(o.d, o2.d, ON));
     printf("deep 32 px, 3 passes: head recomputed %.4f MiB, cached %.4f MiB\n", o.peak / 1048576.0, o2.peak / 1048576.0);
     CHECK(o2.peak <= o.peak);
+    /* host memory running out while the cache fills (an emulated pinned-memory cap: at the first chunk, or later):
+     * the decode drops the cache, runs the head for every tile from then on and gives the same frames */
+    /* the head output here: 64 channels of 16 x 48, 1 frame in chunk 0 (196,608 bytes), 2 in chunks 1 and 2: the caps
+     * bite at chunk 0, 1 and 2 */
+    static const char *const pinned[] = {"1", "262144", "700000"};
+    tsr_set_log_callback(count_drops, NULL, TSR_LOG_WARN);
+    for (size_t i = 0; i < TSR_ARRAY_LEN(pinned); i++) {
+        tsr_test_setenv("TSR_CPU_PINNED_CAP", pinned[i]);
+        cache_dropped = 0;
+        CHECKF(run(&ro, &o2) == TSR_OK && o2.frames == OF && !o2.bad_order, "pinned cap %s: %s", pinned[i], err.message);
+        CHECKF(memcmp(o.d, o2.d, TSR_DECODED_BYTES(o)) == 0, "pinned cap %s: max abs %g against the recomputed head",
+               pinned[i], tsr_test_max_abs(o.d, o2.d, ON));
+        printf("pinned-memory cap %s bytes: head cache dropped %d time(s)\n", pinned[i], cache_dropped);
+        CHECKF(cache_dropped == 1, "pinned cap %s: the cache was dropped %d times", pinned[i], cache_dropped);
+    }
+    tsr_set_log_callback(NULL, NULL, TSR_LOG_WARN);
+    tsr_test_setenv("TSR_CPU_PINNED_CAP", NULL);
     /* the planner, SeedVR2 at 4K in 20 GiB (1024 px tiles, the head's states on the device): the cache within a
      * 64 GiB host budget; in 4 GiB (the output frames fit, the cache does not) the head recomputed, the same tiles
      * and peak, more work. The small model here plans it recomputed: its head costs less than copying its output

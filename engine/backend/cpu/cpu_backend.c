@@ -52,6 +52,10 @@ static tsr_status act_new(tsr_backend *be, int c, int t, int h, int w, int host,
     uint64_t bytes = (uint64_t)act_numel(c, t, h, w) * sizeof(float);
     tsr_status st = host ? TSR_OK : cap_check(cb, bytes, "activation", err);
     if (st != TSR_OK) return st;
+    if (host && cb->host_cap && cb->host_in_use + bytes > cb->host_cap) /* as cuMemAllocHost fails on a device */
+        return tsr_fail(err, TSR_ERR_NOMEM, "emulated pinned-memory cap: %llu bytes wanted, %llu of %llu in use",
+                        (unsigned long long)bytes, (unsigned long long)cb->host_in_use,
+                        (unsigned long long)cb->host_cap);
     tsr_buf *b = tsr_calloc(1, sizeof *b, err);
     if (!b) return TSR_ERR_NOMEM;
     b->n = act_numel(c, t, h, w);
@@ -62,6 +66,7 @@ static tsr_status act_new(tsr_backend *be, int c, int t, int h, int w, int host,
         return TSR_ERR_NOMEM;
     }
     if (!host) count(cb, b->n * sizeof(float));
+    else cb->host_in_use += b->n * sizeof(float);
     *out = (tsr_act){b, c, t, h, w};
     return TSR_OK;
 }
@@ -80,6 +85,7 @@ static void cpu_act_free(tsr_backend *be, tsr_act *a)
 {
     if (!a || !a->buf) return;
     if (!a->buf->host) cpu(be)->in_use -= a->buf->n * sizeof(float);
+    else cpu(be)->host_in_use -= a->buf->n * sizeof(float);
     free(a->buf->data);
     free(a->buf);
     a->buf = NULL;
@@ -599,6 +605,8 @@ tsr_status tsr_cpu_backend_create(const tsr_backend_params *p, tsr_backend **out
     }
     b->threads = tsr_threadpool_size(b->pool);
     b->budget = p ? p->memory_budget : 0;
+    const char *pc = getenv("TSR_CPU_PINNED_CAP");
+    b->host_cap = pc && *pc ? strtoull(pc, NULL, 10) : 0;
     b->scratch = calloc((size_t)b->threads, sizeof *b->scratch);
     b->scratch_len = calloc((size_t)b->threads, sizeof *b->scratch_len);
     if (!b->scratch || !b->scratch_len) {

@@ -23,6 +23,8 @@ typedef struct tsr_cpu_backend {
     size_t *scratch_len;        /* floats */
     uint64_t in_use, peak;      /* device-side bytes: activations, device states, staging buffers */
     uint64_t budget;            /* emulated device cap on those bytes, 0 = none */
+    uint64_t host_in_use;       /* act_alloc_host bytes */
+    uint64_t host_cap;          /* TSR_CPU_PINNED_CAP: emulated pinned-memory cap on them (tests of running out), 0 = none */
     /* host states (state_create_host): their frames in ordinary memory outside the cap, copied through one of
      * two staging buffers (counted in the cap, as on a device) around each conv that uses them; host states
      * alternate between the buffers in creation order, each buffer the size of the largest state using it */

@@ -84,7 +84,7 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     c->fp8 = r->precision == TSR_PRECISION_FP8_FAST || r->precision == TSR_PRECISION_FP8_QUALITY;
     /* The CUDA backend uploads every conv in bf16, FP8 policies too: their FP8 convs get e4m3 copies (+ per-channel
      * scales) beside them, and the bf16 convs keep their bf16 frame-0 sums. Both are counted for every conv: a
-     * bound (an FP8 policy converts 63-70 % of the conv weights). */
+     * bound (a policy converts only some convs). */
     uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : 2;
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
     if (c->fp8) c->weights += (uint64_t)c->mm.conv_params;

@@ -272,11 +272,7 @@ tsr_status tsr_cuda_act_ensure_head(tsr_cuda *cu, tsr_act *out, int c, int t, in
 
 tsr_status tsr_cuda_act_ensure(tsr_cuda *cu, tsr_act *out, int c, int t, int h, int w, tsr_error *err)
 {
-    if (!out->buf) return tsr_cuda_act_alloc(&cu->be, c, t, h, w, out, err);
-    if (out->c != c || out->t != t || out->h != h || out->w != w)
-        return tsr_fail(err, TSR_ERR_INVALID_ARG, "output is %dx%dx%dx%d, op gives %dx%dx%dx%d", out->c, out->t,
-                        out->h, out->w, c, t, h, w);
-    return TSR_OK;
+    return tsr_cuda_act_ensure_head(cu, out, c, t, h, w, 0, err);
 }
 
 static void act_free(tsr_backend *be, tsr_act *a)

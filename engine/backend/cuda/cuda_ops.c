@@ -133,9 +133,10 @@ static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CU
 
 static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
-    /* measured faster than cuDNN's plans for 3 outputs, which also need [prefix | input] materialised */
-    if (tsr_cuda_conv_narrow_fits(cu, p->desc, p->cin_p, p->cout_p)) return tsr_cuda_conv_builtin(cu, p, err);
-    for (int i = cu->impl_count - 1; i >= 0; i--) {
+    /* a narrow conv goes to the built-in kernels (their narrow kernel measured faster than cuDNN's plans for 3
+     * outputs, which also need [prefix | input] materialised) */
+    int narrow = tsr_cuda_conv_narrow_fits(cu, p->desc, p->cin_p, p->cout_p);
+    for (int i = cu->impl_count - 1; i >= 0 && !narrow; i--) {
         if (cu->impl_prec[i] != TSR_LP_DEFAULT && cu->impl_prec[i] != p->desc->precision) continue;
         tsr_status st = cu->impls[i].run(cu->impls[i].user, cu, p, err);
         if (st != TSR_ERR_UNSUPPORTED) return st;

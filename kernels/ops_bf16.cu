@@ -242,6 +242,32 @@ extern "C" __global__ void tsr_d2s(const tsr_bf16 *in, int t_in, int h, int w, i
     }
 }
 
+// A shuffle conv's output (backend.h conv3d), grid (x, t_out), one thread per output 8-channel vector:
+// z [T][H+1][W+1][zc] (zc = 4*rt*C, the conv output with the interior bias), out[rt*f + k][y][x][c] =
+// z[f][y/2 + a][x/2 + b][((a*2 + b)*rt + k)*C + c] + edge[k][e(y)][e(x)][c] (a = y & 1, b = x & 1; fp32 edge table,
+// e() = tsr_shuffle_edge). C % 8 == 0.
+extern "C" __global__ void tsr_upshuffle(const tsr_bf16 *z, int h, int w, int c, int rt, const float *edge, tsr_bf16 *out)
+{
+    const int ho = 2 * h, wo = 2 * w, cv = c / 8, to = blockIdx.y, f = to / rt, k = to % rt;
+    const int n = ho * wo * cv, zc = 4 * rt * c, zw = w + 1;
+    const tsr_bf16 *src = z + (long long)f * (h + 1) * zw * zc;
+    uint4 *dst = (uint4 *)out + (long long)to * n;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        int vc = i % cv, r = i / cv;
+        int x = r % wo, y = r / wo, a = y & 1, b = x & 1;
+        int ey = y == 0 ? 0 : y == ho - 1 ? 3 : 1 + a, ex = x == 0 ? 0 : x == wo - 1 ? 3 : 1 + b;
+        uint4 v = *(const uint4 *)(src + ((long long)(y / 2 + a) * zw + x / 2 + b) * zc + ((a * 2 + b) * rt + k) * c + vc * 8);
+        const float4 *e = (const float4 *)(edge + ((k * 4 + ey) * 4 + ex) * c + vc * 8);  // 0 inside (VAE): exact
+        float4 e0 = __ldg(e), e1 = __ldg(e + 1);
+        uint32_t *p = (uint32_t *)&v;
+        p[0] = pack2_rn(lo_f(p[0]) + e0.x, hi_f(p[0]) + e0.y);
+        p[1] = pack2_rn(lo_f(p[1]) + e0.z, hi_f(p[1]) + e0.w);
+        p[2] = pack2_rn(lo_f(p[2]) + e1.x, hi_f(p[2]) + e1.y);
+        p[3] = pack2_rn(lo_f(p[3]) + e1.z, hi_f(p[3]) + e1.w);
+        dst[i] = v;
+    }
+}
+
 extern "C" __global__ void tsr_add(const tsr_bf16 *a, const tsr_bf16 *b, long long nvec, tsr_bf16 *out)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < nvec; i += (long long)gridDim.x * blockDim.x) {

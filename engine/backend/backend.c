@@ -36,3 +36,13 @@ tsr_status tsr_backend_check_state(const tsr_conv_desc *d, int h, int w, const c
                         op, d->name ? d->name : "?", d->kt, d->st, d->causal ? "causal" : "not causal", h, w);
     return TSR_OK;
 }
+
+tsr_status tsr_backend_check_shuffle(const tsr_conv_desc *d, tsr_error *err)
+{
+    int r = d->shuffle_rt;
+    if (r < 1 || r > 2 || d->kh != 2 || d->kw != 2 || d->st != 1 || d->sh != 1 || d->sw != 1 || d->pad_top != 1 ||
+        d->pad_bottom != 1 || d->pad_left != 1 || d->pad_right != 1 || d->cout % (4 * r))
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv %s: not a shuffle conv (rt %d, %dx%d kernel, %d outputs)",
+                        d->name ? d->name : "?", r, d->kh, d->kw, d->cout);
+    return TSR_OK;
+}

@@ -30,7 +30,7 @@
 
 #include "tessera.h"
 
-#define TSR_BACKEND_ABI_VERSION 4
+#define TSR_BACKEND_ABI_VERSION 5
 
 typedef struct tsr_backend tsr_backend;   /* a backend instance: first member is `const tsr_backend_ops *ops` */
 typedef struct tsr_buf tsr_buf;           /* backend-private activation storage */
@@ -61,6 +61,8 @@ typedef struct tsr_conv_desc {
     int causal;                     /* kt > 1: causal temporal extension/state of kt - st frames */
     tsr_layer_precision precision;
     const char *name;               /* layer name for errors and profiles, e.g. "decoder.conv_in" */
+    int shuffle_rt;                 /* ABI 5, > 0: a composed upsampler conv (engine/vae/vae_upcompose.c), its output
+                                     * shuffled by depth-to-space (conv3d below); 0: a plain conv */
 } tsr_conv_desc;
 
 /* Output size of a conv along one axis (same formula for every axis; time uses the causal extension). */
@@ -101,7 +103,13 @@ typedef struct tsr_backend_ops {
     /* --- ops --- */
     /* out = conv(silu?(norm?(in))) + bias (+ residual). `state` is required iff d->causal && kt > 1.
      * Output T: first chunk tsr_conv_out_len(T, kt, st, kt-1, 0); later chunks (state full)
-     * tsr_conv_out_len(T + kt - st, kt, st, 0, 0). */
+     * tsr_conv_out_len(T + kt - st, kt, st, 0, 0).
+     * A shuffle conv (d->shuffle_rt = r > 0: kh = kw = 2, every zero padding 1, strides 1, cout = 4 r C, no norm, no
+     * residual) is that conv, z = conv(in) + bias of [4 r C][T'][H+1][W+1], then depth-to-space with a one-pixel
+     * shift and an edge correction: out [C][r T'][2H][2W],
+     *   out[c][r f + k][2i + a][2j + b] = z[((a * 2 + b) * r + k) * C + c][f][i + a][j + b] + edge[k][e(2i+a)][e(2j+b)][c]
+     * with e(y) = 0 on the first row (column), 3 on the last, else 1 + (y & 1); edge [r][4][4][C] follows the
+     * [cout] bias in conv_upload's `bias` (both zero when it is NULL). */
     tsr_status (*conv3d)(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
                          const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
                          tsr_error *err);
@@ -215,6 +223,11 @@ typedef struct tsr_backend_ops {
 /* The most scratch memory one conv3d may take beside its operands (e.g. a cuDNN plan's workspace; plans that
  * want more are not used). The memory planner reserves it (plan/planner.c, the plan's workspace term). */
 #define TSR_BACKEND_CONV_WORKSPACE_MAX (256ull << 20)
+
+/* A shuffle conv's descriptor is what conv3d expects (backend.c), shared by the implementations. */
+tsr_status tsr_backend_check_shuffle(const tsr_conv_desc *d, tsr_error *err);
+/* The edge-table row (or column) class of output row y of a shuffled frame of `n` rows (conv3d above). */
+static inline int tsr_shuffle_edge(int y, int n) { return y == 0 ? 0 : y == n - 1 ? 3 : 1 + (y & 1); }
 
 /* state_create / state_create_host's argument check (backend.c): a causal temporal conv that keeps frames
  * (kt > st) over frames of h x w > 0. */

@@ -72,10 +72,84 @@ static tsr_status mid_block(tsr_vae *v, vae_half *h, tsr_act *x, tsr_error *err)
     return st;
 }
 
+/* A new activation holding frames [f0, f0 + n) of x (x itself when that is all of it: then *own = 0). */
+static tsr_status frames_of(tsr_vae *v, tsr_act *x, int f0, int n, tsr_act *out, int *own, tsr_error *err)
+{
+    *own = !(f0 == 0 && n == x->t);
+    if (!*own) {
+        *out = *x;
+        return TSR_OK;
+    }
+    tsr_status st = v->be->ops->act_alloc(v->be, x->c, n, x->h, x->w, out, err);
+    if (st == TSR_OK) st = v->be->ops->act_copy_region(v->be, x, f0, 0, 0, out, 0, 0, 0, n, x->h, x->w, err);
+    return st;
+}
+
+/* conv c over frames [f0, f0 + n) of x; frames [keep, end) of its output go to y from frame *at on. */
+static tsr_status upc_part(tsr_vae *v, vae_conv *c, tsr_act *x, int f0, int n, int keep, tsr_act *y, int *at,
+                           tsr_error *err)
+{
+    tsr_act in = {0}, out = {0};
+    int own = 0;
+    tsr_status st = frames_of(v, x, f0, n, &in, &own, err);
+    if (st == TSR_OK) st = tsr_vae_conv(v, c, &in, NULL, 0, NULL, &out, err);
+    int m = out.t - keep;
+    if (st == TSR_OK && m > 0)
+        st = v->be->ops->act_copy_region(v->be, &out, keep, 0, 0, y, *at, 0, 0, m, out.h, out.w, err);
+    if (st == TSR_OK && m > 0) *at += m;
+    if (own) act_drop(v, &in);
+    act_drop(v, &out);
+    return st;
+}
+
+/* Upsample3D composed (vae_upcompose.c). Steady chunks run the generic conv; the clip's low-res frames 0 and 1 (an
+ * rt = 2 upsampler's first chunk or two) take their variants: frame 0 -> output frame 0 (ZERO), frame 1 -> output
+ * frames 1, 2 (PAIR, whose causal state holds frame 0; its output for frame 0 is not used), frames 2.. -> the generic
+ * conv started at frame 1 (its output for frame 1 is not used, its state then holds frame 1). */
+static tsr_status upsample_composed(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
+{
+    tsr_backend *be = v->be;
+    vae_conv *gen = &h->upc[i][TSR_UPC_GEN], *pair = &h->upc[i][TSR_UPC_PAIR], *zero = &h->upc[i][TSR_UPC_ZERO];
+    if (h->rt[i] == 1) return step_conv(v, gen, x, NULL, 0, err); /* frame-local: may run in frame groups */
+    if (first_chunk) {
+        h->up_seen[i] = 0;
+        if (gen->state) be->ops->state_reset(be, gen->state);
+        if (pair->state) be->ops->state_reset(be, pair->state);
+    }
+    int k0 = h->up_seen[i], n = x->t;
+    h->up_seen[i] += n;
+    if (k0 >= 2) return step_conv(v, gen, x, NULL, 0, err);
+    int has1 = k0 + n > 1, s = k0 == 0 ? 1 : 0; /* the chunk holds low-res frame 1; x's first frame >= 1 */
+    int tout = (k0 == 0) + 2 * has1 + 2 * TSR_MAX(0, k0 + n - 2), at = 0;
+    tsr_act y = {0};
+    tsr_status st = be->ops->act_alloc(be, gen->d.cout / (4 * 2), tout, 2 * x->h, 2 * x->w, &y, err);
+    if (st == TSR_OK && k0 == 0) st = upc_part(v, zero, x, 0, 1, 0, &y, &at, err);
+    if (st == TSR_OK) st = upc_part(v, pair, x, 0, TSR_MIN(n, 2 - k0), k0 == 0 ? 2 : 0, &y, &at, err);
+    if (st == TSR_OK && n > s) st = upc_part(v, gen, x, s, n - s, 2, &y, &at, err);
+    if (st == TSR_OK && at != tout)
+        st = tsr_fail(err, TSR_ERR_INTERNAL, "upsampler %d: %d of %d frames made", i, at, tout);
+    if (st == TSR_OK && has1 && pair->state) { /* PAIR is done for this clip */
+        be->ops->state_free(be, pair->state);
+        pair->state = NULL;
+    }
+    act_drop(v, x);
+    *x = y;
+    if (st != TSR_OK) act_drop(v, x);
+    return st;
+}
+
+int tsr_vae_decoder_steady(const tsr_vae *v)
+{
+    for (int i = 0; v->dec.composed && i < v->cfg.num_blocks - 1; i++)
+        if (v->dec.rt[i] == 2 && v->dec.up_seen[i] < 2) return 0;
+    return 1;
+}
+
 /* Upsample3D (spec §3.5): 1x1x1 upscale conv, depth-to-space (dropping frame 1 on the first chunk),
- * causal 3x3x3 conv. */
+ * causal 3x3x3 conv; or the same composed. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)
 {
+    if (h->composed) return upsample_composed(v, h, i, x, first_chunk, err);
     tsr_status st = step_conv(v, &h->upscale[i], x, NULL, 0, err);
     if (st == TSR_OK) {
         tsr_act y = {0};

@@ -26,12 +26,28 @@ typedef struct vae_conv {
     tsr_state **tile_states;   /* tiled decode: one state per tile (its region incl. halo), lazily */
     float **tile_hist;         /* tiled decode, states on the host: last 2 input frames per tile */
     int tile_count;
+    int low_res;               /* a composed upsampler conv (vae_upcompose.c): its frames are half the size of the
+                                * memory model's conv at its place (tsr_mm_causal.scale) */
 } vae_conv;
 
 typedef struct vae_resnet {
     tsr_wt *norm1, *norm2;
     vae_conv conv1, conv2, shortcut; /* shortcut.w == NULL when cin == cout */
 } vae_resnet;
+
+/* vae_upcompose.c: Upsample3D composed into shuffle convs over its input (backend.h conv3d). Variants: the generic
+ * conv (causal; rt = 2: kt 2, rt = 1: kt 3) and, for rt = 2, the clip's low-res frame 1 (PAIR, causal kt 2: its
+ * first output is not used) and frame 0 (ZERO, kt 1, one output frame). */
+enum { TSR_UPC_GEN, TSR_UPC_PAIR, TSR_UPC_ZERO, TSR_UPC_VARIANTS };
+typedef struct tsr_upcomposed {
+    float *w;                  /* [cout][C][kt][2][2] */
+    float *b;                  /* [cout] + the edge table [rt][4][4][C] */
+    int cout, kt, rt;          /* cout = 4 rt C; rt: the shuffle's (ZERO: 1) */
+} tsr_upcomposed;
+/* From the 1x1 conv (pw [4 rt c][c], pb) and the 3x3x3 conv (cw [c][c][27], cb); threads <= 0: every core. */
+tsr_status tsr_vae_upcompose(const float *pw, const float *pb, const float *cw, const float *cb, int c, int rt,
+                             int threads, tsr_upcomposed out[TSR_UPC_VARIANTS], tsr_error *err);
+void tsr_vae_upcompose_free(tsr_upcomposed u[TSR_UPC_VARIANTS]);
 
 typedef struct vae_half {
     vae_conv conv_in, conv_out;
@@ -40,6 +56,10 @@ typedef struct vae_half {
     vae_conv resample[TSR_MAX_BLOCKS];          /* encoder: downsampler conv; decoder: upsampler conv */
     vae_conv upscale[TSR_MAX_BLOCKS];           /* decoder: upscale_conv (1x1x1) */
     int rt[TSR_MAX_BLOCKS];                     /* decoder: temporal factor of upsampler i */
+    int composed;                               /* decoder: the upsamplers run as upc (untiled and deep decodes; the
+                                                 * tiled executor keeps upscale + resample) */
+    vae_conv upc[TSR_MAX_BLOCKS][TSR_UPC_VARIANTS]; /* decoder: the composed convs (vae_upcompose.c) */
+    int up_seen[TSR_MAX_BLOCKS];                /* decoder, composed: low-res frames upsampler i has seen this clip */
     vae_resnet mid[2];
     tsr_wt *attn_norm, *attn;
     tsr_wt *norm_out;
@@ -129,6 +149,9 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
  * tile's first chunk. tsr_vae_deep_drop_head frees the head's states (its output is cached: no more head runs). */
 tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int head, tsr_error *err);
 void tsr_vae_deep_drop_head(tsr_vae *v);
+/* vae_forward.c: 0 while a composed decoder's next chunk still takes the clip's first-frame variants (its ops differ
+ * from a steady chunk's of the same shape: no graph replay). */
+int tsr_vae_decoder_steady(const tsr_vae *v);
 /* vae_forward.c: Upsample3D i of half h (1x1 conv, depth-to-space, causal 3x3x3 conv); *x replaced in place. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */

@@ -12,23 +12,39 @@ typedef struct conv_geom {
     int cin, cout, kt, kh, kw, st, sh, sw, pt, pb, pl, pr;
 } conv_geom;
 
-static tsr_status load_conv(tsr_vae *v, const tsr_weights *w, const char *prefix, conv_geom g, vae_conv *c,
+/* The host fp32 weight and bias of conv `prefix` (free() both). */
+static tsr_status read_conv(const tsr_weights *w, const char *prefix, conv_geom g, float **wt, float **bias,
                             tsr_error *err)
 {
+    char name[128];
+    int64_t ws[5] = {g.cout, g.cin, g.kt, g.kh, g.kw}, bs[1] = {g.cout};
+    *wt = *bias = NULL;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    tsr_status st = tsr_weights_load_f32(w, name, 5, ws, wt, err);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    if (st == TSR_OK) st = tsr_weights_load_f32(w, name, 1, bs, bias, err);
+    return st;
+}
+
+static tsr_status upload_conv(tsr_vae *v, const char *name, conv_geom g, const float *wt, const float *bias, vae_conv *c,
+                              tsr_error *err)
+{
     memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", prefix);
+    snprintf(c->name, sizeof c->name, "%s", name);
     c->d = (tsr_conv_desc){g.cin, g.cout, g.kt, g.kh, g.kw, g.st, g.sh, g.sw, g.pt, g.pb, g.pl, g.pr, g.kt > 1,
                            TSR_LP_DEFAULT, c->name};
     /* the engine precision's per-layer policy (vae/precision.c): FP8 where the table allows it */
     c->d.precision = tsr_layer_precision_for(v->engine->params.precision, c->name, NULL);
-    char name[128];
-    int64_t ws[5] = {g.cout, g.cin, g.kt, g.kh, g.kw}, bs[1] = {g.cout};
+    return v->be->ops->conv_upload(v->be, &c->d, wt, bias, &c->w, err);
+}
+
+static tsr_status load_conv(tsr_vae *v, const tsr_weights *w, const char *prefix, conv_geom g, vae_conv *c,
+                            tsr_error *err)
+{
     float *wt = NULL, *bias = NULL;
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    tsr_status st = tsr_weights_load_f32(w, name, 5, ws, &wt, err);
-    snprintf(name, sizeof name, "%s.bias", prefix);
-    if (st == TSR_OK) st = tsr_weights_load_f32(w, name, 1, bs, &bias, err);
-    if (st == TSR_OK) st = v->be->ops->conv_upload(v->be, &c->d, wt, bias, &c->w, err);
+    tsr_status st = read_conv(w, prefix, g, &wt, &bias, err);
+    if (st == TSR_OK) st = upload_conv(v, prefix, g, wt, bias, c, err);
+    else memset(c, 0, sizeof *c);
     free(wt);
     free(bias);
     return st;
@@ -131,11 +147,65 @@ static tsr_status load_encoder(tsr_vae *v, const tsr_weights *w, vae_half *h, ts
     return st;
 }
 
+/* Whether the decoder's upsamplers run composed (vae_upcompose.c): TSR_UPSAMPLE_COMPOSE=0/1, else on a GPU backend
+ * (the CPU backend stays the reference's op sequence: the composition costs ~30 G multiply-adds per temporal
+ * upsampler of the full model at load, more than it saves on short CPU decodes). */
+static int want_composed(const tsr_vae *v)
+{
+    const char *e = getenv("TSR_UPSAMPLE_COMPOSE");
+    if (e && *e) return *e != '0';
+    return strcmp(v->be->ops->name, "cpu") != 0;
+}
+
+/* Upsample3D i: the 1x1 conv and the 3x3x3 conv as they are (the tiled executor runs them), and composed. */
+static tsr_status load_upsampler(tsr_vae *v, const tsr_weights *w, vae_half *h, int i, int c, tsr_error *err)
+{
+    char n[2][128];
+    int rt = h->rt[i];
+    snprintf(n[0], sizeof n[0], "decoder.up_blocks.%d.upsamplers.0.upscale_conv", i);
+    snprintf(n[1], sizeof n[1], "decoder.up_blocks.%d.upsamplers.0.conv", i);
+    conv_geom g[2] = {k1(c, c * 4 * rt), k3(c, c)};
+    float *wt[2] = {NULL, NULL}, *bias[2] = {NULL, NULL};
+    tsr_status st = TSR_OK;
+    for (int k = 0; k < 2 && st == TSR_OK; k++) {
+        st = read_conv(w, n[k], g[k], &wt[k], &bias[k], err);
+        if (st == TSR_OK) st = upload_conv(v, n[k], g[k], wt[k], bias[k], k ? &h->resample[i] : &h->upscale[i], err);
+    }
+    tsr_upcomposed u[TSR_UPC_VARIANTS];
+    if (st == TSR_OK && h->composed)
+        st = tsr_vae_upcompose(wt[0], bias[0], wt[1], bias[1], c, rt, v->engine->params.threads, u, err);
+    else memset(u, 0, sizeof u);
+    static const char *const what[TSR_UPC_VARIANTS] = {"", " (low-res frame 1)", " (low-res frame 0)"};
+    for (int k = 0; k < TSR_UPC_VARIANTS && st == TSR_OK && h->composed; k++) {
+        if (!u[k].w) continue;
+        char name[128];
+        snprintf(name, sizeof name, "decoder.up_blocks.%d.upsamplers.0.conv+upscale_conv%s", i, what[k]);
+        conv_geom cg = {c, u[k].cout, u[k].kt, 2, 2, 1, 1, 1, 1, 1, 1, 1};
+        vae_conv *cv = &h->upc[i][k];
+        memset(cv, 0, sizeof *cv);
+        snprintf(cv->name, sizeof cv->name, "%s", name);
+        cv->d = (tsr_conv_desc){cg.cin, cg.cout, cg.kt, 2, 2, 1, 1, 1, 1, 1, 1, 1, cg.kt > 1, TSR_LP_DEFAULT, cv->name,
+                                u[k].rt};
+        cv->low_res = 1;
+        st = v->be->ops->conv_upload(v->be, &cv->d, u[k].w, u[k].b, &cv->w, err);
+        if (st == TSR_ERR_UNSUPPORTED) { /* e.g. a channel count the GPU shuffle does not take: the op sequence */
+            tsr_log(TSR_LOG_INFO, "%s: not composed (%s)", name, err->message);
+            for (int j = 0; j < TSR_UPC_VARIANTS; j++) v->be->ops->wt_free(v->be, h->upc[i][j].w), h->upc[i][j].w = NULL;
+            h->composed = 0;
+            st = TSR_OK;
+        }
+    }
+    tsr_vae_upcompose_free(u);
+    for (int k = 0; k < 2; k++) free(wt[k]), free(bias[k]);
+    return st;
+}
+
 static tsr_status load_decoder(tsr_vae *v, const tsr_weights *w, vae_half *h, tsr_error *err)
 {
     const tsr_vae_config *c = &v->cfg;
     int nb = c->num_blocks, top = c->block_out[nb - 1], prev = top;
     char n[128];
+    h->composed = want_composed(v);
     tsr_status st = load_conv(v, w, "decoder.conv_in", k3(c->latent_channels, top), &h->conv_in, err);
     if (st == TSR_OK) st = load_mid(v, w, "decoder", top, h, err);
     for (int i = 0; i < nb && st == TSR_OK; i++) {
@@ -147,10 +217,7 @@ static tsr_status load_decoder(tsr_vae *v, const tsr_weights *w, vae_half *h, ts
         prev = cout;
         if (st != TSR_OK || i == nb - 1) continue;
         h->rt[i] = c->dec_temporal_up[i] ? 2 : 1;
-        snprintf(n, sizeof n, "decoder.up_blocks.%d.upsamplers.0.upscale_conv", i);
-        st = load_conv(v, w, n, k1(cout, cout * 4 * h->rt[i]), &h->upscale[i], err);
-        snprintf(n, sizeof n, "decoder.up_blocks.%d.upsamplers.0.conv", i);
-        if (st == TSR_OK) st = load_conv(v, w, n, k3(cout, cout), &h->resample[i], err);
+        st = load_upsampler(v, w, h, i, cout, err);
     }
     if (st == TSR_OK) st = load_norm(v, w, "decoder.conv_norm_out", c->block_out[0], &h->norm_out, err);
     if (st == TSR_OK)
@@ -212,7 +279,10 @@ void tsr_vae_free_half(tsr_vae *v, vae_half *h)
     for (int i = 0; h->resnets && i < v->cfg.num_blocks * h->layers; i++) free_resnet(be, &h->resnets[i]);
     free(h->resnets);
     h->resnets = NULL;
-    for (int i = 0; i < TSR_MAX_BLOCKS; i++) free_conv(be, &h->resample[i]), free_conv(be, &h->upscale[i]);
+    for (int i = 0; i < TSR_MAX_BLOCKS; i++) {
+        free_conv(be, &h->resample[i]), free_conv(be, &h->upscale[i]);
+        for (int k = 0; k < TSR_UPC_VARIANTS; k++) free_conv(be, &h->upc[i][k]);
+    }
     free_resnet(be, &h->mid[0]);
     free_resnet(be, &h->mid[1]);
     be->ops->wt_free(be, h->attn_norm);
@@ -238,6 +308,10 @@ void tsr_vae_reset_states(tsr_vae *v, vae_half *h)
         drop_state(be, &h->resnets[i].conv1);
         drop_state(be, &h->resnets[i].conv2);
     }
-    for (int i = 0; i < TSR_MAX_BLOCKS; i++) drop_state(be, &h->resample[i]);
+    for (int i = 0; i < TSR_MAX_BLOCKS; i++) {
+        drop_state(be, &h->resample[i]);
+        for (int k = 0; k < TSR_UPC_VARIANTS; k++) drop_state(be, &h->upc[i][k]);
+        h->up_seen[i] = 0;
+    }
     for (int r = 0; r < 2; r++) drop_state(be, &h->mid[r].conv1), drop_state(be, &h->mid[r].conv2);
 }

@@ -100,7 +100,7 @@ static int dec_causal(tsr_vae *v, vae_conv **list, int cap)
             add_conv(list, cap, &n, &h->resnets[i * h->layers + j].conv1);
             add_conv(list, cap, &n, &h->resnets[i * h->layers + j].conv2);
         }
-        if (i < nb - 1) add_conv(list, cap, &n, &h->resample[i]);
+        if (i < nb - 1) add_conv(list, cap, &n, h->composed ? &h->upc[i][TSR_UPC_GEN] : &h->resample[i]);
     }
     add_conv(list, cap, &n, &h->conv_out);
     return n;
@@ -120,7 +120,7 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error 
         st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: the memory model has %d temporal convs, the decoder %d",
                       mm->ncausal, n);
     for (int i = 0; i < n && st == TSR_OK; i++)
-        if (strcmp(mm->causal[i].name, list[i]->name) != 0 || list[i]->d.kt <= 1)
+        if (strncmp(mm->causal[i].name, list[i]->name, strlen(mm->causal[i].name)) != 0 || list[i]->d.kt <= 1)
             st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: memory model conv %s is %s in the decoder", mm->causal[i].name,
                           list[i]->name);
     int below = head_only ? tsr_mm_deep_from(mm) : mm->nstages;
@@ -155,7 +155,7 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
         for (int i = 0; i < n && st == TSR_OK; i++) {
             vae_conv *c = list[i];
             if (c->state || c->host_state != (pass == 0)) continue;
-            int sh = h * mm->causal[i].scale, sw = w * mm->causal[i].scale;
+            int sh = h * mm->causal[i].scale >> c->low_res, sw = w * mm->causal[i].scale >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
         }
@@ -208,7 +208,7 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int wit
                 continue;
             }
             int f = m->scale / mm->stages[from].scale;
-            int sh = head ? h * m->scale : rh * f, sw = head ? w * m->scale : rw * f;
+            int sh = (head ? h * m->scale : rh * f) >> c->low_res, sw = (head ? w * m->scale : rw * f) >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
         }

@@ -23,12 +23,19 @@ git log --oneline -1 2>/dev/null | tee -a "$out/gpu.txt"
     >"$out/setup.log" 2>&1; } && ninja -C $b -j16 >"$out/build.log" 2>&1; } ||
   { grep -E "error|FAILED" -A3 "$out/build.log" "$out/setup.log" | head -30; exit 1; }
 
+if [ "$step" = upc ]; then  # session 9: the composed upsamplers (vae_upcompose.c): ops, goldens, decode A/B
+echo "== test_cuda_ops"
+timeout 200 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
+grep -E "shuffle|checks|FAIL" "$out/ops.log" | head -20
+meson test -C $b --print-errorlogs cuda_decode_16x2x8x12 cuda_decode_16x3x16x24 cuda_graphs >"$out/golden.log" 2>&1
+grep -E "^ *[0-9]+/[0-9]+ " "$out/golden.log"; grep -hE "rel rms error|graph" $b/meson-logs/testlog.txt | head -12
+fi
 if [ "$step" = ab ]; then
 echo "== test_cuda_ops + conv_out bench"
 TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
 grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
 fi
-if [ "$step" != bench ] && [ "$step" != ab ]; then
+if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -58,6 +65,15 @@ bench() { # label, timeout, env/args...
     "$(awk -v x="${peak:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" \
     "$(awk -v x="${low:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" $rc | tee -a "$rows"
 }
+if [ "$step" = upc ]; then
+  bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
+  bench "decode 720p17 composed"        100 $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
+  bench "decode 720p17 op sequence"     100 TSR_UPSAMPLE_COMPOSE=0 $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
+  bench "decode 1080p21 composed"       150 $cli bench decode --shape 1080p21 --backend cuda --runs 3
+  bench "decode 1080p21 op sequence"    150 TSR_UPSAMPLE_COMPOSE=0 $cli bench decode --shape 1080p21 --backend cuda --runs 3
+  echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
 if [ "$step" = ab ]; then
   base="TSR_CUDA_NARROW=0 TSR_CUDA_GEMM=builtin TSR_CUDA_D2S_HEAD=0"
   bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3

@@ -414,6 +414,99 @@ static void d2s_add_case(void)
     free(x), free(got), free(s);
 }
 
+/* A causal conv cin -> cout, kt x k x k (zero padding 1 on every side; later chunk: state full), t frames of h x w,
+ * without and with a GroupNorm + SiLU prologue. */
+static void bench_conv_k(int cin, int cout, int kt, int k, int t, int h, int w, int reps, int norms)
+{
+    tsr_conv_desc d = {cin, cout, kt, k, k, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "bench"};
+    size_t nw = (size_t)cin * cout * kt * k * k;
+    float *wt = rnd(nw, 0.02f), *g = rnd(cin, 1.f), *b = rnd(cin, 1.f);
+    tsr_wt *cw = NULL, *nrm = NULL;
+    OK(be->ops->conv_upload(be, &d, wt, NULL, &cw, &err));
+    OK(be->ops->norm_upload(be, cin, 32, 1e-6f, g, b, &nrm, &err));
+    tsr_state *s = NULL;
+    OK(be->ops->state_create(be, &d, h, w, &s, &err));
+    tsr_act in, out = {0};
+    OK(be->ops->act_alloc(be, cin, t, h, w, &in, &err));
+    be->ops->state_reset(be, s);
+    OK(be->ops->conv3d(be, cw, &in, s, NULL, 0, NULL, &out, &err)); /* first chunk: the state is full after it */
+    be->ops->act_free(be, &out);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int norm = 0; norm < norms; norm++) {
+            OK(be->ops->sync(be, &err));
+            double t0 = tsr_now();
+            for (int r = 0; r < reps; r++) {
+                be->ops->act_free(be, &out);
+                OK(be->ops->conv3d(be, cw, &in, s, norm ? nrm : NULL, 1, NULL, &out, &err));
+            }
+            OK(be->ops->sync(be, &err));
+            double dt = (tsr_now() - t0) / reps;
+            double fl = 2.0 * cin * cout * kt * k * k * (double)out.t * out.h * out.w;
+            if (pass)
+                printf("BENCH conv %dx%dx%d %d->%d in %dx%dx%d norm=%d: %.3f ms  %.0f TFLOP/s\n", kt, k, k, cin, cout, t,
+                       h, w, norm, dt * 1e3, fl / dt / 1e12);
+        }
+    }
+    be->ops->act_free(be, &in), be->ops->act_free(be, &out);
+    be->ops->state_free(be, s), be->ops->wt_free(be, cw), be->ops->wt_free(be, nrm);
+    free(wt), free(g), free(b);
+}
+
+/* A shuffle conv (backend.h conv3d: a composed upsampler, vae_upcompose.c) against the CPU backend's, fresh random
+ * weights, biases and edge table: a first chunk of t frames, then a later one of 2 (causal state carried). */
+static void shuffle_case(int c, int rt, int kt, int t, int h, int w)
+{
+    tsr_backend *cpu = NULL;
+    tsr_backend_params cp = {0};
+    cp.threads = 2;
+    OK(tsr_cpu_backend_create(&cp, &cpu, &err));
+    char name[64];
+    snprintf(name, sizeof name, "shuffle rt%d kt%d %d", rt, kt, c);
+    tsr_conv_desc d = {c, 4 * rt * c, kt, 2, 2, 1, 1, 1, 1, 1, 1, 1, kt > 1, TSR_LP_DEFAULT, name, rt};
+    size_t nw = (size_t)d.cout * c * kt * 4, nb = (size_t)d.cout + (size_t)16 * rt * c;
+    float *wt = rnd(nw, 1.f / sqrtf((float)c * kt * 4)), *bias = rnd(nb, 0.5f);
+    tsr_wt *gw = NULL, *cw = NULL;
+    tsr_state *gs = NULL, *cs = NULL;
+    OK(be->ops->conv_upload(be, &d, wt, bias, &gw, &err));
+    OK(cpu->ops->conv_upload(cpu, &d, wt, bias, &cw, &err));
+    if (kt > 1) OK(be->ops->state_create(be, &d, h, w, &gs, &err)), OK(cpu->ops->state_create(cpu, &d, h, w, &cs, &err));
+    for (int chunk = 0; chunk < 2; chunk++) {
+        int tc = chunk ? 2 : t;
+        size_t nin = (size_t)c * tc * h * w;
+        float *x = rnd(nin, 1.f);
+        tsr_act gi, ci = {0}, go = {0}, co = {0};
+        upload_new(c, tc, h, w, x, &gi);
+        OK(cpu->ops->act_alloc(cpu, c, tc, h, w, &ci, &err));
+        OK(cpu->ops->act_upload(cpu, &ci, x, &err));
+        OK(be->ops->conv3d(be, gw, &gi, gs, NULL, 0, NULL, &go, &err));
+        OK(cpu->ops->conv3d(cpu, cw, &ci, cs, NULL, 0, NULL, &co, &err));
+        CHECKF(go.c == c && go.t == co.t && go.h == 2 * h && go.w == 2 * w && co.t == tc * rt,
+               "%s: output %dx%dx%dx%d, CPU %dx%d", name, go.c, go.t, go.h, go.w, co.c, co.t);
+        size_t nout = (size_t)c * co.t * 4 * h * w;
+        float *got = download(&go), *want = malloc(nout * sizeof *want);
+        OK(cpu->ops->act_download(cpu, &co, want, &err));
+        double e = tsr_test_rel_rms(got, want, nout);
+        /* the border rows and columns (edge table) on their own */
+        double se = 0, sw = 0;
+        for (size_t i = 0; i < nout; i++) {
+            size_t px = i % ((size_t)4 * h * w);
+            int y = (int)(px / (2 * w)), xx = (int)(px % (2 * w));
+            if (y && xx && y != 2 * h - 1 && xx != 2 * w - 1) continue;
+            se += (got[i] - want[i]) * (got[i] - want[i]), sw += want[i] * want[i];
+        }
+        double eb = sqrt(se / (sw + 1e-30));
+        fprintf(stderr, "conv %-28s chunk %d rel rms %.5f (border %.5f)\n", name, chunk, e, eb);
+        CHECKF(e < 0.012 && eb < 0.012, "%s chunk %d: rel rms %.5f, border %.5f", name, chunk, e, eb);
+        free(got), free(want), free(x);
+        be->ops->act_free(be, &gi), be->ops->act_free(be, &go);
+        cpu->ops->act_free(cpu, &ci), cpu->ops->act_free(cpu, &co);
+    }
+    be->ops->state_free(be, gs), cpu->ops->state_free(cpu, cs);
+    be->ops->wt_free(be, gw), cpu->ops->wt_free(cpu, cw);
+    cpu->ops->destroy(cpu);
+    free(wt), free(bias);
+}
+
 static void bench_conv(int c, int t, int h, int w, int reps)
 {
     tsr_conv_desc d = {c, c, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, TSR_LP_DEFAULT, "bench"};
@@ -625,9 +718,23 @@ int main(void)
 {
     tsr_backend_params p = {0};
     p.memory_budget = (uint64_t)8 << 30;
+    const char *bench = getenv("TSR_BENCH");
+    if (bench && strstr(bench, "upconv")) p.memory_budget = (uint64_t)24 << 30;
     tsr_status st = tsr_cuda_backend_create(&p, &be, &err);
     if (st == TSR_ERR_NO_DEVICE || st == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
     OK(st);
+    if (bench && strstr(bench, "upconv")) { /* TSR_BENCH=upconv: upsampler convs (720p, later chunk) as they are
+                                             * and composed with the 1x1 conv + depth-to-space on the low-res input */
+        bench_conv_k(512, 512, 3, 3, 2, 180, 320, 10, 1);
+        bench_conv_k(512, 4096, 2, 2, 1, 90, 160, 10, 1);
+        bench_conv_k(512, 512, 3, 3, 4, 360, 640, 5, 1);
+        bench_conv_k(512, 4096, 2, 2, 2, 180, 320, 5, 1);
+        bench_conv_k(256, 256, 3, 3, 4, 720, 1280, 5, 1);
+        bench_conv_k(256, 1024, 3, 2, 4, 360, 640, 5, 1);
+        bench_conv_k(256, 256, 3, 3, 4, 360, 640, 5, 2);
+        be->ops->destroy(be);
+        return tsr_test_done();
+    }
     static const int chunks[] = {2, 1, 2, 0};
     static const int chunks2[] = {1, 2, 2, 0};
     static const char *const variants[] = {"k64", "wide", "k32", "sync"};   /* every conv kernel the backend has */
@@ -651,6 +758,9 @@ int main(void)
         conv_case("enc down 3x3x3 s2", 256, 256, 3, 3, 2, 2, 0, 1, 5, 8, 8, 0, 0, chunks2);
         conv_case("causal 3x3x3 64->512 wide", 64, 512, 3, 3, 1, 1, 1, 1, 3, 9, 11, 0, 1, NULL);
         attn_case(128, 1, 16, 16);
+        shuffle_case(16, 2, 2, 3, 5, 7);  /* the composed upsamplers' variants: generic rt 2, rt 1, frame 0 */
+        shuffle_case(64, 1, 3, 2, 9, 6);
+        shuffle_case(32, 1, 1, 1, 4, 4);
         if (getenv("TSR_BENCH") && *getenv("TSR_BENCH") == '1') {
             printf("-- %s\n", variants[variant]);
             bench_conv(512, 5, 90, 160, 5);
@@ -683,7 +793,6 @@ int main(void)
     fprintf(stderr, "arena: %llu in use, peak %llu of %llu\n", (unsigned long long)in_use, (unsigned long long)peak,
             (unsigned long long)total);
     CHECK(in_use == 0);
-    const char *bench = getenv("TSR_BENCH");
     if (bench && *bench == '1') bench_conv(128, 17, 360, 640, 2);
     if (bench && strstr(bench, "narrow")) { /* TSR_BENCH=narrow: conv_out at 720p and 1080p, 4 frames */
         bench_narrow(128, 4, 720, 1280, 10);

@@ -122,6 +122,41 @@ static void test_decode_streaming(tsr_vae *vae)
     free(one), free(l1), free(whole), free(lat);
 }
 
+/* The upsamplers composed into shuffle convs over their inputs (engine/vae/vae_upcompose.c): the same function as
+ * the reference's op sequence (1x1 conv, depth-to-space dropping frame 1, causal 3x3x3 conv) at every chunking
+ * (the clip's low-res frames 0 and 1 take their own variants, whichever chunk holds them) and in frame groups. */
+static void test_composed_upsamplers(tsr_vae *ref, tsr_model *m)
+{
+    tsr_test_setenv("TSR_UPSAMPLE_COMPOSE", "1");
+    tsr_vae *vae = NULL;
+    REQUIRE(tsr_vae_create(eng, m, &vae, &err) == TSR_OK);
+    tsr_test_setenv("TSR_UPSAMPLE_COMPOSE", NULL);
+    int t = 4, h = 3, w = 5;
+    size_t n = (size_t)16 * t * h * w, on = (size_t)3 * (4 * t - 3) * 64 * h * w;
+    float *lat = malloc(n * sizeof(float));
+    tsr_filler_latent(lat, n);
+    tsr_status st;
+    float *want = decode(ref, lat, t, h, w, t, &st);
+    REQUIRE(st == TSR_OK);
+    double scale = 1e-30;
+    for (size_t i = 0; i < on; i++) scale = fmax(scale, fabs(want[i]));
+    static const int chunks[] = {4, 1, 2, 3};
+    for (int k = 0; k < 4; k++) {
+        float *got = decode(vae, lat, t, h, w, chunks[k], &st);
+        CHECKF(st == TSR_OK, "composed decode, chunk %d: %s", chunks[k], err.message);
+        double d = tsr_test_max_abs(want, got, on);
+        CHECKF(d <= 2e-5 * scale, "composed upsamplers, chunk %d: max abs diff %g (output max %g)", chunks[k], d, scale);
+        fprintf(stderr, "composed upsamplers, chunk %d: max abs diff %.3g of %.3g\n", chunks[k], d, scale);
+        free(got);
+    }
+    float *got = decode_grouped(vae, lat, t, h, w, 2, 3, &st);
+    CHECK(st == TSR_OK);
+    double d = tsr_test_max_abs(want, got, on);
+    CHECKF(d <= 2e-5 * scale, "composed upsamplers, frame groups of 3: %g", d);
+    free(got), free(want), free(lat);
+    tsr_vae_destroy(&vae);
+}
+
 static tsr_latent encode_grouped(tsr_vae *vae, vid *v, int chunk, int posterior, int group, tsr_status *st)
 {
     tsr_encode_params p;
@@ -387,6 +422,7 @@ int main(void)
     REQUIRE(tsr_vae_create(eng, m, &vae, &err) == TSR_OK);
     test_decode_streaming(vae);
     test_decode_frame_groups(vae);
+    test_composed_upsamplers(vae, m);
     test_encode_streaming(vae);
     test_encode_frame_groups(vae);
     test_latent_streams(vae);

@@ -421,9 +421,9 @@ static tsr_status conv_check(const tsr_wt *conv, const tsr_act *in, tsr_state *s
     return TSR_OK;
 }
 
-static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
-                             const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
-                             tsr_error *err)
+static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                               const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                               tsr_error *err)
 {
     tsr_status st = conv_check(conv, in, state, pre_norm, err);
     if (st != TSR_OK) return st;
@@ -472,6 +472,46 @@ static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act 
     free(base);
     free(cs);
     free(normed);
+    return st;
+}
+
+/* A shuffle conv's output (backend.h conv3d): z [4rC][T][H+1][W+1] -> out [C][rT][2H][2W] + the edge table. */
+static void shuffle_out(const cpu_conv *cv, const tsr_act *z, tsr_act *out)
+{
+    int r = cv->d.shuffle_rt, C = cv->d.cout / (4 * r), H = out->h, W = out->w;
+    size_t zhw = (size_t)z->h * z->w, ohw = (size_t)H * W;
+    for (int c = 0; c < C; c++)
+        for (int f = 0; f < z->t; f++)
+            for (int k = 0; k < r; k++) {
+                float *o = out->buf->data + ((size_t)c * out->t + (size_t)r * f + k) * ohw;
+                const float *e = cv->edge + (size_t)k * 16 * C + c;
+                for (int y = 0; y < H; y++) {
+                    int a = y & 1, ey = tsr_shuffle_edge(y, H);
+                    for (int x = 0; x < W; x++) {
+                        int b = x & 1, ch = ((a * 2 + b) * r + k) * C + c;
+                        o[(size_t)y * W + x] = z->buf->data[((size_t)ch * z->t + f) * zhw + (size_t)(y / 2 + a) * z->w +
+                                                            x / 2 + b] + e[(size_t)(ey * 4 + tsr_shuffle_edge(x, W)) * C];
+                    }
+                }
+            }
+}
+
+static tsr_status cpu_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                             const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                             tsr_error *err)
+{
+    if (conv->kind != CPU_WT_CONV || !conv->u.conv.d.shuffle_rt)
+        return conv3d_plain(be, conv, in, state, pre_norm, pre_silu, residual, out, err);
+    const cpu_conv *cv = &conv->u.conv;
+    tsr_status st = tsr_backend_check_shuffle(&cv->d, err);
+    if (st == TSR_OK && (pre_norm || pre_silu || residual))
+        st = tsr_fail(err, TSR_ERR_INVALID_ARG, "conv3d: a shuffle conv takes no norm and no residual");
+    tsr_act z = {0};
+    if (st == TSR_OK) st = conv3d_plain(be, conv, in, state, NULL, 0, NULL, &z, err);
+    int r = cv->d.shuffle_rt;
+    if (st == TSR_OK) st = tsr_cpu_ensure_out(be, out, cv->d.cout / (4 * r), z.t * r, 2 * in->h, 2 * in->w, "conv3d", err);
+    if (st == TSR_OK) shuffle_out(cv, &z, out);
+    cpu_act_free(be, &z);
     return st;
 }
 

@@ -32,14 +32,24 @@ tsr_status tsr_cpu_conv_pack(const tsr_conv_desc *d, const float *weight, const 
         for (size_t i = 0; i < k; i++) dst[i * MR] = src[i];
         out->bias[co] = bias ? bias[co] : 0.0f;
     }
+    if (d->shuffle_rt > 0) { /* the edge table after the bias (backend.h conv3d) */
+        size_t ne = (size_t)16 * (d->cout / 4);
+        out->edge = tsr_calloc(ne, sizeof(float), err);
+        if (!out->edge) {
+            tsr_cpu_conv_free(out);
+            return TSR_ERR_NOMEM;
+        }
+        if (bias) memcpy(out->edge, bias + d->cout, ne * sizeof(float));
+    }
     return TSR_OK;
 }
 
 void tsr_cpu_conv_free(cpu_conv *c)
 {
+    free(c->edge);
     free(c->packed);
     free(c->bias);
-    c->packed = c->bias = NULL;
+    c->packed = c->bias = c->edge = NULL;
 }
 
 #if defined(__GNUC__) && MR == 6 && NR == 16

@@ -48,6 +48,7 @@ typedef struct cpu_conv {
     int mpanels;                /* ceil(cout / MR) */
     float *packed;              /* [mpanels][K][MR], zero-padded rows */
     float *bias;                /* [cout] (zeros when none) */
+    float *edge;                /* shuffle conv: [rt][4][4][cout / (4 rt)] (backend.h conv3d), else NULL */
 } cpu_conv;
 
 typedef struct cpu_norm {

@@ -21,14 +21,14 @@ extern const int tsr_cuda_fatbin_count;
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
     "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "io", "io", "io",
-    "conv_bf16",
+    "conv_bf16", "ops_bf16",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
     "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar", "tsr_frames_to_act", "tsr_act_to_planar_f32",
-    "tsr_prof_gate", "tsr_conv_narrow",
+    "tsr_prof_gate", "tsr_conv_narrow", "tsr_upshuffle",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -579,7 +579,7 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!w) return;
     tsr_cuda_graph_invalidate(cu);
-    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->b, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
+    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->b, &w->edge, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
         if (*ps[i]) cu->api.cuMemFree(*ps[i]);
@@ -620,6 +620,13 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
     if (d->cin <= 0 || d->cout <= 0 || d->kt <= 0 || d->kh <= 0 || d->kw <= 0 || d->st <= 0 || d->sh <= 0 ||
         d->sw <= 0)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv_upload %s: bad descriptor", d->name ? d->name : "?");
+    if (d->shuffle_rt) {
+        tsr_status sc = tsr_backend_check_shuffle(d, err);
+        if (sc) return sc;
+        if ((d->cout / (4 * d->shuffle_rt)) % 8)
+            return tsr_fail(err, TSR_ERR_UNSUPPORTED, "conv_upload %s: shuffle to %d channels (multiple of 8 needed)",
+                            d->name ? d->name : "?", d->cout / (4 * d->shuffle_rt));
+    }
     tsr_wt *w = tsr_calloc(1, sizeof *w, err);
     if (!w) return TSR_ERR_NOMEM;
     w->kind = WT_CONV;
@@ -642,6 +649,8 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
     }
     free(tmp);
     if (!st) st = upload_f32_padded(cu, bias, bias ? d->cout : 0, w->cout_p, &w->b, err);
+    if (!st && d->shuffle_rt) /* the edge table follows the bias */
+        st = upload_f32_padded(cu, bias ? bias + d->cout : NULL, bias ? 4 * d->cout : 0, 4 * d->cout, &w->edge, err);
     if (!st && cu->frame0 && d->kt > 1 && d->causal && d->st == 1 && d->precision != TSR_LP_FP8)
         st = upload_frame0(cu, w, weight, err);
     if (st) {

@@ -10,7 +10,7 @@
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
     K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
-    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_COUNT
+    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_UPSHUFFLE, K_COUNT
 };
 
 /* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
@@ -140,6 +140,7 @@ struct tsr_wt {
     char name[96];
     int cin_p, cout_p;
     CUdeviceptr w, b;               /* conv: bf16 weights, fp32 bias */
+    CUdeviceptr edge;               /* shuffle conv: fp32 edge table [rt][4][4][C] (backend.h conv3d), else 0 */
     CUdeviceptr w0;                 /* causal conv, stride 1 in time, not FP8: the weights summed over kt, bf16
                                      * [cout_p][kh*kw][cin_p]: output frame 0 of a clip sees kt copies of input
                                      * frame 0, so it is this 1 x kh x kw conv (1/kt of the work); else 0 */

@@ -144,12 +144,11 @@ static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_err
     return tsr_cuda_conv_builtin(cu, p, err);
 }
 
-tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
-                              const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
-                              tsr_error *err)
+static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                               const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                               tsr_error *err)
 {
     tsr_cuda *cu = (tsr_cuda *)be;
-    if (!conv || conv->kind != WT_CONV) return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv3d: not a conv");
     const tsr_conv_desc *d = &conv->desc;
     if (in->c != d->cin) return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: input has %d channels, conv wants %d",
                                          d->name, in->c, d->cin);
@@ -278,6 +277,37 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     tsr_cuda_arena_free(cu, xr);
     tsr_cuda_arena_free(cu, xn);
     tsr_cuda_arena_free(cu, aff);
+    return st;
+}
+
+tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
+                              const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
+                              tsr_error *err)
+{
+    tsr_cuda *cu = (tsr_cuda *)be;
+    if (!conv || conv->kind != WT_CONV) return tsr_fail(err, TSR_ERR_INVALID_ARG, "conv3d: not a conv");
+    const tsr_conv_desc *d = &conv->desc;
+    if (!d->shuffle_rt) return conv3d_plain(be, conv, in, state, pre_norm, pre_silu, residual, out, err);
+    /* a shuffle conv (backend.h): the conv into z, then the shifted depth-to-space with the edge correction */
+    if (pre_norm || pre_silu || residual)
+        return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: a shuffle conv takes no norm and no residual", d->name);
+    tsr_act z = {0};
+    tsr_status st = conv3d_plain(be, conv, in, state, NULL, 0, NULL, &z, err);
+    int r = d->shuffle_rt, c = d->cout / (4 * r), h = in->h, w = in->w, t_out = z.t * r;
+    if (!st) st = tsr_cuda_act_ensure(cu, out, c, t_out, 2 * h, 2 * w, err);
+    long long n = 4LL * h * w * (c / 8);
+    if (!st && (n > 0x7fffffffLL || (long long)(h + 1) * (w + 1) * d->cout > 0x7fffffffLL))
+        st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: a %dx%d frame", d->name, h, w);
+    if (!st && t_out > 0) {
+        CUdeviceptr edge = conv->edge;
+        void *a[] = {&z.buf->p, &h, &w, &c, &r, &edge, &out->buf->p};
+        int pr = tsr_cuda_prof_begin(cu);
+        long long cap = TSR_MAX(1, (long long)cu->sm_count * 8 / t_out);
+        st = tsr_cuda_launch(cu, K_UPSHUFFLE, grid_for(n, 256, (unsigned)TSR_MIN(cap, 65535)), (unsigned)t_out, 1, 256, a,
+                             err);
+        tsr_cuda_prof_end(cu, pr, P_D2S, 0);
+    }
+    be->ops->act_free(be, &z);
     return st;
 }
 

@@ -101,6 +101,12 @@ static void count_params(const tsr_vae_config *cfg, tsr_mm *mm)
         else mm->other_params += numel;
         if (specs[i].ndim == 5 && specs[i].shape[2] > 1) mm->frame0_params += numel / specs[i].shape[2];
     }
+    /* per upsampler of c channels: rt = 2: generic and PAIR convs 8c x c x 2 x 2 x 2 (+ sums 8c x c x 4 each), ZERO
+     * 4c x c x 4; rt = 1: 4c x c x 3 x 2 x 2 (+ sums 4c x c x 4) */
+    for (int i = 0; i < cfg->num_blocks - 1; i++) {
+        int64_t c = cfg->block_out[cfg->num_blocks - 1 - i];
+        mm->composed_params += (cfg->dec_temporal_up[i] ? 208 : 64) * c * c;
+    }
 }
 
 int tsr_mm_decoder(const tsr_vae_config *cfg, tsr_mm *mm)

@@ -49,6 +49,8 @@ typedef struct tsr_mm {
     int64_t conv_params, other_params;
     int64_t frame0_params;  /* the temporal convs' weights summed over kt (the CUDA backend keeps them too, for a
                              * clip's first output frame: cuda_backend.c upload_frame0) */
+    int64_t composed_params; /* the composed upsamplers' convs (vae/vae_upcompose.c: the GPU backend's decoder keeps
+                             * them beside the 1x1 and 3x3x3 convs), their frame-0 sums included */
 } tsr_mm;
 
 /* Build the decoder model of `cfg`. Returns 0 on an unusable configuration. */

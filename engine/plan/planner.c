@@ -88,7 +88,8 @@ static tsr_status init_ctx(const tsr_plan_request *r, ctx *c, tsr_error *err)
     uint64_t wconv = r->precision == TSR_PRECISION_FP32 ? 4 : 2;
     c->weights = (uint64_t)c->mm.conv_params * wconv + (uint64_t)c->mm.other_params * (uint64_t)c->act_bytes;
     if (c->fp8) c->weights += (uint64_t)c->mm.conv_params;
-    if (!r->emulated_cap) c->weights += (uint64_t)c->mm.frame0_params * 2; /* CUDA: bf16 frame-0 sums */
+    if (!r->emulated_cap) /* CUDA: bf16 frame-0 sums, the composed upsamplers */
+        c->weights += (uint64_t)(c->mm.frame0_params + c->mm.composed_params) * 2;
     uint64_t n = (uint64_t)c->h * (uint64_t)c->w; /* attention tokens per frame; scores in query chunks */
     c->workspace = TSR_BACKEND_CONV_WORKSPACE_MAX + TSR_MIN(n, 1024) * n * 4;
     tsr_mm_state_order(&c->mm, c->order);

@@ -128,10 +128,6 @@ static tsr_status upsample_composed(tsr_vae *v, vae_half *h, int i, tsr_act *x, 
     if (st == TSR_OK && n > s) st = upc_part(v, gen, x, s, n - s, 2, &y, &at, err);
     if (st == TSR_OK && at != tout)
         st = tsr_fail(err, TSR_ERR_INTERNAL, "upsampler %d: %d of %d frames made", i, at, tout);
-    if (st == TSR_OK && has1 && pair->state) { /* PAIR is done for this clip */
-        be->ops->state_free(be, pair->state);
-        pair->state = NULL;
-    }
     act_drop(v, x);
     *x = y;
     if (st != TSR_OK) act_drop(v, x);

@@ -158,6 +158,13 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
             int sh = h * mm->causal[i].scale >> c->low_res, sw = w * mm->causal[i].scale >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+            /* a composed temporal upsampler's PAIR conv (low-res frame 1 of the clip) beside its generic conv */
+            vae_half *dh = &v->dec;
+            for (int k = 0; pass == 1 && st == TSR_OK && k < v->cfg.num_blocks - 1; k++) {
+                vae_conv *pc = &dh->upc[k][TSR_UPC_PAIR];
+                if (dh->composed && c == &dh->upc[k][TSR_UPC_GEN] && pc->w && !pc->state)
+                    st = be->ops->state_create(be, &pc->d, sh, sw, &pc->state, err);
+            }
         }
     free(mm);
     return st;
@@ -211,6 +218,13 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int wit
             int sh = (head ? h * m->scale : rh * f) >> c->low_res, sw = (head ? w * m->scale : rw * f) >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+            /* a composed temporal upsampler's PAIR conv (low-res frame 1 of the clip) beside its generic conv */
+            vae_half *dh = &v->dec;
+            for (int k = 0; pass == 1 && st == TSR_OK && k < v->cfg.num_blocks - 1; k++) {
+                vae_conv *pc = &dh->upc[k][TSR_UPC_PAIR];
+                if (dh->composed && c == &dh->upc[k][TSR_UPC_GEN] && pc->w && !pc->state)
+                    st = be->ops->state_create(be, &pc->d, sh, sw, &pc->state, err);
+            }
         }
     free(mm);
     return st;

@@ -48,7 +48,9 @@ static void test_model_matches_spec(void)
     printf("conv params %lld, frame-0 sums %lld\n", (long long)mm.conv_params, (long long)mm.frame0_params);
     CHECK(mm.frame0_params * 3 < mm.conv_params && mm.frame0_params * 3 > mm.conv_params / 10 * 9);
     tsr_plan pw = plan_for(5, 90, 160, 40, TSR_PRECISION_BF16, TSR_TILING_AUTO);
-    CHECK(pw.weights == (uint64_t)(mm.conv_params + mm.other_params + mm.frame0_params) * 2);
+    /* and the composed upsamplers' convs (vae_upcompose.c): 2 x 208 x 512^2 + 64 x 256^2 parameters */
+    CHECK(mm.composed_params == 2 * 208ll * 512 * 512 + 64ll * 256 * 256);
+    CHECK(pw.weights == (uint64_t)(mm.conv_params + mm.other_params + mm.frame0_params + mm.composed_params) * 2);
     /* spec §7.3: state 7.4 GiB at 720p, 16.7 GiB at 1080p (bf16); full-resolution layers 4.4 / 9.9 GiB */
     double s720 = (double)tsr_mm_state_total(&mm, 90, 160) * 2 / GIB;
     double s1080 = (double)tsr_mm_state_total(&mm, 135, 240) * 2 / GIB;

@@ -291,10 +291,14 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     /* a shuffle conv (backend.h): the conv into z, then the shifted depth-to-space with the edge correction */
     if (pre_norm || pre_silu || residual)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: a shuffle conv takes no norm and no residual", d->name);
+    /* the output first, then z above it: z's space goes back to the free end of the first-fit arena */
+    int kt = d->kt, filled = kt > 1 && state && state->filled;
+    int t_z = tsr_conv_out_len(in->t + (kt == 1 ? 0 : filled ? kt - d->st : kt - 1), kt, d->st, 0, 0);
+    int r = d->shuffle_rt, c = d->cout / (4 * r), h = in->h, w = in->w, t_out = t_z * r;
     tsr_act z = {0};
-    tsr_status st = conv3d_plain(be, conv, in, state, NULL, 0, NULL, &z, err);
-    int r = d->shuffle_rt, c = d->cout / (4 * r), h = in->h, w = in->w, t_out = z.t * r;
-    if (!st) st = tsr_cuda_act_ensure(cu, out, c, t_out, 2 * h, 2 * w, err);
+    tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, 2 * h, 2 * w, err);
+    if (!st) st = conv3d_plain(be, conv, in, state, NULL, 0, NULL, &z, err);
+    if (!st && z.t != t_z) st = tsr_fail(err, TSR_ERR_INTERNAL, "%s: %d frames, %d expected", d->name, z.t, t_z);
     long long n = 4LL * h * w * (c / 8);
     if (!st && (n > 0x7fffffffLL || (long long)(h + 1) * (w + 1) * d->cout > 0x7fffffffLL))
         st = tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: a %dx%d frame", d->name, h, w);

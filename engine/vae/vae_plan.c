@@ -142,6 +142,19 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error 
     return st;
 }
 
+/* A composed temporal upsampler's PAIR conv (the clip's low-res frame 1) gets its state beside its generic conv c's
+ * (same frames), when the states are made: not later, between a chunk's activations. */
+static tsr_status pair_state(tsr_vae *v, const vae_conv *c, int sh, int sw, tsr_error *err)
+{
+    vae_half *h = &v->dec;
+    for (int k = 0; h->composed && k < v->cfg.num_blocks - 1; k++) {
+        vae_conv *p = &h->upc[k][TSR_UPC_PAIR];
+        if (c == &h->upc[k][TSR_UPC_GEN] && p->w && !p->state)
+            return v->be->ops->state_create(v->be, &p->d, sh, sw, &p->state, err);
+    }
+    return TSR_OK;
+}
+
 tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *err)
 {
     vae_conv *list[TSR_MM_MAX_CAUSAL];
@@ -158,13 +171,7 @@ tsr_status tsr_vae_decoder_states_create(tsr_vae *v, int h, int w, tsr_error *er
             int sh = h * mm->causal[i].scale >> c->low_res, sw = w * mm->causal[i].scale >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
-            /* a composed temporal upsampler's PAIR conv (low-res frame 1 of the clip) beside its generic conv */
-            vae_half *dh = &v->dec;
-            for (int k = 0; pass == 1 && st == TSR_OK && k < v->cfg.num_blocks - 1; k++) {
-                vae_conv *pc = &dh->upc[k][TSR_UPC_PAIR];
-                if (dh->composed && c == &dh->upc[k][TSR_UPC_GEN] && pc->w && !pc->state)
-                    st = be->ops->state_create(be, &pc->d, sh, sw, &pc->state, err);
-            }
+            if (st == TSR_OK) st = pair_state(v, c, sh, sw, err);
         }
     free(mm);
     return st;
@@ -218,13 +225,7 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int wit
             int sh = (head ? h * m->scale : rh * f) >> c->low_res, sw = (head ? w * m->scale : rw * f) >> c->low_res;
             st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
             if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
-            /* a composed temporal upsampler's PAIR conv (low-res frame 1 of the clip) beside its generic conv */
-            vae_half *dh = &v->dec;
-            for (int k = 0; pass == 1 && st == TSR_OK && k < v->cfg.num_blocks - 1; k++) {
-                vae_conv *pc = &dh->upc[k][TSR_UPC_PAIR];
-                if (dh->composed && c == &dh->upc[k][TSR_UPC_GEN] && pc->w && !pc->state)
-                    st = be->ops->state_create(be, &pc->d, sh, sw, &pc->state, err);
-            }
+            if (st == TSR_OK) st = pair_state(v, c, sh, sw, err);
         }
     free(mm);
     return st;

@@ -111,11 +111,7 @@ static tsr_status upsample_composed(tsr_vae *v, vae_half *h, int i, tsr_act *x, 
     tsr_backend *be = v->be;
     vae_conv *gen = &h->upc[i][TSR_UPC_GEN], *pair = &h->upc[i][TSR_UPC_PAIR], *zero = &h->upc[i][TSR_UPC_ZERO];
     if (h->rt[i] == 1) return step_conv(v, gen, x, NULL, 0, err); /* frame-local: may run in frame groups */
-    if (first_chunk) {
-        h->up_seen[i] = 0;
-        if (gen->state) be->ops->state_reset(be, gen->state);
-        if (pair->state) be->ops->state_reset(be, pair->state);
-    }
+    if (first_chunk) h->up_seen[i] = 0; /* its states are fresh (tsr_vae_reset_states, tsr_vae_deep_states) */
     int k0 = h->up_seen[i], n = x->t;
     h->up_seen[i] += n;
     if (k0 >= 2) return step_conv(v, gen, x, NULL, 0, err);

@@ -26,13 +26,19 @@ static tsr_status read_conv(const tsr_weights *w, const char *prefix, conv_geom 
     return st;
 }
 
-static tsr_status upload_conv(tsr_vae *v, const char *name, conv_geom g, const float *wt, const float *bias, vae_conv *c,
-                              tsr_error *err)
+/* c named and described (causal where kt > 1), without weights yet. */
+static void conv_init(vae_conv *c, const char *name, conv_geom g)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     c->d = (tsr_conv_desc){g.cin, g.cout, g.kt, g.kh, g.kw, g.st, g.sh, g.sw, g.pt, g.pb, g.pl, g.pr, g.kt > 1,
                            TSR_LP_DEFAULT, c->name};
+}
+
+static tsr_status upload_conv(tsr_vae *v, const char *name, conv_geom g, const float *wt, const float *bias, vae_conv *c,
+                              tsr_error *err)
+{
+    conv_init(c, name, g);
     /* the engine precision's per-layer policy (vae/precision.c): FP8 where the table allows it */
     c->d.precision = tsr_layer_precision_for(v->engine->params.precision, c->name, NULL);
     return v->be->ops->conv_upload(v->be, &c->d, wt, bias, &c->w, err);
@@ -180,17 +186,16 @@ static tsr_status load_upsampler(tsr_vae *v, const tsr_weights *w, vae_half *h, 
         if (!u[k].w) continue;
         char name[128];
         snprintf(name, sizeof name, "decoder.up_blocks.%d.upsamplers.0.conv+upscale_conv%s", i, what[k]);
-        conv_geom cg = {c, u[k].cout, u[k].kt, 2, 2, 1, 1, 1, 1, 1, 1, 1};
         vae_conv *cv = &h->upc[i][k];
-        memset(cv, 0, sizeof *cv);
-        snprintf(cv->name, sizeof cv->name, "%s", name);
-        cv->d = (tsr_conv_desc){cg.cin, cg.cout, cg.kt, 2, 2, 1, 1, 1, 1, 1, 1, 1, cg.kt > 1, TSR_LP_DEFAULT, cv->name,
-                                u[k].rt};
+        conv_init(cv, name, (conv_geom){c, u[k].cout, u[k].kt, 2, 2, 1, 1, 1, 1, 1, 1, 1});
+        cv->d.shuffle_rt = u[k].rt; /* bf16 whatever the policy: no sensitivity scan covers the composed convs */
         cv->low_res = 1;
         st = v->be->ops->conv_upload(v->be, &cv->d, u[k].w, u[k].b, &cv->w, err);
         if (st == TSR_ERR_UNSUPPORTED) { /* e.g. a channel count the GPU shuffle does not take: the op sequence */
             tsr_log(TSR_LOG_INFO, "%s: not composed (%s)", name, err->message);
-            for (int j = 0; j < TSR_UPC_VARIANTS; j++) v->be->ops->wt_free(v->be, h->upc[i][j].w), h->upc[i][j].w = NULL;
+            for (int b = 0; b <= i; b++) /* the upsamplers composed before this one too */
+                for (int j = 0; j < TSR_UPC_VARIANTS; j++)
+                    v->be->ops->wt_free(v->be, h->upc[b][j].w), h->upc[b][j].w = NULL;
             h->composed = 0;
             st = TSR_OK;
         }

@@ -120,7 +120,8 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error 
         st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: the memory model has %d temporal convs, the decoder %d",
                       mm->ncausal, n);
     for (int i = 0; i < n && st == TSR_OK; i++)
-        if (strncmp(mm->causal[i].name, list[i]->name, strlen(mm->causal[i].name)) != 0 || list[i]->d.kt <= 1)
+        if ((list[i]->low_res ? strncmp(mm->causal[i].name, list[i]->name, strlen(mm->causal[i].name))
+                              : strcmp(mm->causal[i].name, list[i]->name)) != 0 || list[i]->d.kt <= 1)
             st = tsr_fail(err, TSR_ERR_INTERNAL, "offload: memory model conv %s is %s in the decoder", mm->causal[i].name,
                           list[i]->name);
     int below = head_only ? tsr_mm_deep_from(mm) : mm->nstages;
@@ -143,14 +144,18 @@ tsr_status tsr_vae_offload_mark(tsr_vae *v, int count, int head_only, tsr_error 
 }
 
 /* A composed temporal upsampler's PAIR conv (the clip's low-res frame 1) gets its state beside its generic conv c's
- * (same frames), when the states are made: not later, between a chunk's activations. */
+ * (same frames), made or started again with it: not later, between a chunk's activations. */
 static tsr_status pair_state(tsr_vae *v, const vae_conv *c, int sh, int sw, tsr_error *err)
 {
     vae_half *h = &v->dec;
     for (int k = 0; h->composed && k < v->cfg.num_blocks - 1; k++) {
         vae_conv *p = &h->upc[k][TSR_UPC_PAIR];
-        if (c == &h->upc[k][TSR_UPC_GEN] && p->w && !p->state)
-            return v->be->ops->state_create(v->be, &p->d, sh, sw, &p->state, err);
+        if (c != &h->upc[k][TSR_UPC_GEN] || !p->w) continue;
+        if (p->state) {
+            v->be->ops->state_reset(v->be, p->state);
+            return TSR_OK;
+        }
+        return v->be->ops->state_create(v->be, &p->d, sh, sw, &p->state, err);
     }
     return TSR_OK;
 }
@@ -217,14 +222,15 @@ tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int wit
             int head = m->stage < from;
             if (head && !with_head) continue;
             if (pass != (head ? !c->host_state : 2)) continue;
-            if (c->state) {
-                be->ops->state_reset(be, c->state);
-                continue;
-            }
             int f = m->scale / mm->stages[from].scale;
             int sh = (head ? h * m->scale : rh * f) >> c->low_res, sw = (head ? w * m->scale : rw * f) >> c->low_res;
-            st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state, err);
-            if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+            if (c->state) {
+                be->ops->state_reset(be, c->state);
+            } else {
+                st = (c->host_state ? be->ops->state_create_host : be->ops->state_create)(be, &c->d, sh, sw, &c->state,
+                                                                                           err);
+                if (st != TSR_OK) tsr_error_prefix(err, "%s: ", c->name);
+            }
             if (st == TSR_OK) st = pair_state(v, c, sh, sw, err);
         }
     free(mm);

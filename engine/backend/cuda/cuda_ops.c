@@ -144,6 +144,13 @@ static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_err
     return tsr_cuda_conv_builtin(cu, p, err);
 }
 
+/* The frames in front of a temporal conv's input: the state's (kt - st) once it is filled, else kt - 1 copies of
+ * frame 0. */
+static int conv_prefix(const tsr_conv_desc *d, const tsr_state *state)
+{
+    return d->kt <= 1 ? 0 : state && state->filled ? d->kt - d->st : d->kt - 1;
+}
+
 static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_act *in, tsr_state *state,
                                const tsr_wt *pre_norm, int pre_silu, const tsr_act *residual, tsr_act *out,
                                tsr_error *err)
@@ -158,7 +165,7 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
     if (state && (state->h != in->h || state->w != in->w || state->kt != d->kt || state->st != d->st))
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: state made for another shape", d->name);
     int filled = temporal && state->filled;
-    int prefix = !temporal ? 0 : filled ? d->kt - d->st : d->kt - 1;
+    int prefix = conv_prefix(d, state);
     int t_out = tsr_conv_out_len(in->t + prefix, d->kt, d->st, 0, 0);
     int h_out = tsr_conv_out_len(in->h, d->kh, d->sh, d->pad_top, d->pad_bottom);
     int w_out = tsr_conv_out_len(in->w, d->kw, d->sw, d->pad_left, d->pad_right);
@@ -292,8 +299,7 @@ tsr_status tsr_cuda_op_conv3d(tsr_backend *be, const tsr_wt *conv, const tsr_act
     if (pre_norm || pre_silu || residual)
         return tsr_fail(err, TSR_ERR_INVALID_ARG, "%s: a shuffle conv takes no norm and no residual", d->name);
     /* the output first, then z above it: z's space goes back to the free end of the first-fit arena */
-    int kt = d->kt, filled = kt > 1 && state && state->filled;
-    int t_z = tsr_conv_out_len(in->t + (kt == 1 ? 0 : filled ? kt - d->st : kt - 1), kt, d->st, 0, 0);
+    int t_z = tsr_conv_out_len(in->t + conv_prefix(d, state), d->kt, d->st, 0, 0);
     int r = d->shuffle_rt, c = d->cout / (4 * r), h = in->h, w = in->w, t_out = t_z * r;
     tsr_act z = {0};
     tsr_status st = tsr_cuda_act_ensure(cu, out, c, t_out, 2 * h, 2 * w, err);

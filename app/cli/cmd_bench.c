@@ -326,10 +326,13 @@ int cmd_bench(int argc, char **argv)
     memset(&prs, 0, sizeof prs);
     double prof_wall = 0;
     if (!rc && o.profile) { /* a separate engine with per-op device timing, warmed up like the timed one */
+        /* TSR_CUDA_PROFILE=2 given by the caller also tables the convs per layer (stderr) */
+        const char *lvl = getenv("TSR_CUDA_PROFILE");
+        lvl = lvl && strcmp(lvl, "2") == 0 ? "2" : "1";
 #ifdef _WIN32
-        _putenv_s("TSR_CUDA_PROFILE", "1");
+        _putenv_s("TSR_CUDA_PROFILE", lvl);
 #else
-        setenv("TSR_CUDA_PROFILE", "1", 1);
+        setenv("TSR_CUDA_PROFILE", lvl, 1);
 #endif
         bench_opts po = o;
         po.warmup = o.warmup > 0 ? o.warmup : 1, po.runs = 1;

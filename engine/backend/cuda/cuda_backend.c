@@ -145,6 +145,17 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
 
 /* ------------------------------------------------------------------ profile */
 
+/* profile 2: add one timed conv part to its layer's sums (names are the weights' own strings: compared by address) */
+static void prof_layer_add(tsr_cuda *cu, const tsr_prof_rec *r, float ms)
+{
+    if (!cu->prof_layers || !r->layer) return;
+    int i = 0;
+    while (i < cu->prof_nlayers && cu->prof_layers[i].name != r->layer) i++;
+    if (i == TSR_PROF_LAYERS) return;
+    if (i == cu->prof_nlayers) cu->prof_layers[cu->prof_nlayers++] = (tsr_prof_layer){r->layer, 0, 0, 0};
+    cu->prof_layers[i].calls++, cu->prof_layers[i].ms += ms, cu->prof_layers[i].flop += r->flop;
+}
+
 static void prof_flush(tsr_cuda *cu)
 {
     if (!cu->prof_n) return;
@@ -154,6 +165,7 @@ static void prof_flush(tsr_cuda *cu)
         if (!cu->api.cuEventElapsedTime(&ms, cu->prof[i].a, cu->prof[i].b)) cu->prof_ms[cu->prof[i].kind] += ms;
         cu->prof_flop[cu->prof[i].kind] += cu->prof[i].flop;
         cu->prof_calls[cu->prof[i].kind]++;
+        prof_layer_add(cu, &cu->prof[i], ms);
     }
     cu->prof_n = 0;
 }
@@ -178,7 +190,13 @@ int tsr_cuda_prof_begin(tsr_cuda *cu)
         cu->api.cuLaunchKernel(cu->fn[K_PROF_GATE], 1, 1, 1, 1, 1, 1, 0, cu->stream, a, NULL);
     }
     cu->api.cuEventRecord(cu->prof[i].a, cu->stream);
+    cu->prof[i].layer = NULL;
     return i;
+}
+
+void tsr_cuda_prof_layer(tsr_cuda *cu, int rec, const char *name)
+{
+    if (rec >= 0) cu->prof[rec].layer = name;
 }
 
 void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop)
@@ -201,6 +219,7 @@ static void prof_reset(tsr_cuda *cu)
     memset(cu->prof_ms, 0, sizeof cu->prof_ms);
     memset(cu->prof_flop, 0, sizeof cu->prof_flop);
     memset(cu->prof_calls, 0, sizeof cu->prof_calls);
+    cu->prof_nlayers = 0;
 }
 
 static void prof_print(tsr_cuda *cu)
@@ -217,6 +236,19 @@ static void prof_print(tsr_cuda *cu)
                     total > 0 ? 100 * cu->prof_ms[k] / total : 0, cu->prof_flop[k] / 1e12,
                     cu->prof_ms[k] > 0 ? cu->prof_flop[k] / 1e9 / cu->prof_ms[k] : 0);
     fprintf(stderr, "| total | | %.1f | | | |\n", total);
+    if (!cu->prof_layers) return;
+    /* per layer, slowest first (selection order: the table is small) */
+    fprintf(stderr, "\nconvs per layer\n| layer | calls | ms | TFLOP | TFLOP/s |\n|---|---|---|---|---|\n");
+    char done[TSR_PROF_LAYERS] = {0};
+    for (int n = 0; n < cu->prof_nlayers; n++) {
+        int b = -1;
+        for (int i = 0; i < cu->prof_nlayers; i++)
+            if (!done[i] && (b < 0 || cu->prof_layers[i].ms > cu->prof_layers[b].ms)) b = i;
+        done[b] = 1;
+        const tsr_prof_layer *l = &cu->prof_layers[b];
+        fprintf(stderr, "| %s | %ld | %.2f | %.2f | %.0f |\n", l->name, l->calls, l->ms, l->flop / 1e12,
+                l->ms > 0 ? l->flop / 1e9 / l->ms : 0);
+    }
 }
 
 /* ------------------------------------------------------------------ activations */
@@ -872,6 +904,7 @@ static void be_destroy(tsr_backend *be)
     }
     free(cu->arena.blocks);
     free(cu->prof);
+    free(cu->prof_layers);
     free(cu);
 }
 
@@ -1006,9 +1039,11 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
     cu->conv_wide = mode && strcmp(mode, "wide") == 0;
     cu->conv_k64 = !(mode && strcmp(mode, "k32") == 0); /* BK = 64 measured ~8 % faster (notes/cuda.md) */
     const char *prof = getenv("TSR_CUDA_PROFILE");
-    if (prof && *prof == '1') {
+    if (prof && (*prof == '1' || *prof == '2')) {
         cu->prof = tsr_calloc(TSR_PROF_CAP, sizeof *cu->prof, err);
         if (!cu->prof) return TSR_ERR_NOMEM;
+        if (*prof == '2' && !(cu->prof_layers = tsr_calloc(TSR_PROF_LAYERS, sizeof *cu->prof_layers, err)))
+            return TSR_ERR_NOMEM;
         for (int i = 0; i < TSR_PROF_CAP; i++) {
             tsr_status st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].a, 0), err, "event");
             if (!st) st = tsr_cuda_check(cu, cu->api.cuEventCreate(&cu->prof[i].b, 0), err, "event");

@@ -42,14 +42,22 @@ typedef struct tsr_arena {
 
 #define TSR_CUDA_MAX_IMPLS 4
 
-/* Optional per-op profile (TSR_CUDA_PROFILE=1): device events around each op part, printed at destroy. */
+/* Optional per-op profile (TSR_CUDA_PROFILE=1): device events around each op part, printed at destroy;
+ * TSR_CUDA_PROFILE=2 also sums the conv parts per layer (tsr_cuda_prof_layer) and prints that table. */
 enum { P_CONV3, P_CONV_OTHER, P_NORM, P_STATE, P_ATTN, P_D2S, P_ADD, P_COPY, P_KINDS };
 #define TSR_PROF_CAP 512
 typedef struct tsr_prof_rec {
     CUevent a, b;
     int kind;
     double flop;
+    const char *layer;              /* profile 2: the conv's name, or NULL */
 } tsr_prof_rec;
+#define TSR_PROF_LAYERS 256
+typedef struct tsr_prof_layer {
+    const char *name;
+    long calls;
+    double ms, flop;
+} tsr_prof_layer;
 
 struct tsr_cuda {
     tsr_backend be;                 /* first member: ops table */
@@ -90,6 +98,8 @@ struct tsr_cuda {
     int prof_n;
     double prof_ms[P_KINDS], prof_flop[P_KINDS];
     long prof_calls[P_KINDS];
+    tsr_prof_layer *prof_layers;    /* profile 2: per-conv sums since the last reset */
+    int prof_nlayers;
     unsigned *gate;                 /* profile: pinned word the gate kernel polls; released at each part's end */
     CUdeviceptr gate_dev;
     unsigned gate_seq;
@@ -106,7 +116,7 @@ struct tsr_cuda {
 };
 
 /* cuda_graph.c: per-chunk CUDA graphs (see there) */
-#define TSR_GRAPH_CAP 8
+#define TSR_GRAPH_CAP 16
 typedef struct tsr_graph_ent {
     uint64_t key, layout;           /* chunk key, arena block list hash at the recording's start */
     int seen;                       /* runs of this key so far (-1: recording failed, never again) */
@@ -182,6 +192,7 @@ void tsr_cuda_hs_bytes(const tsr_cuda *cu, uint64_t *in_use, uint64_t *peak);
 /* profile: begin returns a record index (or -1 when off); end records the stop event */
 int tsr_cuda_prof_begin(tsr_cuda *cu);
 void tsr_cuda_prof_end(tsr_cuda *cu, int rec, int kind, double flop);
+void tsr_cuda_prof_layer(tsr_cuda *cu, int rec, const char *name);
 
 /* A kernel of kernels/<module>.cu by name, or NULL. */
 CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name);

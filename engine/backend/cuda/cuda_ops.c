@@ -272,6 +272,7 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
     } else if (!st) {
         st = run_conv(cu, &p, err);
     }
+    tsr_cuda_prof_layer(cu, pr, d->name);
     tsr_cuda_prof_end(cu, pr, d->kh * d->kw > 1 ? P_CONV3 : P_CONV_OTHER,
                       2.0 * t_out * h_out * w_out * d->cout * d->cin * d->kt * d->kh * d->kw);
     pr = tsr_cuda_prof_begin(cu);

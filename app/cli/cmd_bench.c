@@ -318,6 +318,14 @@ int cmd_bench(int argc, char **argv)
     float *noise = o.encode ? noise_frame(8 * o.h, 8 * o.w) : NULL;
     if (o.encode && !noise) return cli_fail("out of memory");
     frame = noise;
+    /* TSR_CUDA_PROFILE=2 asks --profile for the per-layer conv table too; the timed engine never profiles */
+    const char *pe = getenv("TSR_CUDA_PROFILE");
+    int prof_layers = pe && strcmp(pe, "2") == 0;
+#ifdef _WIN32
+    _putenv_s("TSR_CUDA_PROFILE", "");
+#else
+    unsetenv("TSR_CUDA_PROFILE");
+#endif
     run_stats rs;
     memset(&rs, 0, sizeof rs);
     char desc[256];
@@ -327,8 +335,7 @@ int cmd_bench(int argc, char **argv)
     double prof_wall = 0;
     if (!rc && o.profile) { /* a separate engine with per-op device timing, warmed up like the timed one */
         /* TSR_CUDA_PROFILE=2 given by the caller also tables the convs per layer (stderr) */
-        const char *lvl = getenv("TSR_CUDA_PROFILE");
-        lvl = lvl && strcmp(lvl, "2") == 0 ? "2" : "1";
+        const char *lvl = prof_layers ? "2" : "1";
 #ifdef _WIN32
         _putenv_s("TSR_CUDA_PROFILE", lvl);
 #else

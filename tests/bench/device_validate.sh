@@ -35,7 +35,7 @@ echo "== test_cuda_ops + conv_out bench"
 TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
 grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
 fi
-if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ]; then
+if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -76,6 +76,21 @@ if [ "$step" = prof ]; then  # session 10: where the time goes, per layer (TSR_C
   cp "$out/cur.err" "$out/prof1080.err"; cp "$out/cur.json" "$out/prof1080.json"
   bench "decode 720p17 chunk 2"         150 $cli bench decode --shape 720p17 --backend cuda --runs 5 --chunk 2
   echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
+if [ "$step" = ncu ]; then  # session 10: Nsight Compute on conv_out's narrow kernel and the softmax (720p17)
+  sec="--section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats --section SchedulerStats"
+  for k in tsr_conv_narrow tsr_softmax_rows; do
+    TSR_CUDNN_PLANS=1 TSR_CUDNN_CACHE=off timeout 150 ncu --kernel-name $k --launch-skip 2 --launch-count 1 $sec \
+      $cli bench decode --shape 720p17 --backend cuda --runs 1 --warmup 0 >"$out/ncu_$k.txt" 2>&1
+    echo "ncu $k exit $?"; grep -E "Duration|Throughput|Achieved Occupancy|Theoretical Occupancy|Registers|Shared Memory|Block Limit|Warp Cycles|Issued Ipc|No Eligible|Stall|One or More" "$out/ncu_$k.txt" | head -30
+  done
+  exit 0
+fi
+if [ "$step" = plans ]; then  # session 10: more cuDNN candidates (12, half from heuristics mode B) at 1080p21
+  TSR_CUDNN_CACHE=$out/plans12.txt TSR_CUDNN_PLANS=12 TSR_CUDNN_HEUR=b TSR_CUDA_PROFILE=2 timeout 420 \
+    $cli bench decode --shape 1080p21 --backend cuda --runs 2 --profile --json >"$out/plans12.json" 2>"$out/plans12.err"
+  echo "exit $?"; grep -A12 "convs per layer" "$out/plans12.err" | head -16; grep -oE '"median_s":[0-9.]+' "$out/plans12.json"
   exit 0
 fi
 if [ "$step" = upc ]; then

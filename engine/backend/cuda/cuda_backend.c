@@ -145,15 +145,20 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
 
 /* ------------------------------------------------------------------ profile */
 
-/* profile 2: add one timed conv part to its layer's sums (names are the weights' own strings: compared by address) */
+/* profile 2: add one timed conv part to its layer's sums */
 static void prof_layer_add(tsr_cuda *cu, const tsr_prof_rec *r, float ms)
 {
     if (!cu->prof_layers || !r->layer) return;
     int i = 0;
-    while (i < cu->prof_nlayers && cu->prof_layers[i].name != r->layer) i++;
+    while (i < cu->prof_nlayers && strcmp(cu->prof_layers[i].name, r->layer)) i++;
     if (i == TSR_PROF_LAYERS) return;
-    if (i == cu->prof_nlayers) cu->prof_layers[cu->prof_nlayers++] = (tsr_prof_layer){r->layer, 0, 0, 0};
-    cu->prof_layers[i].calls++, cu->prof_layers[i].ms += ms, cu->prof_layers[i].flop += r->flop;
+    tsr_prof_layer *l = &cu->prof_layers[i];
+    if (i == cu->prof_nlayers) {
+        memset(l, 0, sizeof *l);
+        snprintf(l->name, sizeof l->name, "%s", r->layer);
+        cu->prof_nlayers++;
+    }
+    l->calls++, l->ms += ms, l->flop += r->flop;
 }
 
 static void prof_flush(tsr_cuda *cu)
@@ -611,6 +616,7 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
     tsr_cuda *cu = (tsr_cuda *)be;
     if (!w) return;
     tsr_cuda_graph_invalidate(cu);
+    if (cu->profile) prof_flush(cu); /* its timed parts may name it (profile 2) */
     CUdeviceptr *ps[] = {&w->w, &w->w0, &w->b, &w->edge, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)

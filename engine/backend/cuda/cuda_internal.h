@@ -54,7 +54,7 @@ typedef struct tsr_prof_rec {
 } tsr_prof_rec;
 #define TSR_PROF_LAYERS 256
 typedef struct tsr_prof_layer {
-    const char *name;
+    char name[112];                 /* a copy: the weights may be gone when the table is printed */
     long calls;
     double ms, flop;
 } tsr_prof_layer;

@@ -41,7 +41,7 @@ enum { /* cudnnBackendAttributeName_t */
 enum { DT_FLOAT = 0, DT_BF16 = 9, DT_FP8_E4M3 = 12 };
 enum { PW_ADD = 0, PW_MUL = 1 };
 enum { CROSS_CORRELATION = 1 };
-enum { HEUR_MODE_FALLBACK = 2, HEUR_MODE_A = 3 };
+enum { HEUR_MODE_B = 1, HEUR_MODE_FALLBACK = 2, HEUR_MODE_A = 3 };
 
 enum { MAX_PLANS = 12, MAX_OPS = 6, MAX_KNOBS = 24, KNOB_TYPES = 44 /* CUDNN_KNOB_TYPE_COUNTS */ };
 
@@ -552,6 +552,9 @@ tsr_status tsr_cudnn_conv_get(tsr_cudnn *c, const tsr_cudnn_conv_shape *s, tsr_c
     if (ch && !add_remembered(&c->api, c->handle, graph, cv, &ch->o)) /* build just that plan, no timing */
         cv->tuned = cv->remembered = 1, cv->best_ms = ch->ms;
     if (!cv->nplans) { /* none remembered, or it no longer builds here: time the candidates */
+        /* TSR_CUDNN_HEUR=b: half of the candidates from heuristics mode B (slower to query, ranks differently) */
+        const char *hm = getenv("TSR_CUDNN_HEUR");
+        if (hm && strchr(hm, 'b')) add_plans(&c->api, c->handle, graph, HEUR_MODE_B, cv, (plan_cap() + 1) / 2);
         add_plans(&c->api, c->handle, graph, HEUR_MODE_A, cv, plan_cap());
         if (cv->nplans < plan_cap()) add_plans(&c->api, c->handle, graph, HEUR_MODE_FALLBACK, cv, plan_cap());
     }
@@ -722,7 +725,7 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
             }
             if (buf[used] != 0)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
-            if (f[0] < 0 || f[0] > 2 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
+            if (f[0] < 0 || f[0] > 2 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_B && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
             if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
             tsr_cudnn_conv_shape s;

@@ -316,6 +316,45 @@ extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows(const float 
         out[i] = (tsr_bf16)(i < n ? f2bf(__expf(row[i] * scale - m) * inv) : 0u);
 }
 
+// The same with the row held in registers (VPT float4 per thread, 1024 threads: n <= 4096 * VPT, n % 4 == 0, ld % 4 ==
+// 0): S is read once instead of three times (the three-pass kernel ran at ~40 % of DRAM bandwidth, Nsight Compute).
+template <int VPT>
+__device__ __forceinline__ void softmax_reg(const float *s, int n, int ld, float scale, tsr_bf16 *p)
+{
+    __shared__ float sh[32];
+    const float4 *row = (const float4 *)(s + (long long)blockIdx.x * ld);
+    uint2 *out = (uint2 *)(p + (long long)blockIdx.x * ld);
+    const int n4 = n >> 2, ld4 = ld >> 2;
+    float4 v[VPT];
+    float m = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        int i = threadIdx.x + j * 1024;
+        v[j] = i < n4 ? __ldg(row + i) : make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+        v[j].x *= scale, v[j].y *= scale, v[j].z *= scale, v[j].w *= scale;
+        m = fmaxf(m, fmaxf(fmaxf(v[j].x, v[j].y), fmaxf(v[j].z, v[j].w)));
+    }
+    m = block_reduce(m, true, sh);
+    float sum = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        v[j].x = __expf(v[j].x - m), v[j].y = __expf(v[j].y - m), v[j].z = __expf(v[j].z - m), v[j].w = __expf(v[j].w - m);
+        if (threadIdx.x + j * 1024 < n4) sum += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    }
+    sum = block_reduce(sum, false, sh);
+    float inv = 1.f / sum;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        int i = threadIdx.x + j * 1024;
+        if (i < n4) out[i] = make_uint2(pack2(v[j].x * inv, v[j].y * inv), pack2(v[j].z * inv, v[j].w * inv));
+    }
+    for (int i = n4 + threadIdx.x; i < ld4; i += 1024) out[i] = make_uint2(0u, 0u);
+}
+extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows4(const float *s, int n, int ld, float scale,
+                                                                     tsr_bf16 *p) { softmax_reg<4>(s, n, ld, scale, p); }
+extern "C" __global__ void __launch_bounds__(1024) tsr_softmax_rows8(const float *s, int n, int ld, float scale,
+                                                                     tsr_bf16 *p) { softmax_reg<8>(s, n, ld, scale, p); }
+
 // NDHWC (cp channels) -> planar [c][pix] and back, for host transfers without channel padding.
 extern "C" __global__ void tsr_to_planar(const tsr_bf16 *x, int cp, int c, long long pix, tsr_bf16 *out)
 {

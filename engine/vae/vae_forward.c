@@ -139,6 +139,14 @@ int tsr_vae_decoder_phase(const tsr_vae *v, int first_chunk)
     return ph;
 }
 
+int tsr_vae_decoder_steady_phase(const tsr_vae *v)
+{
+    int ph = 1;
+    for (int i = 0; v->dec.composed && i < v->cfg.num_blocks - 1; i++)
+        if (v->dec.rt[i] == 2) ph = ph * 3 + 2;
+    return ph;
+}
+
 /* Upsample3D (spec §3.5): 1x1x1 upscale conv, depth-to-space (dropping frame 1 on the first chunk),
  * causal 3x3x3 conv; or the same composed. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err)

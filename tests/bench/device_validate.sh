@@ -35,7 +35,7 @@ echo "== test_cuda_ops + conv_out bench"
 TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
 grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
 fi
-if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ]; then
+if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ] && [ "$step" != s10 ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -76,6 +76,24 @@ if [ "$step" = prof ]; then  # session 10: where the time goes, per layer (TSR_C
   cp "$out/cur.err" "$out/prof1080.err"; cp "$out/cur.json" "$out/prof1080.json"
   bench "decode 720p17 chunk 2"         150 $cli bench decode --shape 720p17 --backend cuda --runs 5 --chunk 2
   echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
+if [ "$step" = s10 ]; then  # session 10: conv_out's compiled-size kernel, register softmax, first-chunk graphs
+  echo "== test_cuda_ops (+ conv_out bench)"
+  TSR_BENCH=narrow timeout 300 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
+  grep -E "BENCH|attention|checks|FAIL" "$out/ops.log" | head -20
+  meson test -C $b --print-errorlogs cuda_decode_16x2x8x12 cuda_decode_16x3x16x24 cuda_graphs >"$out/golden.log" 2>&1
+  grep -E "^ *[0-9]+/[0-9]+ " "$out/golden.log"; grep -hE "rel rms error|graphs" $b/meson-logs/testlog.txt | head -8
+  bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
+  bench "decode 720p17"                 100 $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 720p17 narrow generic"  100 TSR_CUDA_NARROW=generic $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 720p17 steady graphs"   100 TSR_GRAPH_FIRST=0 $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 720p17 profile"         100 TSR_CUDA_PROFILE=2 $cli bench decode --shape 720p17 --backend cuda --runs 3 --profile
+  cp "$out/cur.err" "$out/prof720.err"; cp "$out/cur.json" "$out/prof720.json"
+  bench "decode 1080p21 (first start)"  250 $cli bench decode --shape 1080p21 --backend cuda --runs 2
+  bench "decode 1080p21"                150 $cli bench decode --shape 1080p21 --backend cuda --runs 5
+  echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  grep -B3 -A12 "cuda profile" "$out/prof720.err" | head -30
   exit 0
 fi
 if [ "$step" = ncu ]; then  # session 10: Nsight Compute on conv_out's narrow kernel and the softmax (720p17)

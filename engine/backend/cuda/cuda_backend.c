@@ -21,14 +21,15 @@ extern const int tsr_cuda_fatbin_count;
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
     "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "io", "io", "io",
-    "conv_bf16", "ops_bf16",
+    "conv_bf16", "ops_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
     "tsr_gn_apply", "tsr_d2s", "tsr_add", "tsr_softmax_rows",
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
     "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar", "tsr_frames_to_act", "tsr_act_to_planar_f32",
-    "tsr_prof_gate", "tsr_conv_narrow", "tsr_upshuffle",
+    "tsr_prof_gate", "tsr_conv_narrow", "tsr_upshuffle", "tsr_conv_narrow_333", "tsr_softmax_rows4",
+    "tsr_softmax_rows8",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -1023,9 +1024,10 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
         if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
     static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
-                                  K_CONV_ASYNC_K64, K_CONV_NARROW};
+                                  K_CONV_ASYNC_K64, K_CONV_NARROW, K_CONV_NARROW_333};
     static const unsigned async_smem[] = {TSR_CONV_ASYNC_SMEM(128), TSR_CONV_ASYNC_SMEM(64), TSR_CONV_ASYNC_SMEM(128),
-                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM, TSR_CONV_NARROW_SMEM_MAX};
+                                          TSR_CONV_ASYNC_SMEM(256), TSR_CONV_K64_SMEM, TSR_CONV_NARROW_SMEM_MAX,
+                                          TSR_CONV_NARROW_SMEM_MAX};
     for (int i = 0; i < (int)TSR_ARRAY_LEN(async_k); i++) {
         tsr_status st = tsr_cuda_check(cu, cu->api.cuFuncSetAttribute(cu->fn[async_k[i]],
                                            TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
@@ -1035,7 +1037,7 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
     const char *f0 = getenv("TSR_CUDA_FRAME0");
     cu->frame0 = !(f0 && *f0 == '0');
     const char *nar = getenv("TSR_CUDA_NARROW");
-    cu->conv_narrow = !(nar && *nar == '0');
+    cu->conv_narrow = nar && *nar == '0' ? 0 : nar && strcmp(nar, "generic") == 0 ? 2 : 1;
     const char *gm = getenv("TSR_CUDA_GEMM");
     cu->gemm_dnn = !(gm && strcmp(gm, "builtin") == 0);
     const char *dh = getenv("TSR_CUDA_D2S_HEAD");

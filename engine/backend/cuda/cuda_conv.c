@@ -63,8 +63,11 @@ tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, t
     };
     if (tsr_cuda_conv_narrow_fits(cu, d, p->cin_p, p->cout_p)) {
         void *args[] = {&a};
-        return tsr_cuda_launch_smem(cu, K_CONV_NARROW, (unsigned)((p->w_out + 31) / 32), (unsigned)((p->h_out + 7) / 8), 1,
-                                    256, narrow_smem(d, p->cin_p), args, err);
+        /* conv_out's own shape has a kernel with its sizes compiled in (TSR_CUDA_NARROW=generic: not used) */
+        int k = d->kt == 3 && d->kh == 3 && d->kw == 3 && p->cin_p == 128 && cu->conv_narrow == 1 ? K_CONV_NARROW_333
+                                                                                                 : K_CONV_NARROW;
+        return tsr_cuda_launch_smem(cu, k, (unsigned)((p->w_out + 31) / 32), (unsigned)((p->h_out + 7) / 8), 1, 256,
+                                    narrow_smem(d, p->cin_p), args, err);
     }
     return launch_conv(cu, &a, p->cout_p, 1, 0, err);
 }

@@ -10,7 +10,8 @@
 enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
     K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
-    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_UPSHUFFLE, K_COUNT
+    K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_UPSHUFFLE, K_CONV_NARROW_333, K_SOFTMAX4,
+    K_SOFTMAX8, K_COUNT
 };
 
 /* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
@@ -73,7 +74,8 @@ struct tsr_cuda {
     int conv_async;                 /* cp.async pipelined conv (default; TSR_CUDA_CONV=sync: the simple one) */
     int conv_wide;                  /* 128x256 tiles where cout >= 256 (TSR_CUDA_CONV=wide) */
     int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
-    int conv_narrow;                /* tsr_conv_narrow for cout <= 8, GroupNorm fused (default; TSR_CUDA_NARROW=0: off) */
+    int conv_narrow;                /* tsr_conv_narrow for cout <= 8, GroupNorm fused: 1 (default; conv_out's shape by
+                                     * tsr_conv_narrow_333), 2 (TSR_CUDA_NARROW=generic: never _333), 0 (=0: off) */
     int gemm_dnn;                   /* GEMMs through cuDNN where it can (default; TSR_CUDA_GEMM=builtin: never) */
     int d2s_head;                   /* depth-to-space outputs get spare frames for the next conv's prefix (default;
                                      * TSR_CUDA_D2S_HEAD=0: off) */

@@ -366,6 +366,8 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
         st = tsr_cuda_gemm_run(cu, &g, err);
     }
     float scale = 1.0f / sqrtf((float)c);
+    /* the softmax holds a row in registers where it fits (n % 8 == 0 above), else reads it three times */
+    int sm_kernel = n <= 16384 ? K_SOFTMAX4 : n <= 32768 ? K_SOFTMAX8 : K_SOFTMAX;
     for (uint64_t q0 = 0; q0 < (uint64_t)n && !st; q0 += qc) {
         int rows = (int)((uint64_t)n - q0 < qc ? (uint64_t)n - q0 : qc);
         /* scores unscaled in fp32 (a plain GEMM: cuDNN takes it), scaled inside the softmax */
@@ -377,7 +379,7 @@ tsr_status tsr_cuda_op_attention(tsr_backend *be, const tsr_wt *attn, const tsr_
             CUdeviceptr sf = s + (uint64_t)f * qc * n * 4, pf = pr + (uint64_t)f * qc * n * 2;
             int ld = n;
             void *a[] = {&sf, &n, &ld, &scale, &pf};
-            st = tsr_cuda_launch(cu, K_SOFTMAX, (unsigned)rows, 1, 1, 1024, a, err);
+            st = tsr_cuda_launch(cu, sm_kernel, (unsigned)rows, 1, 1, 1024, a, err);
         }
         if (!st) {
             g = (tsr_cuda_gemm){.a = pr, .b = vt, .c = o + q0 * c * 2, .m = rows, .n = c, .k = n, .ldc = c,

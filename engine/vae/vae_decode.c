@@ -208,13 +208,9 @@ static tsr_status decode_chunk(dec_run *r, const tsr_latent_src *src, int c, int
         free(host);
         return st == TSR_OK ? decode_chunk_tiled(r, &x, t0 == 0, h, err) : st;
     }
-    /* chunks of one shape, frame group and phase (first chunk, first-frame variants, steady) repeat the same ops:
-     * a graph per key (the groups run inside the chunk's graph; their outputs are assembled on the device, one
-     * download). The first chunk's graph pays off from the second clip of a shape on (a batch, the bench). */
-    int phase = tsr_vae_decoder_phase(v, t0 == 0);
-    const char *gf = getenv("TSR_GRAPH_FIRST"); /* =0: steady chunks only (the A/B of session 10) */
-    int kind = 1 + 16 * TSR_MAX(in.group, 0) + (phase << 16);
-    uint64_t key = gf && *gf == '0' && phase != tsr_vae_decoder_steady_phase(v) ? 0 : tsr_vae_chunk_key(v, kind, c, n, h, w);
+    /* steady-state chunks (states filled) of one shape and frame group repeat the same ops: a graph per shape
+     * (the groups run inside the chunk's graph; their outputs are assembled on the device, one download) */
+    uint64_t key = t0 == 0 || !tsr_vae_decoder_steady(v) ? 0 : tsr_vae_chunk_key(v, 1 + 16 * TSR_MAX(in.group, 0), c, n, h, w);
     st = tsr_vae_run_chunk(v, key, dec_input, dec_body, &in, &y, err);
     free(host);
     if (st == TSR_OK) return download_overlapped(r, &y, err);

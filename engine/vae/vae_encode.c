@@ -243,10 +243,9 @@ static tsr_status encode_frames(enc_run *r, int n, tsr_error *err)
     tsr_status st;
     if (r->p->tile > 0) {
         st = encode_tiled_chunk(r, n, &y, err);
-    } else { /* chunks of one size, the first or a later one (states filled), repeat the same ops: a graph each */
+    } else { /* chunks after the first (states filled) of one size repeat the same ops: a graph per size */
         enc_chunk c = {r, n};
-        int kind = 2 + 16 * r->p->frame_group + ((r->submitted == 0) << 16);
-        uint64_t key = tsr_vae_chunk_key(v, kind, r->ch, n, r->hp, r->wp);
+        uint64_t key = r->submitted == 0 ? 0 : tsr_vae_chunk_key(v, 2 + 16 * r->p->frame_group, r->ch, n, r->hp, r->wp);
         st = tsr_vae_run_chunk(v, key, enc_input, enc_body, &c, &y, err);
     }
     r->submitted++;

@@ -130,21 +130,11 @@ static tsr_status upsample_composed(tsr_vae *v, vae_half *h, int i, tsr_act *x, 
     return st;
 }
 
-int tsr_vae_decoder_phase(const tsr_vae *v, int first_chunk)
+int tsr_vae_decoder_steady(const tsr_vae *v)
 {
-    if (first_chunk) return 0;
-    int ph = 1; /* base 3: how many of its first two low-res frames each temporal composed upsampler has seen */
     for (int i = 0; v->dec.composed && i < v->cfg.num_blocks - 1; i++)
-        if (v->dec.rt[i] == 2) ph = ph * 3 + TSR_MIN(v->dec.up_seen[i], 2);
-    return ph;
-}
-
-int tsr_vae_decoder_steady_phase(const tsr_vae *v)
-{
-    int ph = 1;
-    for (int i = 0; v->dec.composed && i < v->cfg.num_blocks - 1; i++)
-        if (v->dec.rt[i] == 2) ph = ph * 3 + 2;
-    return ph;
+        if (v->dec.rt[i] == 2 && v->dec.up_seen[i] < 2) return 0;
+    return 1;
 }
 
 /* Upsample3D (spec §3.5): 1x1x1 upscale conv, depth-to-space (dropping frame 1 on the first chunk),

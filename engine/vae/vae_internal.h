@@ -149,11 +149,9 @@ tsr_status tsr_vae_decode_deep(tsr_vae *vae, const tsr_latent_src *src, int c, i
  * tile's first chunk. tsr_vae_deep_drop_head frees the head's states (its output is cached: no more head runs). */
 tsr_status tsr_vae_deep_states(tsr_vae *v, int h, int w, int rh, int rw, int head, tsr_error *err);
 void tsr_vae_deep_drop_head(tsr_vae *v);
-/* vae_forward.c: which op sequence the decoder's next chunk of a given shape runs: the clip's first chunk (its
- * first-frame convs), a chunk that still takes a composed upsampler's first-frame variants (one value per such
- * step), or the steady state. Part of the chunk's graph key. */
-int tsr_vae_decoder_phase(const tsr_vae *v, int first_chunk);
-int tsr_vae_decoder_steady_phase(const tsr_vae *v); /* the phase of every chunk after the first few */
+/* vae_forward.c: 0 while a composed decoder's next chunk still takes the clip's first-frame variants (its ops differ
+ * from a steady chunk's of the same shape: no graph replay). */
+int tsr_vae_decoder_steady(const tsr_vae *v);
 /* vae_forward.c: Upsample3D i of half h (1x1 conv, depth-to-space, causal 3x3x3 conv); *x replaced in place. */
 tsr_status tsr_vae_upsample(tsr_vae *v, vae_half *h, int i, tsr_act *x, int first_chunk, tsr_error *err);
 /* vae_plan.c: tsr_decode_params.memory_budget — run the planner's plan, re-plan smaller on device OOM. */

@@ -4,7 +4,7 @@
 # the bench table: decode 720p17 / 1080p21 and encode 720p17 / 1080p21 (first start times the cuDNN plans and
 # remembers them; the rows after it start from the remembered plans), 720p17 without graphs, FP8 policies.
 # Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
-#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof]   (all: default; each half fits one 10-min call,
+#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof|ncu|plans|s10|final10]   (all: default; each half fits one 10-min call,
 #   the whole may not: keep the build folder between the two calls)
 #   ab: test_cuda_ops with the conv_out bench (TSR_BENCH=narrow), then decode 720p17 / 1080p21 with and without the
 #   session-8 changes (narrow conv_out with the norm fused, attention GEMMs through cuDNN, depth-to-space outputs
@@ -35,7 +35,7 @@ echo "== test_cuda_ops + conv_out bench"
 TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
 grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
 fi
-if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ] && [ "$step" != s10 ]; then
+if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ] && [ "$step" != s10 ] && [ "$step" != final10 ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -66,9 +66,6 @@ bench() { # label, timeout, env/args...
     "$(awk -v x="${low:-0}" 'BEGIN{printf "%.2f", x/1073741824}')" $rc | tee -a "$rows"
 }
 if [ "$step" = prof ]; then  # session 10: where the time goes, per layer (TSR_CUDA_PROFILE=2), chunk sizes
-  echo "== test_cuda_graphs"
-  timeout 200 $b/tests/gpu/test_cuda_graphs >"$out/graphs.log" 2>&1; echo "test_cuda_graphs exit $?"
-  grep -E "graphs|differ|rel rms|FAIL" "$out/graphs.log" | head -8
   bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
   bench "decode 720p17 profile"         100 TSR_CUDA_PROFILE=2 $cli bench decode --shape 720p17 --backend cuda --runs 5 --profile
   cp "$out/cur.err" "$out/prof720.err"; cp "$out/cur.json" "$out/prof720.json"
@@ -78,7 +75,19 @@ if [ "$step" = prof ]; then  # session 10: where the time goes, per layer (TSR_C
   echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
   exit 0
 fi
-if [ "$step" = s10 ]; then  # session 10: conv_out's compiled-size kernel, register softmax, first-chunk graphs
+if [ "$step" = final10 ]; then  # session 10, last call: graphs/offload tests, decode and encode bench
+  meson test -C $b --print-errorlogs cuda_graphs cuda_offload >"$out/final.log" 2>&1
+  grep -E "^ *[0-9]+/[0-9]+ " "$out/final.log"; grep -hE "graphs:|differ" $b/meson-logs/testlog.txt | head -16
+  bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
+  bench "decode 720p17"                 100 $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 1080p21 (first start)"  250 $cli bench decode --shape 1080p21 --backend cuda --runs 2
+  bench "decode 1080p21"                150 $cli bench decode --shape 1080p21 --backend cuda --runs 5
+  bench "encode 720p17 (first start)"   200 $cli bench encode --shape 720p17 --backend cuda --runs 3
+  bench "encode 720p17"                 100 $cli bench encode --shape 720p17 --backend cuda --runs 5
+  echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
+if [ "$step" = s10 ]; then  # session 10: conv_out's compiled-size kernel, register softmax
   echo "== test_cuda_ops (+ conv_out bench)"
   TSR_BENCH=narrow timeout 300 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
   grep -E "BENCH|attention|checks|FAIL" "$out/ops.log" | head -20
@@ -87,7 +96,6 @@ if [ "$step" = s10 ]; then  # session 10: conv_out's compiled-size kernel, regis
   bench "decode 720p17 (first start)"   200 $cli bench decode --shape 720p17 --backend cuda --runs 3
   bench "decode 720p17"                 100 $cli bench decode --shape 720p17 --backend cuda --runs 7
   bench "decode 720p17 narrow generic"  100 TSR_CUDA_NARROW=generic $cli bench decode --shape 720p17 --backend cuda --runs 7
-  bench "decode 720p17 steady graphs"   100 TSR_GRAPH_FIRST=0 $cli bench decode --shape 720p17 --backend cuda --runs 7
   bench "decode 720p17 profile"         100 TSR_CUDA_PROFILE=2 $cli bench decode --shape 720p17 --backend cuda --runs 3 --profile
   cp "$out/cur.err" "$out/prof720.err"; cp "$out/cur.json" "$out/prof720.json"
   bench "decode 1080p21 (first start)"  250 $cli bench decode --shape 1080p21 --backend cuda --runs 2

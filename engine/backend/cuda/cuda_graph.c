@@ -1,7 +1,7 @@
 /* Per-chunk CUDA graphs (backend.h graph_begin / graph_end).
  *
- * A streamed decode or encode runs the same op sequence for every steady-state chunk of one shape, and for the
- * first chunk of every clip of that shape. Per key (the VAE names a chunk's shapes and phase): the first chunk runs eagerly (it also builds and tunes cuDNN plans, which
+ * A streamed decode or encode runs the same op sequence for every steady-state chunk of one shape. Per key
+ * (the VAE names a chunk's shapes): the first chunk runs eagerly (it also builds and tunes cuDNN plans, which
  * synchronise and cannot be captured); the second is recorded with stream capture while the ops do their
  * normal host work (arena allocations, state flags), then launched; later chunks are replayed: the ops run
  * their host logic with every driver call that would reach the device swapped for a no-op (and cuDNN asked
@@ -144,7 +144,7 @@ static tsr_graph_ent *entry(tsr_cuda *cu, uint64_t key)
         if (cu->gent[i].key == key) return &cu->gent[i];
         if (free_i < 0 && !cu->gent[i].key) free_i = i;
     }
-    if (free_i < 0) { /* full: forget the first one (a clip uses 2-4 keys: first chunk, first-frame variants, steady) */
+    if (free_i < 0) { /* full: forget the first one (a clip uses 1-2 keys) */
         free_i = 0;
         drop_exec(cu, &cu->gent[0]);
     }

@@ -118,7 +118,7 @@ struct tsr_cuda {
 };
 
 /* cuda_graph.c: per-chunk CUDA graphs (see there) */
-#define TSR_GRAPH_CAP 16
+#define TSR_GRAPH_CAP 8
 typedef struct tsr_graph_ent {
     uint64_t key, layout;           /* chunk key, arena block list hash at the recording's start */
     int seen;                       /* runs of this key so far (-1: recording failed, never again) */

@@ -725,7 +725,8 @@ tsr_status tsr_cudnn_choices_import(tsr_cudnn *c, const char *text, int *importe
             }
             if (buf[used] != 0)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d is malformed", line_no + 1);
-            if (f[0] < 0 || f[0] > 2 || (f[16] != HEUR_MODE_A && f[16] != HEUR_MODE_B && f[16] != HEUR_MODE_FALLBACK) || f[17] < 0 || f[17] >= 16)
+            int mode_ok = f[16] == HEUR_MODE_A || f[16] == HEUR_MODE_B || f[16] == HEUR_MODE_FALLBACK;
+            if (f[0] < 0 || f[0] > 2 || !mode_ok || f[17] < 0 || f[17] >= 16)
                 return tsr_fail(err, TSR_ERR_FORMAT, "cuDNN plan choices: line %d has values out of range", line_no + 1);
             if (strcmp(dev, c->device) || v != ver) continue; /* another GPU or cuDNN version */
             tsr_cudnn_conv_shape s;

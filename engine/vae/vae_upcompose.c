@@ -31,21 +31,31 @@ typedef struct tap_job {
     int c, cin, nph;
 } tap_job;
 
+/* Rows [begin, end) of m, 8 at a time: each row of P is read once per 8 output rows (it stays in L1) instead of once
+ * per row from the outer caches (P of all phases: 8 x C x cin floats, 8 MiB at C = 512), and the sizes are locals so
+ * the inner loop vectorises (with j->cin read through the pointer GCC could not count its iterations). Every element
+ * still sums over k in order with the zero weights skipped: the same result to the bit as row by row. */
+enum { TAP_ROWS = 8 };
+
 static void tap_rows(void *user, long begin, long end, int worker)
 {
     (void)worker;
     const tap_job *j = user;
-    size_t cc = (size_t)j->c * j->cin;
-    for (long o = begin; o < end; o++) {
-        const float *ar = j->a + (size_t)o * j->c;
-        for (int ph = 0; ph < j->nph; ph++) {
-            float *m = j->m + ph * cc + (size_t)o * j->cin;
-            memset(m, 0, sizeof(float) * (size_t)j->cin);
-            for (int k = 0; k < j->c; k++) {
-                float a = ar[k];
-                if (a == 0.0f) continue;
-                const float *pr = j->p + ph * cc + (size_t)k * j->cin;
-                for (int i = 0; i < j->cin; i++) m[i] += a * pr[i];
+    const int c = j->c, cin = j->cin, nph = j->nph;
+    const size_t cc = (size_t)c * cin;
+    for (long o0 = begin; o0 < end; o0 += TAP_ROWS) {
+        const int nr = (int)(end - o0 < TAP_ROWS ? end - o0 : TAP_ROWS);
+        for (int ph = 0; ph < nph; ph++) {
+            float *m = j->m + ph * cc + (size_t)o0 * cin;
+            memset(m, 0, sizeof(float) * (size_t)nr * cin);
+            for (int k = 0; k < c; k++) {
+                const float *restrict pr = j->p + ph * cc + (size_t)k * cin;
+                for (int r = 0; r < nr; r++) {
+                    const float a = j->a[(size_t)(o0 + r) * c + k];
+                    if (a == 0.0f) continue;
+                    float *restrict mr = m + (size_t)r * cin;
+                    for (int i = 0; i < cin; i++) mr[i] += a * pr[i];
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 # the bench table: decode 720p17 / 1080p21 and encode 720p17 / 1080p21 (first start times the cuDNN plans and
 # remembers them; the rows after it start from the remembered plans), 720p17 without graphs, FP8 policies.
 # Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
-#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof|ncu|plans|s10|final10]   (all: default; each half fits one 10-min call,
+#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof|ncu|plans|s10|final10|wg|wgdec]   (all: default; each half fits one 10-min call,
 #   the whole may not: keep the build folder between the two calls)
 #   ab: test_cuda_ops with the conv_out bench (TSR_BENCH=narrow), then decode 720p17 / 1080p21 with and without the
 #   session-8 changes (narrow conv_out with the norm fused, attention GEMMs through cuDNN, depth-to-space outputs
@@ -30,12 +30,23 @@ grep -E "shuffle|checks|FAIL" "$out/ops.log" | head -20
 meson test -C $b --print-errorlogs cuda_decode_16x2x8x12 cuda_decode_16x3x16x24 cuda_graphs >"$out/golden.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ " "$out/golden.log"; grep -hE "rel rms error|graph" $b/meson-logs/testlog.txt | head -12
 fi
+if [ "$step" = wg ]; then  # session 11: the Hopper wg conv (kernels/conv_wg.cu): ops, conv bench, goldens
+echo "== test_cuda_ops"
+timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
+grep -E "wg|checks|FAIL|128->128" "$out/ops.log" | head -40
+echo "== conv bench (TSR_BENCH=wg)"
+TSR_BENCH=wg timeout 200 $b/tests/gpu/test_cuda_ops >"$out/wgbench.log" 2>&1; echo "bench exit $?"
+grep -E "BENCH|FAIL" "$out/wgbench.log" | head -40
+meson test -C $b --print-errorlogs cuda_decode_16x2x8x12 cuda_decode_16x3x16x24 >"$out/golden.log" 2>&1
+grep -E "^ *[0-9]+/[0-9]+ " "$out/golden.log"; grep -hE "rel rms error" $b/meson-logs/testlog.txt | head -12
+exit 0
+fi
 if [ "$step" = ab ]; then
 echo "== test_cuda_ops + conv_out bench"
 TSR_BENCH=narrow timeout 240 $b/tests/gpu/test_cuda_ops >"$out/ops.log" 2>&1; echo "test_cuda_ops exit $?"
 grep -E "narrow|attention|BENCH|checks|FAIL" "$out/ops.log" | head -40
 fi
-if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ] && [ "$step" != s10 ] && [ "$step" != final10 ]; then
+if [ "$step" != bench ] && [ "$step" != ab ] && [ "$step" != upc ] && [ "$step" != prof ] && [ "$step" != ncu ] && [ "$step" != plans ] && [ "$step" != s10 ] && [ "$step" != final10 ] && [ "$step" != wgdec ]; then
 echo "== GPU suite"
 meson test -C $b --suite gpu --print-errorlogs >"$out/gputests.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ |^Ok|^Fail" "$out/gputests.log"
@@ -72,6 +83,15 @@ if [ "$step" = prof ]; then  # session 10: where the time goes, per layer (TSR_C
   bench "decode 1080p21 profile"        250 TSR_CUDA_PROFILE=2 $cli bench decode --shape 1080p21 --backend cuda --runs 3 --profile
   cp "$out/cur.err" "$out/prof1080.err"; cp "$out/cur.json" "$out/prof1080.json"
   bench "decode 720p17 chunk 2"         150 $cli bench decode --shape 720p17 --backend cuda --runs 5 --chunk 2
+  echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
+  exit 0
+fi
+if [ "$step" = wgdec ]; then  # session 11: decode with the wg conv (default) and without (TSR_CUDA_WG=0)
+  bench "decode 720p17 wg (first start)"  200 $cli bench decode --shape 720p17 --backend cuda --runs 3
+  bench "decode 720p17 wg"                100 $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 720p17 TSR_CUDA_WG=0"     100 TSR_CUDA_WG=0 $cli bench decode --shape 720p17 --backend cuda --runs 7
+  bench "decode 1080p21 wg"               150 $cli bench decode --shape 1080p21 --backend cuda --runs 5
+  bench "decode 1080p21 TSR_CUDA_WG=0"    150 TSR_CUDA_WG=0 $cli bench decode --shape 1080p21 --backend cuda --runs 5
   echo; echo "| work | median | peak arena | free low-water | |"; cat "$rows"
   exit 0
 fi

@@ -1,12 +1,13 @@
 /* Every CUDA op against a plain fp32 reference on fresh random inputs (relative RMS within bf16 rounding).
  * Exits 77 when no GPU or driver is present. TSR_BENCH=1 also times a 512-channel 3x3x3 conv, TSR_BENCH=gn the
- * GroupNorm pass against the add op's copy rate. */
+ * GroupNorm pass against the add op's copy rate, TSR_BENCH=wg (alone) the Hopper wg conv against cuDNN. */
 #include <math.h>
 #include <stdint.h>
 
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cuda/cuda_internal.h"
 #include "backend/cuda/cudnn.h"
 #include "core/common.h"
 #include "core/half.h"
@@ -432,11 +433,11 @@ static void bench_conv_k(int cin, int cout, int kt, int k, int t, int h, int w, 
     OK(be->ops->state_create(be, &d, h, w, &s, &err));
     tsr_act in, out = {0};
     OK(be->ops->act_alloc(be, cin, t, h, w, &in, &err));
-    be->ops->state_reset(be, s);
-    OK(be->ops->conv3d(be, cw, &in, s, NULL, 0, NULL, &out, &err)); /* first chunk: the state is full after it */
-    be->ops->act_free(be, &out);
     for (int pass = 0; pass < 2; pass++) {
         for (int norm = 0; norm < norms; norm++) {
+            be->ops->state_reset(be, s); /* a first chunk: the state is full (with or without affines) after it */
+            be->ops->act_free(be, &out);
+            OK(be->ops->conv3d(be, cw, &in, s, norm ? nrm : NULL, 1, NULL, &out, &err));
             OK(be->ops->sync(be, &err));
             double t0 = tsr_now();
             for (int r = 0; r < reps; r++) {
@@ -721,6 +722,59 @@ static void profile_case(void)
     pb->ops->destroy(pb);
 }
 
+/* TSR_BENCH=wg: the decoder's 3x3x3 convs on a later chunk, GroupNorm + SiLU in front (norm=1) and not (norm=0),
+ * on cuDNN / the built-in GEMM (TSR_CUDA_WG=0) and on the wg kernel (both tile widths; =all: every shape). */
+static void bench_wg(tsr_backend_params *p)
+{
+    static const char *const modes[][2] = {{"0", "16"}, {"all", "16"}, {"all", "8"}};
+    for (int m = 0; m < 3; m++) {
+        tsr_test_setenv("TSR_CUDA_WG", modes[m][0]);
+        tsr_test_setenv("TSR_CUDA_WG_TILE", modes[m][1]);
+        OK(tsr_cuda_backend_create(p, &be, &err));
+        printf("BENCH -- TSR_CUDA_WG=%s TSR_CUDA_WG_TILE=%s (wg kernel %s)\n", modes[m][0], modes[m][1],
+               ((tsr_cuda *)be)->conv_wg ? "on" : "off");
+        bench_conv_k(128, 128, 3, 3, 4, 720, 1280, 10, 2);
+        bench_conv_k(128, 128, 3, 3, 4, 1080, 1920, 5, 2);
+        bench_conv_k(256, 128, 3, 3, 4, 1080, 1920, 5, 2);
+        bench_conv_k(256, 256, 3, 3, 4, 540, 960, 5, 2);
+        bench_conv_k(512, 512, 3, 3, 2, 270, 480, 5, 2);
+        be->ops->destroy(be);
+    }
+    tsr_test_setenv("TSR_CUDA_WG", NULL);
+    tsr_test_setenv("TSR_CUDA_WG_TILE", NULL);
+}
+
+/* The Hopper wg kernel (kernels/conv_wg.cu) on every conv it fits, both tile widths: partial tiles, 1 to 3 channel
+ * chunks, kt 3 and 1, 256 outputs (two column blocks), residuals, chunked (the first chunk's frame-0 conv, then
+ * t_skip). Elsewhere it must not load; on sm_90 it must. */
+static void wg_cases(tsr_backend_params *p, const int *chunks, const int *chunks2)
+{
+    static const char *const tiles[] = {"16", "8"};
+    for (int ti = 0; ti < 2; ti++) {
+        tsr_test_setenv("TSR_CUDA_WG", "all");
+        tsr_test_setenv("TSR_CUDA_WG_TILE", tiles[ti]);
+        OK(tsr_cuda_backend_create(p, &be, &err));
+        tsr_cuda *cu = (tsr_cuda *)be;
+        int hopper = cu->cc_major == 9 && cu->cc_minor == 0;
+        CHECKF(!cu->conv_wg == !hopper, "wg kernel %s on sm_%d%d", cu->conv_wg ? "loaded" : "missing", cu->cc_major,
+               cu->cc_minor);
+        if (cu->conv_wg) {
+            fprintf(stderr, "-- wg kernel, tile 16 x %s\n", tiles[ti]);
+            long c0 = cu->conv_wg_calls;
+            conv_case("wg 128->128 gn 37x45", 128, 128, 3, 3, 1, 1, 1, 1, 5, 37, 45, 1, 0, chunks);
+            conv_case("wg 192->128 gn+res", 192, 128, 3, 3, 1, 1, 1, 1, 3, 17, 9, 1, 1, NULL);
+            conv_case("wg 64->256 res", 64, 256, 3, 3, 1, 1, 1, 1, 4, 20, 17, 0, 1, NULL);
+            conv_case("wg 64->256 chunked", 64, 256, 3, 3, 1, 1, 1, 1, 5, 9, 30, 0, 0, chunks2);
+            conv_case("wg 1x3x3 128->128 gn", 128, 128, 3, 1, 1, 1, 1, 1, 2, 16, 16, 1, 0, NULL);
+            CHECKF(cu->conv_wg_calls >= c0 + 12, "wg kernel ran %ld times", cu->conv_wg_calls - c0);
+        }
+        be->ops->destroy(be);
+    }
+    tsr_test_setenv("TSR_CUDA_WG", NULL);
+    tsr_test_setenv("TSR_CUDA_WG_TILE", NULL);
+    OK(tsr_cuda_backend_create(p, &be, &err));
+}
+
 int main(void)
 {
     tsr_backend_params p = {0};
@@ -730,6 +784,12 @@ int main(void)
     tsr_status st = tsr_cuda_backend_create(&p, &be, &err);
     if (st == TSR_ERR_NO_DEVICE || st == TSR_ERR_UNSUPPORTED) SKIP("%s", err.message);
     OK(st);
+    if (bench && strstr(bench, "wg")) {
+        be->ops->destroy(be);
+        p.memory_budget = (uint64_t)24 << 30;
+        bench_wg(&p);
+        return tsr_test_done();
+    }
     if (bench && strstr(bench, "upconv")) { /* TSR_BENCH=upconv: upsampler convs (720p, later chunk) as they are
                                              * and composed with the 1x1 conv + depth-to-space on the low-res input */
         bench_conv_k(512, 512, 3, 3, 2, 180, 320, 10, 1);
@@ -775,6 +835,8 @@ int main(void)
         }
     }
     tsr_test_setenv("TSR_CUDA_CONV", NULL);
+    be->ops->destroy(be);
+    wg_cases(&p, chunks, chunks2);
     be->ops->destroy(be);
     tsr_test_setenv("TSR_CUDNN", "0"); /* without cuDNN a narrow conv without a norm runs on the narrow kernel too */
     OK(tsr_cuda_backend_create(&p, &be, &err));

@@ -21,7 +21,7 @@ extern const int tsr_cuda_fatbin_count;
 static const char *const kernel_modules[K_COUNT] = {
     "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16", "ops_bf16",
     "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "io", "io", "io",
-    "conv_bf16", "ops_bf16", "conv_bf16", "ops_bf16", "ops_bf16",
+    "conv_bf16", "ops_bf16", "conv_bf16", "ops_bf16", "ops_bf16", "conv_wg", "conv_wg",
 };
 static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_bn128", "tsr_conv_bn64", "tsr_gemm_f32_bn128", "tsr_gn_stats", "tsr_gn_finalize",
@@ -29,7 +29,7 @@ static const char *const kernel_names[K_COUNT] = {
     "tsr_conv_async_bn128", "tsr_conv_async_bn64", "tsr_gemm_async_f32_bn128", "tsr_conv_async_bn256",
     "tsr_conv_async_k64_bn128", "tsr_to_planar", "tsr_from_planar", "tsr_frames_to_act", "tsr_act_to_planar_f32",
     "tsr_prof_gate", "tsr_conv_narrow", "tsr_upshuffle", "tsr_conv_narrow_333", "tsr_softmax_rows4",
-    "tsr_softmax_rows8",
+    "tsr_softmax_rows8", "tsr_conv_wg8", "tsr_conv_wg16",
 };
 
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what)
@@ -918,8 +918,8 @@ static void be_destroy(tsr_backend *be)
 CUfunction tsr_cuda_find_kernel(tsr_cuda *cu, const char *module, const char *name)
 {
     CUfunction f = NULL;
-    for (int i = 0; i < cu->module_count && i < tsr_cuda_fatbin_count; i++)
-        if (!strcmp(tsr_cuda_fatbins[i].name, module) && cu->api.cuModuleGetFunction(&f, cu->modules[i], name))
+    for (int i = 0; i < cu->module_count && !f; i++)
+        if (!strcmp(cu->module_names[i], module) && cu->api.cuModuleGetFunction(&f, cu->modules[i], name))
             f = NULL;
     return f;
 }
@@ -1011,17 +1011,26 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
 {
     for (int i = 0; i < tsr_cuda_fatbin_count && cu->module_count < 8; i++) {
         CUmodule m;
+        if (!strcmp(tsr_cuda_fatbins[i].name, "conv_wg")) { /* sm_90a code only: loads on Hopper, else skipped */
+            if (cu->cc_major == 9 && cu->cc_minor == 0 && !cu->api.cuModuleLoadData(&m, tsr_cuda_fatbins[i].data)) {
+                cu->module_names[cu->module_count] = tsr_cuda_fatbins[i].name;
+                cu->modules[cu->module_count++] = m;
+            }
+            continue;
+        }
         tsr_status st = tsr_cuda_check(cu, cu->api.cuModuleLoadData(&m, tsr_cuda_fatbins[i].data), err,
                                        "loading kernels (no code for this GPU?)");
         if (st) return st;
+        cu->module_names[cu->module_count] = tsr_cuda_fatbins[i].name;
         cu->modules[cu->module_count++] = m;
     }
     for (int k = 0; k < K_COUNT; k++) {
         for (int i = 0; i < cu->module_count && !cu->fn[k]; i++)
-            if (!strcmp(tsr_cuda_fatbins[i].name, kernel_modules[k]) &&
+            if (!strcmp(cu->module_names[i], kernel_modules[k]) &&
                 cu->api.cuModuleGetFunction(&cu->fn[k], cu->modules[i], kernel_names[k]))
                 cu->fn[k] = NULL;
-        if (!cu->fn[k]) return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
+        if (!cu->fn[k] && !TSR_CUDA_OPTIONAL_KERNEL(k))
+            return tsr_fail(err, TSR_ERR_BACKEND, "kernel %s missing from the fatbin", kernel_names[k]);
     }
     static const int async_k[] = {K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256,
                                   K_CONV_ASYNC_K64, K_CONV_NARROW, K_CONV_NARROW_333};
@@ -1033,6 +1042,15 @@ static tsr_status load_kernels(tsr_cuda *cu, tsr_error *err)
                                            TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                            (int)async_smem[i]), err, "conv shared memory");
         if (st) return st;
+    }
+    const char *wg = getenv("TSR_CUDA_WG"), *wgt = getenv("TSR_CUDA_WG_TILE");
+    cu->conv_wg = !wg || *wg == '0' ? 0 : strcmp(wg, "all") == 0 ? 2 : 1; /* off unless asked (RESULTS.md, s11) */
+    cu->conv_wg_tile = wgt && strcmp(wgt, "8") == 0 ? 8 : 16;
+    for (int segs = 1; segs <= 2; segs++) { /* both or neither: the module loaded or not */
+        CUfunction f = cu->fn[segs == 1 ? K_CONV_WG8 : K_CONV_WG16];
+        if (!f || cu->api.cuFuncSetAttribute(f, TSR_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                             (int)TSR_CONV_WG_SMEM(segs)))
+            cu->conv_wg = 0;
     }
     const char *f0 = getenv("TSR_CUDA_FRAME0");
     cu->frame0 = !(f0 && *f0 == '0');

@@ -12,6 +12,7 @@ typedef struct conv_args {
     int kt, kh, kw, st, sh, sw, pt, pl;
     int silu, bias_row;
     float alpha;
+    int t_skip;
 } conv_args;
 
 static tsr_status launch_conv(tsr_cuda *cu, conv_args *a, int n_total, int batch, int f32_out, tsr_error *err)
@@ -49,6 +50,29 @@ int tsr_cuda_conv_narrow_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int ci
            d->sw == 1 && cin_p % 32 == 0 && d->precision != TSR_LP_FP8 && narrow_smem(d, cin_p) <= TSR_CONV_NARROW_SMEM_MAX;
 }
 
+int tsr_cuda_conv_wg_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p, int cout_p)
+{
+    return cu->conv_wg && (cu->conv_wg == 2 || cout_p == 128) && cout_p % 128 == 0 && cin_p % 64 == 0 &&
+           d->kt >= 1 && d->kt <= 3 && d->st == 1 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 &&
+           d->pad_top == 1 && d->pad_bottom == 1 && d->pad_left == 1 && d->pad_right == 1 && !d->shuffle_rt &&
+           d->precision != TSR_LP_FP8;
+}
+
+/* conv_wg: blocks of 16 x tile output pixels x 128 channels, one output frame each (blockIdx.z) */
+static tsr_status launch_wg(tsr_cuda *cu, const tsr_cuda_conv_problem *p, conv_args *a, tsr_error *err)
+{
+    int segs = cu->conv_wg_tile / 8;
+    unsigned gx = (unsigned)((p->w_out + cu->conv_wg_tile - 1) / cu->conv_wg_tile);
+    unsigned gy = (unsigned)((p->h_out + 15) / 16 * (p->cout_p / 128));
+    if (p->t_out <= p->t_skip) return TSR_OK;
+    if (gy > 65535 || p->t_out - p->t_skip > 65535)
+        return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: %dx%d frames", p->desc->name, p->h_out, p->w_out);
+    void *args[] = {a};
+    cu->conv_wg_calls++;
+    return tsr_cuda_launch_smem(cu, segs == 1 ? K_CONV_WG8 : K_CONV_WG16, gx, gy, (unsigned)(p->t_out - p->t_skip), 256,
+                                TSR_CONV_WG_SMEM(segs), args, err);
+}
+
 tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
     const tsr_conv_desc *d = p->desc;
@@ -59,8 +83,10 @@ tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, t
         .cin_p = p->cin_p, .cout_p = p->cout_p, .ldc = p->cout_p, .prefix = p->prefix,
         .t_in = p->t_in, .h_in = p->h_in, .w_in = p->w_in, .h_out = p->h_out, .w_out = p->w_out,
         .kt = d->kt, .kh = d->kh, .kw = d->kw, .st = d->st, .sh = d->sh, .sw = d->sw,
-        .pt = d->pad_top, .pl = d->pad_left, .silu = p->silu, .alpha = 1.0f,
+        .pt = d->pad_top, .pl = d->pad_left, .silu = p->silu, .alpha = 1.0f, .t_skip = p->t_skip,
     };
+    if (tsr_cuda_conv_wg_fits(cu, d, p->cin_p, p->cout_p)) return launch_wg(cu, p, &a, err);
+    if (p->t_skip) return tsr_fail(err, TSR_ERR_INTERNAL, "%s: t_skip without the wg kernel", d->name);
     if (tsr_cuda_conv_narrow_fits(cu, d, p->cin_p, p->cout_p)) {
         void *args[] = {&a};
         /* conv_out's own shape has a kernel with its sizes compiled in (TSR_CUDA_NARROW=generic: not used) */

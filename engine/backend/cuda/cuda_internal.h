@@ -11,8 +11,10 @@ enum {
     K_CONV_BN128, K_CONV_BN64, K_GEMM_F32, K_GN_STATS, K_GN_FINALIZE, K_GN_APPLY, K_D2S, K_ADD, K_SOFTMAX,
     K_CONV_ASYNC_BN128, K_CONV_ASYNC_BN64, K_GEMM_ASYNC_F32, K_CONV_ASYNC_BN256, K_CONV_ASYNC_K64, K_TO_PLANAR, K_FROM_PLANAR,
     K_FRAMES_TO_ACT, K_TO_PLANAR_F32, K_PROF_GATE, K_CONV_NARROW, K_UPSHUFFLE, K_CONV_NARROW_333, K_SOFTMAX4,
-    K_SOFTMAX8, K_COUNT
+    K_SOFTMAX8, K_CONV_WG8, K_CONV_WG16, K_COUNT
 };
+/* kernels of optional modules (conv_wg: sm_90a code only): NULL where the module does not load */
+#define TSR_CUDA_OPTIONAL_KERNEL(k) ((k) == K_CONV_WG8 || (k) == K_CONV_WG16)
 
 /* One asynchronous download in flight (act_download_start / download_wait): the activation converted to
  * planar fp32 in `dev` on the compute stream, copied to `pinned` on the copy stream once `ready` fires;
@@ -67,6 +69,7 @@ struct tsr_cuda {
     CUcontext ctx;
     CUstream stream;
     CUmodule modules[8];
+    const char *module_names[8];    /* the fatbin each came from (optional ones may be missing) */
     int module_count;
     CUfunction fn[K_COUNT];
     int sm_count, cc_major, cc_minor, driver_version;
@@ -76,6 +79,11 @@ struct tsr_cuda {
     int conv_k64;                   /* BK = 64, 3 stages where cin >= 64 (default; TSR_CUDA_CONV=k32: BK = 32) */
     int conv_narrow;                /* tsr_conv_narrow for cout <= 8, GroupNorm fused: 1 (default; conv_out's shape by
                                      * tsr_conv_narrow_333), 2 (TSR_CUDA_NARROW=generic: never _333), 0 (=0: off) */
+    int conv_wg;                    /* kernels/conv_wg.cu (sm_90 warpgroup MMAs, GroupNorm fused) for the 3x3 convs
+                                     * it fits: 1 (TSR_CUDA_WG=1) those with 128 outputs, 2 (=all) every one, 0
+                                     * (default, or no sm_90a code for this GPU) none */
+    int conv_wg_tile;               /* its tile width: 16 (default; 256 pixels a block) or 8 (TSR_CUDA_WG_TILE=8) */
+    long conv_wg_calls;             /* launches so far (tests check that the kernel ran) */
     int gemm_dnn;                   /* GEMMs through cuDNN where it can (default; TSR_CUDA_GEMM=builtin: never) */
     int d2s_head;                   /* depth-to-space outputs get spare frames for the next conv's prefix (default;
                                      * TSR_CUDA_D2S_HEAD=0: off) */
@@ -226,6 +234,8 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
  * weights; 96 KiB fits every supported GPU's opt-in limit (sm_86 / sm_89 / sm_120: 99 KiB) */
 #define TSR_CONV_NARROW_PATCH (10u * 34u * 40u * 2u)
 #define TSR_CONV_NARROW_SMEM_MAX (96u * 1024u)
+/* tsr_conv_wg8/16: two (16 + 2) x (8 segs + 2) pixel patches of 64 channels + four 16 KiB weight slots */
+#define TSR_CONV_WG_SMEM(segs) (2u * 18u * (8u * (unsigned)(segs) + 2u) * 64u * 2u + 4u * 16384u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 /* A new activation (when out has none) with `head` spare frames in front of frame 0: a causal conv that reads
  * [prefix | input] in place writes its prefix there (depth-to-space outputs, which feed the upsamplers' convs). */

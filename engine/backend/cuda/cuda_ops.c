@@ -134,9 +134,11 @@ static tsr_status state_update(tsr_cuda *cu, tsr_state *s, const tsr_act *in, CU
 static tsr_status run_conv(tsr_cuda *cu, const tsr_cuda_conv_problem *p, tsr_error *err)
 {
     /* a narrow conv goes to the built-in kernels (their narrow kernel measured faster than cuDNN's plans for 3
-     * outputs, which also need [prefix | input] materialised) */
-    int narrow = tsr_cuda_conv_narrow_fits(cu, p->desc, p->cin_p, p->cout_p);
-    for (int i = cu->impl_count - 1; i >= 0 && !narrow; i--) {
+     * outputs, which also need [prefix | input] materialised); so does one for the wg kernel (Hopper), which
+     * fuses the GroupNorm apply and reads the state in place */
+    int builtin = tsr_cuda_conv_narrow_fits(cu, p->desc, p->cin_p, p->cout_p) ||
+                  tsr_cuda_conv_wg_fits(cu, p->desc, p->cin_p, p->cout_p);
+    for (int i = cu->impl_count - 1; i >= 0 && !builtin; i--) {
         if (cu->impl_prec[i] != TSR_LP_DEFAULT && cu->impl_prec[i] != p->desc->precision) continue;
         tsr_status st = cu->impls[i].run(cu->impls[i].user, cu, p, err);
         if (st != TSR_ERR_UNSUPPORTED) return st;
@@ -192,10 +194,12 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
     }
     int pr = tsr_cuda_prof_begin(cu);
     if (pre_norm) st = tsr_cuda_gn_affine(cu, pre_norm, in, &aff, err);
-    /* a narrow conv (conv_out) normalises while it stages its input: no normalised copy, the state keeps raw
-     * frames and their affines */
+    /* a narrow conv (conv_out) and a wg conv (Hopper, kernels/conv_wg.cu) normalise while they stage their
+     * input: no normalised copy, the state keeps raw frames and their affines */
+    int wg = tsr_cuda_conv_wg_fits(cu, d, conv->cin_p, conv->cout_p);
     int narrow = pre_norm && tsr_cuda_conv_narrow_fits(cu, d, conv->cin_p, conv->cout_p);
-    int apply = pre_norm && !narrow;
+    int fused = narrow || (pre_norm && wg);
+    int apply = pre_norm && !fused;
     int fused_state = apply && temporal && in->t >= state->keep && state->cp == in->buf->cp;
     int pre = apply ? prefix : 0, hw = in->h * in->w, cp = in->buf->cp;
     uint64_t fbytes = (uint64_t)hw * cp * 2;
@@ -210,9 +214,9 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
     tsr_cuda_conv_problem p = {
         .desc = d, .cin_p = conv->cin_p, .cout_p = conv->cout_p,
         .in = xn ? xn + (uint64_t)pre * fbytes : in->buf->p, .t_in = in->t, .h_in = in->h, .w_in = in->w,
-        .in_affine = narrow ? aff : 0, .silu = narrow && pre_silu,
+        .in_affine = fused ? aff : 0, .silu = fused && pre_silu,
         .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0,
-        .prefix_affine = narrow && filled ? state->aff : 0,
+        .prefix_affine = fused && filled ? state->aff : 0,
         .weight = conv->w, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
@@ -224,7 +228,7 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
      * so [prefix | input] is contiguous and cuDNN reads it in place: the state's frames (later chunks) or copies of
      * frame 0 (first chunk; with the frame-0 conv one copy fewer, below), instead of a copy of the whole input. */
     CUdeviceptr hp = in->buf->p - (uint64_t)prefix * fbytes;
-    int headed = !st && temporal && !pre_norm && !in->buf->host && in->buf->head >= prefix && cu->d2s_head;
+    int headed = !st && temporal && !pre_norm && !wg && !in->buf->host && in->buf->head >= prefix && cu->d2s_head;
     if (headed && filled) {
         st = tsr_cuda_check(cu, cu->api.cuMemcpyDtoDAsync(hp, state->frames, (uint64_t)prefix * fbytes, cu->stream), err,
                             "conv3d prefix");
@@ -242,7 +246,10 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
         p0.desc = &conv->desc0, p0.weight = conv->w0;
         p0.t_in = 1, p0.prefix = 0, p0.prefix_ptr = 0, p0.t_out = 1;
         st = run_conv(cu, &p0, err);
-        if (!st && t_out > 1) {
+        if (!st && t_out > 1 && wg) { /* the wg kernel reads the kt - 1 copies of frame 0 in place */
+            p.t_skip = 1;
+            st = run_conv(cu, &p, err);
+        } else if (!st && t_out > 1) {
             /* frames 1..: a causal conv of the usual form over [kt - 1 copies of frame 0 | frames 1..], contiguous
              * (cuDNN reads it in place): inside xn after one replicated frame, else copied into xr */
             uint64_t ofb = (uint64_t)h_out * w_out * conv->cout_p * 2;

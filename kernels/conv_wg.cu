@@ -1,0 +1,245 @@
+// conv_wg.cu — sm_90a only: a causal 3x3x3 (or 1x3x3) conv with stride 1 and zero padding 1 on warpgroup MMAs
+// (wgmma.mma_async), each input patch staged once for all nine spatial taps.
+//
+// A block computes TH x TW output pixels (16 x 8*SEGS) of one output frame for 128 output channels; its two
+// warpgroups take 8 rows each as SEGS wgmma tiles of 64 pixels (8 rows x 8 columns). The input is walked in
+// stages of (temporal tap, 64 channels): a stage's (TH + 2) x (TW + 2) pixel patch is staged in shared memory
+// once, normalised on the way when the problem carries a GroupNorm affine (+SiLU; rounded like tsr_gn_apply), and
+// every spatial tap (dy, dx) reads it in place: the wgmma A descriptor of a 64-pixel tile starts at patch pixel
+// (row + dy, col + dx), its 8-pixel core matrices one patch row apart (the stride byte offset) and its 8-channel
+// slices one patch plane apart (the leading byte offset), in the no-swizzle layout [channel/8][pixel][8]. So the
+// GEMM's A operand is never materialised per tap (an im2col conv reads its input nine times per temporal tap), and
+// the normalised input is never written to memory. Weights stream per (tap, 64 channels) through a ring of four
+// 16 KiB slots ([channel/8][output channel][8], cp.async, two taps ahead); the next stage's patch is loaded in
+// slices between the taps, while the tensor cores run the issued MMAs. fp32 accumulation; bias and residual in the
+// epilogue. The causal prefix is read in place as in conv_bf16.cu; output frames before a.t_skip are not computed
+// (the backend's frame-0 conv has made frame 0).
+#include "conv_args.cuh"
+
+#define WG_TH 16
+#define WG_CK 64
+#define WG_BSLOT (128 * WG_CK * 2)   // bytes of one weight slot
+#define WG_NSLOT 4
+
+template <int SEGS> struct WgShape {
+    static constexpr int TW = 8 * SEGS, PW = TW + 2, PH = WG_TH + 2, NP = PH * PW;
+    static constexpr int PATCH = NP * WG_CK * 2;          // bytes of one patch buffer
+    static constexpr int PJ = (NP * 8 + 255) / 256;       // 16-byte patch vectors per thread and stage
+    static constexpr int SMEM = 2 * PATCH + WG_NSLOT * WG_BSLOT;
+};
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define TSR_WG_ENABLED 1
+#endif
+
+#ifdef TSR_WG_ENABLED
+// A shared-memory matrix descriptor, no swizzle: start address, leading (K) and stride (M/N) byte offsets.
+__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
+{
+    return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32);
+}
+__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// keeps the compiler from moving accumulator accesses across a wgmma wait
+__device__ __forceinline__ void wg_pin(float (&d)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; i++) asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void cp_async16_s(uint32_t saddr, const void *gmem)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(saddr), "l"(gmem));
+}
+
+// One wgmma.mma_async m64n128k16 (bf16 in, fp32 accumulate into d; acc == 0: d is overwritten), A and B from
+// shared memory descriptors.
+__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t da, uint64_t db, int acc)
+{
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
+                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, "
+                 "%22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, "
+                 "%42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, "
+                 "%62, %63 "
+                 "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+                   "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+                   "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+                   "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]),
+                   "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]),
+                   "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
+                   "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),
+                   "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "l"(da), "l"(db), "r"(acc));
+}
+#endif
+
+template <int SEGS>
+__device__ __forceinline__ void wg_body(const ConvArgs &a)
+{
+#ifdef TSR_WG_ENABLED
+    using S = WgShape<SEGS>;
+    extern __shared__ __align__(128) unsigned char wsm[];
+    const uint32_t sbase = (uint32_t)__cvta_generic_to_shared(wsm);
+    const uint32_t sB = sbase + 2 * S::PATCH;
+    const int tid = threadIdx.x, wg = tid >> 7, wq = (tid >> 5) & 3, lane = tid & 31, c8 = tid & 7;
+    const int cin_p = a.cin_p, taps = a.kt * 9, nyt = (a.h_out + WG_TH - 1) / WG_TH;
+    const int x0 = blockIdx.x * S::TW, y0 = (blockIdx.y % nyt) * WG_TH, n0 = (blockIdx.y / nyt) * 128;
+    const int to = blockIdx.z + a.t_skip;
+    const long long plane = (long long)a.h_in * a.w_in * cin_p;
+    const int cchunks = cin_p / WG_CK, nstage = a.kt * cchunks, G = nstage * 9;
+    const tsr_bf16 *wbase = a.w + (long long)n0 * taps * cin_p;
+
+    // weights of global tap g (stage g / 9, spatial tap g % 9) -> slot g % 4, layout [k/8][n][8]
+    auto load_b = [&](int g) {
+        const int ps = g / 9, dt = ps / cchunks, cc = ps - dt * cchunks, tap = dt * 9 + (g - ps * 9);
+        const uint32_t dst = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT + (uint32_t)c8 * 128 * 16;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int n = (tid >> 3) + 32 * j;
+            cp_async16_s(dst + (uint32_t)n * 16, wbase + ((long long)n * taps + tap) * cin_p + cc * WG_CK + c8 * 8);
+        }
+    };
+
+    // the stage's source frame and this thread's 8 channels of affine
+    const tsr_bf16 *psrc = a.in;
+    float sc[8], sf[8];
+    bool norm = false;
+    auto stage_src = [&](int ps) {
+        const int dt = ps / cchunks, cc = ps - dt * cchunks, e = to * a.st + dt;
+        const float2 *aff;
+        if (e >= a.prefix) {
+            psrc = a.in + (long long)(e - a.prefix) * plane;
+            aff = a.in_aff ? a.in_aff + (long long)(e - a.prefix) * cin_p : nullptr;
+        } else if (a.pre) {
+            psrc = a.pre + (long long)e * plane;
+            aff = a.in_aff ? a.pre_aff + (long long)e * cin_p : nullptr;
+        } else {                        // first chunk: frame 0 replicated
+            psrc = a.in;
+            aff = a.in_aff;
+        }
+        psrc += cc * WG_CK + c8 * 8;
+        norm = aff != nullptr;
+        if (norm) {
+            const float4 *af = (const float4 *)(aff + cc * WG_CK + c8 * 8);
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float4 q = __ldg(af + j);
+                sc[2 * j] = q.x, sf[2 * j] = q.y, sc[2 * j + 1] = q.z, sf[2 * j + 1] = q.w;
+            }
+        }
+    };
+    // patch vectors j0 .. j0 + cnt - 1 (at most 2) of the current source: loaded into registers (pv) by
+    // patch_load, normalised and stored into patch buffer buf by patch_store, an iteration later in the main loop
+    uint4 pv[2];
+    int ppx[2];
+    bool pok[2];
+    auto patch_load = [&](int j0, int cnt) {
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            ppx[k] = k < cnt ? (tid + 256 * (j0 + k)) >> 3 : S::NP;
+            pok[k] = false;
+            pv[k] = make_uint4(0, 0, 0, 0);
+            if (ppx[k] < S::NP) {
+                const int hi = y0 - a.pt + ppx[k] / S::PW, wi = x0 - a.pl + ppx[k] % S::PW;
+                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
+                    pv[k] = __ldg((const uint4 *)(psrc + ((long long)hi * a.w_in + wi) * cin_p));
+                    pok[k] = true;
+                }
+            }
+        }
+    };
+    auto patch_store = [&](int buf) {
+#pragma unroll
+        for (int k = 0; k < 2; k++) {
+            if (ppx[k] >= S::NP) continue;
+            uint4 x = pv[k];
+            if (norm && pok[k]) {
+                uint32_t *q = (uint32_t *)&x;
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    float f0 = fmaf(lo_f(q[i]), sc[2 * i], sf[2 * i]);
+                    float f1 = fmaf(hi_f(q[i]), sc[2 * i + 1], sf[2 * i + 1]);
+                    if (a.silu) f0 = silu_fast(f0), f1 = silu_fast(f1);
+                    q[i] = pack2_rn(f0, f1);
+                }
+            }
+            *(uint4 *)(wsm + buf * S::PATCH + (c8 * S::NP + ppx[k]) * 16) = x;
+        }
+    };
+    // slice k (1..8) of a stage's patch vectors, stored at tap k of the stage before
+    auto slice_j0 = [&](int k) { return ((k - 1) * S::PJ) / 8; };
+
+    float acc[SEGS][64];               // the first MMA of each tile overwrites it (scale-d 0)
+
+    stage_src(0);
+    for (int j = 0; j < S::PJ; j += 2) {
+        patch_load(j, S::PJ - j < 2 ? S::PJ - j : 2);
+        patch_store(0);
+    }
+    load_b(0);
+    cp_async_commit();
+    if (G > 1) load_b(1);
+    cp_async_commit();
+
+    for (int g = 0; g < G; g++) {
+        const int ps = g / 9, t9 = g - ps * 9, dy = t9 / 3, dx = t9 - dy * 3;
+        cp_async_wait<1>();             // this thread's copies of tap g's weights have landed
+        fence_proxy_async();            // its shared-memory writes (weights, patch) visible to the tensor cores
+        __syncthreads();
+        // tap g: rows 8 wg .. of the tile shifted by (dy, dx) in the patch, 4 k-steps of 16 channels
+        const uint32_t pa = sbase + (uint32_t)(ps & 1) * S::PATCH + (uint32_t)(((8 * wg + dy) * S::PW + dx) * 16);
+        const uint32_t pb = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT;
+        wg_fence();
+#pragma unroll
+        for (int ks = 0; ks < 4; ks++) {
+            const uint64_t db = wg_desc(pb + ks * 2 * 128 * 16, 128 * 16, 8 * 16);
+#pragma unroll
+            for (int s = 0; s < SEGS; s++)
+                wgmma_m64n128k16(acc[s], wg_desc(pa + (ks * 2 * S::NP + 8 * s) * 16, S::NP * 16, S::PW * 16), db, g | ks);
+        }
+        wg_commit();
+        wg_wait<1>();                   // tap g - 1's MMAs are done: its weight slot is free after the next barrier
+        if (g + 2 < G) load_b(g + 2);   // slot (g + 2) % 4 == (g - 2) % 4: free since this tap's barrier
+        cp_async_commit();
+        // the next stage's patch, in 8 slices: slice k is loaded into registers at tap k - 1 and stored at tap k
+        // into the other buffer (its last readers, stage ps - 1, are done by tap 1: every thread passed wg_wait<1>
+        // of tap g - 1 before this tap's barrier, so groups <= g - 2 are complete), so a load has a whole tap to land
+        if (ps + 1 < nstage) {
+            if (t9 == 0) stage_src(ps + 1);
+            else patch_store((ps + 1) & 1);
+            if (t9 < 8) patch_load(slice_j0(t9 + 1), slice_j0(t9 + 2) - slice_j0(t9 + 1));
+        }
+    }
+    wg_wait<0>();
+#pragma unroll
+    for (int s = 0; s < SEGS; s++) wg_pin(acc[s]);
+
+    // epilogue: accumulator i of tile s is row 16 wq + lane/4 + 8 ((i/2) % 2) (pixel row 2 wq + (i/2) % 2, column
+    // lane/4 of the tile), channel 8 (i/4) + 2 (lane % 4) + i % 2
+    const int nl = (lane & 3) * 2;
+#pragma unroll
+    for (int s = 0; s < SEGS; s++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int y = y0 + 8 * wg + 2 * wq + h, x = x0 + 8 * s + (lane >> 2);
+            if (y >= a.h_out || x >= a.w_out) continue;
+            const long long o = (((long long)to * a.h_out + y) * a.w_out + x) * a.cout_p + n0 + nl;
+#pragma unroll
+            for (int nb = 0; nb < 16; nb++) {
+                float v0 = acc[s][nb * 4 + 2 * h], v1 = acc[s][nb * 4 + 2 * h + 1];
+                if (a.bias) v0 += a.bias[n0 + nb * 8 + nl], v1 += a.bias[n0 + nb * 8 + nl + 1];
+                if (a.res) {
+                    uint32_t r = *(const uint32_t *)(a.res + o + nb * 8);
+                    v0 += lo_f(r), v1 += hi_f(r);
+                }
+                *(uint32_t *)((tsr_bf16 *)a.out + o + nb * 8) = pack2(v0, v1);
+            }
+        }
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_wg8(ConvArgs a) { wg_body<1>(a); }
+extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_wg16(ConvArgs a) { wg_body<2>(a); }

@@ -6,11 +6,11 @@
 // stages of (temporal tap, 64 channels): a stage's (TH + 2) x (TW + 2) pixel patch is staged in shared memory
 // once, normalised on the way when the problem carries a GroupNorm affine (+SiLU; rounded like tsr_gn_apply), and
 // every spatial tap (dy, dx) reads it in place: the wgmma A descriptor of a 64-pixel tile starts at patch pixel
-// (row + dy, col + dx), its 8-pixel core matrices one patch row apart (the stride byte offset) and its 8-channel
-// slices one patch plane apart (the leading byte offset), in the no-swizzle layout [channel/8][pixel][8]. So the
+// (row + dy, col + dx): a pixel's 64 channels are one 128-byte row (128-byte swizzle), a tile's 8-pixel groups one
+// patch row apart (the stride byte offset; the row pitch is a multiple of 8 pixels). So the
 // GEMM's A operand is never materialised per tap (an im2col conv reads its input nine times per temporal tap), and
 // the normalised input is never written to memory. Weights stream per (tap, 64 channels) through a ring of four
-// 16 KiB slots ([channel/8][output channel][8], cp.async, two taps ahead); the next stage's patch is loaded in
+// 16 KiB slots (an output channel's 64 inputs a swizzled row; cp.async, two taps ahead); the next stage's patch is loaded in
 // slices between the taps, while the tensor cores run the issued MMAs. fp32 accumulation; bias and residual in the
 // epilogue. The causal prefix is read in place as in conv_bf16.cu; output frames before a.t_skip are not computed
 // (the backend's frame-0 conv has made frame 0).
@@ -22,10 +22,12 @@
 #define WG_NSLOT 4
 
 template <int SEGS> struct WgShape {
-    static constexpr int TW = 8 * SEGS, PW = TW + 2, PH = WG_TH + 2, NP = PH * PW;
-    static constexpr int PATCH = NP * WG_CK * 2;          // bytes of one patch buffer
-    static constexpr int PJ = (NP * 8 + 255) / 256;       // 16-byte patch vectors per thread and stage
-    static constexpr int SMEM = 2 * PATCH + WG_NSLOT * WG_BSLOT;
+    static constexpr int TW = 8 * SEGS, LW = TW + 2, PH = WG_TH + 2;
+    static constexpr int PW = (LW + 7) / 8 * 8;           // patch row pitch (pixels): 8-row groups a whole atom apart
+    static constexpr int NL = PH * LW;                    // pixels loaded per stage
+    static constexpr int PATCH = PH * PW * 128;           // bytes of one patch buffer: a pixel's 64 channels a row
+    static constexpr int PJ = (NL * 8 + 255) / 256;       // 16-byte patch vectors per thread and stage
+    static constexpr int SMEM = 1024 + 2 * PATCH + WG_NSLOT * WG_BSLOT;   // + alignment to the 1024-byte atom
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -33,10 +35,13 @@ template <int SEGS> struct WgShape {
 #endif
 
 #ifdef TSR_WG_ENABLED
-// A shared-memory matrix descriptor, no swizzle: start address, leading (K) and stride (M/N) byte offsets.
-__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t lbo, uint32_t sbo)
+// A shared-memory matrix descriptor, K-major, 128-byte swizzle: rows of 128 bytes (64 bf16 of K) whose 16-byte
+// chunk c sits at chunk c ^ (address bits 7-9); sbo: bytes from one 8-row group to the next. The swizzle follows the
+// absolute shared-memory address (measured: a base offset of (start >> 7) & 7 gave wrong results), so a start
+// shifted by whole rows (a tap's dx) needs no base offset.
+__device__ __forceinline__ uint64_t wg_desc(uint32_t saddr, uint32_t sbo)
 {
-    return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)(lbo >> 4) << 16) | ((uint64_t)(sbo >> 4) << 32);
+    return (uint64_t)((saddr & 0x3FFFFu) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(sbo >> 4) << 32) | ((uint64_t)1 << 62);
 }
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -81,8 +86,10 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
 {
 #ifdef TSR_WG_ENABLED
     using S = WgShape<SEGS>;
-    extern __shared__ __align__(128) unsigned char wsm[];
-    const uint32_t sbase = (uint32_t)__cvta_generic_to_shared(wsm);
+    extern __shared__ __align__(128) unsigned char wsm_raw[];
+    const uint32_t sraw = (uint32_t)__cvta_generic_to_shared(wsm_raw);
+    const uint32_t sbase = (sraw + 1023u) & ~1023u;    // patch buffers, then the weight slots: all atom-aligned
+    unsigned char *wsm = wsm_raw + (sbase - sraw);
     const uint32_t sB = sbase + 2 * S::PATCH;
     const int tid = threadIdx.x, wg = tid >> 7, wq = (tid >> 5) & 3, lane = tid & 31, c8 = tid & 7;
     const int cin_p = a.cin_p, taps = a.kt * 9, nyt = (a.h_out + WG_TH - 1) / WG_TH;
@@ -91,15 +98,18 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
     const long long plane = (long long)a.h_in * a.w_in * cin_p;
     const int cchunks = cin_p / WG_CK, nstage = a.kt * cchunks, G = nstage * 9;
     const tsr_bf16 *wbase = a.w + (long long)n0 * taps * cin_p;
+    const int dbg = a.bias_row;         // TEMP experiment: 1 no weight loads, 2 no patch loads, 4 no barrier
 
-    // weights of global tap g (stage g / 9, spatial tap g % 9) -> slot g % 4, layout [k/8][n][8]
+    // weights of global tap g (stage g / 9, spatial tap g % 9) -> slot g % 4: output channel n's 64 inputs a
+    // 128-byte row, swizzled (chunk c8 at c8 ^ (n & 7))
     auto load_b = [&](int g) {
         const int ps = g / 9, dt = ps / cchunks, cc = ps - dt * cchunks, tap = dt * 9 + (g - ps * 9);
-        const uint32_t dst = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT + (uint32_t)c8 * 128 * 16;
+        const uint32_t dst = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT;
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             const int n = (tid >> 3) + 32 * j;
-            cp_async16_s(dst + (uint32_t)n * 16, wbase + ((long long)n * taps + tap) * cin_p + cc * WG_CK + c8 * 8);
+            cp_async16_s(dst + (uint32_t)(n * 128 + ((c8 ^ (n & 7)) << 4)),
+                         wbase + ((long long)n * taps + tap) * cin_p + cc * WG_CK + c8 * 8);
         }
     };
 
@@ -139,11 +149,12 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
     auto patch_load = [&](int j0, int cnt) {
 #pragma unroll
         for (int k = 0; k < 2; k++) {
-            ppx[k] = k < cnt ? (tid + 256 * (j0 + k)) >> 3 : S::NP;
+            const int l = k < cnt ? (tid + 256 * (j0 + k)) >> 3 : S::NL;   // loaded pixel l: row l / LW
+            ppx[k] = l < S::NL ? l / S::LW * S::PW + l % S::LW : -1;     // its patch pixel
             pok[k] = false;
             pv[k] = make_uint4(0, 0, 0, 0);
-            if (ppx[k] < S::NP) {
-                const int hi = y0 - a.pt + ppx[k] / S::PW, wi = x0 - a.pl + ppx[k] % S::PW;
+            if (ppx[k] >= 0) {
+                const int hi = y0 - a.pt + l / S::LW, wi = x0 - a.pl + l % S::LW;
                 if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
                     pv[k] = __ldg((const uint4 *)(psrc + ((long long)hi * a.w_in + wi) * cin_p));
                     pok[k] = true;
@@ -154,7 +165,7 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
     auto patch_store = [&](int buf) {
 #pragma unroll
         for (int k = 0; k < 2; k++) {
-            if (ppx[k] >= S::NP) continue;
+            if (ppx[k] < 0) continue;
             uint4 x = pv[k];
             if (norm && pok[k]) {
                 uint32_t *q = (uint32_t *)&x;
@@ -166,7 +177,7 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
                     q[i] = pack2_rn(f0, f1);
                 }
             }
-            *(uint4 *)(wsm + buf * S::PATCH + (c8 * S::NP + ppx[k]) * 16) = x;
+            *(uint4 *)(wsm + buf * S::PATCH + ppx[k] * 128 + ((c8 ^ (ppx[k] & 7)) << 4)) = x;
         }
     };
     // slice k (1..8) of a stage's patch vectors, stored at tap k of the stage before
@@ -188,26 +199,26 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
         const int ps = g / 9, t9 = g - ps * 9, dy = t9 / 3, dx = t9 - dy * 3;
         cp_async_wait<1>();             // this thread's copies of tap g's weights have landed
         fence_proxy_async();            // its shared-memory writes (weights, patch) visible to the tensor cores
-        __syncthreads();
-        // tap g: rows 8 wg .. of the tile shifted by (dy, dx) in the patch, 4 k-steps of 16 channels
-        const uint32_t pa = sbase + (uint32_t)(ps & 1) * S::PATCH + (uint32_t)(((8 * wg + dy) * S::PW + dx) * 16);
+        if (!(dbg & 4)) __syncthreads();
+        // tap g: rows 8 wg .. of the tile shifted by (dy, dx) in the patch, 4 k-steps of 16 channels (32 bytes)
+        const uint32_t pa = sbase + (uint32_t)(ps & 1) * S::PATCH + (uint32_t)(((8 * wg + dy) * S::PW + dx) * 128);
         const uint32_t pb = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT;
         wg_fence();
 #pragma unroll
         for (int ks = 0; ks < 4; ks++) {
-            const uint64_t db = wg_desc(pb + ks * 2 * 128 * 16, 128 * 16, 8 * 16);
+            const uint64_t db = wg_desc(pb + ks * 32, 1024);
 #pragma unroll
             for (int s = 0; s < SEGS; s++)
-                wgmma_m64n128k16(acc[s], wg_desc(pa + (ks * 2 * S::NP + 8 * s) * 16, S::NP * 16, S::PW * 16), db, g | ks);
+                wgmma_m64n128k16(acc[s], wg_desc(pa + 8 * s * 128 + ks * 32, S::PW * 128), db, g | ks);
         }
         wg_commit();
         wg_wait<1>();                   // tap g - 1's MMAs are done: its weight slot is free after the next barrier
-        if (g + 2 < G) load_b(g + 2);   // slot (g + 2) % 4 == (g - 2) % 4: free since this tap's barrier
+        if (g + 2 < G && !(dbg & 1)) load_b(g + 2);   // slot (g + 2) % 4 == (g - 2) % 4: free since this tap's barrier
         cp_async_commit();
         // the next stage's patch, in 8 slices: slice k is loaded into registers at tap k - 1 and stored at tap k
         // into the other buffer (its last readers, stage ps - 1, are done by tap 1: every thread passed wg_wait<1>
         // of tap g - 1 before this tap's barrier, so groups <= g - 2 are complete), so a load has a whole tap to land
-        if (ps + 1 < nstage) {
+        if (ps + 1 < nstage && !(dbg & 2)) {
             if (t9 == 0) stage_src(ps + 1);
             else patch_store((ps + 1) & 1);
             if (t9 < 8) patch_load(slice_j0(t9 + 1), slice_j0(t9 + 2) - slice_j0(t9 + 1));

@@ -4,7 +4,7 @@
 # the bench table: decode 720p17 / 1080p21 and encode 720p17 / 1080p21 (first start times the cuDNN plans and
 # remembers them; the rows after it start from the remembered plans), 720p17 without graphs, FP8 policies.
 # Usage (repo root on the GPU machine, fixtures in ../shared/fixtures):
-#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof|ncu|plans|s10|final10|wg|wgdec]   (all: default; each half fits one 10-min call,
+#   OUT=dir bash tests/bench/device_validate.sh [tests|bench|all|ab|upc|prof|ncu|plans|s10|final10|wg|wgdec|wgncu]   (all: default; each half fits one 10-min call,
 #   the whole may not: keep the build folder between the two calls)
 #   ab: test_cuda_ops with the conv_out bench (TSR_BENCH=narrow), then decode 720p17 / 1080p21 with and without the
 #   session-8 changes (narrow conv_out with the norm fused, attention GEMMs through cuDNN, depth-to-space outputs
@@ -39,6 +39,16 @@ TSR_BENCH=wg timeout 200 $b/tests/gpu/test_cuda_ops >"$out/wgbench.log" 2>&1; ec
 grep -E "BENCH|FAIL" "$out/wgbench.log" | head -40
 meson test -C $b --print-errorlogs cuda_decode_16x2x8x12 cuda_decode_16x3x16x24 >"$out/golden.log" 2>&1
 grep -E "^ *[0-9]+/[0-9]+ " "$out/golden.log"; grep -hE "rel rms error" $b/meson-logs/testlog.txt | head -12
+exit 0
+fi
+if [ "$step" = wgncu ]; then  # session 11: Nsight Compute on the wg conv, a later chunk of 4 x 720 x 1280, norm 0 / 1
+for skip in 3 15; do
+  TSR_BENCH=wg timeout 240 ncu -k regex:tsr_conv_wg16 --launch-skip $skip --launch-count 1 --section SpeedOfLight \
+    --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
+    --section Occupancy --section LaunchStats $b/tests/gpu/test_cuda_ops >"$out/ncu_$skip.log" 2>&1
+  echo "ncu skip $skip exit $?"
+  grep -vE "^BENCH|^==PROF==" "$out/ncu_$skip.log" | grep -E "Throughput|Duration|Pipe|Stall|Issue|Eligible|Active Warps|Bank|Registers|Shared Memory|L1|L2|DRAM|Occupancy|Cycles" | head -60
+done
 exit 0
 fi
 if [ "$step" = ab ]; then

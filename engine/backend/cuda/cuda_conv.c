@@ -1,4 +1,6 @@
 /* The built-in conv: kernel argument block shared with kernels/conv_bf16.cu, tile choice, and GEMMs. */
+#include <stdlib.h>
+
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 
@@ -68,6 +70,8 @@ static tsr_status launch_wg(tsr_cuda *cu, const tsr_cuda_conv_problem *p, conv_a
     if (gy > 65535 || p->t_out - p->t_skip > 65535)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: %dx%d frames", p->desc->name, p->h_out, p->w_out);
     void *args[] = {a};
+    const char *dbg = getenv("TSR_CUDA_WG_DEBUG"); /* TEMP: experiment modes of conv_wg.cu */
+    if (dbg) a->bias_row = atoi(dbg);
     cu->conv_wg_calls++;
     return tsr_cuda_launch_smem(cu, segs == 1 ? K_CONV_WG8 : K_CONV_WG16, gx, gy, (unsigned)(p->t_out - p->t_skip), 256,
                                 TSR_CONV_WG_SMEM(segs), args, err);

@@ -234,8 +234,9 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
  * weights; 96 KiB fits every supported GPU's opt-in limit (sm_86 / sm_89 / sm_120: 99 KiB) */
 #define TSR_CONV_NARROW_PATCH (10u * 34u * 40u * 2u)
 #define TSR_CONV_NARROW_SMEM_MAX (96u * 1024u)
-/* tsr_conv_wg8/16: two (16 + 2) x (8 segs + 2) pixel patches of 64 channels + four 16 KiB weight slots */
-#define TSR_CONV_WG_SMEM(segs) (2u * 18u * (8u * (unsigned)(segs) + 2u) * 64u * 2u + 4u * 16384u)
+/* tsr_conv_wg8/16 (kernels/conv_wg.cu WgShape::SMEM): two 18-row patches of 64 channels, rows padded to a multiple of
+ * 8 pixels, + four 16 KiB weight slots + 1 KiB to align them to the swizzle atom */
+#define TSR_CONV_WG_SMEM(segs) (1024u + 2u * 18u * ((8u * (unsigned)(segs) + 2u + 7u) / 8u * 8u) * 128u + 4u * 16384u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 /* A new activation (when out has none) with `head` spare frames in front of frame 0: a causal conv that reads
  * [prefix | input] in place writes its prefix there (depth-to-space outputs, which feed the upsamplers' convs). */

@@ -19,15 +19,14 @@
 #define WG_TH 16
 #define WG_CK 64
 #define WG_BSLOT (128 * WG_CK * 2)   // bytes of one weight slot
-#define WG_NSLOT 4
+#define WG_NSLOT 6
 
 template <int SEGS> struct WgShape {
     static constexpr int TW = 8 * SEGS, LW = TW + 2, PH = WG_TH + 2;
     static constexpr int PW = (LW + 7) / 8 * 8;           // patch row pitch (pixels): 8-row groups a whole atom apart
     static constexpr int NL = PH * LW;                    // pixels loaded per stage
     static constexpr int PATCH = PH * PW * 128;           // bytes of one patch buffer: a pixel's 64 channels a row
-    static constexpr int PJ = (NL * 8 + 255) / 256;       // 16-byte patch vectors per thread and stage
-    static constexpr int SMEM = 1024 + 2 * PATCH + WG_NSLOT * WG_BSLOT;   // + alignment to the 1024-byte atom
+    static constexpr int SMEM = 1024 + 2 * PATCH + WG_NSLOT * WG_BSLOT + 128;   // + atom alignment, + mbarriers
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -79,127 +78,166 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t da, ui
                    "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
                  : "l"(da), "l"(db), "r"(acc));
 }
+// mbarriers (shared::cta): init, arrive, wait for the completion of the phase with the given parity
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar)
+{
+    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes)
+{
+    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar), "r"(bytes)
+                 : "memory");
+}
+// a bulk (TMA, 1D) copy global -> shared whose completion counts `bytes` on mbarrier bar
+__device__ __forceinline__ void bulk_g2s(uint32_t dst, const void *src, uint32_t bytes, uint32_t bar)
+{
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+                 "l"(src), "r"(bytes), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, int parity)
+{
+    uint32_t done = 0;
+    while (!done)
+        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+}
 #endif
 
+// Warp-specialised: warpgroups 0 and 1 issue the MMAs (8 output rows each) and the epilogue; in warpgroup 2 (the
+// producer) one thread streams the weights (TMA bulk copies of the 16 KiB blocks the backend pre-swizzled at upload,
+// tsr_wt.wgw, through the 6 slots) and the other three warps stage each next patch (global -> registers ->
+// normalised -> shared) as soon as the consumers release its buffer, a stage ahead. mbarriers: fullB (the copy's
+// bytes) / emptyB per weight slot, fullP / emptyP per patch buffer; the patch warps make their writes visible to the
+// tensor cores (fence.proxy.async) before they arrive on fullP, the consumers arrive on an empty barrier once
+// wgmma.wait_group says the MMAs reading it are done.
+#define WG_PB 9                     // patch vectors in flight per producer thread
 template <int SEGS>
 __device__ __forceinline__ void wg_body(const ConvArgs &a)
 {
 #ifdef TSR_WG_ENABLED
     using S = WgShape<SEGS>;
+    constexpr int PJ = (S::NL * 8 + 95) / 96;                   // patch vectors per patch thread and stage
     extern __shared__ __align__(128) unsigned char wsm_raw[];
     const uint32_t sraw = (uint32_t)__cvta_generic_to_shared(wsm_raw);
-    const uint32_t sbase = (sraw + 1023u) & ~1023u;    // patch buffers, then the weight slots: all atom-aligned
+    const uint32_t sbase = (sraw + 1023u) & ~1023u;    // patch buffers, weight slots (atom-aligned), mbarriers
     unsigned char *wsm = wsm_raw + (sbase - sraw);
-    const uint32_t sB = sbase + 2 * S::PATCH;
-    const int tid = threadIdx.x, wg = tid >> 7, wq = (tid >> 5) & 3, lane = tid & 31, c8 = tid & 7;
+    const uint32_t sB = sbase + 2 * S::PATCH, sBar = sB + WG_NSLOT * WG_BSLOT;
+    const uint32_t fullB = sBar, emptyB = sBar + 8 * WG_NSLOT, fullP = sBar + 16 * WG_NSLOT, emptyP = fullP + 16;
+    const int tid = threadIdx.x;
     const int cin_p = a.cin_p, taps = a.kt * 9, nyt = (a.h_out + WG_TH - 1) / WG_TH;
     const int x0 = blockIdx.x * S::TW, y0 = (blockIdx.y % nyt) * WG_TH, n0 = (blockIdx.y / nyt) * 128;
     const int to = blockIdx.z + a.t_skip;
-    const long long plane = (long long)a.h_in * a.w_in * cin_p;
     const int cchunks = cin_p / WG_CK, nstage = a.kt * cchunks, G = nstage * 9;
-    const tsr_bf16 *wbase = a.w + (long long)n0 * taps * cin_p;
-    const int dbg = a.bias_row;         // TEMP experiment: 1 no weight loads, 2 no patch loads, 4 no barrier
 
-    // weights of global tap g (stage g / 9, spatial tap g % 9) -> slot g % 4: output channel n's 64 inputs a
-    // 128-byte row, swizzled (chunk c8 at c8 ^ (n & 7))
-    auto load_b = [&](int g) {
-        const int ps = g / 9, dt = ps / cchunks, cc = ps - dt * cchunks, tap = dt * 9 + (g - ps * 9);
-        const uint32_t dst = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int n = (tid >> 3) + 32 * j;
-            cp_async16_s(dst + (uint32_t)(n * 128 + ((c8 ^ (n & 7)) << 4)),
-                         wbase + ((long long)n * taps + tap) * cin_p + cc * WG_CK + c8 * 8);
-        }
-    };
-
-    // the stage's source frame and this thread's 8 channels of affine
-    const tsr_bf16 *psrc = a.in;
-    float sc[8], sf[8];
-    bool norm = false;
-    auto stage_src = [&](int ps) {
-        const int dt = ps / cchunks, cc = ps - dt * cchunks, e = to * a.st + dt;
-        const float2 *aff;
-        if (e >= a.prefix) {
-            psrc = a.in + (long long)(e - a.prefix) * plane;
-            aff = a.in_aff ? a.in_aff + (long long)(e - a.prefix) * cin_p : nullptr;
-        } else if (a.pre) {
-            psrc = a.pre + (long long)e * plane;
-            aff = a.in_aff ? a.pre_aff + (long long)e * cin_p : nullptr;
-        } else {                        // first chunk: frame 0 replicated
-            psrc = a.in;
-            aff = a.in_aff;
-        }
-        psrc += cc * WG_CK + c8 * 8;
-        norm = aff != nullptr;
-        if (norm) {
-            const float4 *af = (const float4 *)(aff + cc * WG_CK + c8 * 8);
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                float4 q = __ldg(af + j);
-                sc[2 * j] = q.x, sf[2 * j] = q.y, sc[2 * j + 1] = q.z, sf[2 * j + 1] = q.w;
-            }
-        }
-    };
-    // patch vectors j0 .. j0 + cnt - 1 (at most 2) of the current source: loaded into registers (pv) by
-    // patch_load, normalised and stored into patch buffer buf by patch_store, an iteration later in the main loop
-    uint4 pv[2];
-    int ppx[2];
-    bool pok[2];
-    auto patch_load = [&](int j0, int cnt) {
-#pragma unroll
-        for (int k = 0; k < 2; k++) {
-            const int l = k < cnt ? (tid + 256 * (j0 + k)) >> 3 : S::NL;   // loaded pixel l: row l / LW
-            ppx[k] = l < S::NL ? l / S::LW * S::PW + l % S::LW : -1;     // its patch pixel
-            pok[k] = false;
-            pv[k] = make_uint4(0, 0, 0, 0);
-            if (ppx[k] >= 0) {
-                const int hi = y0 - a.pt + l / S::LW, wi = x0 - a.pl + l % S::LW;
-                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
-                    pv[k] = __ldg((const uint4 *)(psrc + ((long long)hi * a.w_in + wi) * cin_p));
-                    pok[k] = true;
-                }
-            }
-        }
-    };
-    auto patch_store = [&](int buf) {
-#pragma unroll
-        for (int k = 0; k < 2; k++) {
-            if (ppx[k] < 0) continue;
-            uint4 x = pv[k];
-            if (norm && pok[k]) {
-                uint32_t *q = (uint32_t *)&x;
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    float f0 = fmaf(lo_f(q[i]), sc[2 * i], sf[2 * i]);
-                    float f1 = fmaf(hi_f(q[i]), sc[2 * i + 1], sf[2 * i + 1]);
-                    if (a.silu) f0 = silu_fast(f0), f1 = silu_fast(f1);
-                    q[i] = pack2_rn(f0, f1);
-                }
-            }
-            *(uint4 *)(wsm + buf * S::PATCH + ppx[k] * 128 + ((c8 ^ (ppx[k] & 7)) << 4)) = x;
-        }
-    };
-    // slice k (1..8) of a stage's patch vectors, stored at tap k of the stage before
-    auto slice_j0 = [&](int k) { return ((k - 1) * S::PJ) / 8; };
-
-    float acc[SEGS][64];               // the first MMA of each tile overwrites it (scale-d 0)
-
-    stage_src(0);
-    for (int j = 0; j < S::PJ; j += 2) {
-        patch_load(j, S::PJ - j < 2 ? S::PJ - j : 2);
-        patch_store(0);
+    if (tid == 0) {
+        for (int i = 0; i < WG_NSLOT; i++) mbar_init(fullB + 8 * i, 1), mbar_init(emptyB + 8 * i, 2);
+        for (int i = 0; i < 2; i++) mbar_init(fullP + 8 * i, 96), mbar_init(emptyP + 8 * i, 2);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    load_b(0);
-    cp_async_commit();
-    if (G > 1) load_b(1);
-    cp_async_commit();
+    __syncthreads();
 
+    if (tid >= 256 && tid < 288) { // ------------------------------------------------------- weights
+        if (tid == 256) {
+            // a.w: the swizzled blocks [cout / 128][taps][cin / 64] of 16 KiB (128 rows of 64 inputs)
+            const unsigned char *wsrc = (const unsigned char *)a.w + (size_t)(n0 / 128) * taps * cchunks * WG_BSLOT;
+            for (int g = 0; g < G; g++) {
+                const int ps = g / 9, dt = ps / cchunks, cc = ps - dt * cchunks, tap = dt * 9 + (g - ps * 9);
+                const int slot = g % WG_NSLOT, k = g / WG_NSLOT;
+                if (k >= 1) mbar_wait(emptyB + 8 * slot, (k - 1) & 1);
+                mbar_expect_tx(fullB + 8 * slot, WG_BSLOT);
+                bulk_g2s(sB + (uint32_t)slot * WG_BSLOT, wsrc + (size_t)(tap * cchunks + cc) * WG_BSLOT, WG_BSLOT,
+                         fullB + 8 * slot);
+            }
+        }
+        return;
+    }
+    if (tid >= 288) { // ------------------------------------------------------------------- patches
+        const int p = tid - 288, c8 = p & 7;
+        const long long plane = (long long)a.h_in * a.w_in * cin_p;
+        const tsr_bf16 *psrc = a.in;
+        float sc[8], sf[8];
+        bool norm = false;
+        // stage q's source frame and this thread's 8 channels of affine
+        auto stage_src = [&](int q) {
+            const int dt = q / cchunks, cc = q - dt * cchunks, e = to * a.st + dt;
+            const float2 *aff;
+            if (e >= a.prefix) {
+                psrc = a.in + (long long)(e - a.prefix) * plane;
+                aff = a.in_aff ? a.in_aff + (long long)(e - a.prefix) * cin_p : nullptr;
+            } else if (a.pre) {
+                psrc = a.pre + (long long)e * plane;
+                aff = a.in_aff ? a.pre_aff + (long long)e * cin_p : nullptr;
+            } else {                    // first chunk: frame 0 replicated
+                psrc = a.in;
+                aff = a.in_aff;
+            }
+            psrc += cc * WG_CK + c8 * 8;
+            norm = aff != nullptr;
+            if (norm) {
+                const float4 *af = (const float4 *)(aff + cc * WG_CK + c8 * 8);
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    float4 v = __ldg(af + j);
+                    sc[2 * j] = v.x, sf[2 * j] = v.y, sc[2 * j + 1] = v.z, sf[2 * j + 1] = v.w;
+                }
+            }
+        };
+        for (int q = 0; q < nstage; q++) {
+            const int buf = q & 1;
+            if (q >= 2) mbar_wait(emptyP + 8 * buf, ((q >> 1) - 1) & 1);
+            stage_src(q);
+            for (int j0 = 0; j0 < PJ; j0 += WG_PB) {
+                uint4 pv[WG_PB];
+                int ppx[WG_PB];
+                bool pok[WG_PB];
+#pragma unroll
+                for (int k = 0; k < WG_PB; k++) {   // loaded pixel l (row l / LW) -> patch pixel ppx
+                    const int l = j0 + k < PJ ? (p + 96 * (j0 + k)) >> 3 : S::NL;
+                    ppx[k] = l < S::NL ? l / S::LW * S::PW + l % S::LW : -1;
+                    pok[k] = false;
+                    pv[k] = make_uint4(0, 0, 0, 0);
+                    if (ppx[k] >= 0) {
+                        const int hi = y0 - a.pt + l / S::LW, wi = x0 - a.pl + l % S::LW;
+                        if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
+                            pv[k] = __ldg((const uint4 *)(psrc + ((long long)hi * a.w_in + wi) * cin_p));
+                            pok[k] = true;
+                        }
+                    }
+                }
+#pragma unroll
+                for (int k = 0; k < WG_PB; k++) {
+                    if (ppx[k] < 0) continue;
+                    uint4 x = pv[k];
+                    if (norm && pok[k]) {
+                        uint32_t *v = (uint32_t *)&x;
+#pragma unroll
+                        for (int i = 0; i < 4; i++) {
+                            float f0 = fmaf(lo_f(v[i]), sc[2 * i], sf[2 * i]);
+                            float f1 = fmaf(hi_f(v[i]), sc[2 * i + 1], sf[2 * i + 1]);
+                            if (a.silu) f0 = silu_fast(f0), f1 = silu_fast(f1);
+                            v[i] = pack2_rn(f0, f1);
+                        }
+                    }
+                    *(uint4 *)(wsm + buf * S::PATCH + ppx[k] * 128 + ((c8 ^ (ppx[k] & 7)) << 4)) = x;
+                }
+            }
+            fence_proxy_async();
+            mbar_arrive(fullP + 8 * buf);
+        }
+        return;
+    }
+
+    // ---------------------------------------------------------------------------------------- consumers
+    const int wg = tid >> 7, wq = (tid >> 5) & 3, lane = tid & 31;
+    float acc[SEGS][64];               // the first MMA of each tile overwrites it (scale-d 0)
     for (int g = 0; g < G; g++) {
         const int ps = g / 9, t9 = g - ps * 9, dy = t9 / 3, dx = t9 - dy * 3;
-        cp_async_wait<1>();             // this thread's copies of tap g's weights have landed
-        fence_proxy_async();            // its shared-memory writes (weights, patch) visible to the tensor cores
-        if (!(dbg & 4)) __syncthreads();
+        if (t9 == 0) mbar_wait(fullP + 8 * (ps & 1), (ps >> 1) & 1);
+        mbar_wait(fullB + 8 * (g % WG_NSLOT), (g / WG_NSLOT) & 1);
         // tap g: rows 8 wg .. of the tile shifted by (dy, dx) in the patch, 4 k-steps of 16 channels (32 bytes)
         const uint32_t pa = sbase + (uint32_t)(ps & 1) * S::PATCH + (uint32_t)(((8 * wg + dy) * S::PW + dx) * 128);
         const uint32_t pb = sB + (uint32_t)(g % WG_NSLOT) * WG_BSLOT;
@@ -212,16 +250,10 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
                 wgmma_m64n128k16(acc[s], wg_desc(pa + 8 * s * 128 + ks * 32, S::PW * 128), db, g | ks);
         }
         wg_commit();
-        wg_wait<1>();                   // tap g - 1's MMAs are done: its weight slot is free after the next barrier
-        if (g + 2 < G && !(dbg & 1)) load_b(g + 2);   // slot (g + 2) % 4 == (g - 2) % 4: free since this tap's barrier
-        cp_async_commit();
-        // the next stage's patch, in 8 slices: slice k is loaded into registers at tap k - 1 and stored at tap k
-        // into the other buffer (its last readers, stage ps - 1, are done by tap 1: every thread passed wg_wait<1>
-        // of tap g - 1 before this tap's barrier, so groups <= g - 2 are complete), so a load has a whole tap to land
-        if (ps + 1 < nstage && !(dbg & 2)) {
-            if (t9 == 0) stage_src(ps + 1);
-            else patch_store((ps + 1) & 1);
-            if (t9 < 8) patch_load(slice_j0(t9 + 1), slice_j0(t9 + 2) - slice_j0(t9 + 1));
+        wg_wait<1>();                   // tap g - 1's MMAs are done: release its weight slot (and patch buffer)
+        if (g >= 1 && (tid & 127) == 0) {
+            mbar_arrive(emptyB + 8 * ((g - 1) % WG_NSLOT));
+            if (t9 == 0) mbar_arrive(emptyP + 8 * ((ps - 1) & 1));
         }
     }
     wg_wait<0>();
@@ -252,5 +284,5 @@ __device__ __forceinline__ void wg_body(const ConvArgs &a)
 #endif
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_wg8(ConvArgs a) { wg_body<1>(a); }
-extern "C" __global__ void __launch_bounds__(256, 1) tsr_conv_wg16(ConvArgs a) { wg_body<2>(a); }
+extern "C" __global__ void __launch_bounds__(384, 1) tsr_conv_wg8(ConvArgs a) { wg_body<1>(a); }
+extern "C" __global__ void __launch_bounds__(384, 1) tsr_conv_wg16(ConvArgs a) { wg_body<2>(a); }

@@ -726,14 +726,11 @@ static void profile_case(void)
  * on cuDNN / the built-in GEMM (TSR_CUDA_WG=0) and on the wg kernel (both tile widths; =all: every shape). */
 static void bench_wg(tsr_backend_params *p)
 {
-    static const char *const modes[][3] = {{"0", "16", NULL}, {"all", "16", NULL}, {"all", "16", "1"}, {"all", "16", "2"},
-                                           {"all", "16", "3"}, {"all", "16", "7"}, {"all", "8", NULL}};
-    const char *only = getenv("TSR_BENCH_WG_SHAPES");
-    for (int m = 0; m < 7; m++) {
+    static const char *const modes[][2] = {{"0", "16"}, {"all", "16"}, {"all", "8"}};
+    const char *only = getenv("TSR_BENCH_WG_SHAPES"); /* set: the first shape only */
+    for (int m = 0; m < 3; m++) {
         tsr_test_setenv("TSR_CUDA_WG", modes[m][0]);
         tsr_test_setenv("TSR_CUDA_WG_TILE", modes[m][1]);
-        tsr_test_setenv("TSR_CUDA_WG_DEBUG", modes[m][2]);
-        if (modes[m][2]) printf("BENCH (experiment TSR_CUDA_WG_DEBUG=%s)\n", modes[m][2]);
         OK(tsr_cuda_backend_create(p, &be, &err));
         printf("BENCH -- TSR_CUDA_WG=%s TSR_CUDA_WG_TILE=%s (wg kernel %s)\n", modes[m][0], modes[m][1],
                ((tsr_cuda *)be)->conv_wg ? "on" : "off");
@@ -750,7 +747,6 @@ static void bench_wg(tsr_backend_params *p)
     }
     tsr_test_setenv("TSR_CUDA_WG", NULL);
     tsr_test_setenv("TSR_CUDA_WG_TILE", NULL);
-    tsr_test_setenv("TSR_CUDA_WG_DEBUG", NULL);
 }
 
 /* The Hopper wg kernel (kernels/conv_wg.cu) on every conv it fits, both tile widths: partial tiles, 1 to 3 channel

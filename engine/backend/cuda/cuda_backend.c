@@ -618,11 +618,33 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
     if (!w) return;
     tsr_cuda_graph_invalidate(cu);
     if (cu->profile) prof_flush(cu); /* its timed parts may name it (profile 2) */
-    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->b, &w->edge, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
+    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->wgw, &w->wgw0, &w->b, &w->edge, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
                          &w->bq, &w->bk, &w->bv, &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
         if (*ps[i]) cu->api.cuMemFree(*ps[i]);
     free(w);
+}
+
+/* The weights in the block layout of kernels/conv_wg.cu (tsr_wt.wgw): w is bf16 [cout_p][taps][cin_p]. */
+static tsr_status upload_wg(tsr_cuda *cu, const uint16_t *w, int cout_p, int taps, int cin_p, CUdeviceptr *out,
+                            tsr_error *err)
+{
+    size_t n = (size_t)cout_p * taps * cin_p;
+    uint16_t *s = tsr_malloc(n * 2, err);
+    if (!s) return TSR_ERR_NOMEM;
+    int cch = cin_p / 64;
+    for (int nb = 0; nb < cout_p / 128; nb++)
+        for (int tap = 0; tap < taps; tap++)
+            for (int cc = 0; cc < cch; cc++) {
+                uint16_t *blk = s + ((size_t)(nb * taps + tap) * cch + cc) * 8192;
+                for (int r = 0; r < 128; r++)
+                    for (int c = 0; c < 8; c++)
+                        memcpy(blk + r * 64 + (c ^ (r & 7)) * 8,
+                               w + ((size_t)(nb * 128 + r) * taps + tap) * cin_p + cc * 64 + c * 8, 16);
+            }
+    tsr_status st = upload_raw(cu, s, n * 2, out, err);
+    free(s);
+    return st;
 }
 
 /* A causal conv's first output frame reads kt copies of input frame 0 (the replicated causal prefix): it equals
@@ -642,11 +664,13 @@ static tsr_status upload_frame0(tsr_cuda *cu, tsr_wt *w, const float *weight, ts
                 tmp[((size_t)co * sp + j) * w->cin_p + ci] = tsr_f32_to_bf16((float)s);
             }
     tsr_status st = upload_raw(cu, tmp, n * 2, &w->w0, err);
-    free(tmp);
     w->desc0 = *d;
     w->desc0.kt = 1, w->desc0.causal = 0;
     snprintf(w->name0, sizeof w->name0, "%s (frame 0)", w->name);
     w->desc0.name = w->name0;
+    if (!st && tsr_cuda_conv_wg_fits(cu, &w->desc0, w->cin_p, w->cout_p))
+        st = upload_wg(cu, tmp, w->cout_p, sp, w->cin_p, &w->wgw0, err);
+    free(tmp);
     return st;
 }
 
@@ -685,6 +709,8 @@ static tsr_status conv_upload(tsr_backend *be, const tsr_conv_desc *d, const flo
                     tmp[((size_t)co * taps + k) * w->cin_p + ci] =
                         tsr_f32_to_bf16(weight[((size_t)co * d->cin + ci) * taps + k]);
         st = upload_raw(cu, tmp, n * 2, &w->w, err);
+        if (!st && tsr_cuda_conv_wg_fits(cu, &w->desc, w->cin_p, w->cout_p))
+            st = upload_wg(cu, tmp, w->cout_p, taps, w->cin_p, &w->wgw, err);
     }
     free(tmp);
     if (!st) st = upload_f32_padded(cu, bias, bias ? d->cout : 0, w->cout_p, &w->b, err);

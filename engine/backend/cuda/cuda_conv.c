@@ -1,6 +1,4 @@
 /* The built-in conv: kernel argument block shared with kernels/conv_bf16.cu, tile choice, and GEMMs. */
-#include <stdlib.h>
-
 #include "backend/cuda/cuda_internal.h"
 #include "core/common.h"
 
@@ -60,20 +58,20 @@ int tsr_cuda_conv_wg_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p,
            d->precision != TSR_LP_FP8;
 }
 
-/* conv_wg: blocks of 16 x tile output pixels x 128 channels, one output frame each (blockIdx.z) */
+/* conv_wg: blocks of 16 x tile output pixels x 128 channels, one output frame each (blockIdx.z); 3 warpgroups */
 static tsr_status launch_wg(tsr_cuda *cu, const tsr_cuda_conv_problem *p, conv_args *a, tsr_error *err)
 {
     int segs = cu->conv_wg_tile / 8;
     unsigned gx = (unsigned)((p->w_out + cu->conv_wg_tile - 1) / cu->conv_wg_tile);
     unsigned gy = (unsigned)((p->h_out + 15) / 16 * (p->cout_p / 128));
     if (p->t_out <= p->t_skip) return TSR_OK;
+    if (!p->weight_wg) return tsr_fail(err, TSR_ERR_INTERNAL, "%s: no weights for the wg kernel", p->desc->name);
+    a->w = p->weight_wg;
     if (gy > 65535 || p->t_out - p->t_skip > 65535)
         return tsr_fail(err, TSR_ERR_UNSUPPORTED, "%s: %dx%d frames", p->desc->name, p->h_out, p->w_out);
     void *args[] = {a};
-    const char *dbg = getenv("TSR_CUDA_WG_DEBUG"); /* TEMP: experiment modes of conv_wg.cu */
-    if (dbg) a->bias_row = atoi(dbg);
     cu->conv_wg_calls++;
-    return tsr_cuda_launch_smem(cu, segs == 1 ? K_CONV_WG8 : K_CONV_WG16, gx, gy, (unsigned)(p->t_out - p->t_skip), 256,
+    return tsr_cuda_launch_smem(cu, segs == 1 ? K_CONV_WG8 : K_CONV_WG16, gx, gy, (unsigned)(p->t_out - p->t_skip), 384,
                                 TSR_CONV_WG_SMEM(segs), args, err);
 }
 

@@ -50,6 +50,7 @@ typedef struct tsr_cuda_conv_problem {
 
     /* parameters */
     uint64_t weight;                 /* bf16 [cout_p][kt*kh*kw][cin_p] */
+    uint64_t weight_wg;              /* the same in conv_wg's block layout (tsr_wt.wgw), or 0 */
     uint64_t bias;                   /* fp32 [cout_p] or 0 */
 
     /* output */

@@ -165,6 +165,9 @@ struct tsr_wt {
                                      * [cout_p][kh*kw][cin_p]: output frame 0 of a clip sees kt copies of input
                                      * frame 0, so it is this 1 x kh x kw conv (1/kt of the work); else 0 */
     tsr_conv_desc desc0;            /* that conv (kt 1, not causal), named name0 */
+    CUdeviceptr wgw, wgw0;          /* w / w0 for kernels/conv_wg.cu where it runs the conv (tsr_cuda_conv_wg_fits):
+                                     * 16 KiB blocks [cout_p / 128][taps][cin_p / 64], each 128 output channels x 64
+                                     * inputs in 128-byte rows, 16-byte chunk c of row n at c ^ (n % 8); else 0 */
     char name0[112];
     int channels, groups;           /* WT_NORM / WT_ATTN */
     float eps;
@@ -235,8 +238,8 @@ tsr_status tsr_cuda_launch_smem(tsr_cuda *cu, int k, unsigned gx, unsigned gy, u
 #define TSR_CONV_NARROW_PATCH (10u * 34u * 40u * 2u)
 #define TSR_CONV_NARROW_SMEM_MAX (96u * 1024u)
 /* tsr_conv_wg8/16 (kernels/conv_wg.cu WgShape::SMEM): two 18-row patches of 64 channels, rows padded to a multiple of
- * 8 pixels, + four 16 KiB weight slots + 1 KiB to align them to the swizzle atom */
-#define TSR_CONV_WG_SMEM(segs) (1024u + 2u * 18u * ((8u * (unsigned)(segs) + 2u + 7u) / 8u * 8u) * 128u + 4u * 16384u)
+ * 8 pixels, + six 16 KiB weight slots + 1 KiB to align them to the swizzle atom + 16 mbarriers */
+#define TSR_CONV_WG_SMEM(segs) (1024u + 2u * 18u * ((8u * (unsigned)(segs) + 2u + 7u) / 8u * 8u) * 128u + 6u * 16384u + 128u)
 tsr_status tsr_cuda_check(tsr_cuda *cu, CUresult r, tsr_error *err, const char *what);
 /* A new activation (when out has none) with `head` spare frames in front of frame 0: a causal conv that reads
  * [prefix | input] in place writes its prefix there (depth-to-space outputs, which feed the upsamplers' convs). */

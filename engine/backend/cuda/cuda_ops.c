@@ -217,7 +217,7 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
         .in_affine = fused ? aff : 0, .silu = fused && pre_silu,
         .prefix = prefix, .prefix_ptr = pre ? xn : filled ? state->frames : 0,
         .prefix_affine = fused && filled ? state->aff : 0,
-        .weight = conv->w, .bias = conv->b,
+        .weight = conv->w, .weight_wg = conv->wgw, .bias = conv->b,
         .out = out->buf->p, .t_out = t_out, .h_out = h_out, .w_out = w_out,
         .residual = residual ? residual->buf->p : 0, .stream = cu->stream,
     };
@@ -243,7 +243,7 @@ static tsr_status conv3d_plain(tsr_backend *be, const tsr_wt *conv, const tsr_ac
         /* the clip's first chunk: output frame 0 sees kt copies of input frame 0, i.e. the kh x kw conv with
          * the weights summed over kt (1/kt of the work) */
         tsr_cuda_conv_problem p0 = p;
-        p0.desc = &conv->desc0, p0.weight = conv->w0;
+        p0.desc = &conv->desc0, p0.weight = conv->w0, p0.weight_wg = conv->wgw0;
         p0.t_in = 1, p0.prefix = 0, p0.prefix_ptr = 0, p0.t_out = 1;
         st = run_conv(cu, &p0, err);
         if (!st && t_out > 1 && wg) { /* the wg kernel reads the kt - 1 copies of frame 0 in place */

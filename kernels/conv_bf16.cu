@@ -382,7 +382,16 @@ __device__ __forceinline__ void narrow_body(const ConvArgs &a)
             uint4 x = stg[j];
             if (norm) {
                 int hi = h0 - a.pt + pix / NR_PW, wi = w0 - a.pl + pix % NR_PW;
-                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) affine8<false>(x, sc, sf, a.silu);
+                if (hi >= 0 && hi < a.h_in && wi >= 0 && wi < a.w_in) {
+                    uint32_t *q = (uint32_t *)&x;
+#pragma unroll
+                    for (int k = 0; k < 4; k++) {
+                        float y0 = fmaf(lo_f(q[k]), sc[2 * k], sf[2 * k]);
+                        float y1 = fmaf(hi_f(q[k]), sc[2 * k + 1], sf[2 * k + 1]);
+                        if (a.silu) y0 = silu_fast(y0), y1 = silu_fast(y1);
+                        q[k] = pack2_rn(y0, y1);
+                    }
+                }
             }
             *(uint4 *)&sp[pix * NR_LDP + v * 8] = x;
         }

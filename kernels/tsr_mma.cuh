@@ -23,27 +23,6 @@ __device__ __forceinline__ uint32_t pack2_rn(float lo, float hi)
 }
 // the GroupNorm apply's SiLU (tsr_gn_apply and the narrow conv's patch staging round the same way)
 __device__ __forceinline__ float silu_fast(float x) { return __fdividef(x, 1.0f + __expf(-x)); }
-// SiLU with one MUFU op: x sigmoid(x) = x (1 + tanh(x / 2)) / 2 (tanh.approx: ~5e-4 relative, under bf16's step)
-__device__ __forceinline__ float silu_tanh(float x)
-{
-    float h = 0.5f * x, t;
-    asm("tanh.approx.f32 %0, %1;" : "=f"(t) : "f"(h));
-    return fmaf(h, t, h);
-}
-// 8 bf16 (16 bytes) -> x * sc + sf per channel, then SiLU when silu (by silu_tanh when TANH, else silu_fast),
-// rounded back to bf16: the GroupNorm apply of the convs that normalise while they stage their input
-template <bool TANH>
-__device__ __forceinline__ void affine8(uint4 &x, const float (&sc)[8], const float (&sf)[8], bool silu)
-{
-    uint32_t *q = (uint32_t *)&x;
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-        float y0 = fmaf(lo_f(q[k]), sc[2 * k], sf[2 * k]);
-        float y1 = fmaf(hi_f(q[k]), sc[2 * k + 1], sf[2 * k + 1]);
-        if (silu) y0 = TANH ? silu_tanh(y0) : silu_fast(y0), y1 = TANH ? silu_tanh(y1) : silu_fast(y1);
-        q[k] = pack2_rn(y0, y1);
-    }
-}
 
 __device__ __forceinline__ void ldsm_x4(uint32_t r[4], const void *smem)
 {

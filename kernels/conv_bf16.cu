@@ -305,7 +305,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) tsr_conv_async_k64_bn128(Co
 // (3x3x3, 128 inputs) with the sizes known at compile time: the tap loops unroll, every shared-memory address is a
 // base plus an immediate, and no tap is skipped (a slot whose output lies outside the chunk is never stored). Nsight
 // Compute had found the generic kernel issue-bound (7.5 cycles per issued instruction, 25 % occupancy; about 24
-// instructions per MMA, derived from its cycle and issue counts); the fixed one ran a 4 x 1080 x 1920 chunk in 5.35 ms against 7.32 (RESULTS.md, session 10).
+// instructions per MMA, derived from its cycle and issue counts); the fixed one ran a 4 x 1080 x 1920 chunk in
+// 5.35 ms against 7.32 (RESULTS.md, session 10).
 #define NR_TH 8
 #define NR_TW 32
 #define NR_CK 32

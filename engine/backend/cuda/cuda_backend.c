@@ -618,8 +618,8 @@ static void wt_free(tsr_backend *be, tsr_wt *w)
     if (!w) return;
     tsr_cuda_graph_invalidate(cu);
     if (cu->profile) prof_flush(cu); /* its timed parts may name it (profile 2) */
-    CUdeviceptr *ps[] = {&w->w, &w->w0, &w->wgw, &w->wgw0, &w->b, &w->edge, &w->gamma, &w->beta, &w->wq, &w->wk, &w->wv, &w->wo,
-                         &w->bq, &w->bk, &w->bv, &w->bo};
+    CUdeviceptr *ps[] = {&w->w,  &w->w0, &w->wgw, &w->wgw0, &w->b,  &w->edge, &w->gamma, &w->beta,
+                         &w->wq, &w->wk, &w->wv,  &w->wo,   &w->bq, &w->bk,   &w->bv,    &w->bo};
     for (size_t i = 0; i < TSR_ARRAY_LEN(ps); i++)
         if (*ps[i]) cu->api.cuMemFree(*ps[i]);
     free(w);

@@ -81,8 +81,8 @@ tsr_status tsr_cuda_conv_builtin(tsr_cuda *cu, const tsr_cuda_conv_problem *p, t
 int tsr_cuda_conv_narrow_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p, int cout_p);
 /* Whether the built-in kernel runs this conv on kernels/conv_wg.cu (Hopper): 3x3 spatial taps with stride 1 and
  * zero padding 1, up to 3 temporal taps with stride 1, cin_p a multiple of 64, cout_p of 128, bf16; only when asked
- * (TSR_CUDA_WG=1: convs with 128 outputs, =all: every one). Like the narrow kernel it applies the GroupNorm affine (+SiLU) while it
- * stages its input, so the backend passes it raw input + affines instead of a normalised copy. */
+ * (TSR_CUDA_WG=1: convs with 128 outputs, =all: every one). Like the narrow kernel it applies the GroupNorm affine
+ * (+SiLU) while it stages its input, so the backend passes it raw input + affines instead of a normalised copy. */
 int tsr_cuda_conv_wg_fits(const tsr_cuda *cu, const tsr_conv_desc *d, int cin_p, int cout_p);
 
 /* Install an alternative tried before the built-in kernel for every conv whose desc->precision matches
